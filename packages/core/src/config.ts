@@ -52,7 +52,9 @@ export function parseOptions<TSchema extends v.GenericSchema>(
   const problems = result.issues.map((issue) => {
     const keys = (issue.path ?? []).map((item) => String(item.key));
     const secret = keys.some((key) => secrets.has(key));
-    const message = secret ? `Invalid ${issue.kind === 'schema' ? 'type' : 'value'}: Expected ${issue.expected ?? 'a valid value'}` : issue.message;
+    const message = secret
+      ? `Invalid ${issue.kind === 'schema' ? 'type' : 'value'}: Expected ${issue.expected ?? 'a valid value'}`
+      : issue.message;
     return { path: pathOf(issue, context.path ?? ''), message };
   });
   throw new ConfigError(problems, context.subject ? { subject: context.subject } : {});

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CoreError, codeFromHttpStatus, httpStatusOf, isCoreError, parseRetryAfter, toCoreError } from './errors.ts';
+import {
+  CoreError,
+  codeFromHttpStatus,
+  httpStatusOf,
+  isCoreError,
+  parseRetryAfter,
+  toCoreError,
+} from './errors.ts';
 
 describe('CoreError', () => {
   it('is recognised by its brand, also as a plain object from another copy of core', () => {
@@ -8,7 +15,10 @@ describe('CoreError', () => {
     expect(isCoreError(error, 'NOT_FOUND')).toBe(true);
     expect(isCoreError(error, 'CONFLICT')).toBe(false);
     expect(isCoreError(new Error('x'))).toBe(false);
-    const foreign = Object.assign(new Error('x'), { [Symbol.for('docker-watcher.core-error')]: true, code: 'TIMEOUT' });
+    const foreign = Object.assign(new Error('x'), {
+      [Symbol.for('docker-watcher.core-error')]: true,
+      code: 'TIMEOUT',
+    });
     expect(isCoreError(foreign, 'TIMEOUT')).toBe(true);
   });
 
@@ -20,7 +30,10 @@ describe('CoreError', () => {
   });
 
   it('serialises without its cause', () => {
-    const error = new CoreError('BAD_RESPONSE', 'garbled', { cause: new Error('secret body'), details: { status: 200 } });
+    const error = new CoreError('BAD_RESPONSE', 'garbled', {
+      cause: new Error('secret body'),
+      details: { status: 200 },
+    });
     expect(JSON.parse(JSON.stringify(error))).toEqual({
       code: 'BAD_RESPONSE',
       message: 'garbled',
@@ -53,7 +66,9 @@ describe('CoreError', () => {
 
   it('parses Retry-After in seconds and as a date', () => {
     expect(parseRetryAfter('12')).toBe(12_000);
-    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
+    expect(
+      parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')),
+    ).toBe(10_000);
     expect(parseRetryAfter('soon')).toBeUndefined();
     expect(parseRetryAfter(undefined)).toBeUndefined();
   });

@@ -51,7 +51,12 @@ export class CoreError extends Error {
 
   /** A serialisable view for logs, events and API responses: never the cause's stack or body. */
   toJSON(): { code: ErrorCode; message: string; retryable: boolean; details: Record<string, unknown> } {
-    return { code: this.code, message: this.message, retryable: this.retryable, details: { ...this.details } };
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      details: { ...this.details },
+    };
   }
 }
 
@@ -117,7 +122,10 @@ export function codeFromHttpStatus(status: number): ErrorCode {
 }
 
 /** Parses a `Retry-After` header (seconds or an HTTP date) into milliseconds. */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);

@@ -1,2 +1,5 @@
 export * from './config.ts';
 export * from './errors.ts';
+export * from './events.ts';
+export * from './logger.ts';
+export * from './contracts/index.ts';

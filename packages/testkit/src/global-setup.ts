@@ -1,1 +1,37 @@
-export default async function setup(): Promise<void> {}
+import { dockerClient, removeTestkitResources } from './docker-client.ts';
+import { ensureDockerEngine } from './docker-engine.ts';
+import { buildFixtureImages } from './fixture-images.ts';
+import { isTestkitError } from './testkit-error.ts';
+
+/**
+ * Vitest global setup: a Docker Engine that answers, fixture images built (or found in the cache),
+ * and nothing left over from an earlier run. Tests of real parts never skip: without an engine the
+ * whole run fails here, with a message that says what to do.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  const started = performance.now();
+  let engine: Awaited<ReturnType<typeof ensureDockerEngine>> | undefined;
+  try {
+    engine = await ensureDockerEngine();
+    const docker = dockerClient();
+    const leftovers = await removeTestkitResources(docker);
+    const engineMs = performance.now() - started;
+    const built = await buildFixtureImages(docker);
+    const total = performance.now() - started;
+    process.stdout.write(
+      `testkit: engine ${engine.startedByUs ? 'started' : 'reused'} in ${Math.round(engineMs)} ms; ` +
+        `fixture images ${built.length ? `built: ${built.join(', ')}` : 'all cached'}; ` +
+        `${leftovers ? `${leftovers} leftovers removed; ` : ''}setup ${Math.round(total)} ms\n`,
+    );
+  } catch (error) {
+    await engine?.stop();
+    if (isTestkitError(error)) {
+      process.stderr.write(`\ntestkit: ${error.message}\n\n`);
+    }
+    throw error;
+  }
+  return async () => {
+    await removeTestkitResources(dockerClient()).catch(() => undefined);
+    await engine?.stop();
+  };
+}

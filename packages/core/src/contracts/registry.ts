@@ -1,0 +1,93 @@
+import type * as v from 'valibot';
+import type { Adapter, AdapterDefinition, CallOptions } from './adapter.ts';
+
+export interface RegistryCapabilities {
+  /** `readImageConfig` is implemented. */
+  readonly imageConfig: boolean;
+  /** `parseWebhook` is implemented. */
+  readonly webhooks: boolean;
+  /** `resolveDigest` reports the platforms of a multi-platform index. */
+  readonly platforms: boolean;
+}
+
+export interface Platform {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
+}
+
+export interface ResolvedReference {
+  /** Digest of what the reference points at (the index for a multi-platform image). */
+  readonly digest: string;
+  readonly mediaType?: string;
+  /** For an index: one entry per platform manifest. */
+  readonly platforms?: ReadonlyArray<Platform & { readonly digest: string }>;
+}
+
+export interface ImageConfig {
+  readonly labels: Readonly<Record<string, string>>;
+  /** Container ports as numbers, e.g. `8080` from `8080/tcp`. */
+  readonly exposedPorts: readonly number[];
+  readonly healthcheck?: {
+    readonly test: readonly string[];
+    readonly intervalMs?: number;
+    readonly timeoutMs?: number;
+    readonly retries?: number;
+    readonly startPeriodMs?: number;
+  };
+}
+
+/** An incoming HTTP request, as the server received it. Header names are lower-case. */
+export interface WebhookRequest {
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The raw body, exactly as received: signatures are computed over these bytes. */
+  readonly body: Uint8Array;
+}
+
+/** One thing a registry saw: a tag pushed (with its digest when known) or deleted. */
+export interface RegistryObservation {
+  readonly repository: string;
+  readonly tag: string;
+  readonly digest?: string;
+  readonly action: 'pushed' | 'deleted';
+  /** The delivery's or event's id, for replay protection. */
+  readonly eventId?: string;
+}
+
+export interface RepositoryParams extends CallOptions {
+  /** Repository path as the registry names it, e.g. `team/web-app` (no host, no tag). */
+  readonly repository: string;
+}
+
+export interface Registry extends Adapter {
+  readonly capabilities: RegistryCapabilities;
+  /**
+   * Every tag of a repository, across all pages, as names only: never a request per tag.
+   * Unknown repository: `NOT_FOUND`.
+   */
+  listTags(params: RepositoryParams): Promise<string[]>;
+  /** The digest a tag (or digest) points at now; `undefined` when the tag does not exist. */
+  resolveReference(
+    params: RepositoryParams & { readonly reference: string },
+  ): Promise<ResolvedReference | undefined>;
+  /** Labels, exposed ports and healthcheck of an image, for target defaults. */
+  readImageConfig?(
+    params: RepositoryParams & { readonly digest: string; readonly platform?: Platform },
+  ): Promise<ImageConfig>;
+  /**
+   * Verifies an incoming webhook and turns it into observations. A forged, unsigned or malformed
+   * request is `UNAUTHORIZED` or `BAD_REQUEST`; an event the registry sends but we ignore gives `[]`.
+   */
+  parseWebhook?(request: WebhookRequest, options?: CallOptions): Promise<RegistryObservation[]>;
+}
+
+export type RegistryDefinition<
+  S extends v.GenericSchema = v.GenericSchema,
+  A extends Registry = Registry,
+> = AdapterDefinition<'registry', S, A>;
+
+export function defineRegistry<S extends v.GenericSchema, A extends Registry>(
+  definition: Omit<RegistryDefinition<S, A>, 'kind'>,
+): RegistryDefinition<S, A> {
+  return { kind: 'registry', ...definition };
+}

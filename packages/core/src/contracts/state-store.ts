@@ -1,0 +1,179 @@
+import type * as v from 'valibot';
+import type { Adapter, AdapterDefinition, CallOptions } from './adapter.ts';
+import type { Release, StageRef } from './release.ts';
+
+/** Everything the engine remembers about one project-stage. Updated by compare-and-set on `revision`. */
+export interface StageState extends StageRef {
+  /** Starts at 1 and grows by one with every write. */
+  readonly revision: number;
+  readonly autoDeploy: boolean;
+  /** A pinned tag: only its digest is watched. */
+  readonly pin?: string;
+  /** Digest last seen per tag, for change detection of pinned and re-pushed tags. */
+  readonly seenDigests: Readonly<Record<string, string>>;
+  /** What should run, and why (policy, manual deploy, promotion, rollback). */
+  readonly desired?: Release & { readonly reason: string };
+  /** What runs, as of the last finished deploy. */
+  readonly actual?: Release;
+  /** Successful releases, newest first, for rollback and promotion proofs (bounded by the store). */
+  readonly history: readonly Release[];
+  readonly updatedAt: string;
+}
+
+export type StageStateInit = Omit<StageState, 'revision' | 'updatedAt'>;
+
+export type DeployTrigger = 'auto' | 'manual' | 'promotion' | 'rollback' | 'pin' | 'resume';
+
+/** One step transition of a deploy, written before its side effect. */
+export interface JournalEntry {
+  readonly seq: number;
+  readonly state: string;
+  readonly at: string;
+  readonly note?: string;
+}
+
+export interface DeployRecord extends StageRef {
+  readonly id: string;
+  readonly revision: number;
+  readonly release: Release;
+  /** What ran before, to restore on failure. */
+  readonly previous?: Release;
+  readonly trigger: DeployTrigger;
+  readonly state: string;
+  /** Whether `state` is final (succeeded, failed, rolled back, cancelled). */
+  readonly finished: boolean;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly journal: readonly JournalEntry[];
+  /** Adapter-specific facts a resumed deploy needs (candidate instance id, endpoint…). */
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type DeployRecordInit = Omit<
+  DeployRecord,
+  'revision' | 'journal' | 'createdAt' | 'updatedAt' | 'finished'
+> & {
+  readonly finished?: boolean;
+};
+
+export interface DeployUpdate {
+  readonly state?: string;
+  readonly finished?: boolean;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly data?: Readonly<Record<string, unknown>>;
+  /** Appended to the journal with the next sequence number. */
+  readonly note?: string;
+}
+
+export interface LogLine {
+  readonly seq: number;
+  readonly at: string;
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly line: string;
+}
+
+export interface Approval extends StageRef {
+  readonly id: string;
+  readonly release: Release;
+  readonly status: 'pending' | 'approved' | 'rejected';
+  readonly requestedAt: string;
+  readonly decidedAt?: string;
+  readonly decidedBy?: string;
+}
+
+export interface AuditEvent {
+  readonly seq: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly target?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface Lease {
+  readonly name: string;
+  readonly holder: string;
+  readonly expiresAt: string;
+}
+
+export interface StateStoreCapabilities {
+  /** Leases hold across processes (several server replicas on one store). */
+  readonly sharedLeases: boolean;
+  /** State survives a restart of the process. */
+  readonly durable: boolean;
+}
+
+/**
+ * Durable memory of the engine. Writes of stage state and deploy records are compare-and-set:
+ * a stale `expectedRevision` throws `CONFLICT` and changes nothing.
+ */
+export interface StateStore extends Adapter {
+  readonly capabilities: StateStoreCapabilities;
+
+  getStage(params: CallOptions & StageRef): Promise<StageState | undefined>;
+  listStages(params?: CallOptions & { readonly project?: string }): Promise<StageState[]>;
+  /** `expectedRevision: 0` creates; otherwise it must equal the stored revision. */
+  putStage(
+    params: CallOptions & { readonly state: StageStateInit; readonly expectedRevision: number },
+  ): Promise<StageState>;
+
+  createDeploy(params: CallOptions & { readonly deploy: DeployRecordInit }): Promise<DeployRecord>;
+  getDeploy(params: CallOptions & { readonly id: string }): Promise<DeployRecord | undefined>;
+  updateDeploy(
+    params: CallOptions & {
+      readonly id: string;
+      readonly expectedRevision: number;
+      readonly update: DeployUpdate;
+    },
+  ): Promise<DeployRecord>;
+  /** Newest first. */
+  listDeploys(
+    params?: CallOptions & {
+      readonly project?: string;
+      readonly stage?: string;
+      readonly unfinished?: boolean;
+      readonly limit?: number;
+      readonly before?: string;
+    },
+  ): Promise<DeployRecord[]>;
+
+  appendLog(
+    params: CallOptions & { readonly deployId: string; readonly lines: ReadonlyArray<Omit<LogLine, 'seq'>> },
+  ): Promise<void>;
+  /** Lines with `seq > after`, oldest first. */
+  readLog(
+    params: CallOptions & { readonly deployId: string; readonly after?: number; readonly limit?: number },
+  ): Promise<LogLine[]>;
+
+  putApproval(params: CallOptions & { readonly approval: Approval }): Promise<Approval>;
+  getApproval(params: CallOptions & { readonly id: string }): Promise<Approval | undefined>;
+  listApprovals(
+    params?: CallOptions & StageRef & { readonly status?: Approval['status'] },
+  ): Promise<Approval[]>;
+
+  /** Records a webhook event id; `false` when it was seen before (a replay). */
+  rememberEvent(
+    params: CallOptions & { readonly source: string; readonly eventId: string; readonly ttlMs: number },
+  ): Promise<boolean>;
+
+  appendAudit(params: CallOptions & { readonly event: Omit<AuditEvent, 'seq'> }): Promise<AuditEvent>;
+  listAudit(params?: CallOptions & { readonly limit?: number }): Promise<AuditEvent[]>;
+
+  /** Takes or renews a lease; `undefined` when another holder has it and it has not expired. */
+  acquireLease(
+    params: CallOptions & { readonly name: string; readonly holder: string; readonly ttlMs: number },
+  ): Promise<Lease | undefined>;
+  releaseLease(params: CallOptions & { readonly name: string; readonly holder: string }): Promise<void>;
+}
+
+export type StateStoreDefinition<
+  S extends v.GenericSchema = v.GenericSchema,
+  A extends StateStore = StateStore,
+> = AdapterDefinition<'store', S, A>;
+
+export function defineStateStore<S extends v.GenericSchema, A extends StateStore>(
+  definition: Omit<StateStoreDefinition<S, A>, 'kind'>,
+): StateStoreDefinition<S, A> {
+  return { kind: 'store', ...definition };
+}

@@ -1,0 +1,76 @@
+// The style's package rules as failures (see ../shared/STYLE.md "Layout" and "Tooling").
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { root, sourceOf, type WorkspacePackage } from './workspace.ts';
+
+const adapterPrefixes = ['registry-', 'target-', 'proxy-', 'store-', 'notifier-'];
+
+export function isAdapter(pkg: WorkspacePackage): boolean {
+  const base = pkg.dir.split('/').at(-1) ?? '';
+  return pkg.dir.startsWith('packages/') && adapterPrefixes.some((prefix) => base.startsWith(prefix));
+}
+
+export interface ConventionContext {
+  exists(path: string): boolean;
+  /** Specifier -> files in tsconfig `paths`. */
+  tsconfigPaths: Record<string, string[]>;
+}
+
+export function defaultContext(): ConventionContext {
+  const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
+  return {
+    exists: (path) => existsSync(join(root, path)),
+    tsconfigPaths: tsconfig.compilerOptions?.paths ?? {},
+  };
+}
+
+/** Every broken rule, as `<package dir>: <problem>` lines. */
+export function checkConventions(packages: WorkspacePackage[], context: ConventionContext): string[] {
+  const problems: string[] = [];
+  for (const pkg of packages) {
+    const { manifest, dir } = pkg;
+    const problem = (text: string) => problems.push(`${dir}: ${text}`);
+    if (!context.exists(`${dir}/README.md`)) problem('has no README.md');
+    if (manifest.type !== 'module') problem('"type" must be "module"');
+    if (dir.startsWith('examples/') && manifest.private !== true)
+      problem('examples are never published: set "private": true');
+    if (!manifest.name.startsWith('@docker-watcher/'))
+      problem('the package name must be in the @docker-watcher scope');
+    for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+      if (typeof target === 'string') {
+        problem(`exports["${subpath}"] must be an object with "types" first, then "import"`);
+        continue;
+      }
+      if (Object.keys(target)[0] !== 'types') problem(`exports["${subpath}"] must list "types" first`);
+      if (!target.import) continue;
+      const source = `${dir}/${sourceOf(target.import).slice(2)}`;
+      if (!context.exists(source))
+        problem(`exports["${subpath}"] builds from ${source}, which does not exist`);
+      const specifier = subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`;
+      const mapped = context.tsconfigPaths[specifier];
+      if (!mapped?.includes(`./${source}`))
+        problem(`tsconfig.json "paths" must map ${specifier} to ./${source} (typecheck against source)`);
+    }
+    if (manifest.private === true || !dir.startsWith('packages/')) continue;
+    // Publishable packages.
+    const files = manifest.files as unknown;
+    if (!Array.isArray(files) || files.length !== 1 || files[0] !== 'dist')
+      problem('"files" must be ["dist"]');
+    if (!manifest.exports) problem('needs an "exports" map');
+    const scripts = (manifest.scripts ?? {}) as Record<string, string>;
+    if (!scripts.build) problem('needs a "build" script (tsup)');
+    if (!context.exists(`${dir}/src/index.ts`)) problem('needs src/index.ts');
+    if (isAdapter(pkg)) {
+      const peers = (manifest.peerDependencies ?? {}) as Record<string, string>;
+      const deps = (manifest.dependencies ?? {}) as Record<string, string>;
+      if (!peers['@docker-watcher/core']) problem('adapters peer-depend on @docker-watcher/core');
+      if (deps['@docker-watcher/core'])
+        problem('@docker-watcher/core must be a peer dependency, not a dependency');
+      if (!context.exists(`${dir}/test/conformance.test.ts`))
+        problem('adapters run the conformance kit in test/conformance.test.ts');
+      if (!context.exists(`${dir}/src/options.ts`))
+        problem('adapters keep their valibot options schema in src/options.ts');
+    }
+  }
+  return problems;
+}
