@@ -3,3 +3,5 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './logger.ts';
 export * from './contracts/index.ts';
+export * from './policy/index.ts';
+export * from './engine/index.ts';

@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import type { Release } from '../contracts/release.ts';
+import type { DeployRecord } from '../contracts/state-store.ts';
+import { createEventBus, type DockerWatcherEvent } from '../events.ts';
+import {
+  createMemoryDeployTarget,
+  createMemoryReverseProxy,
+  createMemoryStateStore,
+} from '../memory/index.ts';
+import { type DeployRunnerDeps, runDeploy } from './deploy-runner.ts';
+import type { StageDeploySettings } from './deploy-settings.ts';
+import type { DeployState } from './deploy-states.ts';
+
+const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
+const v1: Release = { tag: 'v1.0.0', digest: digest(1) };
+const v2: Release = { tag: 'v1.1.0', digest: digest(2) };
+const host = 'stage-dev-web-app.example.com';
+
+function settings(overrides: Partial<StageDeploySettings> = {}): StageDeploySettings {
+  return {
+    image: 'registry.example.com/team/web-app',
+    port: 8080,
+    strategy: 'blue-green',
+    health: { path: '/health', intervalMs: 1, timeoutMs: 1, retries: 2, startPeriodMs: 0 },
+    host,
+    ...overrides,
+  };
+}
+
+function setup(options: { blueGreen?: boolean } = {}) {
+  const store = createMemoryStateStore();
+  const target = createMemoryDeployTarget({ blueGreen: options.blueGreen ?? true });
+  const proxy = createMemoryReverseProxy();
+  const bus = createEventBus();
+  const events: DockerWatcherEvent[] = [];
+  bus.onAny((event) => void events.push(event));
+  const deps: DeployRunnerDeps = { store, target, proxy, bus, wait: async () => {} };
+  let n = 0;
+  const deploy = async (
+    release: Release,
+    previous?: Release,
+    overrides: Partial<StageDeploySettings> = {},
+  ) => {
+    const record = await store.createDeploy({
+      deploy: {
+        id: `d${++n}`,
+        project: 'web-app',
+        stage: 'dev',
+        release,
+        ...(previous ? { previous } : {}),
+        trigger: 'auto',
+        state: 'pending',
+        data: {},
+      },
+    });
+    return runDeploy(deps, { deployId: record.id, settings: settings(overrides) });
+  };
+  return { store, target, proxy, bus, events, deps, deploy };
+}
+
+const routeOf = (proxy: ReturnType<typeof createMemoryReverseProxy>) =>
+  proxy.routes.find((r) => r.host === host);
+const statesOf = (record: DeployRecord) => record.journal.map((entry) => entry.state);
+
+describe('deploy runner: blue-green', () => {
+  it('pulls, starts the candidate beside the old one, gates, switches, retires the old one', async () => {
+    const { target, proxy, store, deploy, events } = setup();
+    const first = await deploy(v1);
+    expect(first.state).toBe('succeeded');
+    const second = await deploy(v2, v1);
+    expect(statesOf(second)).toEqual([
+      'pending',
+      'pulling',
+      'starting',
+      'health-checking',
+      'switching-traffic',
+      'retiring-old',
+      'succeeded',
+    ]);
+    const running = target.instances.filter((i) => i.state === 'running');
+    expect(running.map((i) => i.release.tag)).toEqual(['v1.1.0']);
+    expect(routeOf(proxy)?.upstream).toEqual(running[0]?.endpoint);
+    expect((await store.getStage({ project: 'web-app', stage: 'dev' }))?.actual).toEqual(v2);
+    expect(events.filter((e) => e.type === 'deploy:succeeded')).toHaveLength(2);
+    expect((await store.readLog({ deployId: second.id })).map((l) => l.line)).toContain('v1.1.0 is live');
+  });
+
+  it('keeps the old release serving when the candidate fails its health gate', async () => {
+    const { target, proxy, store, deploy, events } = setup();
+    await deploy(v1);
+    const before = routeOf(proxy);
+    target.simulate(v2.digest, 'unhealthy');
+    const failed = await deploy(v2, v1);
+    expect(failed.state).toBe('rolled-back');
+    expect(failed.error?.message).toMatch(/failed its health check/);
+    expect(routeOf(proxy)).toEqual(before);
+    expect(target.instances.filter((i) => i.state === 'running').map((i) => i.release.tag)).toEqual([
+      'v1.0.0',
+    ]);
+    expect((await store.getStage({ project: 'web-app', stage: 'dev' }))?.actual).toEqual(v1);
+    expect(events.find((e) => e.type === 'deploy:rolled-back')).toMatchObject({ restored: v1 });
+    // A failing gate never takes traffic.
+    expect(proxy.changes.filter((c) => c.action === 'ensured')).toHaveLength(1);
+  });
+
+  it('rolls back a candidate that exits at start', async () => {
+    const { target, deploy } = setup();
+    await deploy(v1);
+    target.simulate(v2.digest, 'crashing');
+    const failed = await deploy(v2, v1);
+    expect(failed.state).toBe('rolled-back');
+    expect(failed.error?.message).toMatch(/exited/);
+  });
+
+  it('restores the route when the proxy switch fails', async () => {
+    const { proxy, deploy, target } = setup();
+    await deploy(v1);
+    const before = routeOf(proxy);
+    proxy.faults.failNext('ensureRoute', 'UNAVAILABLE', { after: true });
+    const failed = await deploy(v2, v1);
+    expect(failed.state).toBe('rolled-back');
+    expect(routeOf(proxy)).toEqual(before);
+    expect(target.instances.filter((i) => i.state === 'running').map((i) => i.release.tag)).toEqual([
+      'v1.0.0',
+    ]);
+  });
+
+  it('rolls back when the target throws mid-step', async () => {
+    const { target, deploy } = setup();
+    await deploy(v1);
+    target.faults.failNext('start', 'UNAVAILABLE');
+    const failed = await deploy(v2, v1);
+    expect(failed.state).toBe('rolled-back');
+    expect(failed.error).toEqual({ code: 'UNAVAILABLE', message: 'Injected fault in start' });
+  });
+
+  it('succeeds even when retiring the old release fails (it is past the commit point)', async () => {
+    const { target, deploy } = setup();
+    await deploy(v1);
+    target.faults.failNext('stop', 'UNAVAILABLE');
+    const done = await deploy(v2, v1);
+    expect(done.state).toBe('succeeded');
+  });
+});
+
+describe('deploy runner: recreate', () => {
+  it('stops the old release first, then starts the new one', async () => {
+    const { target, deploy } = setup({ blueGreen: false });
+    await deploy(v1, undefined, { strategy: 'recreate' });
+    const second = await deploy(v2, v1, { strategy: 'recreate' });
+    expect(statesOf(second)).toEqual([
+      'pending',
+      'pulling',
+      'stopping-old',
+      'starting',
+      'health-checking',
+      'switching-traffic',
+      'succeeded',
+    ]);
+    expect(target.instances.filter((i) => i.state === 'running').map((i) => i.release.tag)).toEqual([
+      'v1.1.0',
+    ]);
+  });
+
+  it('starts the old release again when the new one fails', async () => {
+    const { target, proxy, deploy } = setup({ blueGreen: false });
+    await deploy(v1, undefined, { strategy: 'recreate' });
+    target.simulate(v2.digest, 'unhealthy');
+    const failed = await deploy(v2, v1, { strategy: 'recreate' });
+    expect(failed.state).toBe('rolled-back');
+    const running = target.instances.filter((i) => i.state === 'running');
+    expect(running.map((i) => i.release.tag)).toEqual(['v1.0.0']);
+    expect(routeOf(proxy)?.upstream).toEqual(running[0]?.endpoint);
+  });
+});
+
+describe('deploy runner: a crash at every state', () => {
+  // The engine dies right after journaling a state (before its side effect finishes); a new
+  // runner on the same store and target must end with one healthy release serving.
+  const crashable: DeployState[] = [
+    'pulling',
+    'starting',
+    'health-checking',
+    'switching-traffic',
+    'retiring-old',
+  ];
+
+  it.each(crashable)('crash after entering %s', async (crashAt) => {
+    const { store, target, proxy, deps, deploy } = setup();
+    await deploy(v1);
+    await store.createDeploy({
+      deploy: {
+        id: 'crashy',
+        project: 'web-app',
+        stage: 'dev',
+        release: v2,
+        previous: v1,
+        trigger: 'auto',
+        state: 'pending',
+        data: {},
+      },
+    });
+    const controller = new AbortController();
+    const crashingBus = createEventBus();
+    crashingBus.on('deploy:state-changed', (event) => {
+      if (event.to === crashAt) controller.abort(new Error('simulated crash'));
+    });
+    // Simulate the crash: the first runner stops at its next await once aborted, and its rollback
+    // is cut off by failing every store write from then on.
+    const frozenStore = new Proxy(store, {
+      get(object, key, receiver) {
+        const value = Reflect.get(object, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (controller.signal.aborted && ['updateDeploy', 'appendLog', 'putStage'].includes(String(key))) {
+            return Promise.reject(new Error('process gone'));
+          }
+          return value.apply(object, args);
+        };
+      },
+    });
+    const frozenTarget = new Proxy(target, {
+      get(object, key, receiver) {
+        const value = Reflect.get(object, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          controller.signal.aborted && key !== 'list'
+            ? Promise.reject(new Error('process gone'))
+            : value.apply(object, args);
+      },
+    });
+    await runDeploy(
+      { ...deps, store: frozenStore, target: frozenTarget, bus: crashingBus },
+      { deployId: 'crashy', settings: settings(), signal: controller.signal },
+    );
+    const afterCrash = await store.getDeploy({ id: 'crashy' });
+    expect(afterCrash?.finished).toBe(false);
+
+    const resumed = await runDeploy(deps, { deployId: 'crashy', settings: settings() });
+    expect(resumed.finished).toBe(true);
+    const running = target.instances.filter((i) => i.state === 'running');
+    expect(running).toHaveLength(1);
+    expect(routeOf(proxy)?.upstream).toEqual(running[0]?.endpoint);
+    const actual = (await store.getStage({ project: 'web-app', stage: 'dev' }))?.actual;
+    expect(actual).toEqual(running[0]?.release);
+    if (resumed.state === 'succeeded') expect(running[0]?.release).toEqual(v2);
+    else expect(resumed.state).toBe('rolled-back');
+  });
+});

@@ -1,0 +1,30 @@
+import type { Registry } from '../contracts/registry.ts';
+import type { TagPolicy } from '../policy/index.ts';
+import type { StageDeploySettings } from './deploy-settings.ts';
+
+/** One stage of a project as the engine sees it: compiled policy and gates. */
+export interface EngineStage {
+  readonly policy: TagPolicy;
+  /** Initial auto-deploy switch; afterwards the stored state is what counts. */
+  readonly autoDeploy: boolean;
+  /** A person confirms each new release before it is deployed. */
+  readonly confirm?: boolean;
+  /** Deploy only what succeeded in this other stage of the project, by digest. */
+  readonly promoteFrom?: string;
+  /** Initial pin (a tag whose digest is watched); afterwards the stored state is what counts. */
+  readonly pin?: string;
+  readonly deploy: StageDeploySettings;
+}
+
+export interface EngineProject {
+  readonly id: string;
+  /** Key into the engine's registries. */
+  readonly registry: string;
+  /** Repository path in that registry, e.g. `team/web-app`. */
+  readonly repository: string;
+  readonly stages: Readonly<Record<string, EngineStage>>;
+}
+
+export interface EngineRegistries {
+  readonly [name: string]: Registry;
+}

@@ -1,0 +1,348 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DockerWatcherEvent } from '../events.ts';
+import {
+  createMemoryDeployTarget,
+  createMemoryRegistry,
+  createMemoryReverseProxy,
+  createMemoryStateStore,
+  type MemoryStateStore,
+} from '../memory/index.ts';
+import { compileTagPolicy, fromRegistryWatcherPin } from '../policy/index.ts';
+import { createEngine, type Engine, type EngineOptions } from './engine.ts';
+import type { EngineStage } from './engine-config.ts';
+
+const repository = 'team/web-app';
+const health = { path: '/health', intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 };
+const deploySettings = (stage: string) => ({
+  image: `registry.example.com/${repository}`,
+  port: 8080,
+  strategy: 'blue-green' as const,
+  health,
+  host: `stage-${stage}-web-app.example.com`,
+});
+
+function stages(overrides: Record<string, Partial<EngineStage>> = {}): Record<string, EngineStage> {
+  return {
+    dev: {
+      policy: compileTagPolicy({ pattern: 'dev-*' }),
+      autoDeploy: true,
+      deploy: deploySettings('dev'),
+      ...overrides.dev,
+    },
+    rel: {
+      policy: compileTagPolicy(fromRegistryWatcherPin('')),
+      autoDeploy: false,
+      deploy: deploySettings('rel'),
+      ...overrides.rel,
+    },
+    prod: {
+      policy: compileTagPolicy({ pattern: 'v*' }),
+      autoDeploy: true,
+      confirm: true,
+      promoteFrom: 'rel',
+      deploy: deploySettings('prod'),
+      ...overrides.prod,
+    },
+  };
+}
+
+const engines: Engine[] = [];
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((engine) => engine.stop()));
+});
+
+function world(
+  options: { store?: MemoryStateStore; stageOverrides?: Record<string, Partial<EngineStage>> } = {},
+) {
+  const registry = createMemoryRegistry({ webhookSecret: 'webhook-secret' });
+  const target = createMemoryDeployTarget();
+  const proxy = createMemoryReverseProxy();
+  const store = options.store ?? createMemoryStateStore();
+  const events: DockerWatcherEvent[] = [];
+  const make = (extra: Partial<EngineOptions> = {}) => {
+    const engine = createEngine({
+      projects: [{ id: 'web-app', registry: 'main', repository, stages: stages(options.stageOverrides) }],
+      registries: { main: registry },
+      target,
+      proxy,
+      store,
+      pollIntervalMs: 0,
+      coalesceMs: 5,
+      ...extra,
+    });
+    engine.bus.onAny((event) => void events.push(event));
+    engines.push(engine);
+    return engine;
+  };
+  const running = (stage: string) =>
+    target.instances.filter((i) => i.state === 'running' && i.stage === stage).map((i) => i.release.tag);
+  const actual = async (stage: string) => (await store.getStage({ project: 'web-app', stage }))?.actual;
+  return { registry, target, proxy, store, events, make, running, actual };
+}
+
+describe('engine: watching and deciding', () => {
+  it('deploys every new dev-* tag automatically and leaves rel waiting for a click', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    w.registry.push(repository, 'v1.0.0');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-1']);
+    expect(w.running('rel')).toEqual([]);
+    const rel = (await engine.plan({ stage: 'rel' }))[0]?.decision;
+    expect(rel).toMatchObject({ action: 'hold', release: { tag: 'v1.0.0' } });
+
+    w.registry.push(repository, 'dev-2');
+    await engine.pollOnce();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-2']);
+  });
+
+  it('never loses an update made while auto-deploy was off', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    await engine.setAutoDeploy({ project: 'web-app', stage: 'dev', enabled: false });
+    w.registry.push(repository, 'dev-2');
+    w.registry.push(repository, 'dev-3');
+    await engine.pollOnce();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-1']);
+    await engine.setAutoDeploy({ project: 'web-app', stage: 'dev', enabled: true });
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-3']);
+  });
+
+  it('redeploys a pinned tag when its digest changes, and converges to the newest release when unpinned', async () => {
+    const w = world({ stageOverrides: { rel: { autoDeploy: true } } });
+    w.registry.push(repository, 'v1.0.0');
+    w.registry.push(repository, 'v1.1.0');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    expect(w.running('rel')).toEqual(['v1.1.0']);
+    await engine.pin({ project: 'web-app', stage: 'rel', tag: 'v1.0.0' });
+    await engine.idle();
+    expect(w.running('rel')).toEqual(['v1.0.0']);
+    const first = await w.actual('rel');
+    w.registry.push(repository, 'v1.0.0', 'rebuilt');
+    await engine.pollOnce();
+    await engine.idle();
+    const second = await w.actual('rel');
+    expect(second?.tag).toBe('v1.0.0');
+    expect(second?.digest).not.toBe(first?.digest);
+    await engine.pin({ project: 'web-app', stage: 'rel', tag: undefined });
+    await engine.idle();
+    expect(w.running('rel')).toEqual(['v1.1.0']);
+  });
+
+  it('converges after a restart on the same store', async () => {
+    const store = createMemoryStateStore();
+    const w = world({ store });
+    w.registry.push(repository, 'dev-1');
+    const first = w.make();
+    await first.start();
+    await first.idle();
+    await first.stop();
+    w.registry.push(repository, 'dev-2');
+    const second = w.make();
+    await second.start();
+    await second.idle();
+    expect(w.running('dev')).toEqual(['dev-2']);
+  });
+
+  it('does not retry a release that failed, until a newer one arrives', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    const broken = w.registry.push(repository, 'dev-2');
+    w.target.simulate(broken, 'unhealthy');
+    await engine.pollOnce();
+    await engine.idle();
+    await engine.pollOnce();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-1']);
+    const deploys = await w.store.listDeploys({ project: 'web-app', stage: 'dev' });
+    expect(deploys.filter((d) => d.release.tag === 'dev-2')).toHaveLength(1);
+    expect(deploys[0]?.state).toBe('rolled-back');
+    w.registry.push(repository, 'dev-3');
+    await engine.pollOnce();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-3']);
+  });
+});
+
+describe('engine: confirmation and promotion', () => {
+  it('promotes to prod exactly the digest proven in rel, after a confirmation', async () => {
+    const w = world();
+    w.registry.push(repository, 'v1.0.0');
+    const engine = w.make();
+    await engine.start();
+    await engine.deploy({ project: 'web-app', stage: 'rel' });
+    await engine.idle();
+    const proven = await w.actual('rel');
+    expect(proven?.tag).toBe('v1.0.0');
+    // Someone re-pushes v1.0.0: prod must still get the digest that was proven.
+    w.registry.push(repository, 'v1.0.0', 'sneaky rebuild');
+    const pending = await w.store.listApprovals({ project: 'web-app', stage: 'prod', status: 'pending' });
+    expect(pending.map((a) => a.release)).toEqual([proven]);
+    expect(w.events.some((e) => e.type === 'deploy:awaiting-confirmation')).toBe(true);
+    expect(w.running('prod')).toEqual([]);
+    await engine.approve({ id: pending[0]!.id, by: 'alice' });
+    await engine.idle();
+    expect(await w.actual('prod')).toEqual(proven);
+  });
+
+  it('refuses to promote a digest that never succeeded in the source stage', async () => {
+    const w = world();
+    w.registry.push(repository, 'v1.0.0');
+    const engine = w.make();
+    await engine.start();
+    await expect(engine.promote({ project: 'web-app', stage: 'prod' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    await expect(
+      engine.promote({ project: 'web-app', stage: 'prod', digest: `sha256:${'f'.repeat(64)}` }),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
+    w.target.simulate(w.registry.push(repository, 'v2.0.0'), 'unhealthy');
+    await engine.deploy({ project: 'web-app', stage: 'rel', tag: 'v2.0.0' });
+    await engine.idle();
+    await expect(engine.promote({ project: 'web-app', stage: 'prod' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+  });
+
+  it('rejecting a release keeps it out of the stage', async () => {
+    const w = world();
+    w.registry.push(repository, 'v1.0.0');
+    const engine = w.make();
+    await engine.start();
+    await engine.deploy({ project: 'web-app', stage: 'rel' });
+    await engine.idle();
+    const [approval] = await w.store.listApprovals({ project: 'web-app', stage: 'prod', status: 'pending' });
+    await engine.reject({ id: approval!.id, by: 'bob' });
+    await engine.pollOnce();
+    await engine.idle();
+    expect(w.running('prod')).toEqual([]);
+    expect((await engine.plan({ stage: 'prod' }))[0]?.decision.action).toBe('none');
+  });
+
+  it('deploys by hand only tags the policy allows, and rolls back to the previous release', async () => {
+    const w = world();
+    w.registry.push(repository, 'v1.0.0');
+    w.registry.push(repository, 'v1.1.0');
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make();
+    await engine.start();
+    await expect(engine.deploy({ project: 'web-app', stage: 'rel', tag: 'dev-1' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(engine.deploy({ project: 'web-app', stage: 'rel', tag: 'v9.9.9' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await engine.deploy({ project: 'web-app', stage: 'rel', tag: 'v1.0.0' });
+    await engine.idle();
+    await engine.deploy({ project: 'web-app', stage: 'rel', tag: 'v1.1.0' });
+    await engine.idle();
+    await engine.rollback({ project: 'web-app', stage: 'rel' });
+    await engine.idle();
+    expect(w.running('rel')).toEqual(['v1.0.0']);
+    expect((await w.store.getStage({ project: 'web-app', stage: 'rel' }))?.autoDeploy).toBe(false);
+  });
+});
+
+describe('engine: queueing', () => {
+  it('runs one deploy at a time per stage; a newer release supersedes a queued one', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    w.target.faults.delay('pull', 30);
+    for (const tag of ['dev-2', 'dev-3', 'dev-4']) w.registry.push(repository, tag);
+    const second = await engine.deploy({ project: 'web-app', stage: 'dev', tag: 'dev-2' });
+    const third = await engine.deploy({ project: 'web-app', stage: 'dev', tag: 'dev-3' });
+    const fourth = await engine.deploy({ project: 'web-app', stage: 'dev', tag: 'dev-4' });
+    await engine.idle();
+    const state = async (id: string) => (await w.store.getDeploy({ id }))?.state;
+    expect(await state(second.id)).toBe('succeeded');
+    expect(await state(third.id)).toBe('cancelled');
+    expect(await state(fourth.id)).toBe('succeeded');
+    expect(w.running('dev')).toEqual(['dev-4']);
+  });
+});
+
+describe('engine: webhooks and faults', () => {
+  it('acts on a verified webhook at once, drops replays, and coalesces a burst into one listing', async () => {
+    const w = world();
+    const engine = w.make();
+    await engine.start();
+    const before = w.registry.faults.calls('listTags');
+    const digest = w.registry.push(repository, 'dev-7');
+    const request = w.registry.webhookRequest([
+      { repository, tag: 'dev-7', digest, action: 'pushed', eventId: 'evt-1' },
+      { repository, tag: 'dev-7', digest, action: 'pushed', eventId: 'evt-2' },
+    ]);
+    expect(await engine.ingestWebhook({ registry: 'main', request })).toHaveLength(2);
+    expect(await engine.ingestWebhook({ registry: 'main', request })).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-7']);
+    expect(w.registry.faults.calls('listTags') - before).toBe(1);
+  });
+
+  it('rejects a forged webhook and observes nothing', async () => {
+    const w = world();
+    const engine = w.make();
+    await engine.start();
+    const request = w.registry.webhookRequest([{ repository, tag: 'dev-9', action: 'pushed', eventId: 'x' }]);
+    const forged = {
+      ...request,
+      body: new TextEncoder().encode(
+        '{"events":[{"action":"pushed","repository":"team/web-app","tag":"evil"}]}',
+      ),
+    };
+    await expect(engine.ingestWebhook({ registry: 'main', request: forged })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    expect(w.events.filter((e) => e.type === 'registry:observed')).toEqual([]);
+  });
+
+  it('survives a registry that is down or rate-limits, reports it, and backs off', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ backoffBaseMs: 60_000 });
+    w.registry.faults.failAlways('listTags', 'UNAVAILABLE');
+    await engine.start();
+    await engine.pollOnce();
+    expect(w.events.filter((e) => e.type === 'adapter:error').length).toBeGreaterThan(0);
+    const calls = w.registry.faults.calls('listTags');
+    await engine.pollOnce();
+    // Backing off: after a failure the repository waits before the next try.
+    expect(w.registry.faults.calls('listTags')).toBe(calls);
+    w.registry.faults.clear();
+    await engine.ingestWebhook({
+      registry: 'main',
+      request: w.registry.webhookRequest([{ repository, tag: 'dev-1', action: 'pushed', eventId: 'e' }]),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-1']);
+  });
+
+  it('stop() resolves with nothing left running: no further registry calls', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ pollIntervalMs: 5, jitter: 0 });
+    await engine.start();
+    await engine.stop();
+    const calls = w.registry.faults.calls();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(w.registry.faults.calls()).toBe(calls);
+  });
+});

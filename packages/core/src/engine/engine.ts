@@ -1,0 +1,614 @@
+import { randomUUID } from 'node:crypto';
+import type { DeployTarget } from '../contracts/deploy-target.ts';
+import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
+import type { Release, StageRef } from '../contracts/release.ts';
+import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
+import type {
+  DeployRecord,
+  DeployTrigger,
+  StageState,
+  StageStateInit,
+  StateStore,
+} from '../contracts/state-store.ts';
+import { CoreError, isCoreError, toCoreError } from '../errors.ts';
+import { createEventBus, type EventBus, toEventError } from '../events.ts';
+import { type Logger, silentLogger } from '../logger.ts';
+import { decide, type StageDecision } from './decide.ts';
+import { runDeploy } from './deploy-runner.ts';
+import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
+import { StageQueue } from './stage-queue.ts';
+
+export interface EngineOptions {
+  readonly projects: readonly EngineProject[];
+  readonly registries: EngineRegistries;
+  readonly target: DeployTarget;
+  readonly proxy?: ReverseProxy;
+  readonly store: StateStore;
+  readonly bus?: EventBus;
+  readonly logger?: Logger;
+  /** Poll cycle period; 0 turns polling off (webhooks only). Default 60 s. */
+  readonly pollIntervalMs?: number;
+  /** Up to this fraction of the period is added at random to each cycle. Default 0.1. */
+  readonly jitter?: number;
+  /** Concurrent registry requests per registry in a cycle. Default 4. */
+  readonly registryConcurrency?: number;
+  /** Deploys running at once across all stages. Default 2. */
+  readonly deployConcurrency?: number;
+  /** Webhook observations of one repository within this window cost one listing. Default 250 ms. */
+  readonly coalesceMs?: number;
+  /** How long webhook event ids are remembered for replay protection. Default 24 h. */
+  readonly eventTtlMs?: number;
+  /** First pause after a repository's listing fails; doubles with each failure in a row (max 30 min). Default: the poll period, or 5 s without polling. */
+  readonly backoffBaseMs?: number;
+}
+
+interface DeployJob {
+  readonly deployId: string;
+}
+
+interface Watched {
+  readonly registry: string;
+  readonly repository: string;
+  readonly stages: Array<StageRef & { readonly config: EngineStage }>;
+}
+
+export interface Engine {
+  readonly bus: EventBus;
+  /** Resumes or rolls back unfinished deploys, reconciles every stage, starts polling. */
+  start(): Promise<void>;
+  /** Stops polling and intake; running deploys are cancelled to a safe state. Resolves when all work ended. */
+  stop(): Promise<void>;
+  /** One poll cycle over every watched repository (what the timer runs). */
+  pollOnce(): Promise<void>;
+  /** Verifies a webhook through the registry adapter and acts on what it reports. */
+  ingestWebhook(params: {
+    readonly registry: string;
+    readonly request: WebhookRequest;
+  }): Promise<RegistryObservation[]>;
+  /** What each stage would do now, and why, without doing it. */
+  plan(ref?: Partial<StageRef>): Promise<Array<StageRef & { readonly decision: StageDecision }>>;
+  /** Deploys a tag the stage's policy allows (or its pin), whatever auto-deploy says. */
+  deploy(params: StageRef & { readonly tag?: string }): Promise<DeployRecord>;
+  /** Deploys to a `promoteFrom` stage exactly the digest that succeeded in its source stage. */
+  promote(params: StageRef & { readonly digest?: string }): Promise<DeployRecord>;
+  /** Deploys the previous successful release of the stage and pauses auto-deploy there. */
+  rollback(params: StageRef): Promise<DeployRecord>;
+  approve(params: { readonly id: string; readonly by: string }): Promise<DeployRecord>;
+  reject(params: { readonly id: string; readonly by: string }): Promise<void>;
+  setAutoDeploy(params: StageRef & { readonly enabled: boolean }): Promise<StageState>;
+  pin(params: StageRef & { readonly tag: string | undefined }): Promise<StageState>;
+  /** Waits until no deploy runs or waits. */
+  idle(): Promise<void>;
+}
+
+const stageKey = (ref: StageRef) => `${ref.project}/${ref.stage}`;
+const repoKey = (registry: string, repository: string) => `${registry}\u0000${repository}`;
+
+export function createEngine(options: EngineOptions): Engine {
+  const { store, target, proxy, registries } = options;
+  const logger = (options.logger ?? silentLogger).child({ component: 'engine' });
+  const bus = options.bus ?? createEventBus({ logger });
+  const pollIntervalMs = options.pollIntervalMs ?? 60_000;
+  const jitter = options.jitter ?? 0.1;
+  const registryConcurrency = options.registryConcurrency ?? 4;
+  const coalesceMs = options.coalesceMs ?? 250;
+  const eventTtlMs = options.eventTtlMs ?? 24 * 60 * 60 * 1000;
+  const backoffBaseMs = options.backoffBaseMs ?? (pollIntervalMs > 0 ? pollIntervalMs : 5_000);
+  const lifetime = new AbortController();
+  const at = () => new Date().toISOString();
+
+  const projects = new Map(options.projects.map((p) => [p.id, p]));
+  const watched = new Map<string, Watched>();
+  for (const project of options.projects) {
+    if (!registries[project.registry]) {
+      throw new CoreError(
+        'CONFIG_INVALID',
+        `projects.${project.id}.registry: no registry named ${project.registry}`,
+      );
+    }
+    const key = repoKey(project.registry, project.repository);
+    const entry = watched.get(key) ?? {
+      registry: project.registry,
+      repository: project.repository,
+      stages: [],
+    };
+    for (const [stage, config] of Object.entries(project.stages))
+      entry.stages.push({ project: project.id, stage, config });
+    watched.set(key, entry);
+  }
+  /** Last listing per repository: decisions between cycles (API calls, webhooks) use it. */
+  const tagCache = new Map<string, string[]>();
+  const backoffUntil = new Map<string, number>();
+  const failures = new Map<string, number>();
+  const inFlight = new Set<Promise<unknown>>();
+  const coalescing = new Map<string, NodeJS.Timeout>();
+  let timer: NodeJS.Timeout | undefined;
+  let started = false;
+  let stopping = false;
+
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inFlight.add(promise);
+    void promise.finally(() => inFlight.delete(promise)).catch(() => undefined);
+    return promise;
+  };
+
+  const stageOf = (ref: StageRef) => {
+    const config = projects.get(ref.project)?.stages[ref.stage];
+    if (!config) throw new CoreError('NOT_FOUND', `No stage ${ref.stage} in project ${ref.project}`);
+    return config;
+  };
+  const projectOf = (ref: StageRef) => projects.get(ref.project)!;
+
+  const adapterError = (adapterId: string, operation: string, error: unknown) => {
+    const failure = toCoreError(error);
+    logger.warn(`${adapterId} ${operation} failed: ${failure.message}`, { code: failure.code });
+    bus.emit({ type: 'adapter:error', at: at(), adapterId, operation, error: toEventError(failure) });
+  };
+
+  /** The stored state, or the config's initial one. */
+  const readState = async (ref: StageRef): Promise<StageState | undefined> => store.getStage(ref);
+  const updateState = async (
+    ref: StageRef,
+    change: (state: StageStateInit) => StageStateInit,
+  ): Promise<StageState> => {
+    for (let attempt = 0; ; attempt++) {
+      const current = await readState(ref);
+      const config = stageOf(ref);
+      const base: StageStateInit = current ?? {
+        project: ref.project,
+        stage: ref.stage,
+        autoDeploy: config.autoDeploy,
+        ...(config.pin === undefined ? {} : { pin: config.pin }),
+        seenDigests: {},
+        history: [],
+      };
+      try {
+        return await store.putStage({ state: change(base), expectedRevision: current?.revision ?? 0 });
+      } catch (error) {
+        if (!isCoreError(error, 'CONFLICT') || attempt >= 4) throw error;
+      }
+    }
+  };
+
+  const resolveDigest = async (
+    ref: StageRef,
+    tag: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> => {
+    const project = projectOf(ref);
+    const registry = registries[project.registry]!;
+    const resolved = await registry.resolveReference({
+      repository: project.repository,
+      reference: tag,
+      ...(signal ? { signal } : {}),
+    });
+    return resolved?.digest;
+  };
+
+  /** The release a stage's policy, pin or source stage offers now. */
+  const candidateOf = async (
+    ref: StageRef,
+    state: StageState | undefined,
+    signal?: AbortSignal,
+  ): Promise<Release | undefined> => {
+    const config = stageOf(ref);
+    if (config.promoteFrom) {
+      const source = await store.getStage({ project: ref.project, stage: config.promoteFrom });
+      const proven = source?.actual;
+      return proven && config.policy.allows(proven.tag) ? proven : undefined;
+    }
+    const pin = state === undefined ? config.pin : state.pin;
+    const project = projectOf(ref);
+    let tag: string | undefined;
+    if (pin) tag = pin;
+    else {
+      const tags = tagCache.get(repoKey(project.registry, project.repository)) ?? [];
+      tag = config.policy.select({ tags, ...(state?.actual ? { current: state.actual.tag } : {}) })?.tag;
+    }
+    if (!tag) return undefined;
+    const digest = await resolveDigest(ref, tag, signal);
+    return digest ? { tag, digest } : undefined;
+  };
+
+  const decideStage = async (ref: StageRef, signal?: AbortSignal) => {
+    const state = await readState(ref);
+    const candidate = await candidateOf(ref, state, signal);
+    const [recentDeploys, approvals] = await Promise.all([
+      store.listDeploys({ project: ref.project, stage: ref.stage, limit: 20 }),
+      store.listApprovals({ project: ref.project, stage: ref.stage }),
+    ]);
+    return { state, decision: decide({ stage: stageOf(ref), state, candidate, recentDeploys, approvals }) };
+  };
+
+  const enqueue = async (
+    ref: StageRef,
+    release: Release,
+    trigger: DeployTrigger,
+    reason: string,
+  ): Promise<DeployRecord> => {
+    const state = await readState(ref);
+    const record = await store.createDeploy({
+      deploy: {
+        id: randomUUID(),
+        project: ref.project,
+        stage: ref.stage,
+        release,
+        ...(state?.actual ? { previous: state.actual } : {}),
+        trigger,
+        state: 'pending',
+        data: {},
+      },
+    });
+    await updateState(ref, (s) => ({ ...s, desired: { ...release, reason } }));
+    bus.emit({
+      type: 'deploy:queued',
+      at: at(),
+      deployId: record.id,
+      project: ref.project,
+      stage: ref.stage,
+      release,
+      trigger,
+    });
+    await queue.push(stageKey(ref), { deployId: record.id });
+    return record;
+  };
+
+  const queue: StageQueue<DeployJob> = new StageQueue<DeployJob>({
+    limit: options.deployConcurrency ?? 2,
+    run: async (key, job) => {
+      const [project, stage] = key.split('/') as [string, string];
+      const config = stageOf({ project, stage });
+      const finished = await track(
+        runDeploy(
+          { store, target, ...(proxy ? { proxy } : {}), bus, logger },
+          { deployId: job.deployId, settings: config.deploy, signal: lifetime.signal },
+        ),
+      );
+      if (finished.state === 'succeeded' && !stopping) {
+        // A stage promoted from this one may now have something to do.
+        for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
+          if (other.promoteFrom !== stage) continue;
+          await reconcile({ project, stage: name }).catch((error: unknown) =>
+            adapterError('engine', 'reconcile', error),
+          );
+        }
+      }
+    },
+    onSuperseded: async (_key, job, by) => {
+      const record = await store.getDeploy({ id: job.deployId });
+      if (!record || record.finished) return;
+      await store.updateDeploy({
+        id: record.id,
+        expectedRevision: record.revision,
+        update: { state: 'cancelled', finished: true, note: `superseded by ${by.deployId}` },
+      });
+      bus.emit({
+        type: 'deploy:state-changed',
+        at: at(),
+        deployId: record.id,
+        project: record.project,
+        stage: record.stage,
+        from: record.state,
+        to: 'cancelled',
+      });
+    },
+  });
+
+  const reconcile = async (ref: StageRef, signal?: AbortSignal): Promise<StageDecision> => {
+    const { decision } = await decideStage(ref, signal);
+    if (decision.action === 'deploy') {
+      const config = stageOf(ref);
+      const state = await readState(ref);
+      bus.emit({
+        type: 'release:selected',
+        at: at(),
+        ...ref,
+        tag: decision.release.tag,
+        digest: decision.release.digest,
+        reason: decision.reason,
+      });
+      await enqueue(
+        ref,
+        decision.release,
+        config.promoteFrom ? 'promotion' : state?.pin ? 'pin' : 'auto',
+        decision.reason,
+      );
+    } else if (decision.action === 'await-confirmation') {
+      const pending = await store.listApprovals({ ...ref, status: 'pending' });
+      if (!pending.some((a) => a.release.digest === decision.release.digest)) {
+        await store.putApproval({
+          approval: {
+            id: randomUUID(),
+            project: ref.project,
+            stage: ref.stage,
+            release: decision.release,
+            status: 'pending',
+            requestedAt: at(),
+          },
+        });
+        bus.emit({
+          type: 'deploy:awaiting-confirmation',
+          at: at(),
+          project: ref.project,
+          stage: ref.stage,
+          release: decision.release,
+        });
+      }
+    } else if (decision.action === 'hold') {
+      const state = await readState(ref);
+      if (state?.desired?.digest !== decision.release.digest) {
+        await updateState(ref, (s) => ({ ...s, desired: { ...decision.release, reason: decision.reason } }));
+      }
+    }
+    return decision;
+  };
+
+  /** Lists one repository's tags once and reconciles every stage that watches it. */
+  const refreshRepository = async (entry: Watched, signal: AbortSignal) => {
+    const key = repoKey(entry.registry, entry.repository);
+    if ((backoffUntil.get(key) ?? 0) > Date.now()) return;
+    const registry = registries[entry.registry]!;
+    try {
+      const tags = await registry.listTags({ repository: entry.repository, signal });
+      tagCache.set(key, tags);
+      failures.delete(key);
+      backoffUntil.delete(key);
+    } catch (error) {
+      if (signal.aborted) return;
+      const failure = toCoreError(error);
+      const count = (failures.get(key) ?? 0) + 1;
+      failures.set(key, count);
+      const pause = Math.min(backoffBaseMs * 2 ** (count - 1), 30 * 60_000);
+      backoffUntil.set(key, Date.now() + Math.max(failure.retryAfterMs ?? 0, pause));
+      adapterError(registry.id, 'listTags', failure);
+      return;
+    }
+    for (const stage of entry.stages) {
+      if (stage.config.promoteFrom) continue;
+      await reconcile(stage, signal).catch((error: unknown) => adapterError(registry.id, 'reconcile', error));
+    }
+  };
+
+  const pollOnce = async () => {
+    const signal = lifetime.signal;
+    const byRegistry = new Map<string, Watched[]>();
+    for (const entry of watched.values())
+      byRegistry.set(entry.registry, [...(byRegistry.get(entry.registry) ?? []), entry]);
+    await Promise.all(
+      [...byRegistry.values()].map(async (entries) => {
+        let next = 0;
+        const worker = async () => {
+          while (next < entries.length && !signal.aborted) {
+            const entry = entries[next++]!;
+            await refreshRepository(entry, signal);
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(registryConcurrency, entries.length) }, worker));
+      }),
+    );
+  };
+
+  const schedule = () => {
+    if (pollIntervalMs <= 0 || stopping) return;
+    const delay = pollIntervalMs * (1 + Math.random() * jitter);
+    timer = setTimeout(() => {
+      void track(pollOnce()).finally(schedule);
+    }, delay);
+  };
+
+  const observe = (entry: Watched) => {
+    const key = repoKey(entry.registry, entry.repository);
+    if (coalescing.has(key) || stopping) return;
+    // A burst of pushes (multi-arch, several tags) costs one listing.
+    coalescing.set(
+      key,
+      setTimeout(() => {
+        coalescing.delete(key);
+        backoffUntil.delete(key);
+        void track(refreshRepository(entry, lifetime.signal));
+      }, coalesceMs),
+    );
+  };
+
+  const requireAllowed = (ref: StageRef, config: EngineStage, tag: string, state: StageState | undefined) => {
+    const pinned = (state === undefined ? config.pin : state.pin) === tag;
+    if (!pinned && !config.policy.allows(tag)) {
+      throw new CoreError('BAD_REQUEST', `${tag} is not allowed in ${stageKey(ref)} by its policy`);
+    }
+  };
+
+  const proofOf = async (ref: StageRef, source: string, digest: string): Promise<boolean> => {
+    const sourceState = await store.getStage({ project: ref.project, stage: source });
+    if (sourceState?.history.some((r) => r.digest === digest)) return true;
+    const deploys = await store.listDeploys({ project: ref.project, stage: source, limit: 200 });
+    return deploys.some((d) => d.state === 'succeeded' && d.release.digest === digest);
+  };
+
+  return {
+    bus,
+    async start() {
+      if (started) return;
+      started = true;
+      // Unfinished deploys first: resume or roll back what a crash interrupted.
+      const unfinished = await store.listDeploys({ unfinished: true, limit: 1000 });
+      for (const record of unfinished.reverse()) {
+        if (!projects.get(record.project)?.stages[record.stage]) continue;
+        await queue.push(stageKey(record), { deployId: record.id });
+      }
+      await queue.idle();
+      await track(pollOnce());
+      for (const project of options.projects) {
+        for (const [stage, config] of Object.entries(project.stages)) {
+          if (config.promoteFrom)
+            await reconcile({ project: project.id, stage }).catch((e: unknown) =>
+              adapterError('engine', 'reconcile', e),
+            );
+        }
+      }
+      schedule();
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      for (const pending of coalescing.values()) clearTimeout(pending);
+      coalescing.clear();
+      for (const [, job] of queue.clear()) {
+        // Waiting deploys stay pending in the store; the next start runs them.
+        logger.info(`deploy ${job.deployId} stays queued for the next start`);
+      }
+      lifetime.abort(new CoreError('ABORTED', 'The engine is stopping'));
+      await queue.idle();
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+    pollOnce: () => track(pollOnce()),
+    async ingestWebhook({ registry: name, request }) {
+      const registry = registries[name];
+      if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);
+      if (!registry.parseWebhook) throw new CoreError('UNSUPPORTED', `${registry.id} does not take webhooks`);
+      const observations = await registry.parseWebhook(request);
+      const fresh: RegistryObservation[] = [];
+      for (const observation of observations) {
+        if (
+          observation.eventId &&
+          !(await store.rememberEvent({
+            source: registry.id,
+            eventId: observation.eventId,
+            ttlMs: eventTtlMs,
+          }))
+        ) {
+          continue;
+        }
+        fresh.push(observation);
+        bus.emit({
+          type: 'registry:observed',
+          at: at(),
+          registryId: registry.id,
+          repository: observation.repository,
+          tag: observation.tag,
+          ...(observation.digest ? { digest: observation.digest } : {}),
+          source: 'webhook',
+          ...(observation.eventId ? { eventId: observation.eventId } : {}),
+        });
+        const entry = watched.get(repoKey(name, observation.repository));
+        if (entry) observe(entry);
+      }
+      return fresh;
+    },
+    async plan(ref = {}) {
+      const out: Array<StageRef & { decision: StageDecision }> = [];
+      for (const project of options.projects) {
+        if (ref.project && ref.project !== project.id) continue;
+        for (const stage of Object.keys(project.stages)) {
+          if (ref.stage && ref.stage !== stage) continue;
+          out.push({
+            project: project.id,
+            stage,
+            decision: (await decideStage({ project: project.id, stage })).decision,
+          });
+        }
+      }
+      return out;
+    },
+    async deploy(params) {
+      const ref = { project: params.project, stage: params.stage };
+      const config = stageOf(ref);
+      const state = await readState(ref);
+      if (config.promoteFrom && params.tag === undefined) return this.promote(ref);
+      const release = params.tag
+        ? await (async () => {
+            requireAllowed(ref, config, params.tag!, state);
+            const digest = await resolveDigest(ref, params.tag!);
+            if (!digest)
+              throw new CoreError(
+                'NOT_FOUND',
+                `Tag ${params.tag} does not exist in ${projectOf(ref).repository}`,
+              );
+            return { tag: params.tag!, digest };
+          })()
+        : await candidateOf(ref, state);
+      if (!release) throw new CoreError('NOT_FOUND', `No release fits the policy of ${stageKey(ref)}`);
+      if (config.promoteFrom && !(await proofOf(ref, config.promoteFrom, release.digest))) {
+        throw new CoreError(
+          'CONFLICT',
+          `${release.tag} (${release.digest}) never succeeded in ${config.promoteFrom}`,
+        );
+      }
+      return enqueue(ref, release, 'manual', 'deployed by hand');
+    },
+    async promote(params) {
+      const ref = { project: params.project, stage: params.stage };
+      const config = stageOf(ref);
+      if (!config.promoteFrom)
+        throw new CoreError('BAD_REQUEST', `${stageKey(ref)} has no promote_from stage`);
+      const source = await store.getStage({ project: ref.project, stage: config.promoteFrom });
+      const release = params.digest
+        ? source?.history.find((r) => r.digest === params.digest)
+        : source?.actual;
+      if (!release || !(await proofOf(ref, config.promoteFrom, release.digest))) {
+        throw new CoreError(
+          'CONFLICT',
+          `${params.digest ?? 'That release'} never succeeded in ${config.promoteFrom}`,
+        );
+      }
+      return enqueue(ref, release, 'promotion', `promoted from ${config.promoteFrom}`);
+    },
+    async rollback(ref) {
+      const state = await readState(ref);
+      const previous = state?.history.find((r) => r.digest !== state.actual?.digest);
+      if (!previous)
+        throw new CoreError('CONFLICT', `${stageKey(ref)} has no earlier successful release to roll back to`);
+      // Without the pause, the next cycle would move forward to the release just rolled back from.
+      await updateState(ref, (s) => ({ ...s, autoDeploy: false }));
+      return enqueue(ref, previous, 'rollback', 'rolled back by hand; auto-deploy paused');
+    },
+    async approve({ id, by }) {
+      const approval = await store.getApproval({ id });
+      if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
+      if (approval.status !== 'pending')
+        throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
+      const config = stageOf(approval);
+      if (config.promoteFrom && !(await proofOf(approval, config.promoteFrom, approval.release.digest))) {
+        throw new CoreError('CONFLICT', `${approval.release.tag} never succeeded in ${config.promoteFrom}`);
+      }
+      await store.putApproval({
+        approval: { ...approval, status: 'approved', decidedAt: at(), decidedBy: by },
+      });
+      return enqueue(
+        approval,
+        approval.release,
+        config.promoteFrom ? 'promotion' : 'manual',
+        `confirmed by ${by}`,
+      );
+    },
+    async reject({ id, by }) {
+      const approval = await store.getApproval({ id });
+      if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
+      if (approval.status !== 'pending')
+        throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
+      await store.putApproval({
+        approval: { ...approval, status: 'rejected', decidedAt: at(), decidedBy: by },
+      });
+    },
+    async setAutoDeploy(params) {
+      const ref = { project: params.project, stage: params.stage };
+      stageOf(ref);
+      const state = await updateState(ref, (s) => ({ ...s, autoDeploy: params.enabled }));
+      if (params.enabled) await reconcile(ref);
+      return state;
+    },
+    async pin(params) {
+      const ref = { project: params.project, stage: params.stage };
+      const config = stageOf(ref);
+      if (params.tag !== undefined && params.tag.trim() === '')
+        throw new CoreError('BAD_REQUEST', 'A pinned tag cannot be empty');
+      const state = await updateState(ref, (s) => {
+        const { pin: _dropped, ...rest } = s;
+        return params.tag === undefined ? rest : { ...rest, pin: params.tag };
+      });
+      if (!config.promoteFrom) await reconcile(ref);
+      return state;
+    },
+    idle: () => queue.idle(),
+  };
+}
