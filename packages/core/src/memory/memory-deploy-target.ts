@@ -1,0 +1,223 @@
+import * as v from 'valibot';
+import { type AdapterContext, adapterId, instantiate, onceDisposer } from '../contracts/adapter.ts';
+import {
+  type DeployTarget,
+  defineDeployTarget,
+  type HealthReport,
+  type Instance,
+  type InstanceSpec,
+} from '../contracts/deploy-target.ts';
+import { imageReference } from '../contracts/release.ts';
+import { CoreError } from '../errors.ts';
+import { FaultInjector, type Faults } from './faults.ts';
+
+export const memoryDeployTargetOptions = v.strictObject({
+  host: v.optional(
+    v.pipe(v.string(), v.minLength(1), v.description('Host of every instance endpoint.')),
+    '127.0.0.1',
+  ),
+  basePort: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.maxValue(65_000),
+      v.description('Port of the first instance; each next one gets the next port.'),
+    ),
+    30_000,
+  ),
+  blueGreen: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        "Whether two instances of one stage run side by side; without it `start` replaces the stage's instances.",
+      ),
+    ),
+    true,
+  ),
+  startingProbes: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.description('Health probes of a new instance that answer `starting` first.'),
+    ),
+    0,
+  ),
+});
+
+export type MemoryDeployTargetOptions = v.InferInput<typeof memoryDeployTargetOptions>;
+
+export type MemoryDeployTargetOperation = 'pull' | 'start' | 'checkHealth' | 'stop' | 'list' | 'logs';
+
+/**
+ * How instances of a release behave: `healthy` passes probes; `unhealthy` keeps running but fails
+ * them; `crashing` starts, then exits at once.
+ */
+export type MemoryReleaseBehaviour = 'healthy' | 'unhealthy' | 'crashing';
+
+export interface MemoryDeployTarget extends DeployTarget {
+  readonly faults: Faults<MemoryDeployTargetOperation>;
+  /** Instances the target holds now (running or exited), oldest first. */
+  readonly instances: readonly Instance[];
+  /** Image references (`image@digest`) pulled so far, in order. */
+  readonly pulled: readonly string[];
+  /** How instances of the release with this digest behave from now on, running ones included. Healthy by default. */
+  simulate(digest: string, behaviour: MemoryReleaseBehaviour): void;
+  /** Makes one instance exit, as if it crashed after starting well. */
+  crash(instanceId: string): void;
+  pull(params: Parameters<NonNullable<DeployTarget['pull']>>[0]): Promise<void>;
+  logs(params: Parameters<NonNullable<DeployTarget['logs']>>[0]): Promise<string[]>;
+}
+
+interface Held {
+  instance: Instance;
+  probes: number;
+  readonly lines: string[];
+}
+
+function buildMemoryDeployTarget(
+  options: v.InferOutput<typeof memoryDeployTargetOptions>,
+  context: AdapterContext,
+): MemoryDeployTarget {
+  const id = adapterId('target', 'memory', context.instance);
+  const held = new Map<string, Held>();
+  const behaviours = new Map<string, MemoryReleaseBehaviour>();
+  const pulled: string[] = [];
+  let started = 0;
+  const lifecycle = onceDisposer(async () => {
+    held.clear();
+  });
+  const faults = new FaultInjector<MemoryDeployTargetOperation>(id, lifecycle.disposed);
+
+  const behaviourOf = (instance: Instance): MemoryReleaseBehaviour =>
+    behaviours.get(instance.release.digest) ?? 'healthy';
+
+  const exit = (entry: Held, line: string): void => {
+    if (entry.instance.state !== 'running') return;
+    entry.instance = { ...entry.instance, state: 'exited' };
+    entry.lines.push(line);
+  };
+
+  const snapshot = (entry: Held): Instance => structuredClone(entry.instance);
+
+  const launch = (spec: InstanceSpec, onLog: ((line: string) => void) | undefined): Instance => {
+    for (const entry of held.values()) {
+      if (entry.instance.deployId === spec.deployId) return snapshot(entry);
+    }
+    if (!options.blueGreen) {
+      for (const [key, entry] of held) {
+        if (entry.instance.project === spec.project && entry.instance.stage === spec.stage) held.delete(key);
+      }
+    }
+    const n = started++;
+    const instance: Instance = {
+      id: `memory-${n + 1}`,
+      project: spec.project,
+      stage: spec.stage,
+      deployId: spec.deployId,
+      release: { tag: spec.release.tag, digest: spec.release.digest },
+      state: 'running',
+      endpoint: { host: options.host, port: options.basePort + n },
+    };
+    const lines = [`started ${imageReference(spec.image, spec.release)} as ${instance.id}`];
+    onLog?.(lines[0] ?? '');
+    const entry: Held = { instance, probes: 0, lines };
+    held.set(instance.id, entry);
+    const result = snapshot(entry);
+    if (behaviourOf(instance) === 'crashing') exit(entry, 'exited with code 1');
+    return result;
+  };
+
+  const probe = (instance: Instance, path: string | undefined): HealthReport => {
+    const entry = held.get(instance.id);
+    if (!entry) return { status: 'exited', detail: `instance ${instance.id} is gone` };
+    const behaviour = behaviourOf(entry.instance);
+    if (behaviour === 'crashing') exit(entry, 'exited with code 1');
+    if (entry.instance.state !== 'running') return { status: 'exited', detail: 'exited with code 1' };
+    entry.probes += 1;
+    if (entry.probes <= options.startingProbes) return { status: 'starting' };
+    if (behaviour === 'unhealthy') {
+      return { status: 'unhealthy', detail: path ? `GET ${path} -> 503` : 'health check failed' };
+    }
+    return path ? { status: 'healthy', detail: `GET ${path} -> 200` } : { status: 'healthy' };
+  };
+
+  return {
+    id,
+    capabilities: { blueGreen: options.blueGreen, canary: false },
+    faults,
+    get instances() {
+      return [...held.values()].map(snapshot);
+    },
+    get pulled() {
+      return [...pulled];
+    },
+    simulate(digest, behaviour) {
+      behaviours.set(digest, behaviour);
+    },
+    crash(instanceId) {
+      const entry = held.get(instanceId);
+      if (entry) exit(entry, 'killed');
+    },
+
+    pull: ({ spec, onLog, signal }) =>
+      faults.run('pull', signal, () => {
+        const reference = imageReference(spec.image, spec.release);
+        pulled.push(reference);
+        onLog?.(`pulled ${reference}`);
+      }),
+
+    start: ({ spec, onLog, signal }) => faults.run('start', signal, () => launch(spec, onLog)),
+
+    checkHealth: ({ instance, health, signal }) =>
+      faults.run('checkHealth', signal, () => probe(instance, health.path)),
+
+    stop: ({ instance, signal }) =>
+      faults.run('stop', signal, () => {
+        held.delete(instance.id);
+      }),
+
+    list: ({ project, stage, signal }) =>
+      faults.run('list', signal, () =>
+        [...held.values()]
+          .filter(
+            (entry) =>
+              (project === undefined || entry.instance.project === project) &&
+              (stage === undefined || entry.instance.stage === stage),
+          )
+          .map(snapshot),
+      ),
+
+    logs: ({ instance, tail, signal }) =>
+      faults.run('logs', signal, () => {
+        const entry = held.get(instance.id);
+        if (!entry) {
+          throw new CoreError('NOT_FOUND', `Instance ${instance.id} does not exist`, {
+            details: { target: id, instance: instance.id },
+          });
+        }
+        return tail > 0 ? entry.lines.slice(-tail) : [];
+      }),
+
+    dispose: lifecycle.dispose,
+  };
+}
+
+export const memoryDeployTarget = defineDeployTarget({
+  name: 'memory',
+  options: memoryDeployTargetOptions,
+  secrets: [],
+  create: buildMemoryDeployTarget,
+});
+
+/**
+ * A simulated target for SDK scripts and engine tests: instances with endpoints and health, releases
+ * made unhealthy or crashing with `simulate`, and injected faults.
+ */
+export function createMemoryDeployTarget(
+  options: MemoryDeployTargetOptions = {},
+  context: AdapterContext = {},
+): MemoryDeployTarget {
+  return instantiate(memoryDeployTarget, options, context);
+}

@@ -1,0 +1,288 @@
+import * as v from 'valibot';
+import { type AdapterContext, adapterId, instantiate, onceDisposer } from '../contracts/adapter.ts';
+import { stageKey } from '../contracts/release.ts';
+import {
+  type Approval,
+  type AuditEvent,
+  type DeployRecord,
+  defineStateStore,
+  type JournalEntry,
+  type Lease,
+  type LogLine,
+  type StageState,
+  type StateStore,
+} from '../contracts/state-store.ts';
+import { CoreError } from '../errors.ts';
+import { FaultInjector, type Faults } from './faults.ts';
+
+export const memoryStateStoreOptions = v.strictObject({
+  historyLimit: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.description('Successful releases kept per stage, newest first.'),
+    ),
+    50,
+  ),
+});
+
+export type MemoryStateStoreOptions = v.InferInput<typeof memoryStateStoreOptions>;
+
+export type MemoryStateStoreOperation = Exclude<keyof StateStore, 'id' | 'capabilities' | 'dispose'>;
+
+export interface MemoryStateStore extends StateStore {
+  readonly faults: Faults<MemoryStateStoreOperation>;
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function conflict(
+  what: string,
+  expected: number,
+  actual: number,
+  details: Record<string, unknown>,
+): CoreError {
+  return new CoreError('CONFLICT', `${what} is at revision ${actual}, not ${expected}`, {
+    details: { ...details, expectedRevision: expected, actualRevision: actual },
+  });
+}
+
+function checkRevision(revision: number): void {
+  if (!Number.isInteger(revision) || revision < 0) {
+    throw new CoreError('BAD_REQUEST', `expectedRevision must be a whole number >= 0, not ${revision}`);
+  }
+}
+
+function buildMemoryStateStore(
+  options: v.InferOutput<typeof memoryStateStoreOptions>,
+  context: AdapterContext,
+): MemoryStateStore {
+  const id = adapterId('store', 'memory', context.instance);
+  const stages = new Map<string, StageState>();
+  // Insertion order is creation order: listDeploys walks it backwards.
+  const deploys = new Map<string, DeployRecord>();
+  const logs = new Map<string, LogLine[]>();
+  const approvals = new Map<string, Approval>();
+  const events = new Map<string, number>();
+  const audit: AuditEvent[] = [];
+  const leases = new Map<string, { holder: string; expiresAt: number }>();
+  const lifecycle = onceDisposer(async () => {});
+  const faults = new FaultInjector<MemoryStateStoreOperation>(id, lifecycle.disposed);
+
+  const deployOf = (deployId: string): DeployRecord => {
+    const found = deploys.get(deployId);
+    if (!found)
+      throw new CoreError('NOT_FOUND', `Deploy ${deployId} does not exist`, { details: { deployId } });
+    return found;
+  };
+
+  return {
+    id,
+    capabilities: { sharedLeases: false, durable: false },
+    faults,
+
+    getStage: ({ signal, project, stage }) =>
+      faults.run('getStage', signal, () => clone(stages.get(stageKey({ project, stage })))),
+
+    listStages: ({ signal, project } = {}) =>
+      faults.run('listStages', signal, () =>
+        [...stages.values()]
+          .filter((state) => project === undefined || state.project === project)
+          .sort((a, b) => a.project.localeCompare(b.project) || a.stage.localeCompare(b.stage))
+          .map(clone),
+      ),
+
+    putStage: ({ signal, state, expectedRevision }) =>
+      faults.run('putStage', signal, () => {
+        checkRevision(expectedRevision);
+        const key = stageKey(state);
+        const revision = stages.get(key)?.revision ?? 0;
+        if (revision !== expectedRevision) {
+          throw conflict(`Stage ${key}`, expectedRevision, revision, {
+            project: state.project,
+            stage: state.stage,
+          });
+        }
+        const next: StageState = {
+          ...clone(state),
+          history: clone(state.history.slice(0, options.historyLimit)),
+          revision: revision + 1,
+          updatedAt: iso(Date.now()),
+        };
+        stages.set(key, next);
+        return clone(next);
+      }),
+
+    createDeploy: ({ signal, deploy }) =>
+      faults.run('createDeploy', signal, () => {
+        if (deploys.has(deploy.id)) {
+          throw new CoreError('CONFLICT', `Deploy ${deploy.id} exists already`, {
+            details: { deployId: deploy.id },
+          });
+        }
+        const at = iso(Date.now());
+        const record: DeployRecord = {
+          ...clone(deploy),
+          finished: deploy.finished ?? false,
+          revision: 1,
+          journal: [{ seq: 1, state: deploy.state, at }],
+          createdAt: at,
+          updatedAt: at,
+        };
+        deploys.set(record.id, record);
+        return clone(record);
+      }),
+
+    getDeploy: ({ signal, id: deployId }) =>
+      faults.run('getDeploy', signal, () => clone(deploys.get(deployId))),
+
+    updateDeploy: ({ signal, id: deployId, expectedRevision, update }) =>
+      faults.run('updateDeploy', signal, () => {
+        checkRevision(expectedRevision);
+        const current = deployOf(deployId);
+        if (current.revision !== expectedRevision) {
+          throw conflict(`Deploy ${deployId}`, expectedRevision, current.revision, { deployId });
+        }
+        const at = iso(Date.now());
+        const state = update.state ?? current.state;
+        const journal: JournalEntry[] = [...current.journal];
+        if (state !== current.state || update.note !== undefined) {
+          journal.push({
+            seq: (journal.at(-1)?.seq ?? 0) + 1,
+            state,
+            at,
+            ...(update.note === undefined ? {} : { note: update.note }),
+          });
+        }
+        const next: DeployRecord = {
+          ...current,
+          state,
+          finished: update.finished ?? current.finished,
+          ...(update.error === undefined ? {} : { error: clone(update.error) }),
+          data: update.data === undefined ? current.data : { ...current.data, ...clone(update.data) },
+          journal,
+          revision: current.revision + 1,
+          updatedAt: at,
+        };
+        deploys.set(deployId, next);
+        return clone(next);
+      }),
+
+    listDeploys: ({ signal, project, stage, unfinished, limit, before } = {}) =>
+      faults.run('listDeploys', signal, () => {
+        let newestFirst = [...deploys.values()].reverse();
+        if (before !== undefined) {
+          const index = newestFirst.findIndex((deploy) => deploy.id === before);
+          newestFirst = index === -1 ? [] : newestFirst.slice(index + 1);
+        }
+        const matching = newestFirst.filter(
+          (deploy) =>
+            (project === undefined || deploy.project === project) &&
+            (stage === undefined || deploy.stage === stage) &&
+            (unfinished !== true || !deploy.finished),
+        );
+        return (limit === undefined ? matching : matching.slice(0, Math.max(0, limit))).map(clone);
+      }),
+
+    appendLog: ({ signal, deployId, lines }) =>
+      faults.run('appendLog', signal, () => {
+        const stored = logs.get(deployId) ?? [];
+        let seq = stored.at(-1)?.seq ?? 0;
+        for (const line of lines) {
+          seq += 1;
+          stored.push({ seq, at: line.at, level: line.level, line: line.line });
+        }
+        logs.set(deployId, stored);
+      }),
+
+    readLog: ({ signal, deployId, after = 0, limit }) =>
+      faults.run('readLog', signal, () => {
+        const lines = (logs.get(deployId) ?? []).filter((line) => line.seq > after);
+        return (limit === undefined ? lines : lines.slice(0, Math.max(0, limit))).map(clone);
+      }),
+
+    putApproval: ({ signal, approval }) =>
+      faults.run('putApproval', signal, () => {
+        approvals.set(approval.id, clone(approval));
+        return clone(approval);
+      }),
+
+    getApproval: ({ signal, id: approvalId }) =>
+      faults.run('getApproval', signal, () => clone(approvals.get(approvalId))),
+
+    listApprovals: (params) =>
+      faults.run('listApprovals', params?.signal, () =>
+        [...approvals.values()]
+          .filter(
+            (approval) =>
+              params === undefined ||
+              (approval.project === params.project &&
+                approval.stage === params.stage &&
+                (params.status === undefined || approval.status === params.status)),
+          )
+          .map(clone),
+      ),
+
+    rememberEvent: ({ signal, source, eventId, ttlMs }) =>
+      faults.run('rememberEvent', signal, () => {
+        const now = Date.now();
+        for (const [key, expiresAt] of events) {
+          if (expiresAt <= now) events.delete(key);
+        }
+        const key = `${source}\n${eventId}`;
+        if (events.has(key)) return false;
+        events.set(key, now + ttlMs);
+        return true;
+      }),
+
+    appendAudit: ({ signal, event }) =>
+      faults.run('appendAudit', signal, () => {
+        const stored: AuditEvent = { ...clone(event), seq: (audit.at(-1)?.seq ?? 0) + 1 };
+        audit.push(stored);
+        return clone(stored);
+      }),
+
+    listAudit: ({ signal, limit } = {}) =>
+      faults.run('listAudit', signal, () => {
+        const newestFirst = [...audit].reverse();
+        return (limit === undefined ? newestFirst : newestFirst.slice(0, Math.max(0, limit))).map(clone);
+      }),
+
+    acquireLease: ({ signal, name, holder, ttlMs }) =>
+      faults.run('acquireLease', signal, (): Lease | undefined => {
+        const now = Date.now();
+        const current = leases.get(name);
+        if (current && current.holder !== holder && current.expiresAt > now) return undefined;
+        const expiresAt = now + ttlMs;
+        leases.set(name, { holder, expiresAt });
+        return { name, holder, expiresAt: iso(expiresAt) };
+      }),
+
+    releaseLease: ({ signal, name, holder }) =>
+      faults.run('releaseLease', signal, () => {
+        if (leases.get(name)?.holder === holder) leases.delete(name);
+      }),
+
+    dispose: lifecycle.dispose,
+  };
+}
+
+export const memoryStateStore = defineStateStore({
+  name: 'memory',
+  options: memoryStateStoreOptions,
+  secrets: [],
+  create: buildMemoryStateStore,
+});
+
+/**
+ * The engine's memory in one process: compare-and-set stages and deploys, journals, logs, approvals,
+ * webhook replay protection, audit and leases. Nothing survives the process.
+ */
+export function createMemoryStateStore(
+  options: MemoryStateStoreOptions = {},
+  context: AdapterContext = {},
+): MemoryStateStore {
+  return instantiate(memoryStateStore, options, context);
+}

@@ -1,0 +1,726 @@
+import type { Release } from '../contracts/release.ts';
+import type {
+  Approval,
+  DeployRecord,
+  DeployRecordInit,
+  StageStateInit,
+  StateStore,
+} from '../contracts/state-store.ts';
+import { vitestApi } from './_vitest.ts';
+import {
+  abortedSignal,
+  check,
+  checkAdapterId,
+  checkFlags,
+  defined,
+  expectCoreError,
+  same,
+  sleep,
+} from './assertions.ts';
+import {
+  type CaseResult,
+  type ConformanceSuite,
+  caseTable,
+  type HarnessBase,
+  registerSuite,
+  runCase,
+  type SkipMap,
+  type SuiteOptions,
+} from './suite.ts';
+
+export interface StateStoreHarness extends HarnessBase {
+  readonly store: StateStore;
+  /**
+   * A new store over the same data, as after a restart; required when `capabilities.durable` is
+   * claimed. The kit disposes the first store before it reopens, and disposes the new one.
+   */
+  reopen?(): Promise<StateStore>;
+  /** The store's bound on stage history, when known: `stage-history-is-bounded-newest-first` then checks it exactly. */
+  readonly historyLimit?: number;
+}
+
+export type StateStoreCaseId =
+  | 'id-names-kind-and-backend'
+  | 'capabilities-are-flags'
+  | 'put-stage-creates-at-revision-1'
+  | 'put-stage-create-twice-conflicts'
+  | 'put-stage-updates-with-current-revision'
+  | 'put-stage-stale-revision-conflicts-and-changes-nothing'
+  | 'put-stage-missing-with-revision-conflicts'
+  | 'get-missing-stage-returns-undefined'
+  | 'list-stages-filters-by-project'
+  | 'stage-history-is-bounded-newest-first'
+  | 'returned-values-are-snapshots'
+  | 'create-deploy-starts-journal'
+  | 'create-deploy-twice-conflicts'
+  | 'update-deploy-compares-and-sets'
+  | 'update-missing-deploy-not-found'
+  | 'journal-appends-on-state-change-or-note'
+  | 'update-deploy-merges-data'
+  | 'list-deploys-newest-first'
+  | 'list-deploys-filters'
+  | 'list-deploys-limit-and-before'
+  | 'log-lines-get-sequence-numbers'
+  | 'approvals-round-trip'
+  | 'remember-event-detects-replay'
+  | 'remember-event-forgets-after-ttl'
+  | 'audit-lists-newest-first'
+  | 'lease-is-exclusive-until-expiry'
+  | 'lease-renews-for-its-holder'
+  | 'lease-release-frees-it'
+  | 'durable-state-survives-reopen'
+  | 'aborted-signal-aborts'
+  | 'dispose-is-idempotent';
+
+const digest = (char: string): string => `sha256:${char.repeat(64)}`;
+const release = (tag: string, char: string): Release => ({ tag, digest: digest(char) });
+
+function stageInit(project: string, stage = 'dev', overrides: Partial<StageStateInit> = {}): StageStateInit {
+  return {
+    project,
+    stage,
+    autoDeploy: true,
+    seenDigests: { 'v1.0.0': digest('a') },
+    desired: { ...release('v1.0.0', 'a'), reason: 'newest tag matching v*' },
+    history: [],
+    ...overrides,
+  };
+}
+
+function deployInit(
+  project: string,
+  id: string,
+  overrides: Partial<DeployRecordInit> = {},
+): DeployRecordInit {
+  return {
+    id,
+    project,
+    stage: 'dev',
+    release: release('v1.0.0', 'a'),
+    trigger: 'auto',
+    state: 'queued',
+    data: {},
+    ...overrides,
+  };
+}
+
+const isIsoTime = (value: unknown): boolean =>
+  typeof value === 'string' && !Number.isNaN(Date.parse(value)) && /^\d{4}-\d{2}-\d{2}T/.test(value);
+
+const projectFor = (unique: string): string => `conformance-${unique}`;
+
+export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
+  'id-names-kind-and-backend': {
+    title: 'id is store:<name>',
+    run: async ({ harness }) => checkAdapterId(harness.store.id, 'store'),
+  },
+  'capabilities-are-flags': {
+    title: 'capabilities are boolean flags',
+    run: async ({ harness }) => checkFlags(harness.store.capabilities, ['sharedLeases', 'durable']),
+  },
+  'put-stage-creates-at-revision-1': {
+    title: 'putStage with expectedRevision 0 creates the stage at revision 1',
+    run: async ({ harness: { store }, unique }) => {
+      const init = stageInit(projectFor(unique), 'dev', { pin: 'v1.0.0', actual: release('v0.9.0', 'b') });
+      const created = await store.putStage({ state: init, expectedRevision: 0 });
+      same(created.revision, 1, 'revision of a new stage');
+      check(isIsoTime(created.updatedAt), `updatedAt: expected an ISO timestamp, got ${created.updatedAt}`);
+      const { revision: _revision, updatedAt: _updatedAt, ...fields } = created;
+      same(fields, init, 'stored stage fields');
+      same(await store.getStage({ project: init.project, stage: 'dev' }), created, 'getStage after creation');
+    },
+  },
+  'put-stage-create-twice-conflicts': {
+    title: 'creating an existing stage throws CONFLICT and changes nothing',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      const created = await store.putStage({ state: stageInit(project), expectedRevision: 0 });
+      await expectCoreError(
+        store.putStage({ state: stageInit(project, 'dev', { autoDeploy: false }), expectedRevision: 0 }),
+        'CONFLICT',
+        'second putStage with expectedRevision 0',
+      );
+      same(await store.getStage({ project, stage: 'dev' }), created, 'stage after the conflict');
+    },
+  },
+  'put-stage-updates-with-current-revision': {
+    title: 'putStage with the current revision writes and increments it',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      await store.putStage({ state: stageInit(project), expectedRevision: 0 });
+      const updated = await store.putStage({
+        state: stageInit(project, 'dev', { autoDeploy: false }),
+        expectedRevision: 1,
+      });
+      same(updated.revision, 2, 'revision after one update');
+      same(updated.autoDeploy, false, 'autoDeploy after the update');
+      same(await store.getStage({ project, stage: 'dev' }), updated, 'getStage after the update');
+    },
+  },
+  'put-stage-stale-revision-conflicts-and-changes-nothing': {
+    title: 'putStage with a stale revision throws CONFLICT and changes nothing',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      await store.putStage({ state: stageInit(project), expectedRevision: 0 });
+      const current = await store.putStage({
+        state: stageInit(project, 'dev', { pin: 'v1.0.0' }),
+        expectedRevision: 1,
+      });
+      await expectCoreError(
+        store.putStage({ state: stageInit(project, 'dev', { autoDeploy: false }), expectedRevision: 1 }),
+        'CONFLICT',
+        'putStage with a stale revision',
+      );
+      same(await store.getStage({ project, stage: 'dev' }), current, 'stage after the conflict');
+    },
+  },
+  'put-stage-missing-with-revision-conflicts': {
+    title: 'putStage of a missing stage with expectedRevision > 0 throws CONFLICT',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      await expectCoreError(
+        store.putStage({ state: stageInit(project), expectedRevision: 3 }),
+        'CONFLICT',
+        'putStage',
+      );
+      same(await store.getStage({ project, stage: 'dev' }), undefined, 'stage after the conflict');
+    },
+  },
+  'get-missing-stage-returns-undefined': {
+    title: 'getStage of a missing stage returns undefined',
+    run: async ({ harness: { store }, unique }) => {
+      same(
+        await store.getStage({ project: projectFor(unique), stage: 'dev' }),
+        undefined,
+        'getStage of a missing stage',
+      );
+    },
+  },
+  'list-stages-filters-by-project': {
+    title: 'listStages returns the stages of one project, or all',
+    run: async ({ harness: { store }, unique }) => {
+      const a = `${projectFor(unique)}-a`;
+      const b = `${projectFor(unique)}-b`;
+      for (const [project, stage] of [
+        [a, 'dev'],
+        [a, 'prod'],
+        [b, 'dev'],
+      ] as const) {
+        await store.putStage({ state: stageInit(project, stage), expectedRevision: 0 });
+      }
+      const keys = (stages: ReadonlyArray<{ project: string; stage: string }>) =>
+        stages.map((state) => `${state.project}/${state.stage}`).sort();
+      same(keys(await store.listStages({ project: a })), [`${a}/dev`, `${a}/prod`], `listStages of ${a}`);
+      const all = keys(await store.listStages());
+      for (const key of [`${a}/dev`, `${a}/prod`, `${b}/dev`])
+        check(all.includes(key), `listStages() lacks ${key}`);
+    },
+  },
+  'stage-history-is-bounded-newest-first': {
+    title: 'stage history keeps the newest releases first, up to the store bound',
+    run: async ({ harness, unique }) => {
+      const project = projectFor(unique);
+      const history = Array.from({ length: 300 }, (_, index) => ({
+        tag: `v1.0.${299 - index}`,
+        digest: `sha256:${(299 - index).toString(16).padStart(64, '0')}`,
+      }));
+      const stored = await harness.store.putStage({
+        state: stageInit(project, 'dev', { history }),
+        expectedRevision: 0,
+      });
+      check(stored.history.length > 0, 'a history of 300 releases was stored empty');
+      same(
+        stored.history,
+        history.slice(0, stored.history.length),
+        'stored history (a prefix of the newest-first input)',
+      );
+      if (harness.historyLimit !== undefined) {
+        same(
+          stored.history.length,
+          Math.min(harness.historyLimit, history.length),
+          'length of the bounded history',
+        );
+      }
+      same(
+        (await harness.store.getStage({ project, stage: 'dev' }))?.history,
+        stored.history,
+        'history read back',
+      );
+    },
+  },
+  'returned-values-are-snapshots': {
+    title: 'changing a returned object does not change the store',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      const created = await store.putStage({ state: stageInit(project), expectedRevision: 0 });
+      (created.seenDigests as Record<string, string>)['v6.6.6'] = digest('f');
+      const deploy = await store.createDeploy({ deploy: deployInit(project, `deploy-${unique}`) });
+      (deploy.data as Record<string, unknown>).mutated = true;
+      same(
+        (await store.getStage({ project, stage: 'dev' }))?.seenDigests,
+        stageInit(project).seenDigests,
+        'stored seenDigests',
+      );
+      same((await store.getDeploy({ id: deploy.id }))?.data, {}, 'stored deploy data');
+    },
+  },
+  'create-deploy-starts-journal': {
+    title: 'createDeploy stores revision 1, unfinished, with the first state in the journal',
+    run: async ({ harness: { store }, unique }) => {
+      const init = deployInit(projectFor(unique), `deploy-${unique}`, {
+        previous: release('v0.9.0', 'b'),
+        data: { slot: 'blue' },
+      });
+      const created = await store.createDeploy({ deploy: init });
+      same(
+        {
+          revision: created.revision,
+          finished: created.finished,
+          state: created.state,
+          data: created.data,
+          previous: created.previous,
+        },
+        { revision: 1, finished: false, state: 'queued', data: { slot: 'blue' }, previous: init.previous },
+        'created deploy',
+      );
+      same(
+        created.journal.map((entry) => ({ seq: entry.seq, state: entry.state })),
+        [{ seq: 1, state: 'queued' }],
+        'journal of a new deploy',
+      );
+      check(
+        isIsoTime(created.createdAt) && isIsoTime(created.updatedAt),
+        'createdAt and updatedAt must be ISO timestamps',
+      );
+      same(await store.getDeploy({ id: init.id }), created, 'getDeploy after creation');
+      same(await store.getDeploy({ id: `${init.id}-missing` }), undefined, 'getDeploy of a missing deploy');
+    },
+  },
+  'create-deploy-twice-conflicts': {
+    title: 'createDeploy with an existing id throws CONFLICT and changes nothing',
+    run: async ({ harness: { store }, unique }) => {
+      const init = deployInit(projectFor(unique), `deploy-${unique}`);
+      const created = await store.createDeploy({ deploy: init });
+      await expectCoreError(
+        store.createDeploy({ deploy: { ...init, state: 'pulling' } }),
+        'CONFLICT',
+        'second createDeploy',
+      );
+      same(await store.getDeploy({ id: init.id }), created, 'deploy after the conflict');
+    },
+  },
+  'update-deploy-compares-and-sets': {
+    title: 'updateDeploy writes at the current revision; a stale one throws CONFLICT and changes nothing',
+    run: async ({ harness: { store }, unique }) => {
+      const id = `deploy-${unique}`;
+      await store.createDeploy({ deploy: deployInit(projectFor(unique), id) });
+      const updated = await store.updateDeploy({ id, expectedRevision: 1, update: { state: 'pulling' } });
+      same(
+        { revision: updated.revision, state: updated.state },
+        { revision: 2, state: 'pulling' },
+        'deploy after one update',
+      );
+      await expectCoreError(
+        store.updateDeploy({ id, expectedRevision: 1, update: { state: 'failed', finished: true } }),
+        'CONFLICT',
+        'updateDeploy with a stale revision',
+      );
+      same(await store.getDeploy({ id }), updated, 'deploy after the conflict');
+    },
+  },
+  'update-missing-deploy-not-found': {
+    title: 'updateDeploy of a missing deploy throws NOT_FOUND',
+    run: async ({ harness: { store }, unique }) => {
+      await expectCoreError(
+        store.updateDeploy({
+          id: `deploy-${unique}-missing`,
+          expectedRevision: 1,
+          update: { state: 'pulling' },
+        }),
+        'NOT_FOUND',
+        'updateDeploy of a missing deploy',
+      );
+    },
+  },
+  'journal-appends-on-state-change-or-note': {
+    title: 'the journal grows by one entry per state change or note, in order',
+    run: async ({ harness: { store }, unique }) => {
+      const id = `deploy-${unique}`;
+      let record: DeployRecord = await store.createDeploy({ deploy: deployInit(projectFor(unique), id) });
+      const updates = [
+        { state: 'pulling' },
+        { note: 'pulled in 2 s' },
+        { data: { candidate: 'c-1' } },
+        { state: 'pulling' },
+        { state: 'starting', note: 'candidate c-1' },
+        { state: 'succeeded', finished: true },
+      ];
+      for (const update of updates) {
+        record = await store.updateDeploy({ id, expectedRevision: record.revision, update });
+      }
+      same(
+        record.journal.map((entry) => ({ seq: entry.seq, state: entry.state, note: entry.note })),
+        [
+          { seq: 1, state: 'queued' },
+          { seq: 2, state: 'pulling' },
+          { seq: 3, state: 'pulling', note: 'pulled in 2 s' },
+          { seq: 4, state: 'starting', note: 'candidate c-1' },
+          { seq: 5, state: 'succeeded' },
+        ],
+        'journal after state changes, notes and a data-only update',
+      );
+      same(
+        { finished: record.finished, revision: record.revision },
+        { finished: true, revision: 7 },
+        'final deploy',
+      );
+      check(
+        record.journal.every((entry) => isIsoTime(entry.at)),
+        'journal entries need ISO timestamps',
+      );
+    },
+  },
+  'update-deploy-merges-data': {
+    title: 'updateDeploy merges data into the stored data',
+    run: async ({ harness: { store }, unique }) => {
+      const id = `deploy-${unique}`;
+      await store.createDeploy({ deploy: deployInit(projectFor(unique), id, { data: { slot: 'blue' } }) });
+      const updated = await store.updateDeploy({
+        id,
+        expectedRevision: 1,
+        update: { data: { candidate: 'c-1' } },
+      });
+      same(updated.data, { slot: 'blue', candidate: 'c-1' }, 'data after an update with other keys');
+    },
+  },
+  'list-deploys-newest-first': {
+    title: 'listDeploys returns the newest deploy first',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      for (const n of [1, 2, 3])
+        await store.createDeploy({ deploy: deployInit(project, `deploy-${unique}-${n}`) });
+      same(
+        (await store.listDeploys({ project })).map((deploy) => deploy.id),
+        [3, 2, 1].map((n) => `deploy-${unique}-${n}`),
+        'listDeploys order',
+      );
+    },
+  },
+  'list-deploys-filters': {
+    title: 'listDeploys filters by project, stage and unfinished',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      const id = (name: string) => `deploy-${unique}-${name}`;
+      await store.createDeploy({ deploy: deployInit(project, id('dev'), { stage: 'dev' }) });
+      await store.createDeploy({
+        deploy: deployInit(project, id('prod'), { stage: 'prod', state: 'succeeded', finished: true }),
+      });
+      await store.createDeploy({ deploy: deployInit(`${project}-other`, id('other'), { stage: 'dev' }) });
+      const ids = (deploys: readonly DeployRecord[]) => deploys.map((deploy) => deploy.id);
+      same(ids(await store.listDeploys({ project })), [id('prod'), id('dev')], 'listDeploys of the project');
+      same(
+        ids(await store.listDeploys({ project, stage: 'prod' })),
+        [id('prod')],
+        'listDeploys of one stage',
+      );
+      same(ids(await store.listDeploys({ project, unfinished: true })), [id('dev')], 'unfinished deploys');
+    },
+  },
+  'list-deploys-limit-and-before': {
+    title: 'listDeploys pages with limit and before (a deploy id)',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      const id = (n: number) => `deploy-${unique}-${n}`;
+      for (const n of [1, 2, 3, 4]) await store.createDeploy({ deploy: deployInit(project, id(n)) });
+      const ids = (deploys: readonly DeployRecord[]) => deploys.map((deploy) => deploy.id);
+      same(ids(await store.listDeploys({ project, limit: 2 })), [id(4), id(3)], 'first page of 2');
+      same(
+        ids(await store.listDeploys({ project, limit: 2, before: id(3) })),
+        [id(2), id(1)],
+        'page before deploy 3',
+      );
+      same(ids(await store.listDeploys({ project, before: id(1) })), [], 'page before the oldest deploy');
+    },
+  },
+  'log-lines-get-sequence-numbers': {
+    title: 'log lines are numbered per deploy and read after a sequence number',
+    run: async ({ harness: { store }, unique }) => {
+      const deployId = `deploy-${unique}`;
+      const at = new Date().toISOString();
+      const line = (text: string) => ({ at, level: 'info' as const, line: text });
+      await store.appendLog({ deployId, lines: [line('one'), line('two')] });
+      await store.appendLog({ deployId, lines: [line('three')] });
+      await store.appendLog({ deployId: `${deployId}-other`, lines: [line('elsewhere')] });
+      const all = await store.readLog({ deployId });
+      same(
+        all.map((entry) => ({ seq: entry.seq, line: entry.line, level: entry.level })),
+        [
+          { seq: 1, line: 'one', level: 'info' },
+          { seq: 2, line: 'two', level: 'info' },
+          { seq: 3, line: 'three', level: 'info' },
+        ],
+        'readLog of the deploy',
+      );
+      same(
+        (await store.readLog({ deployId, after: 1 })).map((entry) => entry.line),
+        ['two', 'three'],
+        'readLog after 1',
+      );
+      same(
+        (await store.readLog({ deployId, after: 0, limit: 1 })).map((entry) => entry.line),
+        ['one'],
+        'readLog limit 1',
+      );
+      same(await store.readLog({ deployId: `${deployId}-none` }), [], 'readLog of a deploy without lines');
+    },
+  },
+  'approvals-round-trip': {
+    title: 'approvals are stored, updated and listed by stage and status',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      const pending: Approval = {
+        id: `approval-${unique}-1`,
+        project,
+        stage: 'prod',
+        release: release('v1.0.0', 'a'),
+        status: 'pending',
+        requestedAt: new Date().toISOString(),
+      };
+      const other: Approval = { ...pending, id: `approval-${unique}-2`, release: release('v1.1.0', 'c') };
+      same(await store.putApproval({ approval: pending }), pending, 'putApproval result');
+      await store.putApproval({ approval: other });
+      same(await store.getApproval({ id: pending.id }), pending, 'getApproval');
+      same(
+        await store.getApproval({ id: `approval-${unique}-missing` }),
+        undefined,
+        'getApproval of a missing approval',
+      );
+      const approved: Approval = {
+        ...pending,
+        status: 'approved',
+        decidedAt: new Date().toISOString(),
+        decidedBy: 'alice',
+      };
+      await store.putApproval({ approval: approved });
+      same(await store.getApproval({ id: pending.id }), approved, 'getApproval after the decision');
+      const ids = (approvals: readonly Approval[]) => approvals.map((approval) => approval.id).sort();
+      same(
+        ids(await store.listApprovals({ project, stage: 'prod' })),
+        [approved.id, other.id].sort(),
+        'approvals of the stage',
+      );
+      same(
+        ids(await store.listApprovals({ project, stage: 'prod', status: 'pending' })),
+        [other.id],
+        'pending approvals',
+      );
+      same(await store.listApprovals({ project, stage: 'dev' }), [], 'approvals of another stage');
+    },
+  },
+  'remember-event-detects-replay': {
+    title: 'rememberEvent is true for a new event id and false for a replay',
+    run: async ({ harness: { store }, unique }) => {
+      const eventId = `event-${unique}`;
+      same(
+        await store.rememberEvent({ source: 'registry:a', eventId, ttlMs: 60_000 }),
+        true,
+        'first delivery',
+      );
+      same(
+        await store.rememberEvent({ source: 'registry:a', eventId, ttlMs: 60_000 }),
+        false,
+        'replayed delivery',
+      );
+      same(
+        await store.rememberEvent({ source: 'registry:b', eventId, ttlMs: 60_000 }),
+        true,
+        'same id from another source',
+      );
+    },
+  },
+  'remember-event-forgets-after-ttl': {
+    title: 'rememberEvent forgets an event id after its ttl',
+    run: async ({ harness: { store }, unique }) => {
+      const eventId = `event-${unique}`;
+      same(await store.rememberEvent({ source: 'registry:a', eventId, ttlMs: 100 }), true, 'first delivery');
+      await sleep(250);
+      same(
+        await store.rememberEvent({ source: 'registry:a', eventId, ttlMs: 100 }),
+        true,
+        'delivery after the ttl',
+      );
+    },
+  },
+  'audit-lists-newest-first': {
+    title: 'audit events get growing sequence numbers and list newest first',
+    run: async ({ harness: { store }, unique }) => {
+      const actor = `conformance-${unique}`;
+      const appended = [];
+      for (const action of ['stage.pin', 'stage.unpin', 'deploy.manual']) {
+        appended.push(
+          await store.appendAudit({
+            event: { at: new Date().toISOString(), actor, action, target: 'web/dev', details: { n: 1 } },
+          }),
+        );
+      }
+      const seqs = appended.map((event) => event.seq);
+      check(
+        seqs.every((seq, index) => index === 0 || seq > (seqs[index - 1] ?? Number.POSITIVE_INFINITY)),
+        `seq must grow: ${seqs}`,
+      );
+      const listed = (await store.listAudit()).filter((event) => event.actor === actor);
+      same(
+        listed.map((event) => event.action),
+        ['deploy.manual', 'stage.unpin', 'stage.pin'],
+        'listAudit order',
+      );
+      same(listed[0], appended[2], 'newest audit event as listed');
+      same((await store.listAudit({ limit: 1 }))[0]?.seq, appended[2]?.seq, 'listAudit limit 1');
+    },
+  },
+  'lease-is-exclusive-until-expiry': {
+    title: 'a lease held by one holder is refused to others until it expires',
+    run: async ({ harness: { store }, unique }) => {
+      const name = `lease-${unique}`;
+      const lease = defined(
+        await store.acquireLease({ name, holder: 'a', ttlMs: 300 }),
+        'first acquireLease',
+      );
+      same({ name: lease.name, holder: lease.holder }, { name, holder: 'a' }, 'lease');
+      check(isIsoTime(lease.expiresAt), `expiresAt: expected an ISO timestamp, got ${lease.expiresAt}`);
+      same(
+        await store.acquireLease({ name, holder: 'b', ttlMs: 300 }),
+        undefined,
+        'acquireLease by another holder',
+      );
+      await sleep(450);
+      same(
+        (await store.acquireLease({ name, holder: 'b', ttlMs: 300 }))?.holder,
+        'b',
+        'acquireLease after expiry',
+      );
+    },
+  },
+  'lease-renews-for-its-holder': {
+    title: 'the holder renews its lease',
+    run: async ({ harness: { store }, unique }) => {
+      const name = `lease-${unique}`;
+      const first = defined(
+        await store.acquireLease({ name, holder: 'a', ttlMs: 300 }),
+        'first acquireLease',
+      );
+      await sleep(200);
+      const renewed = defined(
+        await store.acquireLease({ name, holder: 'a', ttlMs: 300 }),
+        'renewal by the holder',
+      );
+      check(Date.parse(renewed.expiresAt) > Date.parse(first.expiresAt), 'a renewed lease must expire later');
+      await sleep(200);
+      same(
+        await store.acquireLease({ name, holder: 'b', ttlMs: 300 }),
+        undefined,
+        'acquireLease by another holder after renewal',
+      );
+    },
+  },
+  'lease-release-frees-it': {
+    title: 'releaseLease by the holder frees the lease; by anyone else it does nothing',
+    run: async ({ harness: { store }, unique }) => {
+      const name = `lease-${unique}`;
+      await store.acquireLease({ name, holder: 'a', ttlMs: 60_000 });
+      await store.releaseLease({ name, holder: 'b' });
+      same(
+        await store.acquireLease({ name, holder: 'b', ttlMs: 60_000 }),
+        undefined,
+        'acquireLease after a release by a non-holder',
+      );
+      await store.releaseLease({ name, holder: 'a' });
+      same(
+        (await store.acquireLease({ name, holder: 'b', ttlMs: 60_000 }))?.holder,
+        'b',
+        'acquireLease after release',
+      );
+      await store.releaseLease({ name: `${name}-never-taken`, holder: 'a' });
+    },
+  },
+  'durable-state-survives-reopen': {
+    title: 'stages, deploys, logs and audit survive a reopen',
+    gate: {
+      claim: 'capabilities.durable',
+      when: true,
+      claimed: (harness) => harness.store.capabilities.durable,
+    },
+    run: async (context) => {
+      const { harness, unique } = context;
+      const reopen = defined(
+        harness.reopen,
+        'capabilities.durable is claimed, so the harness needs reopen()',
+      ).bind(harness);
+      const project = projectFor(unique);
+      const stage = await harness.store.putStage({ state: stageInit(project), expectedRevision: 0 });
+      const deploy = await harness.store.createDeploy({ deploy: deployInit(project, `deploy-${unique}`) });
+      await harness.store.appendLog({
+        deployId: deploy.id,
+        lines: [{ at: new Date().toISOString(), level: 'info', line: 'kept' }],
+      });
+      await harness.store.dispose();
+      const reopened = await reopen();
+      context.defer(() => reopened.dispose());
+      same(await reopened.getStage({ project, stage: 'dev' }), stage, 'stage after reopen');
+      same(await reopened.getDeploy({ id: deploy.id }), deploy, 'deploy after reopen');
+      same(
+        (await reopened.readLog({ deployId: deploy.id })).map((line) => line.line),
+        ['kept'],
+        'log after reopen',
+      );
+      await expectCoreError(
+        reopened.putStage({ state: stageInit(project), expectedRevision: 0 }),
+        'CONFLICT',
+        'create after reopen',
+      );
+    },
+  },
+  'aborted-signal-aborts': {
+    title: 'an aborted signal makes calls throw ABORTED and write nothing',
+    run: async ({ harness: { store }, unique }) => {
+      const project = projectFor(unique);
+      const signal = abortedSignal();
+      await expectCoreError(
+        store.putStage({ state: stageInit(project), expectedRevision: 0, signal }),
+        'ABORTED',
+        'putStage',
+      );
+      await expectCoreError(store.getStage({ project, stage: 'dev', signal }), 'ABORTED', 'getStage');
+      await expectCoreError(store.listDeploys({ project, signal }), 'ABORTED', 'listDeploys');
+      same(await store.getStage({ project, stage: 'dev' }), undefined, 'stage after an aborted putStage');
+    },
+  },
+  'dispose-is-idempotent': {
+    title: 'dispose can be called twice',
+    run: async ({ harness }) => {
+      await harness.store.dispose();
+      await harness.store.dispose();
+    },
+  },
+});
+
+export const stateStoreSuite: ConformanceSuite<StateStoreHarness, StateStoreCaseId> = {
+  contract: 'StateStore',
+  cases: stateStoreCases,
+  subject: (harness) => harness.store,
+};
+
+/** Registers the StateStore conformance cases with vitest: one test per case, a fresh harness each. */
+export function describeStateStore<const S extends SkipMap<S, StateStoreCaseId> = Record<never, never>>(
+  options: SuiteOptions<StateStoreHarness, S>,
+): void {
+  registerSuite(stateStoreSuite, options, vitestApi);
+}
+
+/** Runs one StateStore case without vitest; failures come back as results. */
+export function runStateStoreCase(
+  id: StateStoreCaseId,
+  create: () => StateStoreHarness | Promise<StateStoreHarness>,
+): Promise<CaseResult<StateStoreCaseId>> {
+  return runCase(stateStoreSuite, id, create);
+}
