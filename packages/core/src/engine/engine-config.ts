@@ -2,6 +2,10 @@ import type { Registry } from '../contracts/registry.ts';
 import type { TagPolicy } from '../policy/index.ts';
 import type { StageDeploySettings } from './deploy-settings.ts';
 
+/** Stage deploy settings as given: strategy defaults to blue-green where the target can, health to `defaultHealthCheck`. */
+export type StageDeployInput = Omit<StageDeploySettings, 'strategy' | 'health'> &
+  Partial<Pick<StageDeploySettings, 'strategy' | 'health'>>;
+
 /** One stage of a project as the engine sees it: compiled policy and gates. */
 export interface EngineStage {
   readonly policy: TagPolicy;
@@ -13,7 +17,7 @@ export interface EngineStage {
   readonly promoteFrom?: string;
   /** Initial pin (a tag whose digest is watched); afterwards the stored state is what counts. */
   readonly pin?: string;
-  readonly deploy: StageDeploySettings;
+  readonly deploy: StageDeployInput;
 }
 
 export interface EngineProject {

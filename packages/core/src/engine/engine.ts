@@ -13,8 +13,10 @@ import type {
 import { CoreError, isCoreError, toCoreError } from '../errors.ts';
 import { createEventBus, type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
+import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import { decide, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
+import { defaultHealthCheck, type StageDeploySettings } from './deploy-settings.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { StageQueue } from './stage-queue.ts';
 
@@ -23,7 +25,8 @@ export interface EngineOptions {
   readonly registries: EngineRegistries;
   readonly target: DeployTarget;
   readonly proxy?: ReverseProxy;
-  readonly store: StateStore;
+  /** Where state lives; an in-memory store (forgets on exit) when absent. */
+  readonly store?: StateStore;
   readonly bus?: EventBus;
   readonly logger?: Logger;
   /** Poll cycle period; 0 turns polling off (webhooks only). Default 60 s. */
@@ -85,7 +88,8 @@ const stageKey = (ref: StageRef) => `${ref.project}/${ref.stage}`;
 const repoKey = (registry: string, repository: string) => `${registry}\u0000${repository}`;
 
 export function createEngine(options: EngineOptions): Engine {
-  const { store, target, proxy, registries } = options;
+  const { target, proxy, registries } = options;
+  const store = options.store ?? createMemoryStateStore();
   const logger = (options.logger ?? silentLogger).child({ component: 'engine' });
   const bus = options.bus ?? createEventBus({ logger });
   const pollIntervalMs = options.pollIntervalMs ?? 60_000;
@@ -131,6 +135,12 @@ export function createEngine(options: EngineOptions): Engine {
     void promise.finally(() => inFlight.delete(promise)).catch(() => undefined);
     return promise;
   };
+
+  const settingsOf = (config: EngineStage): StageDeploySettings => ({
+    ...config.deploy,
+    strategy: config.deploy.strategy ?? (target.capabilities.blueGreen ? 'blue-green' : 'recreate'),
+    health: config.deploy.health ?? defaultHealthCheck,
+  });
 
   const stageOf = (ref: StageRef) => {
     const config = projects.get(ref.project)?.stages[ref.stage];
@@ -261,7 +271,7 @@ export function createEngine(options: EngineOptions): Engine {
       const finished = await track(
         runDeploy(
           { store, target, ...(proxy ? { proxy } : {}), bus, logger },
-          { deployId: job.deployId, settings: config.deploy, signal: lifetime.signal },
+          { deployId: job.deployId, settings: settingsOf(config), signal: lifetime.signal },
         ),
       );
       if (finished.state === 'succeeded' && !stopping) {

@@ -3,5 +3,5 @@ export { type DeployRunnerDeps, runDeploy } from './deploy-runner.ts';
 export { type DeployStrategy, defaultHealthCheck, type StageDeploySettings } from './deploy-settings.ts';
 export * from './deploy-states.ts';
 export { createEngine, type Engine, type EngineOptions } from './engine.ts';
-export type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
+export type { EngineProject, EngineRegistries, EngineStage, StageDeployInput } from './engine-config.ts';
 export { recordSuccess, stageHistoryLimit } from './stage-history.ts';
