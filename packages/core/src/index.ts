@@ -6,3 +6,4 @@ export * from './contracts/index.ts';
 export * from './memory/index.ts';
 export * from './policy/index.ts';
 export * from './engine/index.ts';
+export * from './notify/index.ts';

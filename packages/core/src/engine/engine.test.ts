@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DockerWatcherEvent } from '../events.ts';
 import {
   createMemoryDeployTarget,
+  createMemoryNotifier,
   createMemoryRegistry,
   createMemoryReverseProxy,
   createMemoryStateStore,
@@ -333,6 +334,19 @@ describe('engine: webhooks and faults', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     await engine.idle();
     expect(w.running('dev')).toEqual(['dev-1']);
+  });
+
+  it('notifies about outcomes without blocking deploys, and delivers before stop() resolves', async () => {
+    const w = world();
+    const notifier = createMemoryNotifier();
+    notifier.faults.delay('notify', 20);
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ notifiers: [notifier] });
+    await engine.start();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-1']);
+    await engine.stop();
+    expect(notifier.delivered.map((event) => event.type)).toEqual(['deploy:succeeded']);
   });
 
   it('stop() resolves with nothing left running: no further registry calls', async () => {

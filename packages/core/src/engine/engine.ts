@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DeployTarget } from '../contracts/deploy-target.ts';
+import type { Notifier } from '../contracts/notifier.ts';
 import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
 import type { Release, StageRef } from '../contracts/release.ts';
 import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
@@ -14,6 +15,7 @@ import { CoreError, isCoreError, toCoreError } from '../errors.ts';
 import { createEventBus, type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
+import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
 import { decide, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
 import { defaultHealthCheck, type StageDeploySettings } from './deploy-settings.ts';
@@ -25,6 +27,8 @@ export interface EngineOptions {
   readonly registries: EngineRegistries;
   readonly target: DeployTarget;
   readonly proxy?: ReverseProxy;
+  /** Told about succeeded, failed and rolled-back deploys and waiting confirmations; never blocks a deploy. */
+  readonly notifiers?: readonly Notifier[];
   /** Where state lives; an in-memory store (forgets on exit) when absent. */
   readonly store?: StateStore;
   readonly bus?: EventBus;
@@ -99,6 +103,10 @@ export function createEngine(options: EngineOptions): Engine {
   const eventTtlMs = options.eventTtlMs ?? 24 * 60 * 60 * 1000;
   const backoffBaseMs = options.backoffBaseMs ?? (pollIntervalMs > 0 ? pollIntervalMs : 5_000);
   const lifetime = new AbortController();
+  const notifications =
+    options.notifiers && options.notifiers.length > 0
+      ? createNotificationDispatcher({ notifiers: options.notifiers, bus, logger })
+      : undefined;
   const at = () => new Date().toISOString();
 
   const projects = new Map(options.projects.map((p) => [p.id, p]));
@@ -122,6 +130,12 @@ export function createEngine(options: EngineOptions): Engine {
   }
   /** Last listing per repository: decisions between cycles (API calls, webhooks) use it. */
   const tagCache = new Map<string, string[]>();
+  /** Bumped when a repository's listing changes: part of a stage's decision fingerprint. */
+  const tagVersions = new Map<string, number>();
+  /** Tags a webhook reported as pushed again, whose digests must be resolved anew. */
+  const repushed = new Map<string, Set<string>>();
+  /** Per stage: the inputs of its last decision; unchanged inputs need no new decision. */
+  const decided = new Map<string, string>();
   const backoffUntil = new Map<string, number>();
   const failures = new Map<string, number>();
   const inFlight = new Set<Promise<unknown>>();
@@ -216,13 +230,24 @@ export function createEngine(options: EngineOptions): Engine {
       tag = config.policy.select({ tags, ...(state?.actual ? { current: state.actual.tag } : {}) })?.tag;
     }
     if (!tag) return undefined;
+    // Request economy: the running tag's digest is re-checked only for pins (that is what a pin
+    // watches) and after a webhook reported a push of that tag; new tags are always resolved.
+    const repo = repoKey(project.registry, project.repository);
+    if (!pin && state?.actual?.tag === tag && !repushed.get(repo)?.has(tag)) return state.actual;
     const digest = await resolveDigest(ref, tag, signal);
     return digest ? { tag, digest } : undefined;
   };
 
-  const decideStage = async (ref: StageRef, signal?: AbortSignal) => {
+  const decideStage = async (ref: StageRef, signal?: AbortSignal, memo = false) => {
     const state = await readState(ref);
     const candidate = await candidateOf(ref, state, signal);
+    if (memo) {
+      // Same tags, same stage state, same candidate: the last decision stands, and costs no reads.
+      const project = projectOf(ref);
+      const fingerprint = `${tagVersions.get(repoKey(project.registry, project.repository)) ?? 0}|${state?.revision ?? 0}|${candidate?.tag}@${candidate?.digest}`;
+      if (decided.get(stageKey(ref)) === fingerprint) return { state, decision: undefined };
+      decided.set(stageKey(ref), fingerprint);
+    }
     const [recentDeploys, approvals] = await Promise.all([
       store.listDeploys({ project: ref.project, stage: ref.stage, limit: 20 }),
       store.listApprovals({ project: ref.project, stage: ref.stage }),
@@ -304,8 +329,13 @@ export function createEngine(options: EngineOptions): Engine {
     },
   });
 
-  const reconcile = async (ref: StageRef, signal?: AbortSignal): Promise<StageDecision> => {
-    const { decision } = await decideStage(ref, signal);
+  const reconcile = async (
+    ref: StageRef,
+    signal?: AbortSignal,
+    memo = false,
+  ): Promise<StageDecision | undefined> => {
+    const { decision } = await decideStage(ref, signal, memo);
+    if (decision === undefined) return undefined;
     if (decision.action === 'deploy') {
       const config = stageOf(ref);
       const state = await readState(ref);
@@ -360,6 +390,10 @@ export function createEngine(options: EngineOptions): Engine {
     const registry = registries[entry.registry]!;
     try {
       const tags = await registry.listTags({ repository: entry.repository, signal });
+      const previous = tagCache.get(key);
+      if (!previous || previous.length !== tags.length || previous.some((tag, i) => tag !== tags[i])) {
+        tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
+      }
       tagCache.set(key, tags);
       failures.delete(key);
       backoffUntil.delete(key);
@@ -375,8 +409,11 @@ export function createEngine(options: EngineOptions): Engine {
     }
     for (const stage of entry.stages) {
       if (stage.config.promoteFrom) continue;
-      await reconcile(stage, signal).catch((error: unknown) => adapterError(registry.id, 'reconcile', error));
+      await reconcile(stage, signal, true).catch((error: unknown) =>
+        adapterError(registry.id, 'reconcile', error),
+      );
     }
+    repushed.delete(key);
   };
 
   const pollOnce = async () => {
@@ -470,6 +507,9 @@ export function createEngine(options: EngineOptions): Engine {
       lifetime.abort(new CoreError('ABORTED', 'The engine is stopping'));
       await queue.idle();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      // What the last deploys reported still goes out, within the dispatcher's timeouts.
+      await notifications?.flush();
+      await notifications?.dispose();
     },
     pollOnce: () => track(pollOnce()),
     async ingestWebhook({ registry: name, request }) {
@@ -500,8 +540,12 @@ export function createEngine(options: EngineOptions): Engine {
           source: 'webhook',
           ...(observation.eventId ? { eventId: observation.eventId } : {}),
         });
-        const entry = watched.get(repoKey(name, observation.repository));
-        if (entry) observe(entry);
+        const key = repoKey(name, observation.repository);
+        const entry = watched.get(key);
+        if (!entry) continue;
+        if (observation.action === 'pushed')
+          repushed.set(key, (repushed.get(key) ?? new Set()).add(observation.tag));
+        observe(entry);
       }
       return fresh;
     },
@@ -511,11 +555,8 @@ export function createEngine(options: EngineOptions): Engine {
         if (ref.project && ref.project !== project.id) continue;
         for (const stage of Object.keys(project.stages)) {
           if (ref.stage && ref.stage !== stage) continue;
-          out.push({
-            project: project.id,
-            stage,
-            decision: (await decideStage({ project: project.id, stage })).decision,
-          });
+          const { decision } = await decideStage({ project: project.id, stage });
+          if (decision) out.push({ project: project.id, stage, decision });
         }
       }
       return out;

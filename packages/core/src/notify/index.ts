@@ -1,0 +1,3 @@
+export * from './notification-dispatcher.ts';
+export * from './webhook-notifier.ts';
+export * from './webhook-notifier-options.ts';
