@@ -1,0 +1,3 @@
+export * from './backup.ts';
+export * from './options.ts';
+export * from './sqlite-state-store.ts';

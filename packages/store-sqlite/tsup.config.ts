@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts' },
+  format: ['esm'],
+  dts: true,
+  clean: true,
+  target: 'node22',
+  external: ['@docker-watcher/core', 'node:sqlite'],
+  // `sqlite` exists only as `node:sqlite`: the prefix must survive the build.
+  removeNodeProtocol: false,
+});
