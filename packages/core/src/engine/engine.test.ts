@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CoreError } from '../errors.ts';
 import type { DockerWatcherEvent } from '../events.ts';
 import {
   createMemoryDeployTarget,
@@ -278,7 +279,76 @@ describe('engine: queueing', () => {
   });
 });
 
+describe('engine: cancelling', () => {
+  it('cancels a queued deploy before it starts, and a running one back to the old release', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    for (const tag of ['dev-2', 'dev-3']) w.registry.push(repository, tag);
+    w.target.faults.delay('pull', 50);
+    const running = await engine.deploy({ project: 'web-app', stage: 'dev', tag: 'dev-2' });
+    const queued = await engine.deploy({ project: 'web-app', stage: 'dev', tag: 'dev-3' });
+    expect((await engine.cancel({ id: queued.id, by: 'alice' })).state).toBe('cancelled');
+    const cancelled = await engine.cancel({ id: running.id, by: 'alice' });
+    expect(cancelled.state).toBe('rolled-back');
+    expect(cancelled.journal.at(-1)?.state).toBe('rolled-back');
+    expect(w.running('dev')).toEqual(['dev-1']);
+    await expect(engine.cancel({ id: running.id, by: 'alice' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(engine.cancel({ id: 'nope', by: 'alice' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe('engine: a crash mid-deploy', () => {
+  it('a new engine on the same store finishes or rolls back what the old one left, with no orphan', async () => {
+    const store = createMemoryStateStore();
+    const w = world({ store });
+    w.registry.push(repository, 'dev-1');
+    const first = w.make();
+    await first.start();
+    await first.idle();
+    // The first engine is dropped while dev-2's candidate is being health-checked: it never
+    // finishes, as if the process had been killed.
+    w.registry.push(repository, 'dev-2');
+    w.target.faults.delay('checkHealth', Number.POSITIVE_INFINITY);
+    void first.pollOnce();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const [unfinished] = await store.listDeploys({ unfinished: true });
+    expect(unfinished?.state).toBe('health-checking');
+    w.target.faults.clear('checkHealth');
+    const second = w.make();
+    await second.start();
+    await second.idle();
+    const record = await store.getDeploy({ id: unfinished!.id });
+    expect(record?.state).toBe('rolled-back');
+    // The candidate is gone, the old release serves, and the next cycle may try dev-2 again only by hand.
+    expect(w.running('dev')).toEqual(['dev-1']);
+    expect(w.proxy.routes.find((r) => r.host.startsWith('stage-dev'))?.upstream).toEqual(
+      w.target.instances.find((i) => i.state === 'running' && i.stage === 'dev')?.endpoint,
+    );
+  });
+});
+
 describe('engine: webhooks and faults', () => {
+  it('honours RATE_LIMITED retry-after and reports it', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ backoffBaseMs: 1 });
+    w.registry.faults.failNext(
+      'listTags',
+      new CoreError('RATE_LIMITED', 'slow down', { retryAfterMs: 60_000 }),
+    );
+    await engine.start();
+    const errors = w.events.filter((e) => e.type === 'adapter:error');
+    expect(errors[0]).toMatchObject({ operation: 'listTags', error: { code: 'RATE_LIMITED' } });
+    const calls = w.registry.faults.calls('listTags');
+    await engine.pollOnce();
+    // The registry asked for a minute: no request before then, although our own backoff is 1 ms.
+    expect(w.registry.faults.calls('listTags')).toBe(calls);
+    expect(w.running('dev')).toEqual([]);
+  });
+
   it('acts on a verified webhook at once, drops replays, and coalesces a burst into one listing', async () => {
     const w = world();
     const engine = w.make();

@@ -19,6 +19,7 @@ import { createNotificationDispatcher } from '../notify/notification-dispatcher.
 import { decide, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
 import { defaultHealthCheck, type StageDeploySettings } from './deploy-settings.ts';
+import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { StageQueue } from './stage-queue.ts';
 
@@ -80,6 +81,8 @@ export interface Engine {
   promote(params: StageRef & { readonly digest?: string }): Promise<DeployRecord>;
   /** Deploys the previous successful release of the stage and pauses auto-deploy there. */
   rollback(params: StageRef): Promise<DeployRecord>;
+  /** Cancels a deploy: a queued one never starts; a running one stops and rolls back to the old release. */
+  cancel(params: { readonly id: string; readonly by: string }): Promise<DeployRecord>;
   approve(params: { readonly id: string; readonly by: string }): Promise<DeployRecord>;
   reject(params: { readonly id: string; readonly by: string }): Promise<void>;
   setAutoDeploy(params: StageRef & { readonly enabled: boolean }): Promise<StageState>;
@@ -139,6 +142,8 @@ export function createEngine(options: EngineOptions): Engine {
   const backoffUntil = new Map<string, number>();
   const failures = new Map<string, number>();
   const inFlight = new Set<Promise<unknown>>();
+  /** Cancellation handles of running deploys. */
+  const cancellers = new Map<string, AbortController>();
   const coalescing = new Map<string, NodeJS.Timeout>();
   let timer: NodeJS.Timeout | undefined;
   let started = false;
@@ -293,12 +298,18 @@ export function createEngine(options: EngineOptions): Engine {
     run: async (key, job) => {
       const [project, stage] = key.split('/') as [string, string];
       const config = stageOf({ project, stage });
+      const canceller = new AbortController();
+      cancellers.set(job.deployId, canceller);
       const finished = await track(
         runDeploy(
           { store, target, ...(proxy ? { proxy } : {}), bus, logger },
-          { deployId: job.deployId, settings: settingsOf(config), signal: lifetime.signal },
+          {
+            deployId: job.deployId,
+            settings: settingsOf(config),
+            signal: AbortSignal.any([lifetime.signal, canceller.signal]),
+          },
         ),
-      );
+      ).finally(() => cancellers.delete(job.deployId));
       if (finished.state === 'succeeded' && !stopping) {
         // A stage promoted from this one may now have something to do.
         for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
@@ -310,24 +321,31 @@ export function createEngine(options: EngineOptions): Engine {
       }
     },
     onSuperseded: async (_key, job, by) => {
-      const record = await store.getDeploy({ id: job.deployId });
-      if (!record || record.finished) return;
-      await store.updateDeploy({
-        id: record.id,
-        expectedRevision: record.revision,
-        update: { state: 'cancelled', finished: true, note: `superseded by ${by.deployId}` },
-      });
-      bus.emit({
-        type: 'deploy:state-changed',
-        at: at(),
-        deployId: record.id,
-        project: record.project,
-        stage: record.stage,
-        from: record.state,
-        to: 'cancelled',
-      });
+      await cancelPending(job.deployId, `superseded by ${by.deployId}`);
     },
   });
+
+  /** A deploy that never started goes straight to cancelled, with the reason in its journal. */
+  async function cancelPending(id: string, note: string): Promise<DeployRecord | undefined> {
+    const record = await store.getDeploy({ id });
+    if (!record || record.finished) return record;
+    assertTransition(record.state, 'cancelled');
+    const cancelled = await store.updateDeploy({
+      id: record.id,
+      expectedRevision: record.revision,
+      update: { state: 'cancelled', finished: true, note },
+    });
+    bus.emit({
+      type: 'deploy:state-changed',
+      at: at(),
+      deployId: record.id,
+      project: record.project,
+      stage: record.stage,
+      from: record.state,
+      to: 'cancelled',
+    });
+    return cancelled;
+  }
 
   const reconcile = async (
     ref: StageRef,
@@ -612,6 +630,20 @@ export function createEngine(options: EngineOptions): Engine {
       // Without the pause, the next cycle would move forward to the release just rolled back from.
       await updateState(ref, (s) => ({ ...s, autoDeploy: false }));
       return enqueue(ref, previous, 'rollback', 'rolled back by hand; auto-deploy paused');
+    },
+    async cancel({ id, by }) {
+      const record = await store.getDeploy({ id });
+      if (!record) throw new CoreError('NOT_FOUND', `No deploy ${id}`);
+      if (record.finished) throw new CoreError('CONFLICT', `Deploy ${id} is ${record.state} already`);
+      const key = stageKey(record);
+      if (queue.waiting(key)?.deployId === id) queue.remove(key);
+      const canceller = cancellers.get(id);
+      if (canceller) {
+        canceller.abort(new CoreError('ABORTED', `Cancelled by ${by}`));
+        await queue.idle();
+        return (await store.getDeploy({ id }))!;
+      }
+      return (await cancelPending(id, `cancelled by ${by}`))!;
     },
     async approve({ id, by }) {
       const approval = await store.getApproval({ id });

@@ -30,6 +30,15 @@ export class StageQueue<Job> {
     this.#pump();
   }
 
+  /** Takes a stage's waiting job out of the queue; returns it. */
+  remove(key: string): Job | undefined {
+    const job = this.#waiting.get(key);
+    this.#waiting.delete(key);
+    const index = this.#order.indexOf(key);
+    if (index >= 0) this.#order.splice(index, 1);
+    return job;
+  }
+
   waiting(key: string): Job | undefined {
     return this.#waiting.get(key);
   }
