@@ -1,13 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
-import { type CoreError, toCoreError } from './errors.ts';
 import type { Release } from './contracts/release.ts';
 import type { DeployTrigger } from './contracts/state-store.ts';
+import { type CoreError, toCoreError } from './errors.ts';
 import { type Logger, type LogLevel, silentLogger } from './logger.ts';
-
 
 /** A `CoreError` as events carry it: its JSON form, never a stack, cause or body. */
 export type EventError = Readonly<ReturnType<CoreError['toJSON']>>;
-
 
 interface EventBase<T extends string> {
   readonly type: T;
