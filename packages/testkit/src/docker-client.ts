@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { defaultSocketPath } from './docker-engine.ts';
-import { testkitLabel } from './labels.ts';
+import { ownerLabel, testkitLabel, testkitOwner } from './labels.ts';
 
 let client: Docker | undefined;
 
@@ -10,13 +10,33 @@ export function dockerClient(): Docker {
   return client;
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Removes every container and network the testkit created, also those a crashed run left behind.
- * With `pid`, only those of that process.
+ * Removes containers and networks the testkit created: those of one run (by default this one), or
+ * with `'orphans'` those whose run has ended (what a crashed run left behind). Runs side by side
+ * never remove each other's resources.
  */
-export async function removeTestkitResources(docker: Docker = dockerClient(), pid?: number): Promise<number> {
-  const label = pid === undefined ? `${testkitLabel}=true` : `${testkitLabel}.pid=${pid}`;
-  const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
+export async function removeTestkitResources(
+  docker: Docker = dockerClient(),
+  owner: number | 'orphans' = testkitOwner(),
+): Promise<number> {
+  const label = owner === 'orphans' ? `${testkitLabel}=true` : `${ownerLabel}=${owner}`;
+  const ours = (labels: Record<string, string> | undefined) => {
+    if (owner !== 'orphans') return true;
+    const pid = Number(labels?.[ownerLabel]);
+    return !Number.isInteger(pid) || pid <= 0 || !processAlive(pid);
+  };
+  const containers = (await docker.listContainers({ all: true, filters: { label: [label] } })).filter(
+    (info) => ours(info.Labels),
+  );
   await Promise.all(
     containers.map((info) =>
       docker
@@ -25,7 +45,9 @@ export async function removeTestkitResources(docker: Docker = dockerClient(), pi
         .catch(() => undefined),
     ),
   );
-  const networks = await docker.listNetworks({ filters: { label: [label] } });
+  const networks = (await docker.listNetworks({ filters: { label: [label] } })).filter((info) =>
+    ours(info.Labels),
+  );
   await Promise.all(
     networks.map((info) =>
       docker

@@ -14,7 +14,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   try {
     engine = await ensureDockerEngine();
     const docker = dockerClient();
-    const leftovers = await removeTestkitResources(docker);
+    // Workers inherit this: everything they create is labelled as this run's.
+    process.env.DW_TESTKIT_RUN = String(process.pid);
+    const leftovers = await removeTestkitResources(docker, 'orphans');
     const engineMs = performance.now() - started;
     const built = await buildFixtureImages(docker);
     const total = performance.now() - started;
