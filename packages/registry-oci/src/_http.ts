@@ -1,0 +1,291 @@
+import {
+  CoreError,
+  codeFromHttpStatus,
+  isCoreError,
+  type Logger,
+  parseRetryAfter,
+} from '@docker-watcher/core';
+
+/** What an adapter instance's requests are attributed to in errors and logs: never credentials. */
+export interface RegistryIdentity {
+  /** The adapter's id, e.g. `registry:oci/hub`. */
+  readonly id: string;
+  /** Origin (and path prefix) of the registry, without credentials. */
+  readonly url: string;
+}
+
+export interface HttpRequest {
+  readonly method: 'GET' | 'HEAD';
+  readonly url: URL;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Sent only to `authorizedOrigin`: never to a redirect target or a link on another host. */
+  readonly authorization?: string;
+  readonly authorizedOrigin?: string;
+  readonly signal?: AbortSignal;
+  /** Largest body read, in bytes; a longer one is `BAD_RESPONSE`. */
+  readonly maxBodyBytes?: number;
+  /** What the request is for, in errors: `tags of team/app`. */
+  readonly what: string;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The URL that answered, after redirects. */
+  readonly url: URL;
+  /** Empty for HEAD. */
+  readonly body: Uint8Array;
+}
+
+export interface RequestCounters {
+  requests: number;
+}
+
+export interface TransportOptions {
+  readonly identity: RegistryIdentity;
+  readonly timeoutMs: number;
+  /** Aborted on dispose: in-flight requests end, later ones are refused. */
+  readonly lifetime: AbortSignal;
+  readonly counters: RequestCounters;
+  readonly logger: Logger;
+  readonly userAgent: string;
+}
+
+export type Transport = (request: HttpRequest) => Promise<HttpResponse>;
+
+const defaultMaxBodyBytes = 8 * 1024 * 1024;
+const maxRedirects = 5;
+const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+/** The facts every error of this registry carries. */
+export function registryDetails(
+  identity: RegistryIdentity,
+  more: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { registry: identity.id, url: identity.url, ...more };
+}
+
+function describeNetworkError(error: unknown): string {
+  // undici wraps the socket error: `TypeError: fetch failed`, cause `Error: connect ECONNREFUSED …`.
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code =
+    (cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * One HTTP exchange with timeouts, cancellation, manual redirects and a bounded body, mapped onto
+ * `CoreError`s: network failure `UNAVAILABLE`, timeout `TIMEOUT`, caller abort `ABORTED`, a body cut
+ * short or too long `BAD_RESPONSE`. Statuses are left to the caller, who knows what a 404 means.
+ */
+export function createTransport(options: TransportOptions): Transport {
+  const { identity, counters, logger } = options;
+
+  const failure = (
+    error: unknown,
+    request: HttpRequest,
+    timeout: AbortSignal,
+    phase: 'request' | 'body',
+  ): CoreError => {
+    const details = registryDetails(identity, { operation: request.what });
+    if (request.signal?.aborted) {
+      return new CoreError('ABORTED', `Request for ${request.what} to ${identity.id} was aborted`, {
+        details,
+        cause: request.signal.reason,
+      });
+    }
+    if (options.lifetime.aborted) {
+      return new CoreError('UNAVAILABLE', `${identity.id} is disposed`, { details, retryable: false });
+    }
+    if (timeout.aborted) {
+      return new CoreError(
+        'TIMEOUT',
+        `${identity.id} (${identity.url}) did not answer the request for ${request.what} within ${options.timeoutMs} ms`,
+        { details: { ...details, timeoutMs: options.timeoutMs } },
+      );
+    }
+    const reason = describeNetworkError(error);
+    if (phase === 'body') {
+      return new CoreError(
+        'BAD_RESPONSE',
+        `${identity.id} (${identity.url}) broke off its answer for ${request.what} (${reason})`,
+        { details: { ...details, reason }, cause: error, retryable: true },
+      );
+    }
+    return new CoreError(
+      'UNAVAILABLE',
+      `${identity.id} (${identity.url}) is unreachable for ${request.what} (${reason})`,
+      { details: { ...details, reason }, cause: error },
+    );
+  };
+
+  const readBody = async (response: Response, request: HttpRequest): Promise<Uint8Array> => {
+    const limit = request.maxBodyBytes ?? defaultMaxBodyBytes;
+    const tooLong = () =>
+      new CoreError(
+        'BAD_RESPONSE',
+        `${identity.id} answered the request for ${request.what} with a body over ${limit} bytes`,
+        {
+          details: registryDetails(identity, { operation: request.what, limit }),
+        },
+      );
+    const declared = Number(response.headers.get('content-length'));
+    if (Number.isFinite(declared) && declared > limit) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLong();
+    }
+    if (!response.body) return new Uint8Array(0);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLong();
+      }
+      chunks.push(value);
+    }
+    const body = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return body;
+  };
+
+  return async (request) => {
+    if (options.lifetime.aborted) {
+      throw new CoreError('UNAVAILABLE', `${identity.id} is disposed`, {
+        details: registryDetails(identity, { operation: request.what }),
+        retryable: false,
+      });
+    }
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const signals = [timeout, options.lifetime, ...(request.signal ? [request.signal] : [])];
+    const signal = AbortSignal.any(signals);
+    let url = request.url;
+    let method = request.method;
+    for (let hop = 0; ; hop++) {
+      const headers = new Headers(request.headers);
+      headers.set('user-agent', options.userAgent);
+      if (request.authorization && url.origin === request.authorizedOrigin) {
+        headers.set('authorization', request.authorization);
+      }
+      counters.requests++;
+      let response: Response;
+      try {
+        response = await fetch(url, { method, headers, signal, redirect: 'manual' });
+      } catch (error) {
+        throw failure(error, request, timeout, 'request');
+      }
+      const location = response.headers.get('location');
+      if (redirectStatuses.has(response.status) && location) {
+        await response.body?.cancel().catch(() => undefined);
+        if (hop >= maxRedirects) {
+          throw new CoreError(
+            'BAD_RESPONSE',
+            `${identity.id} redirected the request for ${request.what} more than ${maxRedirects} times`,
+            {
+              details: registryDetails(identity, { operation: request.what }),
+            },
+          );
+        }
+        if (!URL.canParse(location, url.href)) {
+          throw new CoreError(
+            'BAD_RESPONSE',
+            `${identity.id} redirected the request for ${request.what} to an invalid URL`,
+            {
+              details: registryDetails(identity, { operation: request.what, status: response.status }),
+            },
+          );
+        }
+        const next = new URL(location, url);
+        logger.debug('following a redirect', {
+          operation: request.what,
+          status: response.status,
+          to: next.origin,
+        });
+        url = next;
+        if (response.status === 303) method = 'GET';
+        continue;
+      }
+      let body: Uint8Array;
+      try {
+        body = method === 'HEAD' ? new Uint8Array(0) : await readBody(response, request);
+      } catch (error) {
+        if (isCoreError(error)) throw error;
+        throw failure(error, request, timeout, 'body');
+      }
+      return { status: response.status, headers: response.headers, url, body };
+    }
+  };
+}
+
+/** The `errors[].code` values of a distribution error body (`{"errors":[{"code":"NAME_UNKNOWN"}]}`), if any. */
+export function errorCodesOf(body: Uint8Array): string[] {
+  if (body.byteLength === 0 || body.byteLength > 64 * 1024) return [];
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
+    const errors = (parsed as { errors?: unknown }).errors;
+    if (!Array.isArray(errors)) return [];
+    return errors
+      .map((entry) => (entry as { code?: unknown }).code)
+      .filter((code): code is string => typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Maps a status the caller has no special meaning for onto a `CoreError` that names the registry
+ * and the operation: 429 (or `TOOMANYREQUESTS`) `RATE_LIMITED` with `retryAfterMs`, 401
+ * `UNAUTHORIZED`, 403 `FORBIDDEN`, 404 `NOT_FOUND`, 5xx `UNAVAILABLE`, an unexpected success `BAD_RESPONSE`.
+ */
+export function statusError(
+  identity: RegistryIdentity,
+  response: HttpResponse,
+  what: string,
+  more: Record<string, unknown> = {},
+): CoreError {
+  const { status } = response;
+  const codes = errorCodesOf(response.body);
+  const details = registryDetails(identity, {
+    operation: what,
+    status,
+    ...(codes.length > 0 ? { registryCodes: codes } : {}),
+    ...more,
+  });
+  const where = `${identity.id} (${identity.url})`;
+  if (status === 429 || codes.includes('TOOMANYREQUESTS')) {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    const wait = retryAfterMs === undefined ? '' : `; retry after ${Math.ceil(retryAfterMs / 1000)} s`;
+    return new CoreError('RATE_LIMITED', `${where} is rate limiting the requests for ${what}${wait}`, {
+      details: retryAfterMs === undefined ? details : { ...details, retryAfterMs },
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
+  if (status >= 200 && status < 400) {
+    return new CoreError(
+      'BAD_RESPONSE',
+      `${where} answered the request for ${what} with an unexpected status ${status}`,
+      {
+        details,
+      },
+    );
+  }
+  const code = codeFromHttpStatus(status);
+  const reason =
+    code === 'UNAUTHORIZED'
+      ? 'refused the credentials'
+      : code === 'FORBIDDEN'
+        ? 'denied access'
+        : code === 'NOT_FOUND'
+          ? 'does not know'
+          : `answered ${status}`;
+  return new CoreError(code, `${where} ${reason} for ${what}`, { details });
+}

@@ -1,0 +1,2 @@
+export * from './oci-registry.ts';
+export * from './options.ts';
