@@ -367,6 +367,18 @@ describe('engine: webhooks and faults', () => {
     expect(w.registry.faults.calls('listTags') - before).toBe(1);
   });
 
+  it('a manual deploy looks at the registry now, even while the cycle backs off', async () => {
+    const w = world();
+    const engine = w.make({ backoffBaseMs: 60_000 });
+    w.registry.faults.failNext('listTags', 'NOT_FOUND');
+    await engine.start();
+    w.registry.push(repository, 'v1.0.0');
+    const record = await engine.deploy({ project: 'web-app', stage: 'rel' });
+    await engine.idle();
+    expect(record.release.tag).toBe('v1.0.0');
+    expect(w.running('rel')).toEqual(['v1.0.0']);
+  });
+
   it('rejects a forged webhook and observes nothing', async () => {
     const w = world();
     const engine = w.make();

@@ -199,6 +199,18 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
+  /** Lists a repository outside the cycle (a manual deploy, a first decision), skipping any backoff. */
+  const listNow = async (project: EngineProject, signal?: AbortSignal): Promise<string[]> => {
+    const tags = await registries[project.registry]!.listTags({
+      repository: project.repository,
+      ...(signal ? { signal } : {}),
+    });
+    const key = repoKey(project.registry, project.repository);
+    tagCache.set(key, tags);
+    tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
+    return tags;
+  };
+
   const resolveDigest = async (
     ref: StageRef,
     tag: string,
@@ -231,7 +243,13 @@ export function createEngine(options: EngineOptions): Engine {
     let tag: string | undefined;
     if (pin) tag = pin;
     else {
-      const tags = tagCache.get(repoKey(project.registry, project.repository)) ?? [];
+      // Before the first listing (or after it failed), look now; a failure means no candidate yet.
+      const tags =
+        tagCache.get(repoKey(project.registry, project.repository)) ??
+        (await listNow(project, signal).catch((error: unknown) => {
+          adapterError(registries[project.registry]!.id, 'listTags', error);
+          return [];
+        }));
       tag = config.policy.select({ tags, ...(state?.actual ? { current: state.actual.tag } : {}) })?.tag;
     }
     if (!tag) return undefined;
@@ -595,7 +613,11 @@ export function createEngine(options: EngineOptions): Engine {
               );
             return { tag: params.tag!, digest };
           })()
-        : await candidateOf(ref, state);
+        : await (async () => {
+            // A person asked: look at the registry now, whatever the poll cycle's backoff says.
+            await listNow(projectOf(ref));
+            return candidateOf(ref, state);
+          })();
       if (!release) throw new CoreError('NOT_FOUND', `No release fits the policy of ${stageKey(ref)}`);
       if (config.promoteFrom && !(await proofOf(ref, config.promoteFrom, release.digest))) {
         throw new CoreError(
