@@ -132,7 +132,8 @@ function sourceFile(image: FixtureImage, path: string): string {
 
 /** A hash of everything that goes into the image: the same hash means the same image. */
 export function contentHash(image: FixtureImage): string {
-  const hash = createHash('sha256').update(image.dockerfile);
+  // The salt changes when how images are built changes (labels, build options), not their content.
+  const hash = createHash('sha256').update('recipe-2\0').update(image.dockerfile);
   for (const [path, content] of Object.entries(image.files).sort(([a], [b]) => a.localeCompare(b))) {
     hash.update(`\0${path}\0`);
     hash.update(typeof content === 'string' ? content : readFileSync(sourceFile(image, content.from)));
@@ -165,7 +166,7 @@ export async function buildFixtureImage(docker: Docker, image: FixtureImage): Pr
     }
     const stream = await docker.buildImage(
       { context, src: ['Dockerfile', ...Object.keys(image.files)] },
-      { t: image.ref, labels: { [testkitLabel]: 'true', [hashLabel]: hash }, rm: true, forcerm: true },
+      { t: image.ref, labels: { [hashLabel]: hash }, rm: true, forcerm: true },
     );
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(

@@ -1,3 +1,4 @@
+export * from './caddy.ts';
 export * from './command.ts';
 export * from './debian-packages.ts';
 export * from './docker-client.ts';
@@ -5,6 +6,7 @@ export * from './docker-engine.ts';
 export * from './fixture-images.ts';
 export * from './labels.ts';
 export * from './ports.ts';
+export * from './postgres.ts';
 export * from './push.ts';
 export * from './registry.ts';
 export * from './testkit-error.ts';
