@@ -1,11 +1,11 @@
 // Tag policy selection over 10k, 50k and 100k realistic tags.
 //
-//   node bench/policy-select.bench.ts           prints a markdown table
-//   node bench/policy-select.bench.ts --check   also exits 1 when a 100k median exceeds 50 ms
+//   node --conditions=@docker-watcher/source bench/policy-select.bench.ts           prints a markdown table
+//   node --conditions=@docker-watcher/source bench/policy-select.bench.ts --check   also exits 1 when a 100k median exceeds 50 ms
 //
 // Node runs this file by type stripping: erasable TypeScript only (no enums, no parameter properties).
 import { availableParallelism, cpus } from 'node:os';
-import { compileTagPolicy } from '../packages/core/src/policy/index.ts';
+import { compileTagPolicy } from '@docker-watcher/core';
 
 const sizes = [10_000, 50_000, 100_000];
 const warmupRuns = 10;

@@ -11,13 +11,13 @@
 // Node runs this file by type stripping: erasable TypeScript only (no enums, no parameter properties).
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createOciRegistry, type OciRegistry } from '../packages/registry-oci/src/index.ts';
+import { createOciRegistry, type OciRegistry } from '@docker-watcher/registry-oci';
 import {
   type LocalRegistry,
   pushSyntheticTags,
   type RegistryAuthMode,
   startRegistry,
-} from '../packages/testkit/src/index.ts';
+} from '@docker-watcher/testkit';
 
 const { values: args } = parseArgs({
   options: {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createSqliteStateStore, type SqliteStateStore } from '../packages/store-sqlite/src/index.ts';
+import { createSqliteStateStore, type SqliteStateStore } from '@docker-watcher/store-sqlite';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,0 +1,119 @@
+import { request } from 'node:http';
+import type { HealthReport } from '@docker-watcher/core';
+import type Docker from 'dockerode';
+
+// docker-proxy accepts on the published port and resets when nothing listens in the container yet.
+const socketReasons: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+};
+
+/**
+ * One HTTP GET with its own time limit and no connection reuse (each probe is one short-lived
+ * socket, and a container that is gone leaves no pooled socket behind).
+ */
+export function probeHttp(params: {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+}): Promise<HealthReport> {
+  const { host, port, path, timeoutMs, signal } = params;
+  const what = `GET ${path}`;
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host,
+      port,
+      path,
+      method: 'GET',
+      agent: false,
+      headers: { connection: 'close', 'user-agent': 'docker-watcher-health' },
+      ...(signal ? { signal } : {}),
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve({ status: 'unhealthy', detail: `${what}: no answer within ${timeoutMs} ms` });
+    }, timeoutMs);
+    req.on('response', (res) => {
+      res.resume();
+      clearTimeout(timer);
+      const status = res.statusCode ?? 0;
+      resolve({
+        status: status >= 200 && status < 400 ? 'healthy' : 'unhealthy',
+        detail: `${what} -> ${status}`,
+      });
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (signal?.aborted) {
+        reject(error);
+        return;
+      }
+      const reason = socketReasons[error.code ?? ''] ?? error.code ?? error.message;
+      resolve({ status: 'unhealthy', detail: `${what}: ${reason}` });
+    });
+    req.end();
+  });
+}
+
+/** Where to probe a container: its published port when it has one, else its address on the network. */
+export function probeAddress(
+  info: Docker.ContainerInspectInfo,
+  port: number,
+  network: string,
+): { host: string; port: number } | undefined {
+  const binding = info.NetworkSettings?.Ports?.[`${port}/tcp`]?.[0];
+  if (binding?.HostPort) {
+    const host =
+      binding.HostIp && binding.HostIp !== '0.0.0.0' && binding.HostIp !== '::'
+        ? binding.HostIp
+        : '127.0.0.1';
+    return { host, port: Number(binding.HostPort) };
+  }
+  const address =
+    info.NetworkSettings?.Networks?.[network]?.IPAddress ||
+    Object.values(info.NetworkSettings?.Networks ?? {}).find((endpoint) => endpoint.IPAddress)?.IPAddress;
+  return address ? { host: address, port } : undefined;
+}
+
+/**
+ * What the container's state alone says: `exited` for one that stopped or keeps restarting, or
+ * undefined when it runs and a probe must decide.
+ */
+export function stateReport(info: Docker.ContainerInspectInfo): HealthReport | undefined {
+  const state = info.State;
+  const exitDetail = () => {
+    const error = state.Error ? ` (${state.Error})` : '';
+    return `exit code ${state.ExitCode}${error}`;
+  };
+  if (state.Restarting) {
+    return { status: 'exited', detail: `restarting after ${exitDetail()}, ${info.RestartCount} restarts` };
+  }
+  if (!state.Running) {
+    if (state.Status === 'created') {
+      return { status: 'exited', detail: `never started${state.Error ? `: ${state.Error}` : ''}` };
+    }
+    if (state.Paused) return { status: 'unhealthy', detail: 'paused' };
+    return {
+      status: 'exited',
+      detail: `${state.Status}, ${exitDetail()}${state.OOMKilled ? ', out of memory' : ''}`,
+    };
+  }
+  return undefined;
+}
+
+/** The image's own `HEALTHCHECK` as the engine last ran it. */
+export function dockerHealthReport(info: Docker.ContainerInspectInfo): HealthReport | undefined {
+  const health = info.State.Health;
+  if (!health?.Status || health.Status === 'none') return undefined;
+  const last = health.Log?.at(-1);
+  const output = last?.Output?.trim().split('\n').at(-1)?.slice(0, 200);
+  const detail = last
+    ? `HEALTHCHECK exit ${last.ExitCode}${output ? `: ${output}` : ''}${health.FailingStreak ? `, ${health.FailingStreak} failing` : ''}`
+    : 'HEALTHCHECK has not run yet';
+  const status =
+    health.Status === 'healthy' ? 'healthy' : health.Status === 'unhealthy' ? 'unhealthy' : 'starting';
+  return { status, detail };
+}

@@ -1,0 +1,2 @@
+export * from './docker-target.ts';
+export * from './options.ts';
