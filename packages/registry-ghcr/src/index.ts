@@ -1,0 +1,2 @@
+export * from './ghcr-registry.ts';
+export * from './options.ts';

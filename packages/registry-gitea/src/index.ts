@@ -1,0 +1,2 @@
+export * from './gitea-registry.ts';
+export * from './options.ts';
