@@ -1,0 +1,141 @@
+import {
+  createEngine,
+  createEventBus,
+  createWebhookNotifier,
+  type DeployTarget,
+  type Engine,
+  instantiate,
+  type Logger,
+  type Notifier,
+  type Registry,
+  type ReverseProxy,
+  type StateStore,
+  silentLogger,
+} from '@docker-watcher/core';
+import type { ResolvedConfig } from './config/load.ts';
+import { createMetrics, type ServerMetrics } from './http/metrics.ts';
+
+/** Everything a config composes into: adapters, the engine, metrics. */
+export interface Composed {
+  readonly config: ResolvedConfig;
+  readonly engine: Engine;
+  readonly store: StateStore;
+  /** The adapters as created, by registry name (uninstrumented, e.g. for test controls). */
+  readonly registries: Readonly<Record<string, Registry>>;
+  readonly target: DeployTarget;
+  readonly proxy?: ReverseProxy;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  /** Stops the engine (running deploys end in a safe state), then disposes every adapter. */
+  dispose(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  readonly logger?: Logger;
+  /** Overrides for tests: adapters created elsewhere. */
+  readonly store?: StateStore;
+  readonly registries?: Readonly<Record<string, Registry>>;
+  readonly target?: DeployTarget;
+  readonly proxy?: ReverseProxy;
+}
+
+/** Config -> adapters (through their definitions) -> engine. Nothing runs until `engine.start()`. */
+export function compose(config: ResolvedConfig, options: ComposeOptions = {}): Composed {
+  const logger = options.logger ?? silentLogger;
+  const context = (kind: string, instance?: string) => ({
+    logger: logger.child({ component: kind, ...(instance ? { instance } : {}) }),
+    ...(instance ? { instance } : {}),
+  });
+  const created: Array<{ dispose(): Promise<void> }> = [];
+  const make = <A extends { dispose(): Promise<void> }>(create: () => A): A => {
+    const adapter = create();
+    created.push(adapter);
+    return adapter;
+  };
+
+  const store =
+    options.store ??
+    make(() =>
+      instantiate(config.store.definition, config.store.options, {
+        ...context('store'),
+        path: config.store.path,
+      }),
+    );
+  const registries: Record<string, Registry> = {};
+  for (const [name, spec] of Object.entries(config.registries)) {
+    registries[name] =
+      options.registries?.[name] ??
+      make(() =>
+        instantiate(spec.definition, spec.options, { ...context('registry', name), path: spec.path }),
+      );
+  }
+  const target =
+    options.target ??
+    make(() =>
+      instantiate(config.target.definition, config.target.options, {
+        ...context('target'),
+        path: config.target.path,
+      }),
+    );
+  const proxySpec = config.proxy;
+  const proxy =
+    options.proxy ??
+    (proxySpec
+      ? make(() =>
+          instantiate(proxySpec.definition, proxySpec.options, { ...context('proxy'), path: proxySpec.path }),
+        )
+      : undefined);
+  const notifiers: Notifier[] = config.notifier
+    ? [make(() => createWebhookNotifier(config.notifier!, context('notifier')))]
+    : [];
+
+  const bus = createEventBus({ logger: logger.child({ component: 'events' }) });
+  const metrics = createMetrics(bus);
+  const instrumented = Object.fromEntries(
+    Object.entries(registries).map(([name, registry]) => [name, metrics.instrument(name, registry)]),
+  );
+  const events = logger.child({ component: 'events' });
+  bus.onAny((event) => {
+    if (event.type === 'deploy:log') return;
+    const { type, at: _at, ...fields } = event;
+    const level = type === 'deploy:failed' || type === 'adapter:error' ? 'warn' : 'info';
+    events[level](type, fields);
+  });
+
+  const engine = createEngine({
+    projects: config.projects,
+    registries: instrumented,
+    target,
+    ...(proxy ? { proxy } : {}),
+    store,
+    notifiers,
+    bus,
+    logger,
+    pollIntervalMs: config.pollIntervalMs,
+  });
+
+  let disposing: Promise<void> | undefined;
+  return {
+    config,
+    engine,
+    store,
+    registries,
+    target,
+    ...(proxy ? { proxy } : {}),
+    metrics,
+    logger,
+    dispose() {
+      disposing ??= (async () => {
+        await engine.stop();
+        metrics.dispose();
+        // The store last: the engine's final writes go through it.
+        for (const adapter of created.reverse()) {
+          await adapter.dispose().catch((error: unknown) => {
+            logger.warn('an adapter failed to close', { error: String(error) });
+          });
+        }
+      })();
+      return disposing;
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import { tagPolicyOptions } from '@docker-watcher/core';
+import * as v from 'valibot';
+
+const envName = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable, e.g. GITEA_TOKEN'),
+);
+
+const name = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - and _'),
+);
+
+/** Adapter options passed through as they are; the adapter's own schema validates them. */
+const adapterOptions = v.optional(
+  v.pipe(
+    v.record(v.string(), v.unknown()),
+    v.description(
+      "Further options of the adapter, as its README lists them (validated by the adapter's schema).",
+    ),
+  ),
+);
+
+export const registryTypes = ['oci', 'dockerhub', 'gitea', 'ghcr', 'memory'] as const;
+export const targetTypes = ['docker', 'nomad', 'memory'] as const;
+export const proxyTypes = ['npm', 'caddy', 'memory'] as const;
+export const tokenScopes = ['read', 'deploy', 'admin'] as const;
+export type TokenScope = (typeof tokenScopes)[number];
+
+export const registryConfig = v.strictObject({
+  type: v.pipe(
+    v.picklist(registryTypes),
+    v.description('Registry backend; `memory` is for tests and demos (it starts empty).'),
+  ),
+  url: v.optional(
+    v.pipe(
+      v.string(),
+      v.description('Base URL of the registry (`dockerhub`: https://registry-1.docker.io by default).'),
+    ),
+  ),
+  username: v.optional(v.pipe(v.string(), v.minLength(1), v.description('User for the registry.'))),
+  token_env: v.optional(v.pipe(envName, v.description('Environment variable holding an access token.'))),
+  password_env: v.optional(v.pipe(envName, v.description('Environment variable holding a password.'))),
+  webhook_secret_env: v.optional(
+    v.pipe(
+      envName,
+      v.description(
+        'Environment variable holding the shared secret of incoming webhooks; without it the registry takes no webhooks.',
+      ),
+    ),
+  ),
+  options: adapterOptions,
+});
+
+const healthcheck = v.union([
+  v.pipe(v.string(), v.startsWith('/', 'must be a path starting with /'), v.description('HTTP path probed.')),
+  v.strictObject({
+    path: v.optional(v.pipe(v.string(), v.startsWith('/', 'must be a path starting with /'))),
+    interval_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10))),
+    timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10))),
+    retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    start_period_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  }),
+]);
+
+export const stageConfig = v.strictObject({
+  tag_pattern: v.optional(
+    v.pipe(v.string(), v.description('Glob the tag must match, e.g. `dev-*` or `v*` (newest by name).')),
+  ),
+  policy: v.optional(
+    v.pipe(tagPolicyOptions, v.description('A full tag policy (semver range, include/exclude, extract…).')),
+  ),
+  pinned_tag: v.optional(
+    v.pipe(
+      v.string(),
+      v.description(
+        'Initial pin: this tag is deployed and its digest watched. Without `tag_pattern` or `policy`, the stage follows the newest vX.Y.Z tag (registrywatcher).',
+      ),
+    ),
+  ),
+  auto_deploy: v.optional(v.pipe(v.boolean(), v.description('Initial auto-deploy switch.')), false),
+  confirm: v.optional(v.pipe(v.boolean(), v.description('A person confirms each release.')), false),
+  promote_from: v.optional(
+    v.pipe(name, v.description('Deploy only what succeeded in this other stage, by digest.')),
+  ),
+  subdomain: v.optional(
+    v.pipe(name, v.description('Subdomain of `global.domain`, instead of `subdomain_pattern`.')),
+  ),
+  env: v.optional(v.record(v.string(), v.string())),
+});
+
+export const projectConfig = v.strictObject({
+  registry: v.pipe(v.string(), v.description('Name of an entry of `registries`.')),
+  image: v.pipe(
+    v.string(),
+    v.minLength(1),
+    v.description('Image without tag, e.g. `git.example.com/team/web-app`.'),
+  ),
+  repository: v.optional(
+    v.pipe(v.string(), v.description('Repository in the registry; by default the image without its host.')),
+  ),
+  port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65_535))),
+  healthcheck: v.optional(healthcheck),
+  strategy: v.optional(v.picklist(['blue-green', 'recreate'])),
+  env: v.optional(v.record(v.string(), v.string())),
+  stages: v.pipe(
+    v.record(name, stageConfig),
+    v.check((stages) => Object.keys(stages).length > 0, 'a project needs at least one stage'),
+  ),
+});
+
+const adapterChoice = <const T extends readonly [string, ...string[]]>(types: T, description: string) =>
+  v.pipe(
+    v.looseObject({ type: v.picklist(types) }),
+    v.description(
+      `${description} Other keys are the adapter's options; \`*_env\` keys read the environment.`,
+    ),
+  );
+
+export const tokenConfig = v.strictObject({
+  name: name,
+  token_env: envName,
+  scopes: v.pipe(v.array(v.picklist(tokenScopes)), v.minLength(1, 'needs at least one scope')),
+});
+
+export const serverConfig = v.strictObject({
+  listen: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^(?:[^:]*|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8080'),
+      v.description('Address the HTTP server listens on.'),
+    ),
+    '0.0.0.0:8080',
+  ),
+  tokens: v.optional(
+    v.pipe(v.array(tokenConfig), v.description('API tokens; the token values come from the environment.')),
+    [],
+  ),
+  webhook_body_limit: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(1024), v.description('Largest webhook body in bytes.')),
+    1024 * 1024,
+  ),
+  shutdown_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 30_000),
+});
+
+export const globalConfig = v.strictObject({
+  domain: v.optional(v.pipe(v.string(), v.description('Domain the stage subdomains live under.'))),
+  network: v.optional(v.pipe(v.string(), v.description('Docker network of the deployed containers.'))),
+  subdomain_pattern: v.optional(
+    v.pipe(
+      v.string(),
+      v.includes('{stage}', 'must contain {stage}'),
+      v.description('Host name of a stage before `.domain`; `{stage}` and `{project}` are replaced.'),
+    ),
+    'stage-{stage}-{project}',
+  ),
+  target: v.optional(adapterChoice(targetTypes, 'Where deploys run (default: docker).'), { type: 'docker' }),
+  proxy: v.optional(adapterChoice(proxyTypes, 'Reverse proxy that routes stage hosts.')),
+  npm: v.optional(
+    v.pipe(v.looseObject({}), v.description('Shorthand for `proxy: { type: npm, … }` (the plan’s form).')),
+  ),
+  notification_url: v.optional(
+    v.pipe(v.string(), v.url(), v.description('Deploy events are POSTed here as JSON.')),
+  ),
+  notification_secret_env: v.optional(
+    v.pipe(envName, v.description('Environment variable holding the HMAC key of notifications.')),
+  ),
+  store: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^(?:sqlite:.+|postgres(?:ql)?:\/\/.+|memory:)$/,
+        'must be sqlite:<file>, a postgres:// URL or memory:',
+      ),
+      v.description('Where state lives: `sqlite:<file>`, a PostgreSQL URL, or `memory:` (forgets on exit).'),
+    ),
+    'sqlite:./data/docker-watcher.db',
+  ),
+  store_env: v.optional(
+    v.pipe(envName, v.description('Environment variable holding the store URL (overrides `store`).')),
+  ),
+  poll_interval_seconds: v.optional(
+    v.pipe(v.number(), v.minValue(0), v.description('Poll period; 0 means webhooks only.')),
+    60,
+  ),
+  server: v.optional(serverConfig, {}),
+});
+
+/** The whole YAML file. */
+export const configSchema = v.strictObject({
+  global: v.optional(globalConfig, {}),
+  registries: v.pipe(
+    v.record(name, registryConfig),
+    v.description('Registries by name; projects refer to them.'),
+  ),
+  projects: v.pipe(v.record(name, projectConfig), v.description('Projects by id, each with its stages.')),
+});
+
+export type ConfigInput = v.InferInput<typeof configSchema>;
+export type ConfigFile = v.InferOutput<typeof configSchema>;
+export type RegistryConfig = v.InferOutput<typeof registryConfig>;
+export type ProjectConfig = v.InferOutput<typeof projectConfig>;
+export type StageConfig = v.InferOutput<typeof stageConfig>;

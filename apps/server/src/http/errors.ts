@@ -1,0 +1,62 @@
+import { CoreError, type ErrorCode, httpStatusOf, isCoreError, type Logger } from '@docker-watcher/core';
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import * as v from 'valibot';
+
+export interface FieldProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A 400 that lists which fields were wrong. */
+export function fieldError(problems: FieldProblem[], message = 'Invalid request'): CoreError {
+  return new CoreError('BAD_REQUEST', message, { details: { fields: problems } });
+}
+
+export function validate<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+  what: string,
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  throw fieldError(
+    result.issues.map((issue) => ({
+      path: (issue.path ?? []).map((item) => String(item.key)).join('.'),
+      message: issue.message,
+    })),
+    `Invalid ${what}`,
+  );
+}
+
+/** The JSON body, `{}` when empty; anything that is not a JSON object is a 400. */
+export async function jsonBody<S extends v.GenericSchema>(c: Context, schema: S): Promise<v.InferOutput<S>> {
+  const text = await c.req.text();
+  let value: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw fieldError([{ path: '', message: 'the body is not valid JSON' }], 'Invalid request body');
+    }
+  }
+  return validate(schema, value, 'request body');
+}
+
+export function errorBody(code: ErrorCode, message: string, fields?: unknown) {
+  return { error: { code, message, ...(fields === undefined ? {} : { fields }) } };
+}
+
+/** Every error as `{ error: { code, message } }` with the code's status: never a stack or a cause. */
+export function errorHandler(logger: Logger) {
+  return (error: Error, c: Context) => {
+    if (isCoreError(error)) {
+      const status = httpStatusOf(error.code) as ContentfulStatusCode;
+      if (error.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', 'Bearer realm="docker-watcher"');
+      const fields = (error.details as { fields?: unknown } | undefined)?.fields;
+      return c.json(errorBody(error.code, error.message, fields), status);
+    }
+    logger.error('request failed', { method: c.req.method, path: c.req.path, error: String(error) });
+    return c.json(errorBody('INTERNAL', 'Internal error'), 500);
+  };
+}

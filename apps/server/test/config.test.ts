@@ -1,0 +1,222 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '@docker-watcher/core';
+import { describe, expect, it } from 'vitest';
+import { configJsonSchemaText } from '../src/config/json-schema.ts';
+import { loadConfigText, repositoryOf } from '../src/config/load.ts';
+import { configText, env } from './support.ts';
+
+const root = join(import.meta.dirname, '../../..');
+
+function problemsOf(text: string, environment: Record<string, string> = env): string[] {
+  try {
+    loadConfigText(text, environment);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message.split('\n').slice(1);
+    throw error;
+  }
+  return [];
+}
+
+const base = (projects: string, extra = '') => `
+${extra}
+registries:
+  local: { type: memory }
+projects:
+${projects}
+`;
+
+describe('config', () => {
+  it('accepts every example config', () => {
+    const dir = join(root, 'examples/configs');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    const exampleEnv = new Proxy({} as Record<string, string>, { get: () => 'example-secret-value-123456' });
+    for (const file of files) {
+      expect(() => loadConfigText(readFileSync(join(dir, file), 'utf8'), exampleEnv), file).not.toThrow();
+    }
+  });
+
+  it('resolves stages into engine projects with hosts, policies and defaults', () => {
+    const config = loadConfigText(configText, env);
+    const project = config.projects[0]!;
+    expect(project.repository).toBe('team/web-app');
+    expect(project.stages.dev!.deploy.host).toBe('stage-dev-web-app.example.test');
+    expect(project.stages.prod!.deploy.host).toBe('app.example.test');
+    expect(project.stages.prod!.promoteFrom).toBe('rel');
+    expect(project.stages.dev!.policy.allows('dev-1')).toBe(true);
+    expect(project.stages.dev!.policy.allows('v1.0.0')).toBe(false);
+    expect(config.tokens.map((t) => t.name)).toEqual(['reader', 'deployer', 'admin']);
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
+  });
+
+  it('follows the newest vX.Y.Z without a pattern, like registrywatcher, and keeps pins', () => {
+    const config = loadConfigText(
+      base(
+        `  api:\n    registry: local\n    image: api\n    stages:\n      prod: { pinned_tag: v1.2.3-hotfix }`,
+      ),
+      env,
+    );
+    const stage = config.projects[0]!.stages.prod!;
+    expect(stage.pin).toBe('v1.2.3-hotfix');
+    expect(stage.policy.select({ tags: ['v1.2.0', 'v1.10.0', 'v2.0.0-rc.1', 'latest'] })?.tag).toBe(
+      'v1.10.0',
+    );
+  });
+
+  it.each([
+    [
+      'promote_from a missing stage',
+      base(`  web-app:\n    registry: local\n    image: x\n    stages:\n      prod: { promote_from: qa }`),
+      'projects.web-app.stages.prod.promote_from: no stage "qa" in project web-app',
+    ],
+    [
+      'promote_from itself',
+      base(`  web-app:\n    registry: local\n    image: x\n    stages:\n      prod: { promote_from: prod }`),
+      'projects.web-app.stages.prod.promote_from: a stage cannot promote from itself',
+    ],
+    [
+      'promotion circle',
+      base(
+        `  w:\n    registry: local\n    image: x\n    stages:\n      a: { promote_from: b }\n      b: { promote_from: a }`,
+      ),
+      'projects.w.stages.a.promote_from: promotions must not go round in a circle',
+    ],
+    [
+      'unknown registry',
+      base(`  w:\n    registry: nope\n    image: x\n    stages:\n      a: {}`),
+      'projects.w.registry: no registry named "nope"; known: local',
+    ],
+    [
+      'bad regex in a policy',
+      base(`  w:\n    registry: local\n    image: x\n    stages:\n      a: { policy: { include: "(" } }`),
+      'projects.w.stages.a.policy.include: Invalid regular expression: /(/: Unterminated group',
+    ],
+    [
+      'bad semver range',
+      base(`  w:\n    registry: local\n    image: x\n    stages:\n      a: { policy: { semver: "^^1" } }`),
+      'projects.w.stages.a.policy.semver:',
+    ],
+    [
+      'tag_pattern and policy',
+      base(
+        `  w:\n    registry: local\n    image: x\n    stages:\n      a: { tag_pattern: "v*", policy: { pattern: "v*" } }`,
+      ),
+      'projects.w.stages.a.policy: set tag_pattern or policy, not both',
+    ],
+    [
+      'unknown key',
+      base(`  w:\n    registry: local\n    image: x\n    stages:\n      a: { tag_patern: "v*" }`),
+      'projects.w.stages.a.tag_patern: Invalid key: Expected never but received "tag_patern"',
+    ],
+    [
+      'wrong type',
+      base(`  w:\n    registry: local\n    image: x\n    port: "80"\n    stages:\n      a: {}`),
+      'projects.w.port: Invalid type: Expected number but received "80"',
+    ],
+    [
+      'no stages',
+      base(`  w:\n    registry: local\n    image: x\n    stages: {}`),
+      'projects.w.stages: a project needs at least one stage',
+    ],
+    [
+      'missing env var',
+      base(
+        `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
+        `global:\n  server:\n    tokens: [{ name: ci, token_env: MISSING_TOKEN, scopes: [deploy] }]`,
+      ),
+      'global.server.tokens.0.token_env: environment variable MISSING_TOKEN is not set',
+    ],
+    [
+      'bad scope',
+      base(
+        `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
+        `global:\n  server:\n    tokens: [{ name: ci, token_env: DW_ADMIN, scopes: [root] }]`,
+      ),
+      'global.server.tokens.0.scopes.0: Invalid type: Expected ("read" | "deploy" | "admin") but received "root"',
+    ],
+    [
+      'adapter not in this build',
+      base(
+        `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
+        `global:\n  proxy: { type: caddy }`,
+      ),
+      'global.proxy.type: the caddy adapter is not available in this build yet (it comes with @docker-watcher/proxy-caddy)',
+    ],
+    [
+      'bad adapter option',
+      base(
+        `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
+        `global:\n  target: { type: memory, basePort: -1 }`,
+      ),
+      'global.target.basePort: Invalid value: Expected >=1 but received -1',
+    ],
+    [
+      'bad store',
+      base(
+        `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
+        `global:\n  store: mysql://x`,
+      ),
+      'global.store: must be sqlite:<file>, a postgres:// URL or memory:',
+    ],
+    ['YAML syntax', 'projects: {\n  a: [', 'line '],
+  ])('reports %s with its path', (_name, text, expected) => {
+    const problems = problemsOf(text);
+    expect(
+      problems.some((line) => line.startsWith(expected)),
+      problems.join('\n'),
+    ).toBe(true);
+  });
+
+  it('reports every cross-field problem at once (after the shape of the file is right)', () => {
+    const problems = problemsOf(
+      base(
+        `  w:\n    registry: nope\n    image: x\n    stages:\n      a: { promote_from: qa }\n      b: { tag_pattern: "v*", policy: { pattern: "v*" } }`,
+      ),
+    );
+    expect(problems).toEqual([
+      'projects.w.registry: no registry named "nope"; known: local',
+      'projects.w.stages.a.promote_from: no stage "qa" in project w',
+      'projects.w.stages.b.policy: set tag_pattern or policy, not both',
+    ]);
+  });
+
+  it('reports every shape problem at once', () => {
+    const problems = problemsOf(
+      base(
+        `  w:\n    registry: 1\n    image: x\n    port: 0\n    stages:\n      a: { policy: { include: "(" } }`,
+      ),
+    );
+    expect(problems).toHaveLength(3);
+  });
+
+  it('never puts a secret value into a message', () => {
+    const text = base(
+      `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
+      `global:\n  server:\n    tokens: [{ name: ci, token_env: SHORT, scopes: [deploy] }]`,
+    );
+    const problems = problemsOf(text, { SHORT: 'tiny-secret' });
+    expect(problems).toEqual([
+      'global.server.tokens.0.token_env: the token in SHORT is too short (at least 16 characters)',
+    ]);
+    expect(problems.join('\n')).not.toContain('tiny-secret');
+  });
+
+  it('reads repositories from images', () => {
+    expect(repositoryOf('git.example.com/team/web-app')).toBe('team/web-app');
+    expect(repositoryOf('localhost:5000/app')).toBe('app');
+    expect(repositoryOf('team/web-app')).toBe('team/web-app');
+  });
+
+  it('publishes the JSON Schema in config.schema.json', () => {
+    const file = join(import.meta.dirname, '../config.schema.json');
+    const published = readFileSync(file, 'utf8');
+    // Compared as JSON: Biome may format the file.
+    expect(
+      JSON.stringify(JSON.parse(published)) === JSON.stringify(JSON.parse(configJsonSchemaText())),
+      'apps/server/config.schema.json is stale: run `pnpm --filter @docker-watcher/server schema` to regenerate it',
+    ).toBe(true);
+    const schema = JSON.parse(published) as { properties: Record<string, unknown> };
+    expect(Object.keys(schema.properties)).toEqual(['global', 'registries', 'projects']);
+  });
+});
