@@ -12,7 +12,10 @@ import {
   type ReverseProxy,
   type StateStore,
 } from '@docker-watcher/core';
+import { ghcrRegistry } from '@docker-watcher/registry-ghcr';
+import { giteaRegistry } from '@docker-watcher/registry-gitea';
 import { ociRegistry } from '@docker-watcher/registry-oci';
+import { postgresStateStore } from '@docker-watcher/store-postgres';
 import { sqliteStateStore } from '@docker-watcher/store-sqlite';
 import { dockerTarget } from '@docker-watcher/target-docker';
 import type * as v from 'valibot';
@@ -27,10 +30,12 @@ export type AnyDefinition<K extends AdapterKind, A extends Adapter> = AdapterDef
 const as = <K extends AdapterKind, A extends Adapter>(definition: unknown) =>
   definition as AnyDefinition<K, A>;
 
-/** Registry type in the config -> definition. `gitea` and `ghcr` arrive with their packages. */
+/** Registry type in the config -> definition. */
 export const registryAdapters: Readonly<Record<string, AnyDefinition<'registry', Registry>>> = {
   oci: as(ociRegistry),
   dockerhub: as(ociRegistry),
+  gitea: as(giteaRegistry),
+  ghcr: as(ghcrRegistry),
   memory: as(memoryRegistry),
 };
 
@@ -45,18 +50,15 @@ export const proxyAdapters: Readonly<Record<string, AnyDefinition<'proxy', Rever
   memory: as(memoryReverseProxy),
 };
 
-/** `postgres` arrives with @docker-watcher/store-postgres. */
 export const storeAdapters: Readonly<Record<string, AnyDefinition<'store', StateStore>>> = {
   sqlite: as(sqliteStateStore),
+  postgres: as(postgresStateStore),
   memory: as(memoryStateStore),
 };
 
 /** Where a backend that has no line above will come from, for the error message. */
 export const pendingPackages: Readonly<Record<string, string>> = {
-  gitea: '@docker-watcher/registry-gitea',
-  ghcr: '@docker-watcher/registry-ghcr',
   nomad: '@docker-watcher/target-nomad',
   npm: '@docker-watcher/proxy-npm',
   caddy: '@docker-watcher/proxy-caddy',
-  postgres: '@docker-watcher/store-postgres',
 };

@@ -37,6 +37,37 @@ describe('config', () => {
     }
   });
 
+  it("composes Gitea and GHCR registries and a PostgreSQL store from the plan's keys", () => {
+    const text = `
+global:
+  store: postgres://watcher@127.0.0.1:5432/watcher
+registries:
+  gitea: { url: https://git.example.test, type: gitea, username: ci, token_env: GITEA_TOKEN, webhook_secret_env: GITEA_HOOK }
+  ghcr: { type: ghcr, username: ci, token_env: GHCR_TOKEN }
+projects:
+  web-app:
+    registry: gitea
+    image: git.example.test/team/web-app
+    stages:
+      dev: { tag_pattern: "dev-*", auto_deploy: true }
+  api:
+    registry: ghcr
+    image: ghcr.io/team/api
+    stages:
+      prod: { tag_pattern: "v*" }
+`;
+    expect(
+      problemsOf(text, {
+        GITEA_TOKEN: 'gitea-token-1234567890',
+        GITEA_HOOK: 'hook-secret-1234',
+        GHCR_TOKEN: 'ghp_1234567890',
+      }),
+    ).toEqual([]);
+    const missing = problemsOf(text, {});
+    expect(missing.join('\n')).toContain('registries.gitea.token_env');
+    expect(missing.join('\n')).not.toContain('gitea-token');
+  });
+
   it('resolves stages into engine projects with hosts, policies and defaults', () => {
     const config = loadConfigText(configText, env);
     const project = config.projects[0]!;

@@ -173,17 +173,27 @@ export function resolveConfig(raw: unknown, env: Environment): ResolvedConfig {
     const webhookSecret = registry.webhook_secret_env
       ? readEnv(`${path}.webhook_secret_env`, registry.webhook_secret_env)
       : undefined;
+    // Gitea and GHCR adapters name their secrets `token` and `webhookSecret`; the OCI base, `password` and `webhook.secret`.
+    const forgeLike = registry.type === 'gitea' || registry.type === 'ghcr';
     const options: Record<string, unknown> =
       registry.type === 'memory'
         ? { ...(webhookSecret ? { webhookSecret } : {}) }
         : {
-            url: registry.url ?? (registry.type === 'dockerhub' ? dockerHubUrl : undefined),
+            ...(registry.type === 'ghcr'
+              ? registry.url
+                ? { registryUrl: registry.url }
+                : {}
+              : { url: registry.url ?? (registry.type === 'dockerhub' ? dockerHubUrl : undefined) }),
             ...(registry.type === 'dockerhub' ? { defaultNamespace: 'library' } : {}),
             ...(registry.username ? { username: registry.username } : {}),
-            ...(password ? { password } : {}),
-            ...(webhookSecret ? { webhook: { secret: webhookSecret } } : {}),
+            ...(password ? (forgeLike ? { token: password } : { password }) : {}),
+            ...(webhookSecret
+              ? forgeLike
+                ? { webhookSecret }
+                : { webhook: { secret: webhookSecret } }
+              : {}),
           };
-    if (registry.type !== 'memory' && registry.type !== 'dockerhub' && !registry.url)
+    if (!['memory', 'dockerhub', 'ghcr'].includes(registry.type) && !registry.url)
       problem(`${path}.url`, 'is required');
     const spec = adapterSpec(
       registryAdapters,
