@@ -1,0 +1,137 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { CoreError, codeFromHttpStatus } from '@docker-watcher/core';
+
+/** Caddy's answers are short, but a whole config could be large: only this much goes into a message. */
+const maxErrorText = 300;
+
+export interface CaddyAdmin {
+  /** The JSON at a config path or `/id/<id>`; `undefined` for `null` and for an unknown id. */
+  get(path: string, signal?: AbortSignal): Promise<unknown>;
+  /** A write (POST, PUT, PATCH, DELETE); Caddy applies it as one config load, or not at all. */
+  send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<void>;
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly text: string;
+}
+
+export function truncate(text: string, max = maxErrorText): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+function caddyErrorText(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    if (typeof parsed.error === 'string') return truncate(parsed.error);
+  } catch {
+    // Not JSON: Caddy's admin API always answers errors as JSON, but a proxy in front of it may not.
+  }
+  return truncate(text);
+}
+
+export function createCaddyAdmin(options: {
+  adminUrl: string;
+  timeoutMs: number;
+  proxy: string;
+}): CaddyAdmin {
+  const base = new URL(options.adminUrl);
+  const request = base.protocol === 'https:' ? httpsRequest : httpRequest;
+  const details = { proxy: options.proxy, adminUrl: base.origin };
+
+  const raw = (method: string, path: string, body: unknown, signal?: AbortSignal): Promise<RawResponse> => {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      // A fresh connection per call: Caddy restarts its admin server on every config load.
+      const req = request(
+        new URL(path, base),
+        {
+          method,
+          agent: false,
+          signal: combined,
+          headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', (error) => reject(error));
+        },
+      );
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (signal?.aborted) {
+          reject(new CoreError('ABORTED', 'The operation was aborted', { cause: signal.reason, details }));
+        } else if (timeout.aborted) {
+          reject(
+            new CoreError(
+              'TIMEOUT',
+              `Caddy's admin API did not answer ${method} ${path} within ${options.timeoutMs} ms`,
+              {
+                details,
+              },
+            ),
+          );
+        } else {
+          reject(
+            new CoreError(
+              'UNAVAILABLE',
+              `Caddy's admin API at ${base.origin} is unreachable (${error.code ?? error.message})`,
+              { cause: error, details },
+            ),
+          );
+        }
+      });
+      req.end(payload);
+    });
+  };
+
+  const fail = (method: string, path: string, response: RawResponse): CoreError => {
+    const text = caddyErrorText(response.text);
+    const status = response.status;
+    const at = { ...details, status, method, path };
+    // Caddy 2.6 answers a config it cannot load with 500 "loading new config: …", and keeps running the old one.
+    if (status === 400 || (status === 500 && /^loading (new )?config/i.test(text))) {
+      return new CoreError('BAD_REQUEST', `Caddy rejected ${method} ${path}: ${text}`, { details: at });
+    }
+    if (status === 404) return new CoreError('NOT_FOUND', `Caddy: ${text}`, { details: at });
+    if (status === 403) {
+      return new CoreError('FORBIDDEN', `Caddy's admin API refused ${method} ${path}: ${text}`, {
+        details: at,
+      });
+    }
+    return new CoreError(codeFromHttpStatus(status), `Caddy's admin API answered ${status}: ${text}`, {
+      details: at,
+    });
+  };
+
+  return {
+    get: async (path, signal) => {
+      const response = await raw('GET', path, undefined, signal);
+      if (response.status === 404 && path.startsWith('/id/')) return undefined;
+      if (response.status !== 200) throw fail('GET', path, response);
+      try {
+        return JSON.parse(response.text) ?? undefined;
+      } catch (error) {
+        throw new CoreError(
+          'BAD_RESPONSE',
+          `Caddy's admin API answered GET ${path} with something not JSON`,
+          {
+            cause: error,
+            details,
+          },
+        );
+      }
+    },
+    send: async (method, path, body, signal) => {
+      const response = await raw(method, path, body, signal);
+      if (response.status < 200 || response.status > 299) throw fail(method, path, response);
+    },
+  };
+}

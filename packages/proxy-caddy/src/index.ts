@@ -1,0 +1,2 @@
+export * from './caddy-proxy.ts';
+export * from './options.ts';

@@ -1,0 +1,2 @@
+export * from './npm-proxy.ts';
+export * from './options.ts';
