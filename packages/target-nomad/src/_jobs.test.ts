@@ -1,0 +1,155 @@
+import type { InstanceSpec } from '@docker-watcher/core';
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { fixture } from '../test/support/fixtures.ts';
+import {
+  bindingFor,
+  configuredJobIds,
+  deployIdOf,
+  instanceId,
+  jobWithRelease,
+  locateTask,
+  managedRelease,
+  parseInstanceId,
+} from './_jobs.ts';
+import { jobSchema, type NomadJob } from './_nomad-types.ts';
+
+/** The docs' sample job: service `example`, group `cache`, task `redis` running `redis:7`. */
+const sampleJob = (): NomadJob =>
+  v.parse(jobSchema, fixture<{ Versions: unknown[] }>('job-versions.json').Versions[0]);
+
+const spec: InstanceSpec = {
+  project: 'cache',
+  stage: 'prod',
+  deployId: 'deploy-7',
+  image: 'registry.example.com/team/redis',
+  release: { tag: '7.2.1', digest: `sha256:${'a'.repeat(64)}` },
+  env: { MODE: 'prod' },
+};
+
+const options = {
+  promote: 'auto' as const,
+  jobs: {
+    'cache/prod': { job: 'example', endpoint: { host: '{project}.{stage}.consul', port: 6379 } },
+    cache: { job: '{project}-{stage}', promote: 'confirm' as const },
+    '*': { job: 'apps-{project}-{stage}', group: 'main', task: 'app' },
+  },
+};
+
+describe('bindingFor', () => {
+  it('takes the most specific key and fills the placeholders', () => {
+    expect(bindingFor(options, { project: 'cache', stage: 'prod' })).toEqual({
+      key: 'cache/prod',
+      jobId: 'example',
+      group: undefined,
+      task: undefined,
+      promote: 'auto',
+      endpoint: { host: 'cache.prod.consul', port: 6379 },
+    });
+    expect(bindingFor(options, { project: 'cache', stage: 'dev' })).toMatchObject({
+      key: 'cache',
+      jobId: 'cache-dev',
+      promote: 'confirm',
+    });
+    expect(bindingFor(options, { project: 'web', stage: 'dev' })).toMatchObject({
+      key: '*',
+      jobId: 'apps-web-dev',
+      group: 'main',
+      task: 'app',
+    });
+    expect(
+      bindingFor({ promote: 'auto', jobs: { web: { job: 'web' } } }, { project: 'api', stage: 'dev' }),
+    ).toBe(undefined);
+  });
+
+  it('configuredJobIds lists the ids the options name without a project-stage to fill in', () => {
+    expect(
+      configuredJobIds({
+        promote: 'auto',
+        jobs: {
+          'web/dev': { job: '{project}-{stage}' },
+          api: { job: '{project}-all' },
+          worker: { job: 'w-{stage}' },
+          '*': { job: 'shared' },
+        },
+      }),
+    ).toEqual(['web-dev', 'api-all', 'shared']);
+  });
+});
+
+describe('locateTask', () => {
+  it('finds the only group and its only task with an image', () => {
+    const job = sampleJob();
+    const binding = bindingFor(options, { project: 'cache', stage: 'prod' });
+    const { group, task } = locateTask(job, binding!);
+    expect([group.Name, task.Name]).toEqual(['cache', 'redis']);
+  });
+
+  it('names what to configure when the job is ambiguous, and what is missing', () => {
+    const job = sampleJob();
+    const group = job.TaskGroups?.[0];
+    group?.Tasks?.push({ ...structuredClone(group.Tasks[0]!), Name: 'exporter' });
+    job.TaskGroups?.push({ ...structuredClone(group!), Name: 'replica' });
+    const binding = { key: 'cache/prod', jobId: 'example', promote: 'auto' as const };
+    expect(() => locateTask(job, binding)).toThrow(
+      'Job example has 2 task groups (cache, replica): set jobs["cache/prod"].group',
+    );
+    expect(() => locateTask(job, { ...binding, group: 'cache' })).toThrow(
+      'Task group cache of job example has 2 tasks with an image (redis, exporter): set jobs["cache/prod"].task',
+    );
+    expect(() => locateTask(job, { ...binding, group: 'nope' })).toThrow(
+      'Job example has no task group "nope" (jobs["cache/prod"].group)',
+    );
+    expect(() => locateTask(job, { ...binding, group: 'cache', task: 'nope' })).toThrow(/has no task "nope"/);
+    expect(locateTask(job, { ...binding, group: 'cache', task: 'exporter' }).task.Name).toBe('exporter');
+  });
+});
+
+describe('jobWithRelease', () => {
+  it('sets repo@digest, the deploy in the task meta, project and stage in the job meta, and env', () => {
+    const job = sampleJob();
+    const binding = bindingFor(options, spec)!;
+    const next = jobWithRelease(job, binding, spec);
+    const task = next.TaskGroups?.[0]?.Tasks?.[0];
+    expect(task?.Config).toEqual({
+      image: `registry.example.com/team/redis@${spec.release.digest}`,
+      ports: ['db'],
+    });
+    expect(task?.Meta).toEqual({
+      'docker_watcher.deploy_id': 'deploy-7',
+      'docker_watcher.release_tag': '7.2.1',
+      'docker_watcher.release_digest': spec.release.digest,
+    });
+    expect(task?.Env).toEqual({ MODE: 'prod' });
+    expect(next.Meta).toEqual({ 'docker_watcher.project': 'cache', 'docker_watcher.stage': 'prod' });
+    // Every other field survives for the register call, and the job read is left as it was.
+    expect(next.NodePool).toBe('prod');
+    expect(job.TaskGroups?.[0]?.Tasks?.[0]?.Config?.image).toBe('redis:7');
+    expect(deployIdOf(next, binding)).toBe('deploy-7');
+    expect(managedRelease(next, binding)).toEqual({
+      project: 'cache',
+      stage: 'prod',
+      deployId: 'deploy-7',
+      release: spec.release,
+    });
+    expect(managedRelease(next)).toEqual(managedRelease(next, binding));
+  });
+
+  it('managedRelease ignores jobs without our meta or with an image changed by hand', () => {
+    const binding = bindingFor(options, spec)!;
+    expect(managedRelease(sampleJob(), binding)).toBe(undefined);
+    const next = jobWithRelease(sampleJob(), binding, spec);
+    const task = next.TaskGroups?.[0]?.Tasks?.[0];
+    if (task?.Config) task.Config.image = 'registry.example.com/team/redis:hotfix';
+    expect(managedRelease(next, binding)).toBe(undefined);
+  });
+});
+
+describe('instance ids', () => {
+  it('are <job>@<version>, and job ids may contain @', () => {
+    expect(instanceId('web@eu', 12)).toBe('web@eu@12');
+    expect(parseInstanceId('web@eu@12')).toEqual({ jobId: 'web@eu', version: 12 });
+    for (const bad of ['web', '@3', 'web@', 'web@-1', 'web@1.5', 'web@x'])
+      expect(parseInstanceId(bad)).toBe(undefined);
+  });
+});

@@ -1,0 +1,2 @@
+export * from './nomad-target.ts';
+export * from './options.ts';
