@@ -12,12 +12,15 @@ import {
   type ReverseProxy,
   type StateStore,
 } from '@docker-watcher/core';
+import { caddyProxy } from '@docker-watcher/proxy-caddy';
+import { npmProxy } from '@docker-watcher/proxy-npm';
 import { ghcrRegistry } from '@docker-watcher/registry-ghcr';
 import { giteaRegistry } from '@docker-watcher/registry-gitea';
 import { ociRegistry } from '@docker-watcher/registry-oci';
 import { postgresStateStore } from '@docker-watcher/store-postgres';
 import { sqliteStateStore } from '@docker-watcher/store-sqlite';
 import { dockerTarget } from '@docker-watcher/target-docker';
+import { nomadTarget } from '@docker-watcher/target-nomad';
 import type * as v from 'valibot';
 
 export type AnyDefinition<K extends AdapterKind, A extends Adapter> = AdapterDefinition<
@@ -39,14 +42,15 @@ export const registryAdapters: Readonly<Record<string, AnyDefinition<'registry',
   memory: as(memoryRegistry),
 };
 
-/** `nomad` arrives with @docker-watcher/target-nomad. */
 export const targetAdapters: Readonly<Record<string, AnyDefinition<'target', DeployTarget>>> = {
   docker: as(dockerTarget),
+  nomad: as(nomadTarget),
   memory: as(memoryDeployTarget),
 };
 
-/** `npm` and `caddy` arrive with @docker-watcher/proxy-npm and @docker-watcher/proxy-caddy. */
 export const proxyAdapters: Readonly<Record<string, AnyDefinition<'proxy', ReverseProxy>>> = {
+  npm: as(npmProxy),
+  caddy: as(caddyProxy),
   memory: as(memoryReverseProxy),
 };
 
@@ -54,11 +58,4 @@ export const storeAdapters: Readonly<Record<string, AnyDefinition<'store', State
   sqlite: as(sqliteStateStore),
   postgres: as(postgresStateStore),
   memory: as(memoryStateStore),
-};
-
-/** Where a backend that has no line above will come from, for the error message. */
-export const pendingPackages: Readonly<Record<string, string>> = {
-  nomad: '@docker-watcher/target-nomad',
-  npm: '@docker-watcher/proxy-npm',
-  caddy: '@docker-watcher/proxy-caddy',
 };

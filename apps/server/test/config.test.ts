@@ -68,6 +68,20 @@ projects:
     expect(missing.join('\n')).not.toContain('gitea-token');
   });
 
+  it("composes the plan's Nginx Proxy Manager block and a Caddy proxy", () => {
+    const npm = base(
+      '  web:\n    registry: local\n    image: web\n    stages:\n      dev: { tag_pattern: "dev-*" }',
+      'global:\n  npm: { url: http://npm:81, email: watcher@example.test, password_env: NPM_PASSWORD }',
+    );
+    expect(problemsOf(npm, { NPM_PASSWORD: 'npm-password-123' })).toEqual([]);
+    expect(problemsOf(npm, {}).join('\n')).toContain('global.npm.password_env');
+    const caddy = base(
+      '  web:\n    registry: local\n    image: web\n    stages:\n      dev: { tag_pattern: "dev-*" }',
+      'global:\n  proxy: { type: caddy, admin_url: http://127.0.0.1:2019 }',
+    );
+    expect(problemsOf(caddy)).toEqual([]);
+  });
+
   it('resolves stages into engine projects with hosts, policies and defaults', () => {
     const config = loadConfigText(configText, env);
     const project = config.projects[0]!;
@@ -167,12 +181,12 @@ projects:
       'global.server.tokens.0.scopes.0: Invalid type: Expected ("read" | "deploy" | "admin") but received "root"',
     ],
     [
-      'adapter not in this build',
+      'bad proxy option',
       base(
         `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
-        `global:\n  proxy: { type: caddy }`,
+        `global:\n  proxy: { type: caddy, tls: maybe }`,
       ),
-      'global.proxy.type: the caddy adapter is not available in this build yet (it comes with @docker-watcher/proxy-caddy)',
+      'global.proxy.tls: ',
     ],
     [
       'bad adapter option',

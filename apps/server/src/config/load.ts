@@ -24,7 +24,6 @@ import * as v from 'valibot';
 import { parseDocument } from 'yaml';
 import {
   type AnyDefinition,
-  pendingPackages,
   proxyAdapters,
   registryAdapters,
   storeAdapters,
@@ -127,13 +126,7 @@ export function resolveConfig(raw: unknown, env: Environment): ResolvedConfig {
   ): AdapterSpec<K, A> | undefined => {
     const definition = table[type];
     if (!definition) {
-      const pending = pendingPackages[type];
-      problem(
-        typePath,
-        pending
-          ? `the ${type} adapter is not available in this build yet (it comes with ${pending})`
-          : `unknown type "${type}"; one of: ${Object.keys(table).join(', ')}`,
-      );
+      problem(typePath, `unknown type "${type}"; one of: ${Object.keys(table).join(', ')}`);
       return undefined;
     }
     try {
