@@ -11,7 +11,12 @@ const registry = createMemoryRegistry();
 registry.push('team/web-app', 'v1.0.0');
 registry.push('team/web-app', 'v1.1.0');
 const proxy = createMemoryReverseProxy();
-const engine = await watchAndDeploy({ registry, target: createMemoryDeployTarget(), proxy });
+const engine = await watchAndDeploy({
+  registry,
+  target: createMemoryDeployTarget(),
+  proxy,
+  image: 'registry.example.com/team/web-app',
+});
 await engine.idle();
 registry.push('team/web-app', 'v1.2.0');
 await engine.pollOnce();

@@ -1,27 +1,20 @@
 import * as dw from '@docker-watcher/core';
 
-type Adapters = { registry: dw.Registry; target: dw.DeployTarget; proxy: dw.ReverseProxy };
+type Setup = { registry: dw.Registry; target: dw.DeployTarget; proxy: dw.ReverseProxy; image: string };
 
 /** Watches `team/web-app` for `v1.x` releases and deploys each new one, blue-green, behind the proxy. */
-export async function watchAndDeploy({ registry, target, proxy }: Adapters) {
+export async function watchAndDeploy({ registry, target, proxy, image }: Setup) {
+  const health = { ...dw.defaultHealthCheck, path: '/health' };
+  const prod: dw.EngineStage = {
+    policy: dw.compileTagPolicy({ semver: '^1', pattern: 'v*' }),
+    autoDeploy: true,
+    deploy: { image, port: 8080, host: 'app.example.com', health },
+  };
   const engine = dw.createEngine({
     registries: { main: registry },
     target,
     proxy,
-    projects: [
-      {
-        id: 'web-app',
-        registry: 'main',
-        repository: 'team/web-app',
-        stages: {
-          prod: {
-            policy: dw.compileTagPolicy({ semver: '^1', pattern: 'v*' }),
-            autoDeploy: true,
-            deploy: { image: 'registry.example.com/team/web-app', port: 8080, host: 'app.example.com' },
-          },
-        },
-      },
-    ],
+    projects: [{ id: 'web-app', registry: 'main', repository: 'team/web-app', stages: { prod } }],
   });
   engine.bus.on('deploy:succeeded', (event) => process.stdout.write(`${event.release.tag} is live\n`));
   await engine.start();
