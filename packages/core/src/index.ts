@@ -7,3 +7,4 @@ export * from './logger.ts';
 export * from './memory/index.ts';
 export * from './notify/index.ts';
 export * from './policy/index.ts';
+export * from './storage/index.ts';

@@ -1,8 +1,13 @@
 import { createMemoryLogger, isCoreError } from '@docker-watcher/core';
-import { type LocalRegistry, pushSyntheticTags, startRegistry } from '@docker-watcher/testkit';
+import {
+  type LocalRegistry,
+  type Loopback,
+  pushSyntheticTags,
+  startLoopback,
+  startRegistry,
+} from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGhcrRegistry } from '../src/index.ts';
-import { type Loopback, startLoopback } from './support/loopback.ts';
 
 async function failure(promise: Promise<unknown>) {
   const error = await promise.then(

@@ -1,8 +1,8 @@
 import { createMemoryLogger, isCoreError } from '@docker-watcher/core';
+import { type Loopback, startLoopback } from '@docker-watcher/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGhcrRegistry } from '../src/index.ts';
 import { type FakeVersion, startFakeGitHub } from './support/github-api.ts';
-import { type Loopback, startLoopback } from './support/loopback.ts';
 
 const token = 'ghp_fakeClassicPat0123456789abcdef';
 const digest = (n: number) => `sha256:${String(n).padStart(64, 'b')}`;

@@ -1,8 +1,8 @@
 import { createMemoryLogger, isCoreError } from '@docker-watcher/core';
+import { type Loopback, startLoopback } from '@docker-watcher/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGiteaRegistry } from '../src/index.ts';
 import { type FakeVersion, startFakeGitea } from './support/gitea-api.ts';
-import { type Loopback, startLoopback } from './support/loopback.ts';
 
 const token = 'gitea-api-token-3f9c1a';
 const digest = (n: number) => `sha256:${String(n).padStart(64, 'a')}`;

@@ -4,15 +4,15 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { type CoreError, createMemoryLogger, isCoreError } from '@docker-watcher/core';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createOciRegistry, type OciRegistryOptions } from '../src/index.ts';
 import {
   type Loopback,
   type LoopbackHandler,
   type SeenRequest,
   sendJson,
   startLoopback,
-} from './support/loopback.ts';
+} from '@docker-watcher/testkit';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createOciRegistry, type OciRegistryOptions } from '../src/index.ts';
 
 const servers: Loopback[] = [];
 afterEach(async () => {

@@ -1,10 +1,16 @@
 // Digests, platforms and image configs of real images: fixture images pushed through the engine, and OCI indexes.
 import { expectCoreError } from '@docker-watcher/core/testing';
-import { appFixture, type LocalRegistry, pushImage, startRegistry } from '@docker-watcher/testkit';
+import {
+  appFixture,
+  type LocalRegistry,
+  type PushedIndex,
+  pushImage,
+  pushIndex,
+  startRegistry,
+} from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOciRegistry } from '../src/index.ts';
 import { optionsFor } from './support/harness.ts';
-import { type PushedIndex, pushIndex } from './support/seed.ts';
 
 describe('images in distribution 2.8 (token auth)', () => {
   let registry: LocalRegistry;

@@ -2,11 +2,17 @@
 // Link-following run goes through a loopback proxy that pages the real registry's answer as the spec describes
 // (relative `Link`, `n`, `last`), passing auth through untouched.
 import type { ServerResponse } from 'node:http';
-import { type LocalRegistry, pushSyntheticTags, startRegistry } from '@docker-watcher/testkit';
+import {
+  type LocalRegistry,
+  type Loopback,
+  pushSyntheticTags,
+  type SeenRequest,
+  startLoopback,
+  startRegistry,
+} from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOciRegistry } from '../src/index.ts';
 import { optionsFor } from './support/harness.ts';
-import { type Loopback, type SeenRequest, startLoopback } from './support/loopback.ts';
 
 const tags = Array.from({ length: 250 }, (_, index) => `build-${String(index).padStart(4, '0')}`);
 

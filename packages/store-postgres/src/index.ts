@@ -1,4 +1,11 @@
-export * from './backup.ts';
+// The backup format lives in core, shared by the durable stores; re-exported here as before.
+export {
+  type BackupSecret,
+  parseBackup,
+  type StoreBackup,
+  type StoreBackupCounts,
+  storeBackupFormat,
+} from '@docker-watcher/core';
 export * from './changes.ts';
 export * from './options.ts';
 export * from './postgres-state-store.ts';

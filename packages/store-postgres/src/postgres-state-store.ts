@@ -3,31 +3,48 @@ import {
   type Approval,
   type AuditEvent,
   adapterId,
+  type BackupSecret,
+  type BackupStore,
   type CallOptions,
   CoreError,
+  checkName,
+  checkRevision,
+  conflict,
+  copy,
+  createKeyring,
   type DeployRecord,
   defineStateStore,
+  deployBody,
+  expiryOf,
   instantiate,
   isCoreError,
   type JournalEntry,
   type Lease,
   type LogLine,
+  maxTime,
   onceDisposer,
+  openSecret,
+  parseBackup,
+  type SecretStore,
   type StateStore,
+  type StoreBackup,
+  type StoreBackupCounts,
+  sealSecret,
   silentLogger,
+  sliceLimit,
+  stageBody,
+  storeBackupFormat,
   throwIfAborted,
+  toJournalEntry,
 } from '@docker-watcher/core';
 import pg from 'pg';
 import type * as v from 'valibot';
 import { type ChangeFeed, createChangeFeed } from './_change-feed.ts';
 import { clientConfig, describeTarget, passwordOf, type Queryable } from './_connection.ts';
-import { createKeyring, openSecret, sealSecret } from './_crypto.ts';
 import { sqlStateOf, toStoreError } from './_errors.ts';
 import { latestSchemaVersion, migrate, quoteIdent } from './_migrations.ts';
 import {
-  copy,
   type DeployRow,
-  deployBody,
   deployColumns,
   type JournalRow,
   journalColumns,
@@ -36,19 +53,10 @@ import {
   type StageRow,
   sealedOf,
   secretColumns,
-  stageBody,
   stageColumns,
   toDeploy,
-  toJournalEntry,
   toStage,
 } from './_rows.ts';
-import {
-  type BackupSecret,
-  parseBackup,
-  type StoreBackup,
-  type StoreBackupCounts,
-  storeBackupFormat,
-} from './backup.ts';
 import { changeChannel, changePayload, type StoreChangeKind, type StoreChangeListener } from './changes.ts';
 import {
   type PostgresStateStoreOptions,
@@ -67,7 +75,7 @@ export interface PostgresStoreStatus {
  * encrypted secrets. Secret values, keys and the database password are never logged and never
  * part of an error.
  */
-export interface PostgresStateStore extends StateStore {
+export interface PostgresStateStore extends StateStore, BackupStore, SecretStore {
   /** The connection URL without its password. */
   readonly target: string;
   readonly schema: string;
@@ -82,25 +90,6 @@ export interface PostgresStateStore extends StateStore {
    * (re)connection: changes in between are not replayed. Returns the unsubscribe function.
    */
   onChange(listener: StoreChangeListener): () => void;
-  /** Everything but leases and remembered webhook event ids, as one JSON-serialisable document. */
-  exportJson(params?: CallOptions): Promise<StoreBackup>;
-  /** Writes a backup (object or JSON text) into an empty store, in one transaction; `CONFLICT` when the store has data. */
-  importJson(params: CallOptions & { readonly data: unknown }): Promise<StoreBackupCounts>;
-  /** Encrypts `value` under `encryptionKey` and stores it under `name`, replacing an earlier value. */
-  putSecret(params: CallOptions & { readonly name: string; readonly value: string }): Promise<void>;
-  /** The decrypted value, `undefined` when absent; `CONFIG_INVALID` when no configured key opens it. */
-  getSecret(params: CallOptions & { readonly name: string }): Promise<string | undefined>;
-  /** `false` when there was no such secret. */
-  deleteSecret(params: CallOptions & { readonly name: string }): Promise<boolean>;
-  /** Names only, sorted. */
-  listSecretNames(params?: CallOptions): Promise<string[]>;
-  /**
-   * Re-encrypts every secret that is not under `encryptionKey` with it, in one transaction: when one
-   * cannot be opened (`CONFIG_INVALID`), nothing changes.
-   */
-  rotateSecrets(
-    params?: CallOptions,
-  ): Promise<{ readonly rotated: number; readonly total: number; readonly keyId: string }>;
 }
 
 type Options = v.InferOutput<typeof postgresStateStoreOptions>;
@@ -111,26 +100,6 @@ interface Tx extends Queryable {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-function checkRevision(revision: number): void {
-  if (!Number.isInteger(revision) || revision < 0) {
-    throw new CoreError('BAD_REQUEST', `expectedRevision must be a whole number >= 0, not ${revision}`);
-  }
-}
-
-function checkName(what: string, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name === '')
-    throw new CoreError('BAD_REQUEST', `${what} must be a non-empty string`);
-}
-
-// The latest instant a Date can hold: a ttl of Infinity means "until then".
-const maxTime = 8.64e15;
-
-/** `now + ttlMs` as a whole number of milliseconds, as the in-memory and SQLite stores compute it. */
-function expiryOf(now: number, ttlMs: number): number {
-  const at = now + ttlMs;
-  return Number.isNaN(at) ? now : Math.round(Math.max(-maxTime, Math.min(maxTime, at)));
-}
 
 /** A ttl the database can add to `now()`: NaN is 0, beyond a Date's range is infinity. */
 function databaseTtl(ttlMs: number): number {
@@ -143,22 +112,10 @@ function databaseTtl(ttlMs: number): number {
 const expirySql = (param: string): string =>
   `CASE WHEN ${param}::float8 = 'Infinity' THEN 'infinity'::timestamptz ELSE now() + ${param}::float8 * interval '1 millisecond' END`;
 
-/** `limit` as `Array.prototype.slice` reads it (the in-memory store's semantics), as a SQL LIMIT (null: none). */
+/** `limit` as `Array.prototype.slice` reads it, as a SQL LIMIT (null: none). */
 function sqlLimit(limit: number | undefined): number | null {
-  if (limit === undefined || limit === Number.POSITIVE_INFINITY) return null;
-  if (Number.isNaN(limit)) return 0;
-  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.trunc(limit)));
-}
-
-function conflict(
-  what: string,
-  expected: number,
-  actual: number,
-  details: Record<string, unknown>,
-): CoreError {
-  return new CoreError('CONFLICT', `${what} is at revision ${actual}, not ${expected}`, {
-    details: { ...details, expectedRevision: expected, actualRevision: actual },
-  });
+  const count = sliceLimit(limit);
+  return count === undefined ? null : Math.min(Number.MAX_SAFE_INTEGER, count);
 }
 
 /** Rows per statement when a backup is imported: big enough to be fast, small enough for one message. */

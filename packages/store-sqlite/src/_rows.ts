@@ -1,12 +1,5 @@
 // How records sit in the tables: queried fields in columns, everything else as JSON in `body`.
-import type {
-  DeployRecord,
-  DeployRecordInit,
-  JournalEntry,
-  StageState,
-  StageStateInit,
-} from '@docker-watcher/core';
-import type { SealedSecret } from './_crypto.ts';
+import type { DeployRecord, JournalEntry, SealedSecret, StageState } from '@docker-watcher/core';
 
 export interface StageRow {
   project: string;
@@ -48,20 +41,6 @@ export interface SecretRow {
 
 export const json = (value: unknown): string => JSON.stringify(value);
 export const parse = <T>(text: string): T => JSON.parse(text) as T;
-/** Deep copy with JSON semantics: what a caller gets back is exactly what a read returns later. */
-export const copy = <T>(value: T): T => parse<T>(json(value));
-
-/** The fields of a stage kept as JSON: all but its key and the store's own bookkeeping. */
-export function stageBody(state: StageStateInit, historyLimit: number): Record<string, unknown> {
-  const {
-    project: _p,
-    stage: _s,
-    revision: _r,
-    updatedAt: _u,
-    ...rest
-  } = state as StageStateInit & Partial<StageState>;
-  return { ...rest, history: state.history.slice(0, historyLimit) };
-}
 
 export function toStage(row: StageRow): StageState {
   return {
@@ -71,27 +50,6 @@ export function toStage(row: StageRow): StageState {
     revision: row.revision,
     updatedAt: row.updated_at,
   };
-}
-
-/** The fields of a deploy kept as JSON: release, previous, trigger, error, data. */
-export function deployBody(deploy: DeployRecordInit | DeployRecord): Record<string, unknown> {
-  const {
-    id: _id,
-    project: _p,
-    stage: _s,
-    state: _state,
-    finished: _f,
-    revision: _r,
-    journal: _j,
-    createdAt: _c,
-    updatedAt: _u,
-    ...rest
-  } = deploy as DeployRecord;
-  return rest;
-}
-
-export function toJournalEntry(row: JournalRow): JournalEntry {
-  return { seq: row.seq, state: row.state, at: row.at, ...(row.note === null ? {} : { note: row.note }) };
 }
 
 export function toDeploy(row: DeployRow, journal: readonly JournalEntry[]): DeployRecord {

@@ -1,5 +1,5 @@
+import { decodeKey } from '@docker-watcher/core';
 import * as v from 'valibot';
-import { decodeKey } from './_crypto.ts';
 
 const encryptionKey = v.pipe(
   v.string(),

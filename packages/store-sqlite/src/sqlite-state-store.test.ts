@@ -2,10 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { createMemoryLogger, isCoreError, type LogLine } from '@docker-watcher/core';
+import { populateBackupFixture, withoutExportTime } from '@docker-watcher/core/testing';
 import { describe, expect, it } from 'vitest';
 import { digest, keys, tempDir } from '../test/temp-dir.ts';
-import type { StoreBackup } from './backup.ts';
-import { createSqliteStateStore, type SqliteStateStore } from './sqlite-state-store.ts';
+import { createSqliteStateStore } from './sqlite-state-store.ts';
 
 const release = (tag: string, char: string) => ({ tag, digest: digest(char) });
 
@@ -24,99 +24,6 @@ function bytesOnDisk(dir: string): string {
     .map((name) => readFileSync(join(dir, name)).toString('latin1'))
     .join('');
 }
-
-async function populate(store: SqliteStateStore): Promise<void> {
-  const at = '2026-03-01T10:00:00.000Z';
-  await store.putStage({
-    state: {
-      project: 'web-app',
-      stage: 'dev',
-      autoDeploy: true,
-      seenDigests: { 'dev-1': digest('a') },
-      desired: { ...release('dev-1', 'a'), reason: 'newest' },
-      history: [release('dev-1', 'a')],
-    },
-    expectedRevision: 0,
-  });
-  await store.putStage({
-    state: {
-      project: 'web-app',
-      stage: 'prod',
-      autoDeploy: false,
-      pin: 'v1.0.0',
-      seenDigests: {},
-      history: [],
-    },
-    expectedRevision: 0,
-  });
-  for (const n of [1, 2, 3]) {
-    let record = await store.createDeploy({
-      deploy: {
-        id: `d-${n}`,
-        project: 'web-app',
-        stage: 'dev',
-        release: release(`dev-${n}`, 'a'),
-        trigger: 'auto',
-        state: 'queued',
-        data: { n },
-      },
-    });
-    record = await store.updateDeploy({
-      id: record.id,
-      expectedRevision: 1,
-      update: { state: 'pulling', note: 'pull' },
-    });
-    if (n < 3) {
-      await store.updateDeploy({
-        id: record.id,
-        expectedRevision: 2,
-        update: {
-          state: 'failed',
-          finished: true,
-          error: { code: 'TIMEOUT', message: 'slow' },
-          data: { more: [1, 2] },
-        },
-      });
-    }
-    await store.appendLog({
-      deployId: record.id,
-      lines: [
-        { at, level: 'info', line: `line of ${n}` },
-        { at, level: 'error', line: 'ünïcode ✓' },
-      ],
-    });
-  }
-  await store.appendLog({ deployId: 'orphan', lines: [{ at, level: 'debug', line: 'before its deploy' }] });
-  await store.putApproval({
-    approval: {
-      id: 'a-1',
-      project: 'web-app',
-      stage: 'prod',
-      release: release('v1.0.0', 'b'),
-      status: 'pending',
-      requestedAt: at,
-    },
-  });
-  await store.putApproval({
-    approval: {
-      id: 'a-2',
-      project: 'web-app',
-      stage: 'prod',
-      release: release('v1.1.0', 'c'),
-      status: 'rejected',
-      requestedAt: at,
-      decidedAt: at,
-      decidedBy: 'bob',
-    },
-  });
-  await store.appendAudit({
-    event: { at, actor: 'alice', action: 'stage.pin', target: 'web-app/prod', details: { tag: 'v1.0.0' } },
-  });
-  await store.appendAudit({ event: { at, actor: 'bob', action: 'approval.reject' } });
-  await store.putSecret({ name: 'gitea-token', value: 'gitea-secret-value' });
-}
-
-const withoutExportTime = ({ exportedAt: _at, ...rest }: StoreBackup) => rest;
 
 describe('createSqliteStateStore', () => {
   it('creates the folder and the file, with an id naming the instance', async () => {
@@ -215,7 +122,7 @@ describe('createSqliteStateStore', () => {
 
   it('lists deploys with filters combined, like the in-memory store', async () => {
     const store = createSqliteStateStore({ path: ':memory:', encryptionKey: keys.first });
-    await populate(store);
+    await populateBackupFixture(store);
     const ids = (list: ReadonlyArray<{ id: string }>) => list.map((deploy) => deploy.id);
     expect(ids(await store.listDeploys())).toEqual(['d-3', 'd-2', 'd-1']);
     expect(ids(await store.listDeploys({ unfinished: true }))).toEqual(['d-3']);
@@ -327,7 +234,7 @@ describe('secrets', () => {
 describe('exportJson / importJson', () => {
   it('round-trip everything but leases and remembered events into an empty store', async () => {
     const source = createSqliteStateStore({ path: join(tempDir(), 'source.db'), encryptionKey: keys.first });
-    await populate(source);
+    await populateBackupFixture(source);
     await source.acquireLease({ name: 'engine', holder: 'a', ttlMs: 60_000 });
     const backup = await source.exportJson();
     expect(backup).toMatchObject({ format: 'docker-watcher.store-backup', version: 1 });
@@ -379,7 +286,7 @@ describe('exportJson / importJson', () => {
 
   it('imports only into an empty store: CONFLICT, and nothing changes', async () => {
     const store = createSqliteStateStore({ path: ':memory:', encryptionKey: keys.first });
-    await populate(store);
+    await populateBackupFixture(store);
     const backup = await store.exportJson();
     expect(await rejection(store.importJson({ data: backup }))).toMatchObject({ code: 'CONFLICT' });
     expect(withoutExportTime(await store.exportJson())).toEqual(withoutExportTime(backup));
@@ -393,7 +300,7 @@ describe('exportJson / importJson', () => {
 
   it('rejects a malformed backup with BAD_REQUEST naming the fields, and writes nothing', async () => {
     const source = createSqliteStateStore({ path: ':memory:', encryptionKey: keys.first });
-    await populate(source);
+    await populateBackupFixture(source);
     const backup = await source.exportJson();
     await source.dispose();
     const store = createSqliteStateStore({ path: ':memory:' });

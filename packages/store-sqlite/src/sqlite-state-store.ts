@@ -4,30 +4,46 @@ import {
   type Approval,
   type AuditEvent,
   adapterId,
-  type CallOptions,
+  type BackupSecret,
+  type BackupStore,
   CoreError,
+  checkName,
+  checkRevision,
+  conflict,
+  copy,
+  createKeyring,
   type DeployRecord,
   defineStateStore,
+  deployBody,
+  expiryOf,
   instantiate,
   type JournalEntry,
   type Lease,
   type Logger,
   type LogLine,
   onceDisposer,
+  openSecret,
+  parseBackup,
+  type SealedSecret,
+  type SecretStore,
   type StateStore,
+  type StoreBackup,
+  type StoreBackupCounts,
+  sealSecret,
   silentLogger,
+  sliceLimit,
+  stageBody,
+  storeBackupFormat,
   throwIfAborted,
+  toJournalEntry,
 } from '@docker-watcher/core';
 import type * as v from 'valibot';
-import { createKeyring, openSecret, type SealedSecret, sealSecret } from './_crypto.ts';
 import { memoryPath, openDatabase } from './_database.ts';
 import { toStoreError } from './_errors.ts';
 import { latestSchemaVersion, rollback } from './_migrations.ts';
 import {
   base64,
-  copy,
   type DeployRow,
-  deployBody,
   deployColumns,
   type JournalRow,
   json,
@@ -35,87 +51,24 @@ import {
   type SecretRow,
   type StageRow,
   sealedOf,
-  stageBody,
   toDeploy,
-  toJournalEntry,
   toStage,
 } from './_rows.ts';
-import {
-  type BackupSecret,
-  parseBackup,
-  type StoreBackup,
-  type StoreBackupCounts,
-  storeBackupFormat,
-} from './backup.ts';
 import { type SqliteStateStoreOptions, sqliteStateStoreOptions, sqliteStateStoreSecrets } from './options.ts';
 
 /**
  * The StateStore contract plus what only this store offers: JSON backups and encrypted secrets.
  * Secret values are never logged and never part of an error.
  */
-export interface SqliteStateStore extends StateStore {
+export interface SqliteStateStore extends StateStore, BackupStore, SecretStore {
   /** Absolute path of the database file, or `:memory:`. */
   readonly path: string;
-  /** Everything but leases and remembered webhook event ids, as one JSON-serialisable document. */
-  exportJson(params?: CallOptions): Promise<StoreBackup>;
-  /** Writes a backup (object or JSON text) into an empty store, in one transaction; `CONFLICT` when the store has data. */
-  importJson(params: CallOptions & { readonly data: unknown }): Promise<StoreBackupCounts>;
-  /** Encrypts `value` under `encryptionKey` and stores it under `name`, replacing an earlier value. */
-  putSecret(params: CallOptions & { readonly name: string; readonly value: string }): Promise<void>;
-  /** The decrypted value, `undefined` when absent; `CONFIG_INVALID` when no configured key opens it. */
-  getSecret(params: CallOptions & { readonly name: string }): Promise<string | undefined>;
-  /** `false` when there was no such secret. */
-  deleteSecret(params: CallOptions & { readonly name: string }): Promise<boolean>;
-  /** Names only, sorted. */
-  listSecretNames(params?: CallOptions): Promise<string[]>;
-  /**
-   * Re-encrypts every secret that is not under `encryptionKey` with it, in one transaction: when one
-   * cannot be opened (`CONFIG_INVALID`), nothing changes.
-   */
-  rotateSecrets(
-    params?: CallOptions,
-  ): Promise<{ readonly rotated: number; readonly total: number; readonly keyId: string }>;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-function checkRevision(revision: number): void {
-  if (!Number.isInteger(revision) || revision < 0) {
-    throw new CoreError('BAD_REQUEST', `expectedRevision must be a whole number >= 0, not ${revision}`);
-  }
-}
-
-function checkName(what: string, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name === '')
-    throw new CoreError('BAD_REQUEST', `${what} must be a non-empty string`);
-}
-
-// The latest instant a Date can hold: a ttl of Infinity means "until then".
-const maxTime = 8.64e15;
-
-/** `now + ttlMs` as a whole number of milliseconds, for INTEGER columns and `Date`. */
-function expiryOf(now: number, ttlMs: number): number {
-  const at = now + ttlMs;
-  return Number.isNaN(at) ? now : Math.round(Math.max(-maxTime, Math.min(maxTime, at)));
-}
-
-/** `limit` as `Array.prototype.slice` reads it (the in-memory store's semantics), as a SQL LIMIT. */
-function sqlLimit(limit: number | undefined): number {
-  if (limit === undefined || limit === Number.POSITIVE_INFINITY) return -1;
-  if (Number.isNaN(limit)) return 0;
-  return Math.max(0, Math.trunc(limit));
-}
-
-function conflict(
-  what: string,
-  expected: number,
-  actual: number,
-  details: Record<string, unknown>,
-): CoreError {
-  return new CoreError('CONFLICT', `${what} is at revision ${actual}, not ${expected}`, {
-    details: { ...details, expectedRevision: expected, actualRevision: actual },
-  });
-}
+/** `limit` as `Array.prototype.slice` reads it, as a SQLite LIMIT (-1: none). */
+const sqlLimit = (limit: number | undefined): number => sliceLimit(limit) ?? -1;
 
 function buildSqliteStateStore(
   options: v.InferOutput<typeof sqliteStateStoreOptions>,

@@ -5,6 +5,8 @@ export * from './docker-client.ts';
 export * from './docker-engine.ts';
 export * from './fixture-images.ts';
 export * from './labels.ts';
+export * from './loopback-server.ts';
+export * from './oci-seed.ts';
 export * from './ports.ts';
 export * from './postgres.ts';
 export * from './push.ts';

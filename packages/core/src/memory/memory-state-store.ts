@@ -13,6 +13,7 @@ import {
   type StateStore,
 } from '../contracts/state-store.ts';
 import { CoreError } from '../errors.ts';
+import { checkRevision, conflict } from '../storage/store-helpers.ts';
 import { FaultInjector, type Faults } from './faults.ts';
 
 export const memoryStateStoreOptions = v.strictObject({
@@ -37,23 +38,6 @@ export interface MemoryStateStore extends StateStore {
 
 const clone = <T>(value: T): T => structuredClone(value);
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-function conflict(
-  what: string,
-  expected: number,
-  actual: number,
-  details: Record<string, unknown>,
-): CoreError {
-  return new CoreError('CONFLICT', `${what} is at revision ${actual}, not ${expected}`, {
-    details: { ...details, expectedRevision: expected, actualRevision: actual },
-  });
-}
-
-function checkRevision(revision: number): void {
-  if (!Number.isInteger(revision) || revision < 0) {
-    throw new CoreError('BAD_REQUEST', `expectedRevision must be a whole number >= 0, not ${revision}`);
-  }
-}
 
 function buildMemoryStateStore(
   options: v.InferOutput<typeof memoryStateStoreOptions>,

@@ -23,6 +23,7 @@ import {
   type CaseResult,
   type ConformanceSuite,
   caseTable,
+  disposeIsIdempotentCase,
   type HarnessBase,
   registerSuite,
   runCase,
@@ -331,13 +332,7 @@ export const deployTargetCases = caseTable<DeployTargetHarness, DeployTargetCase
       same(listed.length, 0, 'instances after an aborted start');
     },
   },
-  'dispose-is-idempotent': {
-    title: 'dispose can be called twice',
-    run: async ({ harness }) => {
-      await harness.target.dispose();
-      await harness.target.dispose();
-    },
-  },
+  'dispose-is-idempotent': disposeIsIdempotentCase((harness) => harness.target),
 });
 
 export const deployTargetSuite: ConformanceSuite<DeployTargetHarness, DeployTargetCaseId> = {

@@ -9,6 +9,7 @@ export {
   same,
   sleep,
 } from './assertions.ts';
+export * from './backup-fixture.ts';
 export * from './deploy-target-suite.ts';
 export * from './notifier-suite.ts';
 export * from './registry-suite.ts';

@@ -10,6 +10,7 @@ import {
   type CaseResult,
   type ConformanceSuite,
   caseTable,
+  disposeIsIdempotentCase,
   type HarnessBase,
   registerSuite,
   runCase,
@@ -153,13 +154,7 @@ export const notifierCases = caseTable<NotifierHarness, NotifierCaseId>({
       same(await receivedBy(harness, project), [], 'deliveries after an aborted notify');
     },
   },
-  'dispose-is-idempotent': {
-    title: 'dispose can be called twice',
-    run: async ({ harness }) => {
-      await harness.notifier.dispose();
-      await harness.notifier.dispose();
-    },
-  },
+  'dispose-is-idempotent': disposeIsIdempotentCase((harness) => harness.notifier),
 });
 
 export const notifierSuite: ConformanceSuite<NotifierHarness, NotifierCaseId> = {

@@ -14,6 +14,7 @@ import {
   type CaseResult,
   type ConformanceSuite,
   caseTable,
+  disposeIsIdempotentCase,
   type HarnessBase,
   registerSuite,
   runCase,
@@ -438,13 +439,7 @@ export const registryCases = caseTable<RegistryHarness, RegistryCaseId>({
       );
     },
   },
-  'dispose-is-idempotent': {
-    title: 'dispose can be called twice',
-    run: async ({ harness }) => {
-      await harness.registry.dispose();
-      await harness.registry.dispose();
-    },
-  },
+  'dispose-is-idempotent': disposeIsIdempotentCase((harness) => harness.registry),
 });
 
 export const registrySuite: ConformanceSuite<RegistryHarness, RegistryCaseId> = {

@@ -6,6 +6,7 @@ import {
   type CaseResult,
   type ConformanceSuite,
   caseTable,
+  disposeIsIdempotentCase,
   type HarnessBase,
   registerSuite,
   runCase,
@@ -216,13 +217,7 @@ export const reverseProxyCases = caseTable<ReverseProxyHarness, ReverseProxyCase
       same(await proxy.getRoute({ host: route.host }), undefined, 'getRoute after an aborted ensureRoute');
     },
   },
-  'dispose-is-idempotent': {
-    title: 'dispose can be called twice',
-    run: async ({ harness }) => {
-      await harness.proxy.dispose();
-      await harness.proxy.dispose();
-    },
-  },
+  'dispose-is-idempotent': disposeIsIdempotentCase((harness) => harness.proxy),
 });
 
 export const reverseProxySuite: ConformanceSuite<ReverseProxyHarness, ReverseProxyCaseId> = {

@@ -21,6 +21,7 @@ import {
   type CaseResult,
   type ConformanceSuite,
   caseTable,
+  disposeIsIdempotentCase,
   type HarnessBase,
   registerSuite,
   runCase,
@@ -695,13 +696,7 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
       same(await store.getStage({ project, stage: 'dev' }), undefined, 'stage after an aborted putStage');
     },
   },
-  'dispose-is-idempotent': {
-    title: 'dispose can be called twice',
-    run: async ({ harness }) => {
-      await harness.store.dispose();
-      await harness.store.dispose();
-    },
-  },
+  'dispose-is-idempotent': disposeIsIdempotentCase((harness) => harness.store),
 });
 
 export const stateStoreSuite: ConformanceSuite<StateStoreHarness, StateStoreCaseId> = {

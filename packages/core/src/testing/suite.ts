@@ -205,6 +205,17 @@ export function registerSuite<H extends HarnessBase, Id extends string>(
   });
 }
 
+/** The case every suite ends with: the adapter's `dispose` can be called twice. */
+export function disposeIsIdempotentCase<H>(subject: (harness: H) => Adapter): Omit<ConformanceCase<H>, 'id'> {
+  return {
+    title: 'dispose can be called twice',
+    run: async ({ harness }) => {
+      await subject(harness).dispose();
+      await subject(harness).dispose();
+    },
+  };
+}
+
 /** Turns a record of cases keyed by id (every id exactly once, in table order) into the table. */
 export function caseTable<H, Id extends string>(
   cases: Record<Id, Omit<ConformanceCase<H, Id>, 'id'>>,

@@ -1,5 +1,5 @@
-import type { Loopback } from './loopback.ts';
-import { sendJson, startLoopback } from './loopback.ts';
+import type { Loopback } from '@docker-watcher/testkit';
+import { sendJson, startLoopback } from '@docker-watcher/testkit';
 
 /** A version as the fake stores it. */
 export interface FakeVersion {

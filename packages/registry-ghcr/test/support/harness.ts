@@ -1,9 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { RegistryObservation, WebhookRequest } from '@docker-watcher/core';
 import type { RegistryHarness } from '@docker-watcher/core/testing';
-import { type LocalRegistry, pushSyntheticTags } from '@docker-watcher/testkit';
+import { type LocalRegistry, seedImages } from '@docker-watcher/testkit';
 import { createGhcrRegistry, type GhcrRegistry, type GhcrRegistryOptions } from '../../src/index.ts';
-import { pushIndex } from './seed.ts';
 
 export const webhookSecret = 'ghcr-conformance-webhook-secret';
 
@@ -114,26 +113,7 @@ export function ghcrHarness(
   return {
     registry: adapter,
     manyTags: 120,
-    seed: async ({ repository, tags, platforms, config }) => {
-      const variant = randomUUID();
-      const digests: Record<string, string> = {};
-      if (platforms) {
-        for (const tag of tags) {
-          const pushed = await pushIndex(registry, repository, tag, platforms, {
-            variant,
-            ...(config ? { labels: config.labels, exposedPorts: config.exposedPorts } : {}),
-          });
-          digests[tag] = pushed.digest;
-        }
-        return { repository, digests };
-      }
-      const pushed = await pushSyntheticTags(registry, repository, tags, {
-        variant,
-        ...(config ? { labels: { ...config.labels } } : {}),
-      });
-      for (const item of pushed) digests[item.tag] = item.digest;
-      return { repository, digests };
-    },
+    seed: (seed) => seedImages(registry, seed),
     requestCount: () => adapter.stats().requests,
     webhooks: {
       signed: (observation) => announce(observation, webhookSecret),

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { type Loopback, type SeenRequest, sendJson, startLoopback } from './loopback.ts';
+import { type Loopback, type SeenRequest, sendJson, startLoopback } from '@docker-watcher/testkit';
 
 /** A version as the fake stores it: what Gitea 1.26's `Package` object carries per version. */
 export interface FakeVersion {

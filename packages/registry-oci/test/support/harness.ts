@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RegistryObservation, WebhookRequest } from '@docker-watcher/core';
 import type { RegistryHarness } from '@docker-watcher/core/testing';
-import { type LocalRegistry, pushSyntheticTags } from '@docker-watcher/testkit';
+import { type LocalRegistry, seedImages } from '@docker-watcher/testkit';
 import { createOciRegistry, type OciRegistry, type OciRegistryOptions } from '../../src/index.ts';
-import { pushIndex } from './seed.ts';
 
 export const webhookSecret = 'conformance-webhook-secret';
 
@@ -75,29 +74,16 @@ export function ociHarness(
   return {
     registry: adapter,
     manyTags: 120,
-    seed: async ({ repository, tags, platforms, config }) => {
-      // A fresh variant per seeding, so that seeding a tag again moves it to a new digest.
-      const variant = randomUUID();
-      const digests: Record<string, string> = {};
-      if (platforms) {
-        for (const tag of tags) {
-          const pushed = await pushIndex(registry, repository, tag, platforms, {
-            variant,
-            ...(config ? { labels: config.labels, exposedPorts: config.exposedPorts } : {}),
-          });
-          digests[tag] = pushed.digest;
-        }
-        return { repository, digests };
-      }
-      if (config && (config.exposedPorts.length !== 1 || config.exposedPorts[0] !== 8080)) {
+    seed: async (seed) => {
+      const { config } = seed;
+      if (
+        !seed.platforms &&
+        config &&
+        (config.exposedPorts.length !== 1 || config.exposedPorts[0] !== 8080)
+      ) {
         throw new Error('the testkit synthetic images expose port 8080 only');
       }
-      const pushed = await pushSyntheticTags(registry, repository, tags, {
-        variant,
-        ...(config ? { labels: { ...config.labels } } : {}),
-      });
-      for (const item of pushed) digests[item.tag] = item.digest;
-      return { repository, digests };
+      return seedImages(registry, seed);
     },
     requestCount: () => adapter.stats().requests,
     webhooks: {

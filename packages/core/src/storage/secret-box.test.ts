@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { keys } from '../test/temp-dir.ts';
-import { createKeyring, decodeKey, keyIdOf, openSecret, sealSecret } from './_crypto.ts';
+import { createKeyring, decodeKey, keyIdOf, openSecret, sealSecret } from './secret-box.ts';
+
+/** Three 32-byte keys, written as an operator would put them into the environment. */
+const keys = {
+  first: '0f'.repeat(32),
+  second: Buffer.alloc(32, 7).toString('base64'),
+  third: Buffer.alloc(32, 9).toString('base64url'),
+} as const;
 
 describe('decodeKey', () => {
   it('reads 32 bytes as hex, base64 and base64url', () => {
@@ -22,6 +28,14 @@ describe('decodeKey', () => {
     ]) {
       expect(decodeKey(bad)).toBeUndefined();
     }
+  });
+});
+
+describe('keyIdOf', () => {
+  it('names keys as store-sqlite always has, so that stored secrets and backups stay readable in every store', () => {
+    // The id store-sqlite has always given this key: databases and backups carry it.
+    expect(keyIdOf(Buffer.alloc(32, 0x0f))).toBe('k-f6313adec02281c0');
+    expect(createKeyring(keys.first, [keys.second]).currentId).toBe('k-f6313adec02281c0');
   });
 });
 

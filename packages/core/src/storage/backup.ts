@@ -1,6 +1,9 @@
-import type { Approval, AuditEvent, DeployRecord, LogLine, StageState } from '@docker-watcher/core';
-import { CoreError } from '@docker-watcher/core';
+// The backup format of the durable stores (`docker-watcher.store-backup` v1): one format, so that a
+// backup moves between the stores.
 import * as v from 'valibot';
+import type { CallOptions } from '../contracts/adapter.ts';
+import type { Approval, AuditEvent, DeployRecord, LogLine, StageState } from '../contracts/state-store.ts';
+import { CoreError } from '../errors.ts';
 
 export const storeBackupFormat = 'docker-watcher.store-backup';
 
@@ -158,4 +161,12 @@ export function parseBackup(data: unknown): StoreBackup {
   throw new CoreError('BAD_REQUEST', `Invalid store backup:\n${lines.join('\n')}${more}`, {
     details: { problems: problems.slice(0, 100) },
   });
+}
+
+/** What a store that writes and reads backups offers besides the StateStore contract. */
+export interface BackupStore {
+  /** Everything but leases and remembered webhook event ids, as one JSON-serialisable document. */
+  exportJson(params?: CallOptions): Promise<StoreBackup>;
+  /** Writes a backup (object or JSON text) into an empty store, in one transaction; `CONFLICT` when the store has data. */
+  importJson(params: CallOptions & { readonly data: unknown }): Promise<StoreBackupCounts>;
 }

@@ -1,5 +1,8 @@
+// Secrets at rest: AES-256-GCM under named keys, so that a store knows which of its keys opens a
+// secret and can rotate. Every durable store seals the same way: secrets in a backup open in any of them.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { CoreError } from '@docker-watcher/core';
+import type { CallOptions } from '../contracts/adapter.ts';
+import { CoreError } from '../errors.ts';
 
 const keyBytes = 32;
 const ivBytes = 12;
@@ -16,7 +19,8 @@ export function decodeKey(text: string): Buffer | undefined {
 
 /**
  * Names a key without revealing it: stored next to each ciphertext, so that a store knows which of
- * its keys opens a secret and rotation can tell old ciphertexts from current ones.
+ * its keys opens a secret and rotation can tell old ciphertexts from current ones. The label keeps
+ * its historical text: changing it would orphan every stored secret and backup.
  */
 export function keyIdOf(key: Uint8Array): string {
   return `k-${createHash('sha256').update('docker-watcher/store-sqlite key id\n').update(key).digest('hex').slice(0, 16)}`;
@@ -95,4 +99,23 @@ export function openSecret(keyring: Keyring, name: string, sealed: SealedSecret)
       { retryable: false, details: { secret: name, keyId: sealed.keyId }, cause: error },
     );
   }
+}
+
+/** What a store that keeps encrypted secrets offers besides the StateStore contract. */
+export interface SecretStore {
+  /** Encrypts `value` under `encryptionKey` and stores it under `name`, replacing an earlier value. */
+  putSecret(params: CallOptions & { readonly name: string; readonly value: string }): Promise<void>;
+  /** The decrypted value, `undefined` when absent; `CONFIG_INVALID` when no configured key opens it. */
+  getSecret(params: CallOptions & { readonly name: string }): Promise<string | undefined>;
+  /** `false` when there was no such secret. */
+  deleteSecret(params: CallOptions & { readonly name: string }): Promise<boolean>;
+  /** Names only, sorted. */
+  listSecretNames(params?: CallOptions): Promise<string[]>;
+  /**
+   * Re-encrypts every secret that is not under `encryptionKey` with it, in one transaction: when one
+   * cannot be opened (`CONFIG_INVALID`), nothing changes.
+   */
+  rotateSecrets(
+    params?: CallOptions,
+  ): Promise<{ readonly rotated: number; readonly total: number; readonly keyId: string }>;
 }

@@ -1,39 +1,14 @@
-import { createHash } from 'node:crypto';
-import type { Platform } from '@docker-watcher/core';
-import type { LocalRegistry } from '@docker-watcher/testkit';
+// Multi-platform images pushed straight through a local registry's API, for the registry adapters' tests.
+import { randomUUID } from 'node:crypto';
+import { registryFetch, sha256, uploadBlob } from './_registry-api.ts';
+import { pushSyntheticTags } from './push.ts';
+import type { LocalRegistry } from './registry.ts';
 
-const sha256 = (data: string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
-async function put(
-  registry: LocalRegistry,
-  path: string,
-  scopes: string[],
-  init: RequestInit,
-): Promise<Response> {
-  const headers = new Headers(init.headers);
-  const authorization = registry.authorization(scopes);
-  if (authorization) headers.set('authorization', authorization);
-  const response = await fetch(new URL(path, registry.url), { ...init, headers });
-  if (response.status >= 400) {
-    throw new Error(
-      `${init.method} ${path} answered ${response.status}: ${(await response.text()).slice(0, 200)}`,
-    );
-  }
-  return response;
-}
-
-async function uploadBlob(registry: LocalRegistry, repository: string, content: string): Promise<string> {
-  const scopes = [`repository:${repository}:pull,push`];
-  const digest = sha256(content);
-  const start = await put(registry, `/v2/${repository}/blobs/uploads/`, scopes, { method: 'POST' });
-  const location = new URL(start.headers.get('location') ?? '', registry.url);
-  location.searchParams.set('digest', digest);
-  await put(registry, location.pathname + location.search, scopes, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
-    body: content,
-  });
-  return digest;
+/** One platform of an index (the shape of core's `Platform`). */
+export interface IndexPlatform {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
 }
 
 export interface IndexImage {
@@ -45,7 +20,7 @@ export interface IndexImage {
 
 export interface PushedIndex {
   readonly digest: string;
-  readonly platforms: ReadonlyArray<Platform & { readonly digest: string }>;
+  readonly platforms: ReadonlyArray<IndexPlatform & { readonly digest: string }>;
 }
 
 /**
@@ -56,11 +31,11 @@ export async function pushIndex(
   registry: LocalRegistry,
   repository: string,
   tag: string,
-  platforms: readonly Platform[],
+  platforms: readonly IndexPlatform[],
   image: IndexImage = {},
 ): Promise<PushedIndex> {
   const scopes = [`repository:${repository}:pull,push`];
-  const entries: Array<Platform & { digest: string; size: number }> = [];
+  const entries: Array<IndexPlatform & { digest: string; size: number }> = [];
   for (const platform of platforms) {
     const config = JSON.stringify({
       architecture: platform.architecture,
@@ -75,7 +50,7 @@ export async function pushIndex(
       },
       rootfs: { type: 'layers', diff_ids: [] },
     });
-    const configDigest = await uploadBlob(registry, repository, config);
+    const configDigest = await uploadBlob(registry, repository, config, scopes);
     const manifest = JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -88,7 +63,7 @@ export async function pushIndex(
       annotations: { 'docker-watcher.test.variant': image.variant ?? '' },
     });
     const digest = sha256(manifest);
-    await put(registry, `/v2/${repository}/manifests/${digest}`, scopes, {
+    await registryFetch(registry, `/v2/${repository}/manifests/${digest}`, scopes, {
       method: 'PUT',
       headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
       body: manifest,
@@ -109,7 +84,7 @@ export async function pushIndex(
       },
     })),
   });
-  const response = await put(registry, `/v2/${repository}/manifests/${tag}`, scopes, {
+  const response = await registryFetch(registry, `/v2/${repository}/manifests/${tag}`, scopes, {
     method: 'PUT',
     headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
     body: index,
@@ -118,4 +93,45 @@ export async function pushIndex(
     digest: response.headers.get('docker-content-digest') ?? sha256(index),
     platforms: entries.map(({ size: _size, ...platform }) => platform),
   };
+}
+
+/** What a registry conformance harness seeds (the shape of core's `RegistrySeed`). */
+export interface ImageSeed {
+  readonly repository: string;
+  readonly tags: readonly string[];
+  /** When present, every tag is an OCI index of these platforms. */
+  readonly platforms?: readonly IndexPlatform[];
+  readonly config?: {
+    readonly labels: Readonly<Record<string, string>>;
+    readonly exposedPorts: readonly number[];
+  };
+}
+
+/**
+ * Seeds a registry harness's tags: an OCI index per tag for `platforms`, otherwise synthetic
+ * single-platform images (their config exposes 8080 only). Each call is a fresh variant, so that
+ * seeding a tag again moves it to a new digest. Reports the digest of every tag.
+ */
+export async function seedImages(
+  registry: LocalRegistry,
+  { repository, tags, platforms, config }: ImageSeed,
+): Promise<{ readonly repository: string; readonly digests: Readonly<Record<string, string>> }> {
+  const variant = randomUUID();
+  const digests: Record<string, string> = {};
+  if (platforms) {
+    for (const tag of tags) {
+      const pushed = await pushIndex(registry, repository, tag, platforms, {
+        variant,
+        ...(config ? { labels: config.labels, exposedPorts: config.exposedPorts } : {}),
+      });
+      digests[tag] = pushed.digest;
+    }
+    return { repository, digests };
+  }
+  const pushed = await pushSyntheticTags(registry, repository, tags, {
+    variant,
+    ...(config ? { labels: { ...config.labels } } : {}),
+  });
+  for (const item of pushed) digests[item.tag] = item.digest;
+  return { repository, digests };
 }

@@ -1,0 +1,3 @@
+export * from './backup.ts';
+export * from './secret-box.ts';
+export * from './store-helpers.ts';

@@ -1,0 +1,96 @@
+// What every state store checks and computes the same way, whatever keeps its data: argument checks,
+// revision conflicts, ttls, limits, and the split of records into keyed fields and a free-form body.
+import type {
+  DeployRecord,
+  DeployRecordInit,
+  JournalEntry,
+  StageState,
+  StageStateInit,
+} from '../contracts/state-store.ts';
+import { CoreError } from '../errors.ts';
+
+/** Deep copy with JSON semantics: what a caller gets back is exactly what a read returns later. */
+export const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** `BAD_REQUEST` unless `expectedRevision` is a whole number >= 0. */
+export function checkRevision(revision: number): void {
+  if (!Number.isInteger(revision) || revision < 0) {
+    throw new CoreError('BAD_REQUEST', `expectedRevision must be a whole number >= 0, not ${revision}`);
+  }
+}
+
+/** `BAD_REQUEST` unless `name` is a non-empty string. */
+export function checkName(what: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name === '')
+    throw new CoreError('BAD_REQUEST', `${what} must be a non-empty string`);
+}
+
+/** The `CONFLICT` a compare-and-set that lost reports. */
+export function conflict(
+  what: string,
+  expected: number,
+  actual: number,
+  details: Record<string, unknown>,
+): CoreError {
+  return new CoreError('CONFLICT', `${what} is at revision ${actual}, not ${expected}`, {
+    details: { ...details, expectedRevision: expected, actualRevision: actual },
+  });
+}
+
+// The latest instant a Date can hold: a ttl of Infinity means "until then".
+export const maxTime = 8.64e15;
+
+/** `now + ttlMs` as a whole number of milliseconds, for INTEGER columns and `Date`. */
+export function expiryOf(now: number, ttlMs: number): number {
+  const at = now + ttlMs;
+  return Number.isNaN(at) ? now : Math.round(Math.max(-maxTime, Math.min(maxTime, at)));
+}
+
+/**
+ * `limit` as `Array.prototype.slice` reads it (the in-memory store's semantics): how many to keep,
+ * `undefined` for all. Each store writes it as its SQL dialect's LIMIT.
+ */
+export function sliceLimit(limit: number | undefined): number | undefined {
+  if (limit === undefined || limit === Number.POSITIVE_INFINITY) return undefined;
+  if (Number.isNaN(limit)) return 0;
+  return Math.max(0, Math.trunc(limit));
+}
+
+/** The fields of a stage kept as JSON: all but its key and the store's own bookkeeping. */
+export function stageBody(state: StageStateInit, historyLimit: number): Record<string, unknown> {
+  const {
+    project: _p,
+    stage: _s,
+    revision: _r,
+    updatedAt: _u,
+    ...rest
+  } = state as StageStateInit & Partial<StageState>;
+  return { ...rest, history: state.history.slice(0, historyLimit) };
+}
+
+/** The fields of a deploy kept as JSON: release, previous, trigger, error, data. */
+export function deployBody(deploy: DeployRecordInit | DeployRecord): Record<string, unknown> {
+  const {
+    id: _id,
+    project: _p,
+    stage: _s,
+    state: _state,
+    finished: _f,
+    revision: _r,
+    journal: _j,
+    createdAt: _c,
+    updatedAt: _u,
+    ...rest
+  } = deploy as DeployRecord;
+  return rest;
+}
+
+/** A journal entry as a row holds it (`note` NULL when absent). */
+export function toJournalEntry(row: {
+  readonly seq: number;
+  readonly state: string;
+  readonly at: string;
+  readonly note: string | null;
+}): JournalEntry {
+  return { seq: row.seq, state: row.state, at: row.at, ...(row.note === null ? {} : { note: row.note }) };
+}
