@@ -19,10 +19,11 @@ import {
   type ApiIdentity,
   apiDetails,
   createApiClient,
+  createDeliveryMemory,
   createOciRegistry,
+  delegateToOci,
   nextLink,
   type OciRegistryStats,
-  rebranded,
 } from '@docker-watcher/registry-oci';
 import type * as v from 'valibot';
 import { deliveryOf, eventOf, parsePackageEvent, verifyDelivery } from './_webhook.ts';
@@ -101,12 +102,12 @@ function buildGhcrRegistry(options: ParsedOptions, context: AdapterContext): Ghc
     logger,
   });
   const ownerPaths = new Map<string, 'orgs' | 'users'>();
-  const seenDeliveries = new Set<string>();
+  const deliveries = createDeliveryMemory(seenDeliveriesSize);
   const recentPushes = new Map<string, number>();
 
   const lifecycle = onceDisposer(async () => {
     lifetime.abort();
-    seenDeliveries.clear();
+    deliveries.clear();
     recentPushes.clear();
     await oci.dispose();
   });
@@ -120,13 +121,6 @@ function buildGhcrRegistry(options: ParsedOptions, context: AdapterContext): Ghc
       });
     }
   };
-
-  const inner = <T>(call: () => Promise<T>) => rebranded(oci.id, id, call);
-  // ghcr.io image names are lower case; fold what users write (`Acme/Web`).
-  const lower = <P extends RepositoryParams>(params: P): P => ({
-    ...params,
-    repository: params.repository.toLowerCase(),
-  });
 
   /** Every page of one owner path; `undefined` when the path answers 404. */
   const versionsAt = async (
@@ -250,7 +244,7 @@ function buildGhcrRegistry(options: ParsedOptions, context: AdapterContext): Ghc
       return [];
     }
     const delivery = deliveryOf(request);
-    if (delivery !== undefined && seenDeliveries.has(delivery)) {
+    if (delivery !== undefined && deliveries.seen(delivery)) {
       logger.debug('dropped a repeated webhook delivery', { delivery });
       return [];
     }
@@ -268,13 +262,7 @@ function buildGhcrRegistry(options: ParsedOptions, context: AdapterContext): Ghc
         continue;
       observations.push(delivery === undefined ? observation : { ...observation, eventId: delivery });
     }
-    if (delivery !== undefined) {
-      seenDeliveries.add(delivery);
-      if (seenDeliveries.size > seenDeliveriesSize) {
-        const oldest = seenDeliveries.values().next().value;
-        if (oldest !== undefined) seenDeliveries.delete(oldest);
-      }
-    }
+    if (delivery !== undefined) deliveries.remember(delivery);
     logger.debug('parsed a package webhook', { event, observations: observations.length });
     return observations;
   };
@@ -282,9 +270,7 @@ function buildGhcrRegistry(options: ParsedOptions, context: AdapterContext): Ghc
   const registry: GhcrRegistry = {
     id,
     capabilities: { imageConfig: true, webhooks: options.webhookSecret !== undefined, platforms: true },
-    listTags: (params) => inner(() => oci.listTags(lower(params))),
-    resolveReference: (params) => inner(() => oci.resolveReference(lower(params))),
-    readImageConfig: (params) => inner(() => oci.readImageConfig(lower(params))),
+    ...delegateToOci(oci, id),
     listPackageVersions,
     stats: () => ({ ...oci.stats(), apiRequests: counters.requests }),
     dispose: lifecycle.dispose,

@@ -19,9 +19,10 @@ import {
   type ApiIdentity,
   apiDetails,
   createApiClient,
+  createDeliveryMemory,
   createOciRegistry,
+  delegateToOci,
   type OciRegistryStats,
-  rebranded,
 } from '@docker-watcher/registry-oci';
 import type * as v from 'valibot';
 import { deliveryOf, eventOf, parsePackageEvent, verifyDelivery } from './_webhook.ts';
@@ -96,11 +97,11 @@ function buildGiteaRegistry(options: ParsedOptions, context: AdapterContext): Gi
     counters,
     logger,
   });
-  const seenDeliveries = new Set<string>();
+  const deliveries = createDeliveryMemory(seenDeliveriesSize);
 
   const lifecycle = onceDisposer(async () => {
     lifetime.abort();
-    seenDeliveries.clear();
+    deliveries.clear();
     await oci.dispose();
   });
 
@@ -113,14 +114,6 @@ function buildGiteaRegistry(options: ParsedOptions, context: AdapterContext): Gi
       });
     }
   };
-
-  const inner = <T>(call: () => Promise<T>) => rebranded(oci.id, id, call);
-
-  // Gitea lower-cases image names; the OCI adapter insists on lower case, so fold here.
-  const lower = <P extends RepositoryParams>(params: P): P => ({
-    ...params,
-    repository: params.repository.toLowerCase(),
-  });
 
   const listPackageVersions: GiteaRegistry['listPackageVersions'] = async ({ repository, signal }) => {
     guard(signal, 'listPackageVersions');
@@ -215,20 +208,14 @@ function buildGiteaRegistry(options: ParsedOptions, context: AdapterContext): Gi
       return [];
     }
     const delivery = deliveryOf(request);
-    if (delivery !== undefined && seenDeliveries.has(delivery)) {
+    if (delivery !== undefined && deliveries.seen(delivery)) {
       logger.debug('dropped a repeated webhook delivery', { delivery });
       return [];
     }
     const observations = parsePackageEvent(payload, identity).map((observation) =>
       delivery === undefined ? observation : { ...observation, eventId: delivery },
     );
-    if (delivery !== undefined) {
-      seenDeliveries.add(delivery);
-      if (seenDeliveries.size > seenDeliveriesSize) {
-        const oldest = seenDeliveries.values().next().value;
-        if (oldest !== undefined) seenDeliveries.delete(oldest);
-      }
-    }
+    if (delivery !== undefined) deliveries.remember(delivery);
     logger.debug('parsed a package webhook', { observations: observations.length });
     return observations;
   };
@@ -236,9 +223,7 @@ function buildGiteaRegistry(options: ParsedOptions, context: AdapterContext): Gi
   const registry: GiteaRegistry = {
     id,
     capabilities: { imageConfig: true, webhooks: options.webhookSecret !== undefined, platforms: true },
-    listTags: (params) => inner(() => oci.listTags(lower(params))),
-    resolveReference: (params) => inner(() => oci.resolveReference(lower(params))),
-    readImageConfig: (params) => inner(() => oci.readImageConfig(lower(params))),
+    ...delegateToOci(oci, id),
     listPackageVersions,
     stats: () => ({ ...oci.stats(), apiRequests: counters.requests }),
     dispose: lifecycle.dispose,
