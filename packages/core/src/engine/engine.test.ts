@@ -431,6 +431,24 @@ describe('engine: webhooks and faults', () => {
     expect(notifier.delivered.map((event) => event.type)).toEqual(['deploy:succeeded']);
   });
 
+  it("points a drifted route back at the instance that runs the stage's release", async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    const host = 'stage-dev-web-app.example.com';
+    const serving = w.target.instances.find((i) => i.state === 'running' && i.stage === 'dev')!;
+    // As after an engine restart that gave the container a new address, or a hand edit in the proxy.
+    await w.proxy.ensureRoute({ route: { host, upstream: { host: '127.0.0.1', port: 1 } } });
+    await engine.pollOnce();
+    expect(w.proxy.routes.find((r) => r.host === host)?.upstream).toEqual(serving.endpoint);
+    const changes = w.proxy.changes.length;
+    await engine.pollOnce();
+    // Nothing drifted: no write.
+    expect(w.proxy.changes.length).toBe(changes);
+  });
+
   it('stop() resolves with nothing left running: no further registry calls', async () => {
     const w = world();
     w.registry.push(repository, 'dev-1');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DeployTarget } from '../contracts/deploy-target.ts';
+import type { DeployTarget, Instance } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
 import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
 import type { Release, StageRef } from '../contracts/release.ts';
@@ -46,6 +46,11 @@ export interface EngineOptions {
   readonly coalesceMs?: number;
   /** How long webhook event ids are remembered for replay protection. Default 24 h. */
   readonly eventTtlMs?: number;
+  /**
+   * After each poll cycle, point idle stages' routes back at the instance that runs their release
+   * when they drifted (a restarted container's new address, a hand edit). Default true.
+   */
+  readonly healRoutes?: boolean;
   /** First pause after a repository's listing fails; doubles with each failure in a row (max 30 min). Default: the poll period, or 5 s without polling. */
   readonly backoffBaseMs?: number;
 }
@@ -104,6 +109,7 @@ export function createEngine(options: EngineOptions): Engine {
   const registryConcurrency = options.registryConcurrency ?? 4;
   const coalesceMs = options.coalesceMs ?? 250;
   const eventTtlMs = options.eventTtlMs ?? 24 * 60 * 60 * 1000;
+  const healRoutes = options.healRoutes ?? true;
   const backoffBaseMs = options.backoffBaseMs ?? (pollIntervalMs > 0 ? pollIntervalMs : 5_000);
   const lifetime = new AbortController();
   const notifications =
@@ -469,6 +475,50 @@ export function createEngine(options: EngineOptions): Engine {
         await Promise.all(Array.from({ length: Math.min(registryConcurrency, entries.length) }, worker));
       }),
     );
+    if (healRoutes) await healAllRoutes(signal);
+  };
+
+  /**
+   * Points each idle stage's route back at the instance that runs its release, when they drifted
+   * apart: an engine restart gives a container a new address, a person edits the proxy by hand.
+   * One `list` per cycle for all stages; a route is read only where an instance serves.
+   */
+  const healAllRoutes = async (signal: AbortSignal) => {
+    if (!proxy) return;
+    const running = new Map<string, Instance[]>();
+    try {
+      for (const instance of await target.list({ signal })) {
+        if (instance.state !== 'running' || !instance.endpoint) continue;
+        const key = stageKey(instance);
+        running.set(key, [...(running.get(key) ?? []), instance]);
+      }
+    } catch (error) {
+      adapterError(target.id, 'list', error);
+      return;
+    }
+    for (const [key, instances] of running) {
+      const [project, stage] = key.split('/') as [string, string];
+      const config = projects.get(project)?.stages[stage];
+      const host = config?.deploy.host;
+      if (signal.aborted || !host || queue.isRunning(key) || queue.waiting(key)) continue;
+      try {
+        const actual = (await readState({ project, stage }))?.actual;
+        const serving = instances.find((i) => i.release.digest === actual?.digest)?.endpoint;
+        if (!actual || !serving) continue;
+        const route = await proxy.getRoute({ host, signal });
+        if (route?.upstream.host === serving.host && route.upstream.port === serving.port) continue;
+        await proxy.ensureRoute({ route: { host, upstream: { ...route?.upstream, ...serving } }, signal });
+        logger.warn(
+          `${host} pointed at ${route ? `${route.upstream.host}:${route.upstream.port}` : 'nothing'}; re-pointed to ${actual.tag}`,
+          {
+            project,
+            stage,
+          },
+        );
+      } catch (error) {
+        adapterError(proxy.id, 'healRoute', error);
+      }
+    }
   };
 
   const schedule = () => {
