@@ -134,6 +134,32 @@ describe('deploy runner: blue-green', () => {
     expect(failed.error).toEqual({ code: 'UNAVAILABLE', message: 'Injected fault in start' });
   });
 
+  it('outlasts a target that is briefly unavailable during the rollback', async () => {
+    const { target, proxy, deploy } = setup();
+    await deploy(v1);
+    const before = routeOf(proxy);
+    target.simulate(v2.digest, 'unhealthy');
+    // The engine restarts just as the rollback begins: two stops fail, the third goes through.
+    target.faults.failNext('stop', 'UNAVAILABLE', { times: 2 });
+    const failed = await deploy(v2, v1);
+    expect(failed.state).toBe('rolled-back');
+    expect(target.instances.filter((i) => i.state === 'running').map((i) => i.release.tag)).toEqual([
+      'v1.0.0',
+    ]);
+    expect(routeOf(proxy)).toEqual(before);
+  });
+
+  it('gives up a rollback that keeps failing, and says so in the record', async () => {
+    const { target, deploy } = setup();
+    await deploy(v1);
+    target.simulate(v2.digest, 'unhealthy');
+    target.faults.failAlways('stop', 'UNAVAILABLE');
+    const failed = await deploy(v2, v1);
+    expect(failed.state).toBe('failed');
+    expect(failed.error?.code).toBe('UNAVAILABLE');
+    expect(failed.journal.map((entry) => entry.state)).toContain('rolling-back');
+  });
+
   it('succeeds even when retiring the old release fails (it is past the commit point)', async () => {
     const { target, deploy } = setup();
     await deploy(v1);

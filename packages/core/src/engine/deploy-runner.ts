@@ -29,6 +29,9 @@ interface RunnerData {
   stoppedOld?: Instance[];
 }
 
+/** 500 ms doubling: the last of six attempts comes about 16 s after the first. */
+const rollbackAttempts = 6;
+
 const defaultWait = (ms: number, signal?: AbortSignal) =>
   sleep(ms, undefined, signal ? { signal } : undefined).then(() => undefined);
 
@@ -145,6 +148,23 @@ export async function runDeploy(
     await recordSuccess(store, record!, record!.release);
   };
 
+  /**
+   * Rollback steps outlast passing faults (an engine or proxy restarting): retryable failures are
+   * tried again with backoff for about half a minute before the rollback gives up.
+   */
+  const persist = async <T>(step: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        const failure = toCoreError(error);
+        if (!failure.retryable || attempt >= rollbackAttempts) throw failure;
+        await log('warn', `rollback step failed (${failure.message}); trying again`);
+        await wait(Math.max(failure.retryAfterMs ?? 0, 500 * 2 ** (attempt - 1)));
+      }
+    }
+  };
+
   const rollBack = async (cause: CoreError) => {
     if (record!.state !== 'rolling-back')
       await advance('rolling-back', { note: cause.message, error: cause });
@@ -159,14 +179,14 @@ export async function runDeploy(
         const lines = await target.logs({ instance: candidate, tail: 20 }).catch(() => []);
         for (const line of lines) await log('warn', `candidate: ${line}`);
       }
-      await target.stop({ instance: candidate });
+      await persist(() => target.stop({ instance: candidate }));
     }
     let serving = true;
     const stoppedOld = data().stoppedOld ?? [];
     let restoredEndpoint: Instance['endpoint'];
     for (const old of stoppedOld) {
       try {
-        const restored = await target.start({ spec: spec(old.release, old.deployId), onLog });
+        const restored = await persist(() => target.start({ spec: spec(old.release, old.deployId), onLog }));
         await gate(restored);
         restoredEndpoint = restored.endpoint;
         await log('info', `restarted ${old.release.tag}`);
@@ -178,10 +198,12 @@ export async function runDeploy(
     const previousRoute = data().previousRoute;
     if (switchesTraffic && restoredEndpoint) {
       // A recreated old release listens somewhere new: the route follows it.
-      await proxy!.ensureRoute({ route: { host: settings.host!, upstream: restoredEndpoint } });
+      await persist(() =>
+        proxy!.ensureRoute({ route: { host: settings.host!, upstream: restoredEndpoint } }),
+      );
     } else if (switchesTraffic && previousRoute) {
       // The switch may have happened before the failure: point the route back.
-      await proxy!.ensureRoute({ route: previousRoute });
+      await persist(() => proxy!.ensureRoute({ route: previousRoute }));
     }
     if (!serving) throw cause;
     const restored = record!.previous;
