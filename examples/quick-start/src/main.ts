@@ -57,10 +57,6 @@ async function cleanUp() {
   await registry.stop();
   await engine.stop();
 }
-process.once('SIGINT', () => {
-  say('\nstopping…');
-  void cleanUp().then(() => process.exit(0));
-});
 
 for (const [stage, policy] of Object.entries(stages)) {
   const candidate = policy.select({ tags });
@@ -107,9 +103,16 @@ for (const [stage, policy] of Object.entries(stages)) {
   );
 }
 
-if (once) {
-  await cleanUp();
-  say('done');
-} else {
+if (!once) {
   say('\nTry: curl <url>/version for each stage above. Ctrl-C stops and removes everything.');
+  // Nothing else keeps Node running while it waits: hold the process open until a signal.
+  const keepAlive = setInterval(() => {}, 60_000);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(keepAlive);
+  say('\nstopping…');
 }
+await cleanUp();
+say('done');
