@@ -132,7 +132,9 @@ function onceStop(child: ChildProcess): () => Promise<void> {
   return () => {
     stopping ??= new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+      // Started unref'd so it never held the process open; while we wait for it to exit, it must.
+      child.ref();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       child.once('exit', () => {
         clearTimeout(timer);
         resolve();
