@@ -17,11 +17,13 @@ export async function ensureDebianPackage(pkg: string, file: string): Promise<st
     );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let result = await runCommand('apt-get', ['install', '-y', '-q', pkg], { env });
+  // Test workers may install at the same time: wait for dpkg's lock instead of failing on it.
+  const wait = ['-o', 'DPkg::Lock::Timeout=300'];
+  let result = await runCommand('apt-get', [...wait, 'install', '-y', '-q', pkg], { env });
   if (result.code !== 0 && !updated) {
     updated = true;
-    await runCommand('apt-get', ['update', '-q'], { env });
-    result = await runCommand('apt-get', ['install', '-y', '-q', pkg], { env });
+    await runCommand('apt-get', [...wait, 'update', '-q'], { env });
+    result = await runCommand('apt-get', [...wait, 'install', '-y', '-q', pkg], { env });
   }
   if (result.code !== 0 || !existsSync(file)) {
     const tail = result.stderr.trim().split('\n').slice(-3).join(' | ');

@@ -1,3 +1,5 @@
+import { defaultCaddyBinary } from './caddy.ts';
+import { ensureDebianPackage } from './debian-packages.ts';
 import { dockerClient, removeTestkitResources } from './docker-client.ts';
 import { ensureDockerEngine } from './docker-engine.ts';
 import { buildFixtureImages } from './fixture-images.ts';
@@ -19,6 +21,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     const leftovers = await removeTestkitResources(docker, 'orphans');
     const engineMs = performance.now() - started;
     const built = await buildFixtureImages(docker);
+    // Installed here, once, rather than by test files racing each other for dpkg's lock.
+    await ensureDebianPackage('caddy', defaultCaddyBinary);
     const total = performance.now() - started;
     process.stdout.write(
       `testkit: engine ${engine.startedByUs ? 'started' : 'reused'} in ${Math.round(engineMs)} ms; ` +
