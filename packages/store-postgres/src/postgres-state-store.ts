@@ -21,6 +21,7 @@ import {
   type JournalEntry,
   type Lease,
   type LogLine,
+  makeBackup,
   maxTime,
   onceDisposer,
   openSecret,
@@ -33,7 +34,6 @@ import {
   silentLogger,
   sliceLimit,
   stageBody,
-  storeBackupFormat,
   throwIfAborted,
   toJournalEntry,
 } from '@docker-watcher/core';
@@ -837,10 +837,7 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
               updatedAt: row.updated_at,
             }),
           );
-          return {
-            format: storeBackupFormat,
-            version: 1,
-            exportedAt: iso(Date.now()),
+          return makeBackup({
             schemaVersion: latestSchemaVersion,
             stages,
             deploys: deployRows.map((row) => toDeploy(row, journals.get(row.pos) ?? [])),
@@ -848,7 +845,7 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
             approvals,
             audit,
             secrets,
-          };
+          });
         }),
       ),
 

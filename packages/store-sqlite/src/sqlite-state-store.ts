@@ -21,6 +21,7 @@ import {
   type Lease,
   type Logger,
   type LogLine,
+  makeBackup,
   onceDisposer,
   openSecret,
   parseBackup,
@@ -33,7 +34,6 @@ import {
   silentLogger,
   sliceLimit,
   stageBody,
-  storeBackupFormat,
   throwIfAborted,
   toJournalEntry,
 } from '@docker-watcher/core';
@@ -581,10 +581,7 @@ function buildSqliteStateStore(
               updatedAt: row.updated_at,
             }),
           );
-          return {
-            format: storeBackupFormat,
-            version: 1,
-            exportedAt: iso(Date.now()),
+          return makeBackup({
             schemaVersion: latestSchemaVersion,
             stages,
             deploys: deployRows.map((row) => toDeploy(row, journals.get(row.pos) ?? [])),
@@ -592,7 +589,7 @@ function buildSqliteStateStore(
             approvals,
             audit,
             secrets,
-          };
+          });
         }),
       ),
 

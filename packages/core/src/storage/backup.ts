@@ -39,6 +39,11 @@ export interface StoreBackup {
 }
 
 /** How many records an import wrote. */
+/** A backup of what a store holds, stamped with the format, its version and the time of export. */
+export function makeBackup(parts: Omit<StoreBackup, 'format' | 'version' | 'exportedAt'>): StoreBackup {
+  return { format: storeBackupFormat, version: 1, exportedAt: new Date().toISOString(), ...parts };
+}
+
 export interface StoreBackupCounts {
   readonly stages: number;
   readonly deploys: number;
