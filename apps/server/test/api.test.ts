@@ -377,6 +377,21 @@ describe('registrywatcher API', () => {
 });
 
 describe('operations', () => {
+  it('reports which of two replicas on one store leads', async () => {
+    const second = await harness({ storeFile: h.storeFile });
+    try {
+      const leading = async (app: typeof h.app) =>
+        /^docker_watcher_leader\{holder="[^"]+"\} (\d)$/m.exec(
+          await (await app.request('/metrics')).text(),
+        )?.[1];
+      expect(await leading(h.app)).toBe('1');
+      expect(await leading(second.app)).toBe('0');
+    } finally {
+      await second.composed.dispose();
+      await second.store.dispose();
+    }
+  });
+
   it('serves health, readiness, metrics and the OpenAPI document', async () => {
     expect(await json(await h.app.request('/healthz'))).toEqual({ status: 'ok' });
     expect((await h.app.request('/readyz')).status).toBe(200);
@@ -385,6 +400,7 @@ describe('operations', () => {
     expect(metrics).toContain('docker_watcher_deploys_total{outcome="succeeded"} 1');
     expect(metrics).toContain('docker_watcher_deploy_duration_seconds_count 1');
     expect(metrics).toContain('docker_watcher_deploy_queue_depth 0');
+    expect(metrics).toMatch(/^docker_watcher_leader\{holder="[^"]+"\} 1$/m);
     expect(metrics).toMatch(
       /docker_watcher_registry_requests_total\{registry="local",operation="resolveReference",status="ok"\} \d+/,
     );

@@ -64,17 +64,19 @@ export interface Harness {
   registry: MemoryRegistry;
   target: MemoryDeployTarget;
   store: SqliteStateStore;
+  storeFile: string;
   logs: MemoryLogger;
   close(): Promise<void>;
 }
 
 /** An app composed from the test config with memory adapters and a SQLite store on a temp file. */
-export async function harness(options: { start?: boolean } = {}): Promise<Harness> {
+export async function harness(options: { start?: boolean; storeFile?: string } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dw-server-'));
   const config = loadConfigText(configText, env);
   const registry = createMemoryRegistry({ webhookSecret });
   const target = createMemoryDeployTarget();
-  const store = createSqliteStateStore({ path: join(dir, 'state.db') });
+  const storeFile = options.storeFile ?? join(dir, 'state.db');
+  const store = createSqliteStateStore({ path: storeFile });
   const logs = createMemoryLogger();
   const logger = createRedactingLogger(logs, { secrets: config.secrets });
   const composed = compose(config, {
@@ -92,6 +94,7 @@ export async function harness(options: { start?: boolean } = {}): Promise<Harnes
     registry,
     target,
     store,
+    storeFile,
     logs,
     async close() {
       await composed.dispose();

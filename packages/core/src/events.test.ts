@@ -68,6 +68,7 @@ const samples: { [N in EventName]: EventOf<N> } = {
     operation: 'listTags',
     error: toEventError(new CoreError('RATE_LIMITED', 'slow down', { details: { status: 429 } })),
   },
+  'engine:leadership': { type: 'engine:leadership', at, holder: 'replica-a', leader: true },
 };
 
 const queued = samples['deploy:queued'];
@@ -199,11 +200,12 @@ describe('createEventBus', () => {
       'deploy:rolled-back',
       'deploy:awaiting-confirmation',
       'adapter:error',
+      'engine:leadership',
     ]);
     unsubscribe();
     unsubscribe();
     bus.emit(queued);
-    expect(seen).toHaveLength(11);
+    expect(seen).toHaveLength(12);
   });
 
   it('a listener that unsubscribes another during emit does not disturb the current delivery', () => {

@@ -89,6 +89,12 @@ export interface AdapterErrorEvent extends EventBase<'adapter:error'> {
   readonly error: EventError;
 }
 
+/** This replica started or stopped leading (polling) among the replicas on one store. */
+export interface EngineLeadershipEvent extends EventBase<'engine:leadership'> {
+  readonly holder: string;
+  readonly leader: boolean;
+}
+
 /**
  * Every event of the system, in eventemitter3's map form: each event has exactly one argument, a
  * readonly JSON-serialisable payload whose `type` is the event's name.
@@ -104,6 +110,7 @@ export interface EventMap {
   'deploy:rolled-back': [DeployRolledBackEvent];
   'deploy:awaiting-confirmation': [DeployAwaitingConfirmationEvent];
   'adapter:error': [AdapterErrorEvent];
+  'engine:leadership': [EngineLeadershipEvent];
 }
 
 export type EventName = keyof EventMap;
@@ -125,6 +132,7 @@ const eventNameSet: Record<EventName, true> = {
   'deploy:rolled-back': true,
   'deploy:awaiting-confirmation': true,
   'adapter:error': true,
+  'engine:leadership': true,
 };
 
 /** Every event name, e.g. to validate a subscription filter. */

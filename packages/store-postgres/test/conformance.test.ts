@@ -12,6 +12,7 @@ function harness(): StateStoreHarness {
   return {
     store: open(),
     reopen: async () => open(),
+    replica: async () => open(),
     historyLimit: 50,
     dispose: async () => {
       await live.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -11,6 +11,7 @@ function fileHarness(): StateStoreHarness {
   return {
     store: createSqliteStateStore({ path, busyTimeoutMs: 2_000 }),
     reopen: async () => createSqliteStateStore({ path, busyTimeoutMs: 2_000 }),
+    replica: async () => createSqliteStateStore({ path, busyTimeoutMs: 2_000 }),
     historyLimit: 50,
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -52,6 +52,8 @@ export function createMetrics(bus: EventBus): ServerMetrics {
   let durationCount = 0;
   /** Deploy id -> when it was queued (ms), while it has not finished. */
   const open = new Map<string, number>();
+  /** Whether this replica leads (polls), and its name among the replicas; unknown before the engine starts. */
+  let leadership: { leader: boolean; holder: string } | undefined;
 
   const finish = (deployId: string, outcome: string, at: string) => {
     deploys.inc({ outcome });
@@ -88,6 +90,9 @@ export function createMetrics(bus: EventBus): ServerMetrics {
         break;
       case 'adapter:error':
         adapterErrors.inc({ adapter: event.adapterId, operation: event.operation });
+        break;
+      case 'engine:leadership':
+        leadership = { leader: event.leader, holder: event.holder };
         break;
       default:
         break;
@@ -189,7 +194,13 @@ export function createMetrics(bus: EventBus): ServerMetrics {
         '# HELP docker_watcher_deploy_queue_depth Deploys queued or running.',
         '# TYPE docker_watcher_deploy_queue_depth gauge',
         `docker_watcher_deploy_queue_depth ${open.size}`,
+        '# HELP docker_watcher_leader 1 while this replica leads (polls the registries) among the replicas on its store.',
+        '# TYPE docker_watcher_leader gauge',
       );
+      if (leadership)
+        lines.push(
+          `docker_watcher_leader${labelText({ holder: leadership.holder })} ${leadership.leader ? 1 : 0}`,
+        );
       return `${lines.join('\n')}\n`;
     },
     dispose: unsubscribe,

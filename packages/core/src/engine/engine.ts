@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { DeployTarget, Instance } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
 import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
@@ -21,6 +22,7 @@ import { runDeploy } from './deploy-runner.ts';
 import { defaultHealthCheck, type StageDeploySettings } from './deploy-settings.ts';
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
+import { ReplicaLeases } from './replica-leases.ts';
 import { StageQueue } from './stage-queue.ts';
 
 export interface EngineOptions {
@@ -53,6 +55,16 @@ export interface EngineOptions {
   readonly healRoutes?: boolean;
   /** First pause after a repository's listing fails; doubles with each failure in a row (max 30 min). Default: the poll period, or 5 s without polling. */
   readonly backoffBaseMs?: number;
+  /**
+   * Several replicas on one store (its leases reach other processes): each stage is worked on by
+   * one replica at a time, one push makes one deploy, and one replica (the leader) polls.
+   */
+  readonly replica?: {
+    /** This replica's name in the store's leases. Default: host name, process id and a random part. */
+    readonly holder?: string;
+    /** How long a silent replica keeps its stages and leadership. Default 30 s. */
+    readonly leaseTtlMs?: number;
+  };
 }
 
 interface DeployJob {
@@ -94,6 +106,8 @@ export interface Engine {
   pin(params: StageRef & { readonly tag: string | undefined }): Promise<StageState>;
   /** Waits until no deploy runs or waits. */
   idle(): Promise<void>;
+  /** Whether this replica polls (always, on a store of one process); its name in the store's leases. */
+  leadership(): { readonly leader: boolean; readonly holder: string };
 }
 
 const stageKey = (ref: StageRef) => `${ref.project}/${ref.stage}`;
@@ -151,8 +165,22 @@ export function createEngine(options: EngineOptions): Engine {
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
   const coalescing = new Map<string, NodeJS.Timeout>();
+  /** Deploys this replica queued or runs, by stage: the rest of the store's unfinished ones are other replicas'. */
+  const localJobs = new Map<string, Set<string>>();
   let timer: NodeJS.Timeout | undefined;
   let started = false;
+  const leases = new ReplicaLeases({
+    store,
+    holder: options.replica?.holder ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    ttlMs: options.replica?.leaseTtlMs ?? 30_000,
+    logger,
+    onLost: (key) => {
+      for (const id of localJobs.get(key) ?? [])
+        cancellers.get(id)?.abort(new CoreError('CONFLICT', `Another replica took ${key} over`));
+    },
+    onLeadership: (leader) =>
+      bus.emit({ type: 'engine:leadership', at: at(), holder: leases.holder, leader }),
+  });
   let stopping = false;
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
@@ -267,6 +295,14 @@ export function createEngine(options: EngineOptions): Engine {
     return digest ? { tag, digest } : undefined;
   };
 
+  const decisionOf = async (ref: StageRef, state: StageState | undefined, candidate: Release | undefined) => {
+    const [recentDeploys, approvals] = await Promise.all([
+      store.listDeploys({ project: ref.project, stage: ref.stage, limit: 20 }),
+      store.listApprovals({ project: ref.project, stage: ref.stage }),
+    ]);
+    return decide({ stage: stageOf(ref), state, candidate, recentDeploys, approvals });
+  };
+
   const decideStage = async (ref: StageRef, signal?: AbortSignal, memo = false) => {
     const state = await readState(ref);
     const candidate = await candidateOf(ref, state, signal);
@@ -274,17 +310,48 @@ export function createEngine(options: EngineOptions): Engine {
       // Same tags, same stage state, same candidate: the last decision stands, and costs no reads.
       const project = projectOf(ref);
       const fingerprint = `${tagVersions.get(repoKey(project.registry, project.repository)) ?? 0}|${state?.revision ?? 0}|${candidate?.tag}@${candidate?.digest}`;
-      if (decided.get(stageKey(ref)) === fingerprint) return { state, decision: undefined };
+      if (decided.get(stageKey(ref)) === fingerprint) return { candidate, decision: undefined };
       decided.set(stageKey(ref), fingerprint);
     }
-    const [recentDeploys, approvals] = await Promise.all([
-      store.listDeploys({ project: ref.project, stage: ref.stage, limit: 20 }),
-      store.listApprovals({ project: ref.project, stage: ref.stage }),
-    ]);
-    return { state, decision: decide({ stage: stageOf(ref), state, candidate, recentDeploys, approvals }) };
+    return { candidate, decision: await decisionOf(ref, state, candidate) };
   };
 
+  const addLocal = (key: string, id: string) => localJobs.set(key, (localJobs.get(key) ?? new Set()).add(id));
+  /** A deploy of this replica left its queue (finished, superseded, cancelled): its share of the stage's lease goes. */
+  const settle = async (key: string, id: string) => {
+    const jobs = localJobs.get(key);
+    jobs?.delete(id);
+    if (jobs?.size === 0) localJobs.delete(key);
+    await leases.exit(key);
+  };
+  const busyElsewhere = (key: string) =>
+    new CoreError(
+      'CONFLICT',
+      `Another replica is working on ${key} now; try again when its deploy has finished`,
+    );
+
   const enqueue = async (
+    ref: StageRef,
+    release: Release,
+    trigger: DeployTrigger,
+    reason: string,
+  ): Promise<DeployRecord> => {
+    const key = stageKey(ref);
+    if (!(await leases.enter(key))) throw busyElsewhere(key);
+    let record: DeployRecord | undefined;
+    try {
+      record = await createQueued(ref, release, trigger, reason);
+      addLocal(key, record.id);
+      await queue.push(key, { deployId: record.id });
+      return record;
+    } catch (error) {
+      if (record) localJobs.get(key)?.delete(record.id);
+      await leases.exit(key);
+      throw error;
+    }
+  };
+
+  const createQueued = async (
     ref: StageRef,
     release: Release,
     trigger: DeployTrigger,
@@ -313,7 +380,6 @@ export function createEngine(options: EngineOptions): Engine {
       release,
       trigger,
     });
-    await queue.push(stageKey(ref), { deployId: record.id });
     return record;
   };
 
@@ -333,7 +399,10 @@ export function createEngine(options: EngineOptions): Engine {
             signal: AbortSignal.any([lifetime.signal, canceller.signal]),
           },
         ),
-      ).finally(() => cancellers.delete(job.deployId));
+      ).finally(() => {
+        cancellers.delete(job.deployId);
+        return settle(key, job.deployId);
+      });
       if (finished.state === 'succeeded' && !stopping) {
         // A stage promoted from this one may now have something to do.
         for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
@@ -344,8 +413,10 @@ export function createEngine(options: EngineOptions): Engine {
         }
       }
     },
-    onSuperseded: async (_key, job, by) => {
-      await cancelPending(job.deployId, `superseded by ${by.deployId}`);
+    onSuperseded: async (key, job, by) => {
+      await cancelPending(job.deployId, `superseded by ${by.deployId}`).finally(() =>
+        settle(key, job.deployId),
+      );
     },
   });
 
@@ -376,8 +447,27 @@ export function createEngine(options: EngineOptions): Engine {
     signal?: AbortSignal,
     memo = false,
   ): Promise<StageDecision | undefined> => {
-    const { decision } = await decideStage(ref, signal, memo);
-    if (decision === undefined) return undefined;
+    const first = await decideStage(ref, signal, memo);
+    if (first.decision === undefined) return undefined;
+    if (first.decision.action === 'none') return first.decision;
+    const key = stageKey(ref);
+    if (!(await leases.enter(key))) {
+      decided.delete(key);
+      return {
+        action: 'none',
+        reason: 'another replica is working on this stage',
+        release: first.decision.release,
+      };
+    }
+    try {
+      // Under the stage's lease: whatever another replica did meanwhile is in the store now.
+      return await act(ref, await decisionOf(ref, await readState(ref), first.candidate));
+    } finally {
+      await leases.exit(key);
+    }
+  };
+
+  const act = async (ref: StageRef, decision: StageDecision): Promise<StageDecision> => {
     if (decision.action === 'deploy') {
       const config = stageOf(ref);
       const state = await readState(ref);
@@ -458,8 +548,35 @@ export function createEngine(options: EngineOptions): Engine {
     repushed.delete(key);
   };
 
+  /**
+   * Deploys another replica left unfinished and gave up (it crashed, or lost the store): whoever
+   * takes their stage's lease first resumes or rolls them back.
+   */
+  const adopt = async (records: readonly DeployRecord[]) => {
+    for (const record of records) {
+      const key = stageKey(record);
+      if (!projects.get(record.project)?.stages[record.stage] || localJobs.get(key)?.has(record.id)) continue;
+      if (!(await leases.enter(key))) continue;
+      const current = await store.getDeploy({ id: record.id }).catch(() => undefined);
+      if (!current || current.finished) {
+        await leases.exit(key);
+        continue;
+      }
+      logger.info(`taking over unfinished deploy ${record.id} of ${key}`, { deployId: record.id });
+      addLocal(key, record.id);
+      await queue.push(key, { deployId: record.id });
+    }
+  };
+
   const pollOnce = async () => {
     const signal = lifetime.signal;
+    if (store.capabilities.sharedLeases) {
+      await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse()).catch(
+        (error: unknown) => adapterError(store.id, 'listDeploys', error),
+      );
+    }
+    // Followers only stand by: the leader's listings would cost the registry a second time.
+    if (!leases.leader) return;
     const byRegistry = new Map<string, Watched[]>();
     for (const entry of watched.values())
       byRegistry.set(entry.registry, [...(byRegistry.get(entry.registry) ?? []), entry]);
@@ -501,6 +618,7 @@ export function createEngine(options: EngineOptions): Engine {
       const config = projects.get(project)?.stages[stage];
       const host = config?.deploy.host;
       if (signal.aborted || !host || queue.isRunning(key) || queue.waiting(key)) continue;
+      if (!(await leases.enter(key).catch(() => false))) continue;
       try {
         const actual = (await readState({ project, stage }))?.actual;
         const serving = instances.find((i) => i.release.digest === actual?.digest)?.endpoint;
@@ -517,6 +635,8 @@ export function createEngine(options: EngineOptions): Engine {
         );
       } catch (error) {
         adapterError(proxy.id, 'healRoute', error);
+      } finally {
+        await leases.exit(key);
       }
     }
   };
@@ -562,12 +682,10 @@ export function createEngine(options: EngineOptions): Engine {
     async start() {
       if (started) return;
       started = true;
-      // Unfinished deploys first: resume or roll back what a crash interrupted.
-      const unfinished = await store.listDeploys({ unfinished: true, limit: 1000 });
-      for (const record of unfinished.reverse()) {
-        if (!projects.get(record.project)?.stages[record.stage]) continue;
-        await queue.push(stageKey(record), { deployId: record.id });
-      }
+      await leases.start();
+      // Unfinished deploys first: resume or roll back what a crash interrupted (those of replicas
+      // still at work stay theirs).
+      await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse());
       await queue.idle();
       await track(pollOnce());
       for (const project of options.projects) {
@@ -586,9 +704,10 @@ export function createEngine(options: EngineOptions): Engine {
       if (timer) clearTimeout(timer);
       for (const pending of coalescing.values()) clearTimeout(pending);
       coalescing.clear();
-      for (const [, job] of queue.clear()) {
-        // Waiting deploys stay pending in the store; the next start runs them.
+      for (const [key, job] of queue.clear()) {
+        // Waiting deploys stay pending in the store; the next start (or another replica) runs them.
         logger.info(`deploy ${job.deployId} stays queued for the next start`);
+        await settle(key, job.deployId);
       }
       lifetime.abort(new CoreError('ABORTED', 'The engine is stopping'));
       await queue.idle();
@@ -596,6 +715,7 @@ export function createEngine(options: EngineOptions): Engine {
       // What the last deploys reported still goes out, within the dispatcher's timeouts.
       await notifications?.flush();
       await notifications?.dispose();
+      await leases.close();
     },
     pollOnce: () => track(pollOnce()),
     async ingestWebhook({ registry: name, request }) {
@@ -708,14 +828,23 @@ export function createEngine(options: EngineOptions): Engine {
       if (!record) throw new CoreError('NOT_FOUND', `No deploy ${id}`);
       if (record.finished) throw new CoreError('CONFLICT', `Deploy ${id} is ${record.state} already`);
       const key = stageKey(record);
-      if (queue.waiting(key)?.deployId === id) queue.remove(key);
+      if (queue.waiting(key)?.deployId === id) {
+        queue.remove(key);
+        await settle(key, id);
+      }
       const canceller = cancellers.get(id);
       if (canceller) {
         canceller.abort(new CoreError('ABORTED', `Cancelled by ${by}`));
         await queue.idle();
         return (await store.getDeploy({ id }))!;
       }
-      return (await cancelPending(id, `cancelled by ${by}`))!;
+      // Not ours: only when no replica works on the stage can it be cancelled from here.
+      if (!(await leases.enter(key))) throw busyElsewhere(key);
+      try {
+        return (await cancelPending(id, `cancelled by ${by}`))!;
+      } finally {
+        await leases.exit(key);
+      }
     },
     async approve({ id, by }) {
       const approval = await store.getApproval({ id });
@@ -765,5 +894,6 @@ export function createEngine(options: EngineOptions): Engine {
       return state;
     },
     idle: () => queue.idle(),
+    leadership: () => ({ leader: leases.leader, holder: leases.holder }),
   };
 }

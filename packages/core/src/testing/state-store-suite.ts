@@ -17,6 +17,7 @@ import {
   same,
   sleep,
 } from './assertions.ts';
+import { checkReplicasDeployOnce } from './replicas-case.ts';
 import {
   type CaseResult,
   type ConformanceSuite,
@@ -36,6 +37,11 @@ export interface StateStoreHarness extends HarnessBase {
    * claimed. The kit disposes the first store before it reopens, and disposes the new one.
    */
   reopen?(): Promise<StateStore>;
+  /**
+   * A second store over the same data, open at the same time (another replica's); required when
+   * `capabilities.sharedLeases` is claimed. The kit disposes it.
+   */
+  replica?(): Promise<StateStore>;
   /** The store's bound on stage history, when known: `stage-history-is-bounded-newest-first` then checks it exactly. */
   readonly historyLimit?: number;
 }
@@ -70,6 +76,7 @@ export type StateStoreCaseId =
   | 'lease-renews-for-its-holder'
   | 'lease-release-frees-it'
   | 'durable-state-survives-reopen'
+  | 'shared-leases-let-replicas-deploy-once'
   | 'aborted-signal-aborts'
   | 'dispose-is-idempotent';
 
@@ -679,6 +686,24 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
         'CONFLICT',
         'create after reopen',
       );
+    },
+  },
+  'shared-leases-let-replicas-deploy-once': {
+    title: 'two engines on two handles of the store make one deploy per push, and one of them leads',
+    gate: {
+      claim: 'capabilities.sharedLeases',
+      when: true,
+      claimed: (harness) => harness.store.capabilities.sharedLeases,
+    },
+    run: async (context) => {
+      const { harness, unique } = context;
+      const replica = defined(
+        harness.replica,
+        'capabilities.sharedLeases is claimed, so the harness needs replica()',
+      ).bind(harness);
+      const second = await replica();
+      context.defer(() => second.dispose());
+      await checkReplicasDeployOnce([harness.store, second], projectFor(unique));
     },
   },
   'aborted-signal-aborts': {
