@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, isCoreError } from '@docker-watcher/core';
 import { configJsonSchemaText } from './config/json-schema.ts';
 import { loadConfigFile } from './config/load.ts';
+import { hashPassword, passwordProblem, readPassword } from './http/passwords.ts';
 import { handleSignals, startServer } from './serve.ts';
 
 const usage = `Usage: docker-watcher <command> [options]
@@ -12,6 +13,7 @@ Commands:
   serve                         run the server (--config)
   check                         validate the config file and print every problem (--config)
   schema [--write <file>]       print (or write) the config file's JSON Schema
+  hash-password                 read a dashboard password from stdin, print its bcrypt hash
   plan [project] [stage]        what each stage would do now, and why
   tags <project> <stage>        what the stage's policy selects from its repository
   deploy <project> <stage> [tag]
@@ -78,6 +80,17 @@ async function main(argv: string[]): Promise<number> {
         }
         return 1;
       }
+    }
+    case 'hash-password': {
+      const password = await readPassword(process.stdin, process.stderr);
+      const problem = passwordProblem(password);
+      if (problem) {
+        err(problem);
+        return 1;
+      }
+      const hash = await hashPassword(password);
+      out(json ? JSON.stringify({ hash }) : hash);
+      return 0;
     }
     case 'schema': {
       if (values.write) writeFileSync(values.write, configJsonSchemaText());

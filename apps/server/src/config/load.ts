@@ -29,7 +29,13 @@ import {
   storeAdapters,
   targetAdapters,
 } from '../adapters.ts';
-import { type ConfigFile, configSchema, type ProjectConfig, type TokenScope } from './schema.ts';
+import {
+  bcryptHashPattern,
+  type ConfigFile,
+  configSchema,
+  type ProjectConfig,
+  type TokenScope,
+} from './schema.ts';
 
 /** An adapter to create: its definition, validated options and config path. */
 export interface AdapterSpec<K extends AdapterKind, A extends Adapter> {
@@ -46,6 +52,23 @@ export interface ApiToken {
   readonly scopes: readonly TokenScope[];
 }
 
+/** A dashboard user: the bcrypt hash of the password, never the password. */
+export interface DashboardUser {
+  readonly name: string;
+  readonly passwordHash: string;
+  readonly scopes: readonly TokenScope[];
+}
+
+/** Dashboard sessions and the login's rate limit (`global.server.session`). */
+export interface SessionSettings {
+  readonly idleTimeoutMs: number;
+  readonly maxAgeMs: number;
+  readonly secureCookie: boolean | 'auto';
+  readonly trustedProxies: readonly string[];
+  readonly loginMaxFailures: number;
+  readonly loginWindowMs: number;
+}
+
 /** A config file turned into what the server composes: every reference checked, every secret read. */
 export interface ResolvedConfig {
   readonly file: ConfigFile;
@@ -56,10 +79,14 @@ export interface ResolvedConfig {
   readonly store: AdapterSpec<'store', StateStore>;
   readonly notifier?: { readonly url: string; readonly secret?: string };
   readonly tokens: readonly ApiToken[];
+  readonly users: readonly DashboardUser[];
+  readonly session: SessionSettings;
   readonly listen: { readonly host: string; readonly port: number };
   readonly pollIntervalMs: number;
   readonly webhookBodyLimit: number;
   readonly shutdownTimeoutMs: number;
+  /** This server's name in the store's leases; `undefined`: host name and listen port. */
+  readonly replicaName?: string;
   /** Every secret value read from the environment, for redaction. */
   readonly secrets: readonly string[];
 }
@@ -248,6 +275,36 @@ export function resolveConfig(raw: unknown, env: Environment): ResolvedConfig {
       problem(`${path}.token_env`, `the token in ${token.token_env} is too short (at least 16 characters)`);
     if (value !== undefined) tokens.push({ name: token.name, hash: hashToken(value), scopes: token.scopes });
   });
+  const users: DashboardUser[] = [];
+  const seenUsers = new Set<string>();
+  server.users.forEach((user, index) => {
+    const path = `global.server.users.${index}`;
+    if (seenUsers.has(user.name)) problem(`${path}.name`, `another user is named ${user.name}`);
+    // Audit entries name the caller: a user and a token of the same name could not be told apart.
+    else if (seenTokens.has(user.name)) problem(`${path}.name`, `a token is named ${user.name} already`);
+    seenUsers.add(user.name);
+    if (user.password_hash !== undefined && user.password_hash_env !== undefined) {
+      problem(`${path}.password_hash_env`, 'set password_hash or password_hash_env, not both');
+      return;
+    }
+    let hash = user.password_hash;
+    if (hash !== undefined) secrets.push(hash);
+    else if (user.password_hash_env !== undefined) {
+      hash = readEnv(`${path}.password_hash_env`, user.password_hash_env);
+      if (hash !== undefined && !bcryptHashPattern.test(hash)) {
+        problem(
+          `${path}.password_hash_env`,
+          `the value of ${user.password_hash_env} is not a bcrypt hash (make one with \`docker-watcher hash-password\`)`,
+        );
+        return;
+      }
+    } else
+      problem(
+        path,
+        'needs password_hash or password_hash_env (make one with `docker-watcher hash-password`)',
+      );
+    if (hash !== undefined) users.push({ name: user.name, passwordHash: hash, scopes: user.scopes });
+  });
   const colon = server.listen.lastIndexOf(':');
   const port = Number(server.listen.slice(colon + 1));
   if (port > 65_535) problem('global.server.listen', 'the port must be at most 65535');
@@ -277,10 +334,20 @@ export function resolveConfig(raw: unknown, env: Environment): ResolvedConfig {
         }
       : {}),
     tokens,
+    users,
+    session: {
+      idleTimeoutMs: server.session.idle_timeout_seconds * 1000,
+      maxAgeMs: server.session.max_age_seconds * 1000,
+      secureCookie: server.session.secure_cookie,
+      trustedProxies: server.session.trusted_proxies,
+      loginMaxFailures: server.session.login_max_failures,
+      loginWindowMs: server.session.login_window_seconds * 1000,
+    },
     listen: { host, port },
     pollIntervalMs: global.poll_interval_seconds * 1000,
     webhookBodyLimit: server.webhook_body_limit,
     shutdownTimeoutMs: server.shutdown_timeout_ms,
+    ...(server.replica_name ? { replicaName: server.replica_name } : {}),
     secrets,
   };
 }

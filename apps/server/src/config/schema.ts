@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { tagPolicyOptions } from '@docker-watcher/core';
 import * as v from 'valibot';
 
@@ -123,6 +124,78 @@ export const tokenConfig = v.strictObject({
   scopes: v.pipe(v.array(v.picklist(tokenScopes)), v.minLength(1, 'needs at least one scope')),
 });
 
+/** A bcrypt hash as `docker-watcher hash-password` prints it (`$2a$`, `$2b$` or `$2y$`, cost 4–31). */
+export const bcryptHashPattern = /^\$2[aby]\$(?:0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
+
+const notAHash = 'must be a bcrypt hash ($2b$…) from `docker-watcher hash-password`, never a password';
+
+export const userConfig = v.strictObject({
+  name: v.pipe(name, v.description('User name typed at the dashboard login.')),
+  password_hash: v.optional(
+    v.pipe(v.string(), v.regex(bcryptHashPattern, notAHash), v.description('bcrypt hash of the password.')),
+  ),
+  password_hash_env: v.optional(
+    v.pipe(envName, v.description('Environment variable holding the bcrypt hash of the password.')),
+  ),
+  password: v.optional(
+    v.pipe(
+      v.never(
+        'plain passwords are not accepted: put the output of `docker-watcher hash-password` in password_hash or password_hash_env',
+      ),
+      v.description('Not accepted: use password_hash or password_hash_env.'),
+    ),
+  ),
+  scopes: v.pipe(v.array(v.picklist(tokenScopes)), v.minLength(1, 'needs at least one scope')),
+});
+
+/** An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`). */
+const addressOrRange = v.pipe(
+  v.string(),
+  v.check((value) => {
+    const [address = '', prefix, ...rest] = value.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    if (prefix === undefined) return true;
+    return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  }, 'must be an IP address or a CIDR range, e.g. 10.0.0.0/8'),
+);
+
+const seconds = (min: number, description: string, fallback: number) =>
+  v.optional(v.pipe(v.number(), v.integer(), v.minValue(min), v.description(description)), fallback);
+
+export const sessionConfig = v.strictObject({
+  idle_timeout_seconds: seconds(60, 'A dashboard session ends after this long without a request.', 1800),
+  max_age_seconds: seconds(60, 'A dashboard session ends this long after the login, however active.', 43_200),
+  secure_cookie: v.optional(
+    v.pipe(
+      v.union([v.boolean(), v.literal('auto')]),
+      v.description(
+        '`auto`: mark the session cookie Secure when the request came over HTTPS (directly, or by X-Forwarded-Proto from a trusted proxy).',
+      ),
+    ),
+    'auto',
+  ),
+  trusted_proxies: v.optional(
+    v.pipe(
+      v.array(addressOrRange),
+      v.description(
+        'Peers (addresses or CIDR ranges) whose X-Forwarded-For, -Proto and -Host headers are believed.',
+      ),
+    ),
+    [],
+  ),
+  login_max_failures: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.description('Failed logins per client address, and per user name, before 429.'),
+    ),
+    5,
+  ),
+  login_window_seconds: seconds(1, 'How long failed logins count.', 900),
+});
+
 export const serverConfig = v.strictObject({
   listen: v.optional(
     v.pipe(
@@ -136,11 +209,28 @@ export const serverConfig = v.strictObject({
     v.pipe(v.array(tokenConfig), v.description('API tokens; the token values come from the environment.')),
     [],
   ),
+  users: v.optional(
+    v.pipe(
+      v.array(userConfig),
+      v.description('Dashboard users; passwords only as bcrypt hashes (`docker-watcher hash-password`).'),
+    ),
+    [],
+  ),
+  session: v.optional(sessionConfig, {}),
   webhook_body_limit: v.optional(
     v.pipe(v.number(), v.integer(), v.minValue(1024), v.description('Largest webhook body in bytes.')),
     1024 * 1024,
   ),
   shutdown_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 30_000),
+  replica_name: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'must be letters, digits, . _ : - (at most 100)'),
+      v.description(
+        "This server's name among replicas sharing one store (leases). Default: host name and listen port, the same after a restart, so a restarted server resumes its own unfinished deploys at once.",
+      ),
+    ),
+  ),
 });
 
 export const globalConfig = v.strictObject({

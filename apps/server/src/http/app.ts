@@ -5,6 +5,7 @@ import { stageTags } from '../tags.ts';
 import { type AuthVariables, requireScope } from './auth.ts';
 import { autoDeployBody, deployBody, deploysQuery, emptyBody, pinBody, promoteBody } from './bodies.ts';
 import { errorBody, errorHandler, jsonBody, validate } from './errors.ts';
+import { createDashboardLogin } from './login.ts';
 import { openApiDocument } from './openapi.ts';
 import { registryWatcherRoutes } from './registrywatcher.ts';
 import { deployLogStream } from './sse.ts';
@@ -26,6 +27,13 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
   const app = new Hono<{ Variables: AuthVariables }>();
   app.onError(errorHandler(logger.child({ component: 'http' })));
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `No route ${c.req.method} ${c.req.path}`), 404));
+  const login = createDashboardLogin({
+    users: config.users,
+    settings: config.session,
+    logger: logger.child({ component: 'auth' }),
+  });
+  app.use('*', login.middleware);
+  app.route('/api/auth', login.routes);
 
   const projectOf = (id: string) => {
     const project = config.projects.find((p) => p.id === id);

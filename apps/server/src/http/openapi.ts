@@ -8,6 +8,8 @@ import {
   promoteBody,
   registryWatcherBody,
 } from './bodies.ts';
+import { csrfHeader } from './csrf.ts';
+import { loginBody, sessionCookie } from './login.ts';
 
 type Scope = 'read' | 'deploy' | null;
 
@@ -21,6 +23,10 @@ interface Route {
   readonly status?: number;
   readonly produces?: string;
   readonly query?: readonly string[];
+  /** Error answers of routes that are neither scoped nor webhooks. */
+  readonly errors?: Readonly<Record<string, string>>;
+  /** Authenticated by the session cookie only (the dashboard's own routes). */
+  readonly session?: boolean;
 }
 
 const stage = '/api/projects/{id}/stages/{stage}';
@@ -36,6 +42,34 @@ export const routes: readonly Route[] = [
   },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scope: null, produces: 'text/plain' },
   { method: 'get', path: '/api/openapi.json', summary: 'This document', scope: null },
+  {
+    method: 'post',
+    path: '/api/auth/login',
+    summary: 'Dashboard login: sets the session cookie; answers the caller and the CSRF token',
+    scope: null,
+    body: loginBody,
+    errors: {
+      '401': 'Wrong user name or password',
+      '403': 'Cross-origin request',
+      '429': 'Too many failed logins (Retry-After)',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/auth/logout',
+    summary: 'End the dashboard session and clear its cookie',
+    scope: null,
+    session: true,
+    errors: { '403': `Session without ${csrfHeader}, or cross-origin` },
+  },
+  {
+    method: 'get',
+    path: '/api/auth/session',
+    summary: "The session's caller, CSRF token and expiry",
+    scope: null,
+    session: true,
+    errors: { '401': 'No session, or it has ended' },
+  },
   { method: 'get', path: '/api/projects', summary: 'Projects with their stages', scope: 'read' },
   {
     method: 'get',
@@ -198,6 +232,18 @@ export function openApiDocument(): Record<string, unknown> {
       required: false,
       schema: { type: 'string' },
     }));
+    const csrf =
+      route.method === 'post' && (route.scope || route.session)
+        ? [
+            {
+              name: csrfHeader,
+              in: 'header',
+              required: false,
+              description: 'Required when the session cookie authenticates the request',
+              schema: { type: 'string' },
+            },
+          ]
+        : [];
     const error = (description: string) => ({
       description,
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
@@ -212,9 +258,15 @@ export function openApiDocument(): Record<string, unknown> {
     };
     if (route.body || route.query) responses['400'] = error('Invalid request, with field errors');
     if (route.scope) {
-      responses['401'] = error('Missing or wrong token');
-      responses['403'] = error('Token without the scope');
+      responses['401'] = error('Missing or wrong token, or no valid session');
+      responses['403'] = error(
+        route.method === 'post'
+          ? `Token or user without the scope; session request without ${csrfHeader} or cross-origin`
+          : 'Token or user without the scope',
+      );
     }
+    for (const [status, description] of Object.entries(route.errors ?? {}))
+      responses[status] = error(description);
     if (route.path.startsWith('/api/webhook')) {
       responses['401'] = error('Forged or unsigned webhook');
       responses['413'] = error('Body over the limit');
@@ -225,8 +277,12 @@ export function openApiDocument(): Record<string, unknown> {
       ...paths[route.path],
       [route.method]: {
         summary: route.summary,
-        ...(route.scope ? { security: [{ bearer: [] }], 'x-scope': route.scope } : { security: [] }),
-        ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
+        ...(route.scope
+          ? { security: [{ bearer: [] }, { session: [] }], 'x-scope': route.scope }
+          : { security: route.session ? [{ session: [] }] : [] }),
+        ...(params.length + query.length + csrf.length > 0
+          ? { parameters: [...params, ...query, ...csrf] }
+          : {}),
         ...(route.body
           ? {
               requestBody: {
@@ -246,7 +302,10 @@ export function openApiDocument(): Record<string, unknown> {
     info: { title: 'Docker Watcher', version: '0.0.0' },
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        session: { type: 'apiKey', in: 'cookie', name: sessionCookie },
+      },
       schemas: { Error: errorSchema },
     },
   };
