@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   createEngine,
   createEventBus,
@@ -37,6 +38,18 @@ export interface ComposeOptions {
   readonly registries?: Readonly<Record<string, Registry>>;
   readonly target?: DeployTarget;
   readonly proxy?: ReverseProxy;
+  /** The port the server listens on when it is not the config's (0: any free port). */
+  readonly listenPort?: number;
+}
+
+/**
+ * The server's name among replicas on one store: the same after a restart (host name and port), so
+ * a restarted server takes its own stages back at once; a random one when the port is random.
+ */
+function replicaOf(config: ResolvedConfig, listenPort: number | undefined) {
+  const port = listenPort ?? config.listen.port;
+  const holder = config.replicaName ?? (port === 0 ? undefined : `${hostname()}:${port}`);
+  return holder ? { replica: { holder } } : {};
 }
 
 /** Config -> adapters (through their definitions) -> engine. Nothing runs until `engine.start()`. */
@@ -112,6 +125,7 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     bus,
     logger,
     pollIntervalMs: config.pollIntervalMs,
+    ...replicaOf(config, options.listenPort),
   });
 
   let disposing: Promise<void> | undefined;

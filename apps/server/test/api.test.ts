@@ -1,8 +1,13 @@
+import { hostname } from 'node:os';
 import { createMemoryWebhookRequest } from '@docker-watcher/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compose } from '../src/compose.ts';
+import { loadConfigText } from '../src/config/load.ts';
 import {
   auth,
+  configText,
   digest,
+  env,
   type Harness,
   harness,
   post,
@@ -377,6 +382,20 @@ describe('registrywatcher API', () => {
 });
 
 describe('operations', () => {
+  it('names itself among replicas by host and port (stable across restarts), or by replica_name', () => {
+    const holder = (text: string, listenPort?: number) =>
+      compose(loadConfigText(text, env), listenPort === undefined ? {} : { listenPort }).engine.leadership()
+        .holder;
+    expect(holder(configText)).toBe(`${hostname()}:8080`);
+    expect(holder(configText, 9090)).toBe(`${hostname()}:9090`);
+    expect(holder(configText, 0)).not.toBe(holder(configText, 0));
+    expect(
+      holder(
+        configText.replace('    webhook_body_limit', '    replica_name: blue-1\n    webhook_body_limit'),
+      ),
+    ).toBe('blue-1');
+  });
+
   it('reports which of two replicas on one store leads', async () => {
     const second = await harness({ storeFile: h.storeFile });
     try {

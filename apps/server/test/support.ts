@@ -85,6 +85,8 @@ export async function harness(options: { start?: boolean; storeFile?: string } =
     target,
     proxy: createMemoryReverseProxy(),
     registries: { local: registry },
+    // Not listening: a random replica name, as a server on a random port gets.
+    listenPort: 0,
   });
   const app = createApp(composed, { heartbeatMs: 50 });
   if (options.start !== false) await composed.engine.start();

@@ -180,6 +180,10 @@ export function createEngine(options: EngineOptions): Engine {
     },
     onLeadership: (leader) =>
       bus.emit({ type: 'engine:leadership', at: at(), holder: leases.holder, leader }),
+    // Replicas that died leave unfinished deploys: looked for on every renewal, polling or not.
+    onTick: async () => {
+      if (started && !stopping) await track(adoptOrphans());
+    },
   });
   let stopping = false;
 
@@ -568,13 +572,15 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
+  const adoptOrphans = async () => {
+    if (!store.capabilities.sharedLeases) return;
+    await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse()).catch(
+      (error: unknown) => adapterError(store.id, 'listDeploys', error),
+    );
+  };
+
   const pollOnce = async () => {
     const signal = lifetime.signal;
-    if (store.capabilities.sharedLeases) {
-      await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse()).catch(
-        (error: unknown) => adapterError(store.id, 'listDeploys', error),
-      );
-    }
     // Followers only stand by: the leader's listings would cost the registry a second time.
     if (!leases.leader) return;
     const byRegistry = new Map<string, Watched[]>();

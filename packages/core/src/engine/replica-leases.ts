@@ -12,6 +12,8 @@ export interface ReplicaLeasesOptions {
   readonly onLost: (key: string) => void;
   /** Leadership (who polls) changed hands. */
   readonly onLeadership: (leader: boolean) => void;
+  /** After each renewal (every third of the TTL): e.g. look for work replicas that died left behind. */
+  readonly onTick?: () => Promise<void>;
 }
 
 const leaderLease = 'engine:leader';
@@ -149,5 +151,6 @@ export class ReplicaLeases {
         this.#options.onLost(key);
       }
     }
+    if (!this.#closed) await this.#options.onTick?.();
   }
 }

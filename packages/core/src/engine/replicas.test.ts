@@ -133,7 +133,7 @@ describe('engine: replicas on one store', () => {
     ).toEqual(['a:true', 'b:false', 'a:false', 'b:true']);
   });
 
-  it('a deploy left by a replica that died is taken over once its lease runs out', async () => {
+  it('a deploy left by a replica that died is taken over once its lease runs out, without polling', async () => {
     const c = cluster();
     c.registry.push(repository, 'dev-1');
     const a = c.replica('a');
@@ -158,10 +158,11 @@ describe('engine: replicas on one store', () => {
     const b = c.replica('b');
     await b.start();
     expect((await c.store.getDeploy({ id: orphan.id }))?.finished).toBe(false);
-    await until(async () => {
-      await b.pollOnce();
-      return (await c.store.getDeploy({ id: orphan.id }))?.finished === true;
-    }, 'the orphan to be taken over');
+    // No polling here (pollIntervalMs 0): the lease renewals look for orphans.
+    await until(
+      async () => (await c.store.getDeploy({ id: orphan.id }))?.finished === true,
+      'the orphan to be taken over',
+    );
     await b.idle();
     expect((await c.store.getDeploy({ id: orphan.id }))?.state).toBe('succeeded');
     expect(c.running()).toEqual(['dev-2']);
