@@ -23,8 +23,19 @@ describe('toTargetError', () => {
     expect(error.code).toBe('UNAVAILABLE');
     expect(error.retryable).toBe(true);
     expect(error.message).toBe(
-      'The Docker Engine at /var/run/docker.sock is unreachable (ENOENT) during start of dw-x',
+      'The Docker Engine at /var/run/docker.sock is unreachable during start of dw-x: its socket does not exist, so the daemon is stopped or restarting (ENOENT)',
     );
+  });
+
+  it('says what a refused or broken connection means for the daemon', () => {
+    const refused = toTargetError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), context);
+    expect(refused.message).toMatch(
+      /: it refused the connection, so the daemon is stopped or restarting \(ECONNREFUSED\)$/,
+    );
+    const reset = toTargetError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), context);
+    expect(reset.code).toBe('UNAVAILABLE');
+    expect(reset.retryable).toBe(true);
+    expect(reset.message).toMatch(/the daemon stopped or restarted during the call \(ECONNRESET\)$/);
   });
 
   it('maps engine statuses with the engine message, not the modem prefix', () => {

@@ -9,19 +9,20 @@ interface EngineFailure {
   readonly name?: string;
 }
 
-const socketCodes = new Set([
-  'ECONNREFUSED',
-  'ENOENT',
-  'EACCES',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ESOCKETTIMEDOUT',
-]);
+/** Socket errors that mean the engine could not be reached, in words a deploy record can show. */
+const socketReasons: Readonly<Record<string, string>> = {
+  ENOENT: 'its socket does not exist, so the daemon is stopped or restarting',
+  ECONNREFUSED: 'it refused the connection, so the daemon is stopped or restarting',
+  ECONNRESET: 'the connection broke off, so the daemon stopped or restarted during the call',
+  EPIPE: 'the connection broke off, so the daemon stopped or restarted during the call',
+  ETIMEDOUT: 'it did not answer in time',
+  ESOCKETTIMEDOUT: 'it did not answer in time',
+  EACCES: 'permission to its socket was denied',
+  EHOSTUNREACH: 'there is no route to its host',
+  ENETUNREACH: 'there is no route to its host',
+  ENOTFOUND: 'its host name does not resolve',
+  EAI_AGAIN: 'its host name does not resolve',
+};
 
 export function statusOf(error: unknown): number | undefined {
   const status = (error as EngineFailure | null)?.statusCode;
@@ -40,7 +41,7 @@ export function engineMessage(error: unknown): string {
 /** Whether the engine could not be reached at all (socket missing, refused, reset). */
 export function isUnreachable(error: unknown): boolean {
   const code = (error as EngineFailure | null)?.code;
-  return typeof code === 'string' && socketCodes.has(code) && statusOf(error) === undefined;
+  return typeof code === 'string' && Object.hasOwn(socketReasons, code) && statusOf(error) === undefined;
 }
 
 const clip = (text: string, max = 300) => (text.length > max ? `${text.slice(0, max)}…` : text);
@@ -75,7 +76,7 @@ export function toTargetError(error: unknown, context: MapContext): CoreError {
   if (isUnreachable(error)) {
     return new CoreError(
       'UNAVAILABLE',
-      `The Docker Engine at ${context.engine} is unreachable (${failure.code}) during ${context.action}`,
+      `The Docker Engine at ${context.engine} is unreachable during ${context.action}: ${socketReasons[failure.code ?? '']} (${failure.code})`,
       { details: { ...details, errno: failure.code }, cause: error },
     );
   }

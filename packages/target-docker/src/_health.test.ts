@@ -45,6 +45,21 @@ describe('container state', () => {
     expect(stateReport(info({ Running: false, Paused: true, Status: 'paused' }))?.status).toBe('unhealthy');
   });
 
+  it('exited despite a restart policy that restarts it: stopped from outside, as by a daemon restart', () => {
+    const stopped = info(
+      { Running: false, Status: 'exited', ExitCode: 0 },
+      { HostConfig: { RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 } } },
+    );
+    expect(stateReport(stopped)?.detail).toBe(
+      'exited, exit code 0, not restarted by its restart policy (unless-stopped): it was stopped from outside, by the Docker daemon stopping or restarting or by a docker stop',
+    );
+    const onFailure = info(
+      { Running: false, Status: 'exited', ExitCode: 0 },
+      { HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 0 } } },
+    );
+    expect(stateReport(onFailure)?.detail).toBe('exited, exit code 0');
+  });
+
   it("reads the image's HEALTHCHECK", () => {
     const health = (Status: string, Log: Array<{ ExitCode: number; Output: string }> = []) =>
       info({ Health: { Status, FailingStreak: Status === 'unhealthy' ? 3 : 0, Log } as never });

@@ -96,10 +96,17 @@ export function stateReport(info: Docker.ContainerInspectInfo): HealthReport | u
       return { status: 'exited', detail: `never started${state.Error ? `: ${state.Error}` : ''}` };
     }
     if (state.Paused) return { status: 'unhealthy', detail: 'paused' };
-    return {
-      status: 'exited',
-      detail: `${state.Status}, ${exitDetail()}${state.OOMKilled ? ', out of memory' : ''}`,
-    };
+    const detail = `${state.Status}, ${exitDetail()}${state.OOMKilled ? ', out of memory' : ''}`;
+    // A container that exits on its own is restarted by such a policy (`Restarting`); one that stays
+    // exited was stopped from outside, and during a deploy that is mostly the daemon going down.
+    const policy = info.HostConfig?.RestartPolicy?.Name;
+    if ((policy === 'always' || policy === 'unless-stopped') && !state.OOMKilled) {
+      return {
+        status: 'exited',
+        detail: `${detail}, not restarted by its restart policy (${policy}): it was stopped from outside, by the Docker daemon stopping or restarting or by a docker stop`,
+      };
+    }
+    return { status: 'exited', detail };
   }
   return undefined;
 }

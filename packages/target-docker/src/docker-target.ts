@@ -99,8 +99,15 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
     }
   };
 
-  const fail = (error: unknown, action: string, extra: Partial<MapContext> = {}) =>
-    toTargetError(error, { action, engine: describe, target: id, secrets, ...extra });
+  /** When the target last lost the engine (socket gone, refused, reset), until it answers again. */
+  let outageSince: number | undefined;
+  /** Containers this target stopped itself: an outage never brings those back. */
+  const stoppedByUs = new Set<string>();
+
+  const fail = (error: unknown, action: string, extra: Partial<MapContext> = {}) => {
+    if (isUnreachable(error)) outageSince ??= Date.now();
+    return toTargetError(error, { action, engine: describe, target: id, secrets, ...extra });
+  };
 
   /** Runs an engine call; a 404 comes back as `undefined` instead of an error. */
   const orMissing = async <T>(call: () => Promise<T>): Promise<T | undefined> => {
@@ -403,6 +410,48 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
     }
   };
 
+  // ---- engine outages ------------------------------------------------------------------------
+
+  /**
+   * A daemon that restarts stops every container; its restart policy brings them back, except when
+   * the daemon crashed and took its containerd with it (then they stay `exited`). So on the first
+   * call that finds the engine answering again, managed containers with `always`/`unless-stopped`
+   * that stopped after the target lost the engine are started again, except `exceptId` (the
+   * instance the call is about, e.g. a candidate being stopped) and those this target stopped.
+   */
+  const recoverFromOutage = async (exceptId?: string) => {
+    const since = outageSince;
+    if (since === undefined) return;
+    try {
+      await docker.ping();
+    } catch {
+      return;
+    }
+    outageSince = undefined;
+    try {
+      const stopped = await docker.listContainers({
+        all: true,
+        filters: { label: [`${labels.managed}=true`], status: ['exited'] },
+      });
+      for (const { Id } of stopped) {
+        if (Id === exceptId || stoppedByUs.has(Id)) continue;
+        const info = await orMissing(() => docker.getContainer(Id).inspect());
+        const policy = info?.HostConfig.RestartPolicy?.Name;
+        if (!info || (policy !== 'always' && policy !== 'unless-stopped')) continue;
+        if (Date.parse(info.State.FinishedAt) < since) continue;
+        await startContainer(docker.getContainer(Id));
+        logger.warn('started a container again that stopped while the engine was unreachable', {
+          name: info.Name,
+          id: Id,
+        });
+      }
+    } catch (error) {
+      logger.warn('could not restart containers after the engine came back', {
+        error: engineMessage(error),
+      });
+    }
+  };
+
   // ---- health --------------------------------------------------------------------------------
 
   const checkHealth = async (
@@ -455,6 +504,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 
   const stop = async (instance: Instance, signal: AbortSignal | undefined) => {
     const container = docker.getContainer(instance.id);
+    stoppedByUs.add(instance.id);
     try {
       await container.stop({ t: options.stopTimeoutSeconds, ...(signal ? { abortSignal: signal } : {}) });
     } catch (error) {
@@ -554,6 +604,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 
     async pull({ spec, onLog, signal }) {
       guard(signal);
+      await recoverFromOutage();
       const reference = imageReference(spec.image, spec.release);
       let present: Docker.ImageInspectInfo | undefined;
       try {
@@ -571,21 +622,25 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 
     async start({ spec, onLog, signal }) {
       guard(signal);
+      await recoverFromOutage();
       return start(spec, onLog, signal);
     },
 
     async checkHealth({ instance, health, signal }) {
       guard(signal);
+      await recoverFromOutage(instance.id);
       return checkHealth(instance, health, signal);
     },
 
     async stop({ instance, signal }) {
       guard(signal);
+      await recoverFromOutage(instance.id);
       await stop(instance, signal);
     },
 
     async list({ project, stage, signal }) {
       guard(signal);
+      await recoverFromOutage();
       try {
         const found = await listManaged({ project, stage }, signal);
         return found.sort((a, b) => a.Created - b.Created || a.Id.localeCompare(b.Id)).map(fromList);
@@ -596,6 +651,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 
     async logs({ instance, tail, signal }) {
       guard(signal);
+      await recoverFromOutage(instance.id);
       if (tail <= 0) return [];
       try {
         const output = await docker.getContainer(instance.id).logs({
@@ -618,6 +674,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 
     async prune({ keep, project, stage, signal }) {
       guard(signal);
+      await recoverFromOutage();
       try {
         return await prune({ keep, project, stage, signal });
       } catch (error) {

@@ -3,6 +3,7 @@ import { ensureDebianPackage } from './debian-packages.ts';
 import { dockerClient, removeTestkitResources } from './docker-client.ts';
 import { ensureDockerEngine } from './docker-engine.ts';
 import { buildFixtureImages } from './fixture-images.ts';
+import { removePrivateEngines } from './private-engine.ts';
 import { isTestkitError } from './testkit-error.ts';
 
 /**
@@ -18,7 +19,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     const docker = dockerClient();
     // Workers inherit this: everything they create is labelled as this run's.
     process.env.DW_TESTKIT_RUN = String(process.pid);
-    const leftovers = await removeTestkitResources(docker, 'orphans');
+    const leftovers =
+      (await removeTestkitResources(docker, 'orphans')) + (await removePrivateEngines('orphans'));
     const engineMs = performance.now() - started;
     const built = await buildFixtureImages(docker);
     // Installed here, once, rather than by test files racing each other for dpkg's lock.
@@ -38,6 +40,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   }
   return async () => {
     await removeTestkitResources(dockerClient()).catch(() => undefined);
+    await removePrivateEngines().catch(() => undefined);
     await engine?.stop();
   };
 }

@@ -171,7 +171,8 @@ export async function runDeploy(
     await log('error', `rolling back: ${cause.message}`);
     const candidate =
       data().candidate ??
-      (await target.list({ project: record!.project, stage: record!.stage })).find(
+      // The engine may be restarting right now (that may be why this rolls back): outlast it.
+      (await persist(() => target.list({ project: record!.project, stage: record!.stage }))).find(
         (i) => i.deployId === record!.id,
       );
     if (candidate) {
@@ -201,9 +202,30 @@ export async function runDeploy(
       await persist(() =>
         proxy!.ensureRoute({ route: { host: settings.host!, upstream: restoredEndpoint } }),
       );
-    } else if (switchesTraffic && previousRoute) {
-      // The switch may have happened before the failure: point the route back.
-      await persist(() => proxy!.ensureRoute({ route: previousRoute }));
+    } else if (switchesTraffic) {
+      // The switch may have happened before the failure: point the route back, at where the old
+      // release listens now (an engine restart may have given it a new address).
+      const previous = record!.previous;
+      const old = previous
+        ? await persist(async () => {
+            const instances = (await target.list({ project: record!.project, stage: record!.stage })).filter(
+              (i) => i.deployId !== record!.id && i.release.digest === previous.digest,
+            );
+            const running = instances.find((i) => i.state === 'running' && i.endpoint !== undefined);
+            // Its engine may be bringing it back (a restarted daemon): give it the rollback's patience.
+            if (!running && instances.length > 0)
+              throw new CoreError('UNAVAILABLE', `${previous.tag} is not running yet`, { retryable: true });
+            return running;
+          }).catch(() => undefined)
+        : undefined;
+      const route = old?.endpoint
+        ? {
+            ...previousRoute,
+            host: settings.host!,
+            upstream: { ...previousRoute?.upstream, ...old.endpoint },
+          }
+        : previousRoute;
+      if (route) await persist(() => proxy!.ensureRoute({ route }));
     }
     if (!serving) throw cause;
     const restored = record!.previous;

@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { appFixture } from '../src/fixture-images.ts';
+import { removePrivateEngines, startPrivateEngine } from '../src/private-engine.ts';
+
+const mountsUnder = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((line) => line.split(' ')[4]?.startsWith(dir));
+
+function processesOf(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes(dir)) found.push(cmdline.replaceAll('\0', ' '));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+describe('a private Docker Engine', () => {
+  it('runs containers, survives a restart and a crash, and leaves nothing after dispose()', async () => {
+    const engine = await startPrivateEngine();
+    try {
+      expect(engine.addressPool).toMatch(/^10\.(1[6-9]\d|2[0-4]\d)\.0\.0\/16$/);
+      const v1 = appFixture('v1').ref;
+      await engine.loadImages([v1]);
+      await engine.docker.createNetwork({ Name: 'private-test' });
+      const container = await engine.docker.createContainer({
+        Image: v1,
+        StopTimeout: 1,
+        HostConfig: { NetworkMode: 'private-test', RestartPolicy: { Name: 'unless-stopped' } },
+      });
+      await container.start();
+      const network = await engine.docker.getNetwork('private-test').inspect();
+      expect(
+        network.IPAM?.Config?.[0]?.Subnet?.startsWith(engine.addressPool.split('.').slice(0, 2).join('.')),
+      ).toBe(true);
+
+      let downAnswered: boolean | undefined;
+      await engine.restart({
+        downMs: 300,
+        whileDown: async () => {
+          downAnswered = await engine.docker.ping().then(
+            () => true,
+            () => false,
+          );
+        },
+      });
+      expect(downAnswered).toBe(false);
+      // A graceful restart: the restart policy brings the container back.
+      expect((await container.inspect()).State.Running).toBe(true);
+
+      await engine.restart({ crash: true });
+      expect(engine.running()).toBe(true);
+      expect(await engine.docker.ping()).toBeTruthy();
+    } finally {
+      await engine.dispose();
+    }
+    expect(existsSync(engine.dir)).toBe(false);
+    expect(mountsUnder(engine.dir)).toEqual([]);
+    expect(processesOf(engine.dir)).toEqual([]);
+    await engine.dispose();
+  }, 90_000);
+
+  it('removes the engine of a test process that ended without dispose()', async () => {
+    const script = `
+      import { startPrivateEngine } from ${JSON.stringify(join(import.meta.dirname, '../src/private-engine.ts'))};
+      const engine = await startPrivateEngine();
+      await engine.docker.createNetwork({ Name: 'left-behind' });
+      console.log(engine.dir);
+    `;
+    const env = { ...process.env };
+    // Owned by the child itself, so it is an orphan as soon as the child has exited.
+    delete env.DW_TESTKIT_RUN;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--conditions=@docker-watcher/source', '--input-type=module', '-e', script],
+      { env, timeout: 60_000 },
+    );
+    const dir = stdout.trim();
+    expect(existsSync(join(dir, 'engine.json'))).toBe(true);
+    expect(await removePrivateEngines('orphans')).toBeGreaterThanOrEqual(1);
+    expect(existsSync(dir)).toBe(false);
+    expect(mountsUnder(dir)).toEqual([]);
+    expect(processesOf(dir)).toEqual([]);
+  }, 90_000);
+});
