@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, isCoreError } from '@docker-watcher/core';
+import { type DeploySummary, followDeploy } from './cli-follow.ts';
 import { configJsonSchemaText } from './config/json-schema.ts';
 import { loadConfigFile } from './config/load.ts';
 import { hashPassword, passwordProblem, readPassword } from './http/passwords.ts';
@@ -25,6 +26,8 @@ Options:
   --url <url>       running server for plan/tags/deploy/promote/rollback (default: http://127.0.0.1:8080, or $DOCKER_WATCHER_URL)
   --token <token>   API token (default: $DOCKER_WATCHER_TOKEN)
   --json            machine-readable output
+  --no-wait         deploy/promote/rollback: return once the deploy is queued instead of following it
+  --no-watch        serve: reload on SIGHUP only, not when the config file changes
 `;
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -34,11 +37,14 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
+    allowNegative: true,
     options: {
       config: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
       json: { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: true },
+      watch: { type: 'boolean', default: true },
       write: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -98,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'serve': {
-      handleSignals(await startServer({ configFile }));
+      handleSignals(await startServer({ configFile, watch: values.watch }));
       return new Promise<number>(() => undefined);
     }
     default:
@@ -110,7 +116,12 @@ async function main(argv: string[]): Promise<number> {
 async function remote(
   command: string,
   args: string[],
-  values: { url?: string | undefined; token?: string | undefined; json?: boolean | undefined },
+  values: {
+    url?: string | undefined;
+    token?: string | undefined;
+    json?: boolean | undefined;
+    wait?: boolean | undefined;
+  },
 ): Promise<number> {
   const base = (values.url ?? process.env.DOCKER_WATCHER_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
   const token = values.token ?? process.env.DOCKER_WATCHER_TOKEN;
@@ -155,6 +166,8 @@ async function remote(
     ...(request.body ? { body: JSON.stringify(request.body) } : {}),
   });
   const data = (await response.json()) as Record<string, unknown>;
+  const queued = response.ok ? (data.deploy as DeploySummary | undefined) : undefined;
+  if (queued && values.wait !== false) return follow(base, token, queued, values.json === true);
   if (values.json) out(JSON.stringify(data));
   if (!response.ok) {
     const error = data.error as { code: string; message: string } | undefined;
@@ -164,6 +177,30 @@ async function remote(
   if (values.json) return 0;
   out(human(command, data));
   return 0;
+}
+
+/**
+ * Follows a deploy to its end: progress (states and log lines) on stderr, the outcome on stdout
+ * (with `--json`, only the final record, and no progress), exit 1 unless it succeeded.
+ */
+async function follow(base: string, token: string | undefined, queued: DeploySummary, json: boolean) {
+  const progress = json ? () => undefined : err;
+  progress(
+    `deploy ${queued.id}: ${queued.release.tag} (${queued.release.digest}) to ${queued.project}/${queued.stage}`,
+  );
+  const deploy = await followDeploy({
+    base,
+    token,
+    deployId: queued.id,
+    onState: (state, note) => progress(`  ${state}${note ? `: ${note}` : ''}`),
+    onLog: (line) => progress(`    ${line.level === 'info' ? '' : `${line.level}: `}${line.line}`),
+  });
+  if (json) out(JSON.stringify({ deploy }));
+  else {
+    out(`deploy ${deploy.id}: ${deploy.release.tag} (${deploy.release.digest}) ${deploy.state}`);
+    if (deploy.error) err(`${deploy.error.code}: ${deploy.error.message}`);
+  }
+  return deploy.state === 'succeeded' ? 0 : 1;
 }
 
 function human(command: string, data: Record<string, unknown>): string {

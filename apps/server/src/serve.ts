@@ -3,6 +3,7 @@ import { isCoreError, type Logger } from '@docker-watcher/core';
 import { serve } from '@hono/node-server';
 import { type Composed, type ComposeOptions, compose } from './compose.ts';
 import { type Environment, loadConfigFile, type ResolvedConfig } from './config/load.ts';
+import { type ConfigWatcher, watchConfigFile } from './config-watch.ts';
 import { createApp } from './http/app.ts';
 import { createServerLogger } from './logger.ts';
 
@@ -24,6 +25,11 @@ export interface StartServerOptions {
   /** For tests and embedding: adapters created elsewhere, and a hook after composing. */
   readonly compose?: ComposeOptions;
   readonly onComposed?: (composed: Composed) => void | Promise<void>;
+  /**
+   * Reload when the config file changes (validated first, like SIGHUP). Default false here;
+   * `docker-watcher serve` turns it on unless `--no-watch`.
+   */
+  readonly watch?: boolean;
 }
 
 /** `docker-watcher serve`: config -> engine -> HTTP server. */
@@ -32,7 +38,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   let config: ResolvedConfig = loadConfigFile(options.configFile, env);
   const logger = options.logger ?? createServerLogger({ secrets: config.secrets });
   const build = async (resolved: ResolvedConfig) => {
-    const composed = compose(resolved, { ...options.compose, logger });
+    const composed = compose(resolved, {
+      ...options.compose,
+      logger,
+      ...(options.port === undefined ? {} : { listenPort: options.port }),
+    });
     await options.onComposed?.(composed);
     let ready = false;
     const app = createApp(composed, { ready: () => ready });
@@ -43,7 +53,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   let current = await build(config);
   let stopping = false;
   const server = serve({
-    fetch: (request) => current.app.fetch(request),
+    fetch: (request, env) => current.app.fetch(request, env),
     hostname: config.listen.host,
     port: options.port ?? config.listen.port,
   }) as Server;
@@ -61,39 +71,59 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
 
   let closing: Promise<void> | undefined;
-  return {
+  let watcher: ConfigWatcher | undefined;
+  // SIGHUP and file changes may overlap: reloads run one after the other.
+  let reloads: Promise<boolean> = Promise.resolve(true);
+  // The old composition's disposal and the new one's start, which shutdown waits for.
+  let swapping: Promise<void> | undefined;
+  const reloadOnce = async (): Promise<boolean> => {
+    let next: ResolvedConfig;
+    try {
+      next = loadConfigFile(options.configFile, env);
+    } catch (error) {
+      logger.error('the new config is invalid; the running one stays', {
+        problems: isCoreError(error) ? error.message : String(error),
+      });
+      return false;
+    }
+    if (stopping) return false;
+    // Running deploys finish under the old config; then the new one takes over the same store.
+    await current.composed.engine.idle();
+    // Shutdown began meanwhile: it owns the running composition now.
+    if (stopping) return false;
+    current.setReady(false);
+    swapping = (async () => {
+      await current.composed.dispose();
+      config = next;
+      current = await build(config);
+    })();
+    try {
+      await swapping;
+    } finally {
+      swapping = undefined;
+    }
+    logger.info('config reloaded', { projects: config.projects.length });
+    return true;
+  };
+  const running: RunningServer = {
     port,
     get composed() {
       return current.composed;
     },
-    async reload() {
-      let next: ResolvedConfig;
-      try {
-        next = loadConfigFile(options.configFile, env);
-      } catch (error) {
-        logger.error('the new config is invalid; the running one stays', {
-          problems: isCoreError(error) ? error.message : String(error),
-        });
-        return false;
-      }
-      if (stopping) return false;
-      // Running deploys finish under the old config; then the new one takes over the same store.
-      await current.composed.engine.idle();
-      current.setReady(false);
-      await current.composed.dispose();
-      config = next;
-      current = await build(config);
-      logger.info('config reloaded', { projects: config.projects.length });
-      return true;
+    reload() {
+      reloads = reloads.then(reloadOnce, reloadOnce);
+      return reloads;
     },
     close() {
       closing ??= (async () => {
         stopping = true;
+        watcher?.close();
         current.setReady(false);
         logger.info('shutting down: no new requests; running deploys are brought to a safe state');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timeout = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+        await swapping?.catch(() => undefined);
         await current.composed.dispose();
         // Log streams end with their deploys; anything still open now is cut.
         server.closeAllConnections();
@@ -104,6 +134,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       return closing;
     },
   };
+  if (options.watch)
+    watcher = watchConfigFile({ file: options.configFile, logger, onChange: () => running.reload() });
+  return running;
 }
 
 /** SIGTERM/SIGINT: graceful shutdown, then exit 0 (a second signal exits at once); SIGHUP: reload. */
