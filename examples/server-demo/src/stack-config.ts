@@ -1,0 +1,91 @@
+import type { ConfigInput } from '@docker-watcher/server';
+import { appPort, testkitLabels } from '@docker-watcher/testkit';
+import { stringify } from 'yaml';
+
+/** The environment variables the config names; their values go to the server, never into the file. */
+export const stackEnvNames = {
+  adminToken: 'DW_STACK_ADMIN_TOKEN',
+  webhookSecret: 'DW_STACK_WEBHOOK_SECRET',
+} as const;
+
+type ProjectInput = ConfigInput['projects'][string];
+
+/** A project of the stack: everything of the config's project except where its image lives. */
+export interface StackProject {
+  /** Repository in the stack's registry, e.g. `demo/app`. */
+  readonly repository: string;
+  readonly stages: ProjectInput['stages'];
+  readonly healthcheck?: ProjectInput['healthcheck'];
+  readonly strategy?: ProjectInput['strategy'];
+}
+
+export interface StackConfigParams {
+  readonly projects: Readonly<Record<string, StackProject>>;
+  readonly registryUrl: string;
+  readonly registryHost: string;
+  readonly caddy: { readonly adminUrl: string; readonly serverName: string };
+  /** Where the server listens (every replica gets its own file with its own port). */
+  readonly listenPort: number;
+  /** `sqlite:<file>` or a `postgres://` URL. */
+  readonly store: string;
+  /** Docker network of the deployed containers. */
+  readonly network: string;
+  /** Labels every deployed container (`stackIdLabel`), so the stack finds and removes its own. */
+  readonly stackId: string;
+  readonly pollIntervalSeconds: number;
+  readonly domain: string;
+}
+
+/** The label naming the stack a deployed container belongs to. */
+export const stackIdLabel = 'docker-watcher.testkit.stack';
+
+/** Probes quick enough for a demo: a broken release is rolled back within about a second. */
+export const stackHealthcheck = { path: '/health', interval_ms: 250, timeout_ms: 1_000, retries: 3 };
+
+/** The server's YAML config for the stack: OCI registry with webhooks, Docker target, Caddy proxy. */
+export function stackConfigText(params: StackConfigParams): string {
+  const config: ConfigInput = {
+    global: {
+      domain: params.domain,
+      store: params.store,
+      poll_interval_seconds: params.pollIntervalSeconds,
+      target: {
+        type: 'docker',
+        network: params.network,
+        // Published on loopback, where Caddy (a host process) reaches it.
+        publish: true,
+        stop_timeout_seconds: 1,
+        // The testkit's labels: a crashed run's containers and network are removed by the next one.
+        labels: testkitLabels({ [stackIdLabel]: params.stackId }),
+      },
+      proxy: {
+        type: 'caddy',
+        admin_url: params.caddy.adminUrl,
+        server: params.caddy.serverName,
+        tls: 'off',
+      },
+      server: {
+        listen: `127.0.0.1:${params.listenPort}`,
+        shutdown_timeout_ms: 5_000,
+        tokens: [{ name: 'admin', token_env: stackEnvNames.adminToken, scopes: ['admin'] }],
+      },
+    },
+    registries: {
+      local: { type: 'oci', url: params.registryUrl, webhook_secret_env: stackEnvNames.webhookSecret },
+    },
+    projects: Object.fromEntries(
+      Object.entries(params.projects).map(([id, project]) => [
+        id,
+        {
+          registry: 'local',
+          image: `${params.registryHost}/${project.repository}`,
+          port: appPort,
+          healthcheck: project.healthcheck ?? stackHealthcheck,
+          ...(project.strategy ? { strategy: project.strategy } : {}),
+          stages: project.stages,
+        },
+      ]),
+    ),
+  };
+  return stringify(config);
+}

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type AppRelease,
+  appFixture,
+  buildFixtureImages,
+  type CaddyInstance,
+  dockerClient,
+  ensureDockerEngine,
+  freePort,
+  type LocalRegistry,
+  type PushedTag,
+  pushImage,
+  startCaddy,
+  startRegistry,
+} from '@docker-watcher/testkit';
+import type Docker from 'dockerode';
+import { type StackProject, stackConfigText, stackEnvNames, stackIdLabel } from './stack-config.ts';
+import { createStackServer, type StackServer, type StackServerMode } from './stack-server.ts';
+
+export interface StartStackOptions {
+  readonly projects: Readonly<Record<string, StackProject>>;
+  /** Poll period of the server; 0 (the default) means registry webhooks only. */
+  readonly pollIntervalSeconds?: number;
+  /** `in-process` (default) or `child` (a `docker-watcher serve` process that can be SIGKILLed). */
+  readonly serverMode?: StackServerMode;
+  /** Server replicas sharing the store, each told about every push. Default 1; more need `store`. */
+  readonly replicas?: number;
+  /** A `postgres://` URL; a SQLite file in the stack's folder by default. */
+  readonly store?: string;
+  /** Called with a line at each step of starting, for a demo's progress output. */
+  readonly onStep?: (line: string) => void;
+}
+
+/** A served answer, read through Caddy. */
+export interface Served {
+  readonly status: number;
+  readonly body: string;
+}
+
+export interface Stack {
+  readonly registry: LocalRegistry;
+  readonly caddy: CaddyInstance;
+  /** Every replica; `server` is the first. */
+  readonly servers: readonly StackServer[];
+  readonly server: StackServer;
+  /** The API token (scope admin): generated for this stack, given to the server by environment. */
+  readonly adminToken: string;
+  /** The registry's notifications carry it; for tests that check it never leaks. Never print it. */
+  readonly webhookSecret: string;
+  /** Temp folder with the config files, the SQLite file and the server logs; removed by `dispose()`. */
+  readonly dir: string;
+  readonly configFile: string;
+  /** The SQLite file, unless the store is PostgreSQL. */
+  readonly databaseFile?: string;
+  /** The domain stage hosts live under: `localhost` (`stage-dev-demo.localhost`). */
+  readonly domain: string;
+  /** The host name that routes to a stage. */
+  hostOf(project: string, stage: string): string;
+  /** Pushes a fixture release (`dw-testkit/app:<release>`) as `<repository>:<tag>`, as CI would. */
+  push(release: AppRelease, repository: string, tag: string): Promise<PushedTag>;
+  /** A call to the first running replica's API with the admin token; throws with the API's error on a non-2xx answer. */
+  api<T = Record<string, unknown>>(path: string, init?: { method?: string; body?: unknown }): Promise<T>;
+  /** `GET <path>` through Caddy with the stage's host name. */
+  served(project: string, stage: string, path?: string): Promise<Served>;
+  /** Containers the Docker target started for this stack (for one project), running or not. */
+  containers(project?: string): Promise<Docker.ContainerInfo[]>;
+  /** Stops the servers, then removes every container, network, process and file the stack created. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+export const stackDomain = 'localhost';
+
+function get(port: number, host: string, path: string): Promise<Served> {
+  return new Promise((resolve, reject) => {
+    // fetch does not let a caller set Host; node:http does.
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Starts the whole product on loopback: a Docker Engine (when none answers), a local registry whose
+ * push notifications go to the server's `/api/webhook/registry`, Caddy, and the reference server on
+ * a generated config (OCI registry, Docker target, Caddy proxy, SQLite or PostgreSQL store).
+ */
+export async function startStack(options: StartStackOptions): Promise<Stack> {
+  const step = options.onStep ?? (() => undefined);
+  const replicas = options.replicas ?? 1;
+  if (replicas > 1 && !options.store)
+    throw new Error('several replicas need a shared PostgreSQL store (options.store)');
+  const cleanups: Array<() => Promise<void> | void> = [];
+  let disposing: Promise<void> | undefined;
+  const dispose = () => {
+    disposing ??= (async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    })();
+    return disposing;
+  };
+
+  try {
+    const engine = await ensureDockerEngine();
+    cleanups.push(() => engine.stop());
+    step(`Docker Engine: ${engine.startedByUs ? 'started' : 'already running'}`);
+    const docker = dockerClient();
+    await buildFixtureImages(docker);
+    step('fixture images: ready (dw-testkit/app:v1, v2, unhealthy, crash, slow)');
+
+    const dir = mkdtempSync(join(tmpdir(), 'dw-server-demo-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const adminToken = `dw-demo-${randomBytes(16).toString('hex')}`;
+    const env = {
+      [stackEnvNames.adminToken]: adminToken,
+      [stackEnvNames.webhookSecret]: randomBytes(24).toString('hex'),
+    };
+    const ports: number[] = [];
+    for (let i = 0; i < replicas; i++) ports.push(await freePort());
+
+    const [registry, caddy] = await Promise.all([
+      startRegistry({
+        notifications: ports.map((port, i) => ({
+          name: `docker-watcher-${i}`,
+          url: `http://127.0.0.1:${port}/api/webhook/registry`,
+          headers: { Authorization: `Bearer ${env[stackEnvNames.webhookSecret]}` },
+        })),
+      }),
+      startCaddy(),
+    ]);
+    cleanups.push(() => registry.stop());
+    cleanups.push(() => caddy.stop());
+    step(`registry: ${registry.url} (push notifications to the server)`);
+    step(`Caddy: http://127.0.0.1:${caddy.httpPort} (admin API ${caddy.adminUrl})`);
+
+    const stackId = `${process.pid}-${randomBytes(3).toString('hex')}`;
+    const network = `dw-stack-${stackId}`;
+    const stackLabel = `${stackIdLabel}=${stackId}`;
+    const containers = (project?: string) =>
+      docker.listContainers({
+        all: true,
+        filters: { label: [stackLabel, ...(project ? [`docker-watcher.project=${project}`] : [])] },
+      });
+    cleanups.push(async () => {
+      const found = await containers();
+      await Promise.all(
+        found.map((info) =>
+          docker
+            .getContainer(info.Id)
+            .remove({ force: true, v: true })
+            .catch(() => undefined),
+        ),
+      );
+      await docker
+        .getNetwork(network)
+        .remove()
+        .catch(() => undefined);
+    });
+
+    const databaseFile = options.store ? undefined : join(dir, 'docker-watcher.db');
+    const servers = ports.map((port, i) => {
+      const configFile = join(dir, `docker-watcher-${i}.yml`);
+      writeFileSync(
+        configFile,
+        stackConfigText({
+          projects: options.projects,
+          registryUrl: registry.url,
+          registryHost: registry.host,
+          caddy,
+          listenPort: port,
+          store: options.store ?? `sqlite:${databaseFile}`,
+          network,
+          stackId,
+          pollIntervalSeconds: options.pollIntervalSeconds ?? 0,
+          domain: stackDomain,
+        }),
+      );
+      return createStackServer({
+        mode: options.serverMode ?? 'in-process',
+        configFile,
+        port,
+        env,
+        logFile: join(dir, `server-${i}.log`),
+      });
+    });
+    // Registered before the servers start, so containers are removed only after they stopped.
+    cleanups.push(async () => {
+      await Promise.all(servers.map((server) => server.stop()));
+    });
+    await Promise.all(servers.map((server) => server.start()));
+    const server = servers[0]!;
+    step(`server: ${server.url} (${servers.length > 1 ? `${servers.length} replicas, ` : ''}${server.mode})`);
+
+    const api = async <T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> => {
+      const base = servers.find((s) => s.running())?.url ?? server.url;
+      const response = await fetch(`${base}${path}`, {
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      });
+      const data = (await response.json()) as T & { error?: { code: string; message: string } };
+      if (!response.ok)
+        throw new Error(
+          `${init.method ?? 'GET'} ${path}: ${response.status} ${data.error?.code}: ${data.error?.message}`,
+        );
+      return data;
+    };
+
+    const hostOf = (project: string, stage: string) => {
+      const subdomain = options.projects[project]?.stages[stage]?.subdomain;
+      return `${subdomain ?? `stage-${stage}-${project}`}.${stackDomain}`;
+    };
+    return {
+      registry,
+      caddy,
+      servers,
+      server,
+      adminToken,
+      webhookSecret: env[stackEnvNames.webhookSecret]!,
+      dir,
+      configFile: join(dir, 'docker-watcher-0.yml'),
+      ...(databaseFile ? { databaseFile } : {}),
+      domain: stackDomain,
+      hostOf,
+      push: (release, repository, tag) =>
+        pushImage(registry, { source: appFixture(release).ref, repository, tag }, docker),
+      api,
+      served: (project, stage, path = '/version') => get(caddy.httpPort, hostOf(project, stage), path),
+      containers,
+      dispose,
+    };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,89 @@
+// Two server replicas (child processes) on one PostgreSQL store, both told about every push by the
+// registry: each push is deployed exactly once, and one container runs.
+import {
+  appFixture,
+  buildFixtureImage,
+  dockerClient,
+  type PostgresServer,
+  pushImage,
+  startPostgres,
+} from '@docker-watcher/testkit';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Stack, startStack } from '../src/stack.ts';
+import { waitFor } from '../src/wait-for.ts';
+import { counter, deploysOf, running, servedBody } from './support.ts';
+
+const project = 'ha';
+const repository = 'e2e/ha';
+const pushes = 5;
+let postgres: PostgresServer;
+let stack: Stack;
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+  stack = await startStack({
+    serverMode: 'child',
+    replicas: 2,
+    store: postgres.url,
+    pollIntervalSeconds: 0,
+    projects: { [project]: { repository, stages: { dev: { tag_pattern: 'dev-*', auto_deploy: true } } } },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.dispose();
+  await postgres?.stop();
+});
+
+/** v1 under a label of its own, so every push has a digest of its own. */
+async function pushVariant(n: number) {
+  const ref = `${appFixture('v1').ref}-e2e-ha-${n}`;
+  await buildFixtureImage(dockerClient(), {
+    ref,
+    dockerfile: `FROM ${appFixture('v1').ref}\nLABEL docker-watcher.e2e.variant="ha-${n}"\n`,
+    files: {},
+  });
+  return pushImage(stack.registry, { source: ref, repository, tag: `dev-${n}` });
+}
+
+it('deploys each push exactly once with two replicas on PostgreSQL', async () => {
+  const digests: string[] = [];
+  for (let n = 1; n <= pushes; n++) {
+    const pushed = await pushVariant(n);
+    digests.push(pushed.digest);
+    await waitFor(`dev-${n} to be deployed`, async () =>
+      (await deploysOf(stack, project, 'dev')).find((d) => d.release.tag === `dev-${n}` && d.finished),
+    );
+  }
+  // Both replicas took every notification (the shared store drops the second copy of each event as
+  // a replay), and neither has work left: nothing more can come.
+  for (const server of stack.servers) {
+    await waitFor(
+      `${server.url} to take every notification`,
+      async () =>
+        (await counter(stack, 'docker_watcher_webhooks_total', { outcome: 'accepted' }, server)) >= pushes,
+    );
+    await waitFor(
+      `${server.url} to have no queued deploy`,
+      async () => (await counter(stack, 'docker_watcher_deploy_queue_depth', {}, server)) === 0,
+    );
+  }
+  const observed = await Promise.all(
+    stack.servers.map((server) =>
+      counter(stack, 'docker_watcher_observations_total', { source: 'webhook' }, server),
+    ),
+  );
+  expect(observed.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(pushes);
+  const deploys = await deploysOf(stack, project, 'dev');
+  const perTag = Object.fromEntries(
+    Array.from({ length: pushes }, (_, i) => [
+      `dev-${i + 1}`,
+      deploys.filter((d) => d.release.tag === `dev-${i + 1}`).length,
+    ]),
+  );
+  expect(perTag).toEqual(Object.fromEntries(Array.from({ length: pushes }, (_, i) => [`dev-${i + 1}`, 1])));
+  expect(deploys.every((d) => d.state === 'succeeded')).toBe(true);
+  expect(await running(stack, project)).toEqual([{ stage: 'dev', digest: digests.at(-1) }]);
+  expect(await stack.containers(project)).toHaveLength(1);
+  expect(await servedBody(stack, project, 'dev')).toBe('200 v1');
+}, 300_000);
