@@ -13,6 +13,7 @@ import {
 // The bench package does not depend on target-docker (yet): its source, by path.
 import { createDockerTarget } from '@docker-watcher/target-docker';
 import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
+import { removeDeployed } from './_remove-deployed.ts';
 
 const runs = Number(process.argv.find((arg) => arg.startsWith('--runs='))?.slice(7) ?? 10);
 const check = process.argv.includes('--check');
@@ -122,27 +123,12 @@ async function main() {
       shell.push(shellDeploy(release));
     }
   } finally {
-    const left = await docker.listContainers({ all: true, filters: { label: [`${benchLabel}=${runId}`] } });
-    for (const info of left)
-      await docker
-        .getContainer(info.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    await docker
-      .getNetwork(network)
-      .remove()
-      .catch(() => undefined);
-    for (const release of releases)
-      await docker
-        .getImage(`${image}@${release.digest}`)
-        .remove()
-        .catch(() => undefined);
-    const markers = (await docker.listImages()).flatMap((info) => info.RepoTags ?? []);
-    for (const tag of markers.filter((t) => t.startsWith('docker-watcher-pulled/bench/')))
-      await docker
-        .getImage(tag)
-        .remove()
-        .catch(() => undefined);
+    await removeDeployed(docker, {
+      label: `${benchLabel}=${runId}`,
+      network,
+      images: releases.map((release) => `${image}@${release.digest}`),
+      markerPrefix: 'bench/',
+    });
     await target.dispose();
     await registry.stop();
   }

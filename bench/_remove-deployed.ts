@@ -1,0 +1,22 @@
+import type { dockerClient } from '@docker-watcher/testkit';
+
+type Docker = ReturnType<typeof dockerClient>;
+
+/**
+ * Removes what a deploy benchmark left on the engine: containers carrying `label`, the network, the images
+ * it pulled by digest and the target's pull records (`docker-watcher-pulled/<markerPrefix>…`). Best effort:
+ * whatever is gone already is fine.
+ */
+export async function removeDeployed(
+  docker: Docker,
+  params: { label: string; network: string; images: readonly string[]; markerPrefix: string },
+): Promise<void> {
+  const ignore = () => undefined;
+  for (const info of await docker.listContainers({ all: true, filters: { label: [params.label] } }))
+    await docker.getContainer(info.Id).remove({ force: true }).catch(ignore);
+  await docker.getNetwork(params.network).remove().catch(ignore);
+  for (const image of params.images) await docker.getImage(image).remove().catch(ignore);
+  const markers = (await docker.listImages()).flatMap((info) => info.RepoTags ?? []);
+  for (const tag of markers.filter((t) => t.startsWith(`docker-watcher-pulled/${params.markerPrefix}`)))
+    await docker.getImage(tag).remove().catch(ignore);
+}

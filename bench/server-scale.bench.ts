@@ -1,0 +1,360 @@
+// The reference server as a user runs it (`docker-watcher serve` in its own process, SQLite store, the OCI
+// registry adapter) watching 10, 100 and 1,000 repositories of a real local registry: resident memory when
+// idle, poll cycle duration and registry requests per repository (seen by a counting proxy in front of the
+// registry), and API latency under a bounded wrk load (GET /ping, GET /api/projects).
+//
+//   node --conditions=@docker-watcher/source bench/server-scale.bench.ts           prints a markdown report
+//   node --conditions=@docker-watcher/source bench/server-scale.bench.ts --check   also exits 1 when the server
+//                                                                                   idles at 80 MB RSS or more
+//                                                                                   with 100 repositories
+//   … --repos 10,100 --wrk-seconds 3                                                a quick look
+//
+// Each repository is one project with one stage (`v*`, auto-deploy) whose releases go to the server's
+// in-memory target and proxy: the figures are the server's own cost of watching, not of running 1,000
+// containers. Starts (and removes again) a Docker Engine when none answers, the testkit's registry, and
+// installs Debian's wrk when it is missing. Node runs this file by type stripping: erasable TypeScript only.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { waitFor } from '@docker-watcher/example-server-demo';
+import {
+  buildFixtureImages,
+  dockerClient,
+  ensureDockerEngine,
+  freePort,
+  pushSyntheticTags,
+  startRegistry,
+} from '@docker-watcher/testkit';
+import { type CountingProxy, type ProxiedRequest, startCountingProxy } from './_counting-proxy.ts';
+import { pool } from './_pool.ts';
+import { quantile } from './_quantile.ts';
+import { bundleServer, serverSource } from './_server-build.ts';
+import { ensureWrk, runWrk, type WrkResult } from './_wrk.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    check: { type: 'boolean', default: false },
+    repos: { type: 'string', default: '10,100,1000' },
+    tags: { type: 'string', default: '3' },
+    'poll-seconds': { type: 'string', default: '5' },
+    'idle-cycles': { type: 'string', default: '4' },
+    'wrk-seconds': { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+    builds: { type: 'string', default: 'bundle,source' },
+    // Extra Node options of the server process, e.g. `--max-semi-space-size=1` (in MB).
+    'node-options': { type: 'string', default: '' },
+  },
+});
+type Build = 'bundle' | 'source';
+const builds = args.builds.split(',') as Build[];
+const sizes = args.repos.split(',').map(Number);
+const tagCount = Number(args.tags);
+const pollSeconds = Number(args['poll-seconds']);
+const idleCycles = Number(args['idle-cycles']);
+const wrkSeconds = Number(args['wrk-seconds']);
+const connections = Number(args.connections);
+const rssTargetMb = 80;
+const tokenEnv = 'DW_BENCH_TOKEN';
+
+const repositoryOf = (index: number) => `bench/scale-${String(index).padStart(4, '0')}`;
+const tags = Array.from({ length: tagCount }, (_, index) => `v1.0.${index}`);
+
+function configText(params: {
+  size: number;
+  registryUrl: string;
+  registryHost: string;
+  port: number;
+  dir: string;
+}) {
+  const projects: Record<string, unknown> = {};
+  for (let index = 0; index < params.size; index++) {
+    projects[`scale-${String(index).padStart(4, '0')}`] = {
+      registry: 'local',
+      image: `${params.registryHost}/${repositoryOf(index)}`,
+      port: 8080,
+      stages: { dev: { tag_pattern: 'v*', auto_deploy: true } },
+    };
+  }
+  // JSON is YAML: the server reads it as its config file.
+  return JSON.stringify(
+    {
+      global: {
+        domain: 'bench.test',
+        store: `sqlite:${join(params.dir, 'docker-watcher.db')}`,
+        poll_interval_seconds: pollSeconds,
+        target: { type: 'memory' },
+        proxy: { type: 'memory' },
+        server: {
+          listen: `127.0.0.1:${params.port}`,
+          tokens: [{ name: 'bench', token_env: tokenEnv, scopes: ['read'] }],
+        },
+      },
+      registries: { local: { type: 'oci', url: params.registryUrl } },
+      projects,
+    },
+    null,
+    2,
+  );
+}
+
+/** Resident memory in MB: all of it (`VmRSS`), and the part that is not file-backed (`RssAnon`: heap, stacks). */
+const rssMb = (pid: number) => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { total: field('VmRSS'), anon: field('RssAnon') };
+};
+
+interface Cycle {
+  readonly ms: number;
+  readonly listings: number;
+  readonly requests: number;
+}
+
+/** Registry requests grouped into poll cycles: a pause of over a second separates two cycles. */
+function cyclesOf(requests: readonly ProxiedRequest[]): Cycle[] {
+  const sorted = [...requests].sort((a, b) => a.startedAt - b.startedAt);
+  const groups: ProxiedRequest[][] = [];
+  let lastEnd = Number.NEGATIVE_INFINITY;
+  for (const item of sorted) {
+    if (item.startedAt - lastEnd > 1_000) groups.push([]);
+    groups.at(-1)?.push(item);
+    lastEnd = Math.max(lastEnd, item.endedAt);
+  }
+  return groups.map((group) => ({
+    ms: Math.max(...group.map((r) => r.endedAt)) - Math.min(...group.map((r) => r.startedAt)),
+    listings: group.filter((r) => r.path.includes('/tags/list')).length,
+    requests: group.length,
+  }));
+}
+
+interface SizeResult {
+  readonly build: Build;
+  readonly size: number;
+  readonly startMs: number;
+  readonly idleRss: number[];
+  readonly idleAnon: number[];
+  readonly rssAfterLoad: number;
+  readonly cycles: Cycle[];
+  readonly ping: WrkResult;
+  readonly projects: WrkResult;
+}
+
+/** `docker-watcher serve` in its own process: the bundle, or the sources through Node's type stripping. */
+function startServerProcess(params: {
+  build: Build;
+  cli: string;
+  configFile: string;
+  env: Record<string, string>;
+  logFile: string;
+}) {
+  const log = openSync(params.logFile, 'a');
+  const argv =
+    params.build === 'bundle'
+      ? [params.cli, 'serve', '--config', params.configFile]
+      : ['--conditions=@docker-watcher/source', serverSource, 'serve', '--config', params.configFile];
+  const child: ChildProcess = spawn(process.execPath, argv, {
+    env: {
+      ...process.env,
+      ...params.env,
+      ...(args['node-options'] ? { NODE_OPTIONS: args['node-options'] } : {}),
+    },
+    stdio: ['ignore', log, log],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  return {
+    pid: child.pid ?? Number.NaN,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const force = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(force);
+      process.removeListener('exit', killOnExit);
+    },
+  };
+}
+
+async function measure(
+  build: Build,
+  cli: string,
+  size: number,
+  registryUrl: string,
+  registryHost: string,
+): Promise<SizeResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'dw-bench-scale-'));
+  const proxy: CountingProxy = await startCountingProxy(registryUrl);
+  let server: ReturnType<typeof startServerProcess> | undefined;
+  try {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const configFile = join(dir, 'docker-watcher.yml');
+    writeFileSync(configFile, configText({ size, registryUrl: proxy.url, registryHost, port, dir }));
+    const token = randomBytes(16).toString('hex');
+    const started = performance.now();
+    const running = startServerProcess({
+      build,
+      cli,
+      configFile,
+      env: { [tokenEnv]: token },
+      logFile: join(dir, 'server.log'),
+    });
+    server = running;
+    const pid = running.pid;
+    const headers = { authorization: `Bearer ${token}` };
+    await waitFor(
+      'the server to get ready',
+      async () => running.alive() && (await fetch(`${url}/readyz`)).ok,
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
+    // Started: every stage deployed its newest tag (to the in-memory target).
+    await waitFor(
+      `${size} deploys`,
+      async () => {
+        const response = await fetch(`${url}/repos`, { headers });
+        const body = (await response.json()) as { repos?: Array<{ deployed_tag?: string | null }> };
+        return (body.repos ?? []).filter((repo) => repo.deployed_tag).length >= size;
+      },
+      { timeoutMs: 300_000, intervalMs: 500 },
+    );
+    const startMs = performance.now() - started;
+    // Idle: nothing changes in the registry; the server polls every few seconds.
+    const requestsBefore = proxy.requests.length;
+    const idleRss: number[] = [];
+    const idleAnon: number[] = [];
+    const idleUntil = Date.now() + (idleCycles + 1) * pollSeconds * 1_000;
+    while (Date.now() < idleUntil) {
+      const rss = rssMb(pid);
+      idleRss.push(rss.total);
+      idleAnon.push(rss.anon);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    // Whole cycles only: the first and last group may be cut by the window's edges.
+    const cycles = cyclesOf(proxy.requests.slice(requestsBefore)).filter((c) => c.listings === size);
+    const base = url;
+    const ping = await runWrk({ url: `${base}/ping`, threads: 2, connections, seconds: wrkSeconds });
+    const projects = await runWrk({
+      url: `${base}/api/projects`,
+      threads: 2,
+      connections,
+      seconds: wrkSeconds,
+      headers,
+    });
+    const rssAfterLoad = rssMb(pid).total;
+    return { build, size, startMs, idleRss, idleAnon, rssAfterLoad, cycles, ping, projects };
+  } catch (error) {
+    const log = join(dir, 'server.log');
+    if (existsSync(log)) process.stderr.write(readFileSync(log, 'utf8').split('\n').slice(-20).join('\n'));
+    throw error;
+  } finally {
+    await server?.stop();
+    await proxy.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await ensureWrk();
+const engine = await ensureDockerEngine();
+const results: SizeResult[] = [];
+let seedMs = 0;
+try {
+  await buildFixtureImages(dockerClient());
+  const registry = await startRegistry();
+  try {
+    const largest = Math.max(...sizes);
+    const seedStarted = performance.now();
+    await pool(
+      Array.from({ length: largest }, (_, index) => repositoryOf(index)),
+      16,
+      (repository) => pushSyntheticTags(registry, repository, tags),
+    );
+    seedMs = performance.now() - seedStarted;
+    const bundleDir = mkdtempSync(join(tmpdir(), 'dw-bench-server-bundle-'));
+    try {
+      const cli = await bundleServer(bundleDir);
+      for (const size of sizes)
+        for (const build of builds)
+          results.push(await measure(build, cli, size, registry.url, registry.host));
+    } finally {
+      rmSync(bundleDir, { recursive: true, force: true });
+    }
+  } finally {
+    await registry.stop();
+  }
+} finally {
+  await engine.stop();
+}
+
+const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(0));
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const lines = [
+  '# server-scale benchmark',
+  '',
+  '```sh',
+  ['node --conditions=@docker-watcher/source bench/server-scale.bench.ts', ...process.argv.slice(2)].join(
+    ' ',
+  ),
+  '```',
+  '',
+  `- Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  `- Node ${process.version}; machine: ${availableParallelism()} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM`,
+  '- Server: `docker-watcher serve` in its own process, either *bundle* (the CLI and the workspace packages it imports',
+  '  bundled by esbuild into one JavaScript file, as close to the published build as one file gets) or *source*',
+  '  (`node --conditions=@docker-watcher/source apps/server/src/cli.ts`: Node strips the types at load); SQLite store;',
+  `  OCI registry adapter against the testkit's registry (${tagCount} tags per repository, seeded in`,
+  `  ${(seedMs / 1000).toFixed(1)} s); one project with one stage (\`v*\`, auto-deploy) per repository, deploying to the in-memory`,
+  `  target and proxy; polling every ${pollSeconds} s`,
+  `- Idle: RSS sampled every 500 ms over ${idleCycles + 1} poll periods after every stage had deployed; poll cycles seen by a`,
+  '  counting proxy in front of the registry (a cycle: requests with no pause over 1 s). *Anonymous* is `RssAnon`: RSS',
+  "  without the file-backed pages (mostly the node binary's own code, about 35 MB for an idle `node` on this machine)",
+  `- Load: \`wrk --latency -t2 -c${connections} -d${wrkSeconds}s\` per endpoint, one after the other; \`/api/projects\` with a read token`,
+  '',
+  '| repositories | build | start to all deployed s | RSS idle MB (median, max) | of it anonymous MB | RSS after load MB | poll cycle ms (median, max) | registry requests / repository / cycle |',
+  '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+];
+for (const r of results) {
+  const cycleMs = r.cycles.map((c) => c.ms);
+  const perRepo = r.cycles
+    .map((c) => (c.requests / r.size).toFixed(2))
+    .filter((v, i, a) => a.indexOf(v) === i);
+  lines.push(
+    `| ${r.size} | ${r.build} | ${(r.startMs / 1000).toFixed(1)} | ${quantile(r.idleRss, 0.5).toFixed(1)} (${Math.max(...r.idleRss).toFixed(1)}) | ${quantile(r.idleAnon, 0.5).toFixed(1)} | ${r.rssAfterLoad.toFixed(1)} | ${cycleMs.length ? `${ms(quantile(cycleMs, 0.5))} (${ms(Math.max(...cycleMs))})` : 'none seen'} | ${perRepo.join(', ') || '–'} |`,
+  );
+}
+lines.push(
+  '',
+  '| repositories | build | endpoint | requests/s | p50 ms | p99 ms | non-2xx | socket errors |',
+  '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+);
+for (const r of results) {
+  for (const [name, w] of [
+    ['GET /ping', r.ping],
+    ['GET /api/projects', r.projects],
+  ] as const) {
+    lines.push(
+      `| ${r.size} | ${r.build} | ${name} | ${w.requestsPerSecond.toFixed(0)} | ${ms(w.p50Ms)} | ${ms(w.p99Ms)} | ${w.non2xx} | ${w.socketErrors} |`,
+    );
+  }
+}
+process.stdout.write(`${lines.join('\n')}\n`);
+
+if (args.check) {
+  const hundred = results.find((r) => r.size === 100 && r.build === 'bundle');
+  if (!hundred) {
+    process.stderr.write('--check needs 100 in --repos and bundle in --builds\n');
+    process.exit(1);
+  }
+  const idle = quantile(hundred.idleRss, 0.5);
+  if (!(idle < rssTargetMb)) {
+    process.stderr.write(
+      `idle RSS of the bundled server with 100 repositories: ${idle.toFixed(1)} MB (target under ${rssTargetMb} MB)\n`,
+    );
+    process.exit(1);
+  }
+}
