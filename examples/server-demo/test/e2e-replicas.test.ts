@@ -1,5 +1,7 @@
 // Two server replicas (child processes) on one PostgreSQL store, both told about every push by the
-// registry: each push is deployed exactly once, and one container runs.
+// registry, and the leader polling every second besides: each push is deployed exactly once, and
+// one container runs. (The shared store drops the second copy of each notification as a replay; the
+// leader's poll racing the other replica's webhook is what the stage leases decide.)
 import {
   appFixture,
   buildFixtureImage,
@@ -25,7 +27,7 @@ beforeAll(async () => {
     serverMode: 'child',
     replicas: 2,
     store: postgres.url,
-    pollIntervalSeconds: 0,
+    pollIntervalSeconds: 1,
     projects: { [project]: { repository, stages: { dev: { tag_pattern: 'dev-*', auto_deploy: true } } } },
   });
 }, 120_000);
@@ -47,6 +49,11 @@ async function pushVariant(n: number) {
 }
 
 it('deploys each push exactly once with two replicas on PostgreSQL', async () => {
+  // Exactly one replica leads (polls).
+  const leading = await Promise.all(
+    stack.servers.map((server) => counter(stack, 'docker_watcher_leader', {}, server)),
+  );
+  expect(leading.sort()).toEqual([0, 1]);
   const digests: string[] = [];
   for (let n = 1; n <= pushes; n++) {
     const pushed = await pushVariant(n);

@@ -49,6 +49,19 @@ async function dockerdRunning(): Promise<boolean> {
   return result.code === 0;
 }
 
+/** Whether the dockerd of the default pidfile (`/var/run/docker.pid`) is alive. */
+function defaultDockerdAlive(): boolean {
+  try {
+    const pid = Number(readFileSync('/var/run/docker.pid', 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    // A zombie (this machine's PID 1 may not reap) has exited.
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 const defaultCandidates = ['/usr/sbin/dockerd', '/usr/bin/dockerd', '/usr/local/bin/dockerd'];
 
 /**
@@ -58,8 +71,14 @@ const defaultCandidates = ['/usr/sbin/dockerd', '/usr/bin/dockerd', '/usr/local/
 export async function ensureDockerEngine(options: EnsureDockerEngineOptions = {}): Promise<DockerEngine> {
   const socketPath = options.socketPath ?? defaultSocketPath;
   const root = options.root ?? isRoot();
-  if (await pingDocker(socketPath)) {
-    return { socketPath, startedByUs: false, stop: async () => {} };
+  const reused: DockerEngine = { socketPath, startedByUs: false, stop: async () => {} };
+  if (await pingDocker(socketPath)) return reused;
+  // The default dockerd starting or stopping (another test run's): it answers soon, or it is gone
+  // and its pidfile with it; starting a second one meanwhile would fail on that pidfile.
+  const settleBy = Date.now() + 30_000;
+  while (socketPath === defaultSocketPath && defaultDockerdAlive() && Date.now() < settleBy) {
+    if (await pingDocker(socketPath, 1_000)) return reused;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
   if (existsSync(socketPath) && (await dockerdRunning())) {
     throw new TestkitError(

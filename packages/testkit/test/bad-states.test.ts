@@ -74,6 +74,7 @@ describe('bad states get a message that says what is wrong and what to do', () =
 
   it('uses an engine that answers and will not stop it', async () => {
     const engine = await ensureDockerEngine();
+    // One it started would be the shared engine of every test now: never stop that one here.
     expect(engine.startedByUs).toBe(false);
     await engine.stop();
     expect((await dockerClient().ping()).toString()).toBe('OK');

@@ -83,6 +83,36 @@ function world(
 }
 
 describe('engine: watching and deciding', () => {
+  it('a release held for a click costs no request per cycle until the repository changes', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    w.registry.push(repository, 'v1.0.0');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    const held = async () => (await w.store.getStage({ project: 'web-app', stage: 'rel' }))?.desired?.digest;
+    const first = await held();
+    expect(first).toBeDefined();
+    const resolves = w.registry.faults.calls('resolveReference');
+    const listings = w.registry.faults.calls('listTags');
+    for (let i = 0; i < 3; i++) await engine.pollOnce();
+    expect(w.registry.faults.calls('listTags') - listings).toBe(3);
+    expect(w.registry.faults.calls('resolveReference')).toBe(resolves);
+
+    // A re-push of the held tag, announced by a webhook, is resolved again and held instead.
+    const again = w.registry.push(repository, 'v1.0.0', 'rebuilt');
+    await engine.ingestWebhook({
+      registry: 'main',
+      request: w.registry.webhookRequest([
+        { repository, tag: 'v1.0.0', digest: again, action: 'pushed', eventId: 'repush' },
+      ]),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await engine.idle();
+    expect(await held()).toBe(again);
+    expect(again).not.toBe(first);
+  });
+
   it('deploys every new dev-* tag automatically and leaves rel waiting for a click', async () => {
     const w = world();
     w.registry.push(repository, 'dev-1');

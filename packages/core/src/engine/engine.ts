@@ -157,6 +157,11 @@ export function createEngine(options: EngineOptions): Engine {
   const tagVersions = new Map<string, number>();
   /** Tags a webhook reported as pushed again, whose digests must be resolved anew. */
   const repushed = new Map<string, Set<string>>();
+  /**
+   * Digests of candidate tags, per repository and tag, with the listing version they were resolved
+   * at: a release held for a click (or a confirmation) costs no request per cycle while nothing changed.
+   */
+  const resolved = new Map<string, { readonly version: number; readonly digests: Map<string, string> }>();
   /** Per stage: the inputs of its last decision; unchanged inputs need no new decision. */
   const decided = new Map<string, string>();
   const backoffUntil = new Map<string, number>();
@@ -295,7 +300,17 @@ export function createEngine(options: EngineOptions): Engine {
     // watches) and after a webhook reported a push of that tag; new tags are always resolved.
     const repo = repoKey(project.registry, project.repository);
     if (!pin && state?.actual?.tag === tag && !repushed.get(repo)?.has(tag)) return state.actual;
+    const version = tagVersions.get(repo) ?? 0;
+    // A new listing forgets every digest of the repository: a re-push may hide behind any change.
+    let known = resolved.get(repo);
+    if (known?.version !== version) {
+      known = { version, digests: new Map() };
+      resolved.set(repo, known);
+    }
+    const cached = known.digests.get(tag);
+    if (!pin && cached && !repushed.get(repo)?.has(tag)) return { tag, digest: cached };
     const digest = await resolveDigest(ref, tag, signal);
+    if (digest) known.digests.set(tag, digest);
     return digest ? { tag, digest } : undefined;
   };
 
