@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { root, sourceEntries, workspacePackages } from './scripts/workspace.ts';
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -23,8 +23,21 @@ export default defineConfig({
           name: pkg.short,
           root: join(root, pkg.dir),
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/daemon/**'],
         },
       })),
+      {
+        // Tests that start, stop and crash private Docker daemons: a restarting dockerd may take the
+        // host's docker0 with it (the testkit puts it back), so they run alone, after all others.
+        extends: true as const,
+        test: {
+          name: 'daemon',
+          root,
+          include: ['packages/*/test/daemon/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
       {
         extends: true as const,
         test: { name: 'scripts', root: join(root, 'scripts'), include: ['*.test.ts'] },

@@ -77,6 +77,73 @@ interface EngineFile {
   readonly dockerd: string;
   readonly args: readonly string[];
   readonly addressPool: string;
+  /** The engine's own default bridge, made by the testkit (files of older runs have none). */
+  readonly bridge?: PrivateBridge;
+}
+
+interface PrivateBridge {
+  readonly name: string;
+  /** Its address with prefix, e.g. `10.173.255.1/24`. */
+  readonly address: string;
+}
+
+/**
+ * The engine's default bridge, in the last /24 of its pool. Not `--bridge=none`: a dockerd started
+ * so deletes the host's `docker0`, and the shared engine's default network with it.
+ */
+function bridgeFor(addressPool: string): PrivateBridge {
+  const octet = addressPool.split('.')[1];
+  return { name: `dwpe${octet}`, address: `10.${octet}.255.1/24` };
+}
+
+async function ensureBridge(bridge: PrivateBridge): Promise<void> {
+  if ((await runCommand('ip', ['link', 'show', bridge.name])).code === 0) return;
+  for (const args of [
+    ['link', 'add', 'name', bridge.name, 'type', 'bridge'],
+    ['addr', 'add', bridge.address, 'dev', bridge.name],
+    ['link', 'set', bridge.name, 'up'],
+  ]) {
+    const result = await runCommand('ip', args);
+    if (result.code !== 0) {
+      throw new TestkitError(
+        `Could not make the private engine's bridge ${bridge.name}: ip ${args.join(' ')}: ${result.stderr.trim()}`,
+        'Run the tests as root on a host with iproute2, as CI does.',
+      );
+    }
+  }
+}
+
+const sharedBridge = 'docker0';
+
+const linkExists = async (name: string) => (await runCommand('ip', ['link', 'show', name])).code === 0;
+
+/**
+ * Puts the shared engine's `docker0` back. A dockerd given `--default-address-pool` deletes the
+ * host's `docker0` when it restarts with a stored default network (moby's "clear stale bridge
+ * network", whatever its own bridge is called); the shared engine would then fail to attach any
+ * container to its default network. New containers attach again once the device is back; running
+ * ones stay detached, which is why the tests that restart private engines run on their own, after
+ * all others (the `daemon` vitest project).
+ */
+async function restoreSharedBridge(): Promise<void> {
+  const network = await dockerClient()
+    .getNetwork('bridge')
+    .inspect()
+    .catch(() => undefined);
+  const config = (network as { IPAM?: { Config?: Array<{ Gateway?: string; Subnet?: string }> } } | undefined)
+    ?.IPAM?.Config?.[0];
+  const prefix = config?.Subnet?.split('/')[1] ?? '16';
+  const address = `${config?.Gateway ?? '172.17.0.1'}/${prefix}`;
+  for (const args of [
+    ['link', 'add', 'name', sharedBridge, 'type', 'bridge'],
+    ['addr', 'add', address, 'dev', sharedBridge],
+    ['link', 'set', sharedBridge, 'up'],
+  ])
+    await runCommand('ip', args);
+}
+
+async function removeBridge(bridge: PrivateBridge | undefined): Promise<void> {
+  if (bridge) await runCommand('ip', ['link', 'delete', bridge.name]);
 }
 
 const engineFile = (dir: string) => join(dir, 'engine.json');
@@ -263,6 +330,8 @@ function engineProcess(dir: string, file: EngineFile, startTimeoutMs: number) {
 
   const start = async () => {
     if (running()) return;
+    if (file.bridge) await ensureBridge(file.bridge);
+    const hadDocker0 = await linkExists(sharedBridge);
     // A dockerd of this folder that is not our child (a leftover of a run that ended): stop it first.
     const stray = daemonPid(dir);
     if (stray !== undefined) {
@@ -281,7 +350,10 @@ function engineProcess(dir: string, file: EngineFile, startTimeoutMs: number) {
     started.unref();
     const deadline = Date.now() + startTimeoutMs;
     while (Date.now() < deadline && running()) {
-      if (await pingDocker(socketPath, 1_000)) return;
+      if (await pingDocker(socketPath, 1_000)) {
+        if (hadDocker0 && !(await linkExists(sharedBridge))) await restoreSharedBridge();
+        return;
+      }
       await sleep(100);
     }
     const died = !running();
@@ -303,10 +375,10 @@ function engineProcess(dir: string, file: EngineFile, startTimeoutMs: number) {
     child.unref();
   };
 
-  return { socketPath, logFile, running, start, halt };
+  return { socketPath, logFile, running, start, halt, removeBridge: () => removeBridge(file.bridge) };
 }
 
-const dockerdArgs = (dir: string, addressPool: string) => [
+const dockerdArgs = (dir: string, addressPool: string, bridge: PrivateBridge) => [
   '--host',
   `unix://${join(dir, 'docker.sock')}`,
   '--data-root',
@@ -318,8 +390,8 @@ const dockerdArgs = (dir: string, addressPool: string) => [
   // Not /etc/docker/daemon.json: nothing of the shared engine's configuration applies here.
   '--config-file',
   join(dir, 'daemon.json'),
-  // No docker0 and no iptables chains: those are the shared engine's, and two daemons fight over them.
-  '--bridge=none',
+  // Its own bridge and no iptables chains: docker0 and the chains are the shared engine's.
+  `--bridge=${bridge.name}`,
   '--iptables=false',
   '--ip-masq=false',
   '--default-address-pool',
@@ -353,13 +425,14 @@ async function teardown(engine: ReturnType<typeof engineProcess>, docker: Docker
     );
   } finally {
     await engine.halt('SIGTERM');
+    await engine.removeBridge();
     await removeDir(dir);
   }
 }
 
 /**
  * Starts a throwaway Docker Engine beside the shared one: Debian's dockerd with its own socket, data
- * root, exec root (and so its own containerd), pidfile and config, no default bridge, no iptables,
+ * root, exec root (and so its own containerd), pidfile and config, a default bridge of its own (never docker0), no iptables,
  * and user networks from a /16 of its own. Needs root. Resolves once `/_ping` answers.
  */
 export async function startPrivateEngine(options: StartPrivateEngineOptions = {}): Promise<PrivateEngine> {
@@ -376,11 +449,13 @@ export async function startPrivateEngine(options: StartPrivateEngineOptions = {}
   }
   const dir = mkdtempSync(join(tmpdir(), dirPrefix));
   const addressPool = chooseAddressPool();
+  const bridge = bridgeFor(addressPool);
   const file: EngineFile = {
     owner: testkitOwner(),
     dockerd,
-    args: dockerdArgs(dir, addressPool),
+    args: dockerdArgs(dir, addressPool, bridge),
     addressPool,
+    bridge,
   };
   writeFileSync(join(dir, 'daemon.json'), '{}\n');
   mkdirSync(join(dir, 'data'));
@@ -392,6 +467,7 @@ export async function startPrivateEngine(options: StartPrivateEngineOptions = {}
   try {
     await engine.start();
   } catch (error) {
+    await engine.removeBridge();
     await removeDir(dir);
     throw error;
   }

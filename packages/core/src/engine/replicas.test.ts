@@ -7,12 +7,11 @@ import {
   createMemoryReverseProxy,
   createMemoryStateStore,
 } from '../memory/index.ts';
-import { compileTagPolicy } from '../policy/index.ts';
+import { devStageProject } from '../testing/replicas-case.ts';
 import { createEngine, type Engine, type EngineOptions } from './engine.ts';
 
 const repository = 'team/web-app';
 const project = 'web-app';
-const health = { path: '/health', intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 };
 
 const engines: Engine[] = [];
 afterEach(async () => {
@@ -38,26 +37,7 @@ function cluster() {
   const events: Array<DockerWatcherEvent & { replica: string }> = [];
   const replica = (holder: string, extra: Partial<EngineOptions> = {}) => {
     const engine = createEngine({
-      projects: [
-        {
-          id: project,
-          registry: 'main',
-          repository,
-          stages: {
-            dev: {
-              policy: compileTagPolicy({ pattern: 'dev-*' }),
-              autoDeploy: true,
-              deploy: {
-                image: `registry.example.com/${repository}`,
-                port: 8080,
-                strategy: 'blue-green',
-                health,
-                host: 'stage-dev-web-app.example.com',
-              },
-            },
-          },
-        },
-      ],
+      projects: [devStageProject(project, repository, 'stage-dev-web-app.example.com')],
       registries: { main: registry },
       target,
       proxy,

@@ -1,9 +1,32 @@
 import type { StateStore } from '../contracts/state-store.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
+import type { EngineProject } from '../engine/engine-config.ts';
 import { createMemoryDeployTarget } from '../memory/memory-deploy-target.ts';
 import { createMemoryRegistry } from '../memory/memory-registry.ts';
 import { compileTagPolicy } from '../policy/tag-policy.ts';
 import { check, same, sleep } from './assertions.ts';
+
+/** One project with one `dev` stage that deploys every `dev-*` tag at once, blue-green. */
+export function devStageProject(project: string, repository: string, host?: string): EngineProject {
+  return {
+    id: project,
+    registry: 'main',
+    repository,
+    stages: {
+      dev: {
+        policy: compileTagPolicy({ pattern: 'dev-*' }),
+        autoDeploy: true,
+        deploy: {
+          image: `registry.example.com/${repository}`,
+          port: 8080,
+          strategy: 'blue-green',
+          health: { path: '/', intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 },
+          ...(host ? { host } : {}),
+        },
+      },
+    },
+  };
+}
 
 /**
  * Two engines, each on its own handle of one store (as two server replicas are), both told of
@@ -19,25 +42,7 @@ export async function checkReplicasDeployOnce(
   const target = createMemoryDeployTarget();
   const engines: Engine[] = stores.map((store, n) =>
     createEngine({
-      projects: [
-        {
-          id: project,
-          registry: 'main',
-          repository,
-          stages: {
-            dev: {
-              policy: compileTagPolicy({ pattern: 'dev-*' }),
-              autoDeploy: true,
-              deploy: {
-                image: `registry.example.com/${repository}`,
-                port: 8080,
-                strategy: 'blue-green',
-                health: { path: '/', intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 },
-              },
-            },
-          },
-        },
-      ],
+      projects: [devStageProject(project, repository)],
       registries: { main: registry },
       target,
       store,

@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { appFixture } from '../src/fixture-images.ts';
-import { removePrivateEngines, startPrivateEngine } from '../src/private-engine.ts';
+import { appFixture } from '../../src/fixture-images.ts';
+import { removePrivateEngines, startPrivateEngine } from '../../src/private-engine.ts';
 
 const mountsUnder = (dir: string) =>
   readFileSync('/proc/self/mountinfo', 'utf8')
@@ -25,10 +25,22 @@ function processesOf(dir: string): string[] {
   return found;
 }
 
+const linkExists = async (name: string) =>
+  promisify(execFile)('ip', ['link', 'show', name]).then(
+    () => true,
+    () => false,
+  );
+
 describe('a private Docker Engine', () => {
   it('runs containers, survives a restart and a crash, and leaves nothing after dispose()', async () => {
+    // The shared engine (started by the global setup) has its default bridge.
+    expect(await linkExists('docker0')).toBe(true);
     const engine = await startPrivateEngine();
+    const bridge = `dwpe${engine.addressPool.split('.')[1]}`;
     try {
+      // Its own default bridge; the shared engine's docker0 (and the containers on it) untouched.
+      expect(await linkExists(bridge)).toBe(true);
+      expect(await linkExists('docker0')).toBe(true);
       expect(engine.addressPool).toMatch(/^10\.(1[6-9]\d|2[0-4]\d)\.0\.0\/16$/);
       const v1 = appFixture('v1').ref;
       await engine.loadImages([v1]);
@@ -67,12 +79,14 @@ describe('a private Docker Engine', () => {
     expect(existsSync(engine.dir)).toBe(false);
     expect(mountsUnder(engine.dir)).toEqual([]);
     expect(processesOf(engine.dir)).toEqual([]);
+    expect(await linkExists(bridge)).toBe(false);
+    expect(await linkExists('docker0')).toBe(true);
     await engine.dispose();
   }, 90_000);
 
   it('removes the engine of a test process that ended without dispose()', async () => {
     const script = `
-      import { startPrivateEngine } from ${JSON.stringify(join(import.meta.dirname, '../src/private-engine.ts'))};
+      import { startPrivateEngine } from ${JSON.stringify(join(import.meta.dirname, '../../src/private-engine.ts'))};
       const engine = await startPrivateEngine();
       await engine.docker.createNetwork({ Name: 'left-behind' });
       console.log(engine.dir);

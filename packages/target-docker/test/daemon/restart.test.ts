@@ -1,9 +1,9 @@
 import { createMemoryLogger, type DeployRecord, type MemoryLogger } from '@docker-watcher/core';
 import { type PrivateEngine, startPrivateEngine } from '@docker-watcher/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDockerTarget, type DockerTarget } from '../src/index.ts';
-import { type DeployResult, deployHarness, fastHealth, statesOf } from './support/deploys.ts';
-import { type FixtureRegistry, fetchText, startFixtureRegistry } from './support/fixtures.ts';
+import { createDockerTarget, type DockerTarget } from '../../src/index.ts';
+import { type DeployResult, deployHarness, fastHealth, statesOf } from '../support/deploys.ts';
+import { type FixtureRegistry, fetchText, startFixtureRegistry } from '../support/fixtures.ts';
 
 // The Docker daemon restarting during a deploy, on a real engine: a private dockerd of this file
 // (the shared one serves other test files and must never restart), which pulls the fixtures from
