@@ -325,41 +325,55 @@ describe('webhooks', () => {
 });
 
 describe('registrywatcher API', () => {
-  it('answers /ping with pong, lists repos and tags', async () => {
-    const ping = await h.app.request('/ping');
-    expect(await ping.text()).toBe('pong');
+  // The shapes of registrywatcher's README (Endpoints): /ping/ -> { message }, /repos -> a map of
+  // repo -> { auto_deploy, pinned_tag, pinned_tag_value, tags }, GET /tags/<repo> -> { repo_tag } or
+  // 400 { message }, POST /tags/<repo>[/reset] -> { message }.
+  it('answers /ping/ with pong, lists repos and tags in its documented shapes', async () => {
+    for (const path of ['/ping', '/ping/'])
+      expect(await json(await h.app.request(path))).toEqual({ message: 'pong' });
+    h.registry.push(repo, 'dev-1', digest(3));
+    h.registry.push(repo, 'v1.0.0', digest(1));
+    h.registry.push(repo, 'v1.1.0', digest(2));
     const repos = await json(await h.app.request('/repos', { headers: auth(tokens.read) }));
-    expect(repos.repos.map((r: { repo: string }) => r.repo)).toEqual([
-      'web-app.dev',
-      'web-app.rel',
-      'web-app.prod',
-    ]);
-    expect(repos.repos[0]).toEqual({
-      repo: 'web-app.dev',
-      project: 'web-app',
-      stage: 'dev',
+    expect(Object.keys(repos)).toEqual(['web-app.dev', 'web-app.rel', 'web-app.prod']);
+    expect(repos['web-app.rel']).toEqual({
+      auto_deploy: false,
       pinned_tag: '',
-      auto_deploy: true,
+      pinned_tag_value: 'v1.1.0',
+      tags: ['v1.0.0', 'v1.1.0'],
+      project: 'web-app',
+      stage: 'rel',
       deployed_tag: '',
       deployed_digest: '',
     });
-    h.registry.push(repo, 'v1.0.0', digest(1));
-    h.registry.push(repo, 'v1.1.0', digest(2));
+    expect(repos['web-app.dev']).toMatchObject({ auto_deploy: true, pinned_tag: '', tags: ['dev-1'] });
     const tags = await json(await h.app.request('/tags/web-app.rel', { headers: auth(tokens.read) }));
-    expect(tags).toMatchObject({ repo: 'web-app.rel', tags: ['v1.0.0', 'v1.1.0'], selected_tag: 'v1.1.0' });
-    expect((await h.app.request('/tags/nope', { headers: auth(tokens.read) })).status).toBe(404);
+    expect(tags).toMatchObject({ repo_tag: 'v1.1.0', pinned_tag: '' });
+    const unknown = await h.app.request('/tags/nope', { headers: auth(tokens.read) });
+    expect(unknown.status).toBe(400);
+    expect(await json(unknown)).toMatchObject({ message: 'No watched repo nope' });
   });
 
-  it('POST /tags/:repo pins ("" unpins), sets auto_deploy and deploys; reset unpins and turns auto-deploy on', async () => {
+  it('POST /tags/:repo pins ("" unpins), sets auto_deploy and deploys; reset unpins', async () => {
     h.registry.push(repo, 'v1.0.0', digest(1));
     h.registry.push(repo, 'v1.1.0', digest(2));
     const pinned = await h.app.request(
       '/tags/web-app.rel',
       post(tokens.deploy, { pinned_tag: 'v1.0.0', auto_deploy: false }),
     );
-    expect(pinned.status).toBe(202);
+    expect(pinned.status).toBe(200);
     const body = await json(pinned);
-    expect(body).toMatchObject({ pinned_tag: 'v1.0.0', auto_deploy: false });
+    expect(body).toMatchObject({
+      message: 'web-app.rel: deploying v1.0.0',
+      pinned_tag: 'v1.0.0',
+      pinned_tag_value: 'v1.0.0',
+      auto_deploy: false,
+    });
+    expect(
+      await json(await h.app.request('/tags/web-app.rel', { headers: auth(tokens.read) })),
+    ).toMatchObject({
+      repo_tag: 'v1.0.0',
+    });
     await h.composed.engine.idle();
     expect((await h.store.getDeploy({ id: body.deploy_id }))?.release.tag).toBe('v1.0.0');
     const unpinned = await json(
@@ -371,13 +385,25 @@ describe('registrywatcher API', () => {
     expect((await h.store.getDeploy({ id: unpinned.deploy_id }))?.release.tag).toBe('v1.1.0');
     const bad = await h.app.request('/tags/web-app.rel', post(tokens.deploy, { pinned_tag: 'a b' }));
     expect(bad.status).toBe(400);
+    expect((await json(bad)).message).toBe('Invalid request body');
+    // "at least 1 argument provided"
+    const empty = await h.app.request('/tags/web-app.rel', post(tokens.deploy, {}));
+    expect(empty.status).toBe(400);
+    expect((await json(empty)).message).toBe('Nothing to change');
+    expect((await h.app.request('/tags/nope', post(tokens.deploy, { auto_deploy: true }))).status).toBe(400);
     expect((await h.app.request('/tags/web-app.rel', post(tokens.read, {}))).status).toBe(403);
     await h.app.request(
       '/tags/web-app.rel',
       post(tokens.deploy, { pinned_tag: 'v1.0.0', auto_deploy: false }),
     );
     const reset = await json(await h.app.request('/tags/web-app.rel/reset', post(tokens.deploy)));
-    expect(reset).toMatchObject({ pinned_tag: '', auto_deploy: true });
+    // Only the pin goes back to its default; auto_deploy stays as it was set.
+    expect(reset).toMatchObject({
+      message: 'web-app.rel: pinned_tag reset',
+      pinned_tag: '',
+      pinned_tag_value: 'v1.1.0',
+      auto_deploy: false,
+    });
   });
 });
 

@@ -252,6 +252,7 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
       projects: config.projects,
       registries: composed.registries,
       tokens,
+      logger: logger.child({ component: 'http' }),
     }),
   );
   return app;

@@ -1,12 +1,21 @@
-import type { Engine } from '@docker-watcher/core';
-import { CoreError, type EngineProject, type Registry, type StateStore } from '@docker-watcher/core';
-import { Hono } from 'hono';
+import type { Engine, StageState } from '@docker-watcher/core';
+import {
+  CoreError,
+  type EngineProject,
+  isCoreError,
+  type Logger,
+  type Registry,
+  type StateStore,
+  silentLogger,
+} from '@docker-watcher/core';
+import { type Context, Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ApiToken } from '../config/load.ts';
 import { stageTags } from '../tags.ts';
 import type { AuthVariables } from './auth.ts';
 import { requireScope } from './auth.ts';
 import { registryWatcherBody } from './bodies.ts';
-import { jsonBody } from './errors.ts';
+import { errorHandler, fieldError, jsonBody } from './errors.ts';
 
 export interface RegistryWatcherDeps {
   readonly engine: Engine;
@@ -14,14 +23,28 @@ export interface RegistryWatcherDeps {
   readonly projects: readonly EngineProject[];
   readonly registries: Readonly<Record<string, Registry>>;
   readonly tokens: readonly ApiToken[];
+  /** Where failures that are not ours to explain are logged (never into the answer). */
+  readonly logger?: Logger;
 }
 
 /**
- * registrywatcher's API, kept for its users. A "repo" is a project-stage, named `<project>.<stage>`,
- * or just `<project>` when the project has one stage.
+ * registrywatcher's API, kept for its users in the shapes its README documents: `GET /ping/` →
+ * `{ message: "pong" }`; `GET /repos` → `{ <repo>: { auto_deploy, pinned_tag, pinned_tag_value, tags } }`;
+ * `GET /tags/<repo>` → `{ repo_tag }`; `POST /tags/<repo>` with `pinned_tag` and/or `auto_deploy` →
+ * `{ message }`, deploying the pinned (or newest) tag whatever runs; `POST /tags/<repo>/reset` →
+ * `{ message }`, back to following the newest `vX.Y.Z`. Errors are `{ message }` (with our
+ * `error: { code, message }` beside it); an unknown repo is a 400, as there. Answers carry a few
+ * more fields of ours (project, stage, what runs). A "repo" is a project-stage, named
+ * `<project>.<stage>`, or just `<project>` when the project has one stage.
  */
 export function registryWatcherRoutes(deps: RegistryWatcherDeps): Hono<{ Variables: AuthVariables }> {
   const app = new Hono<{ Variables: AuthVariables }>();
+  const handle = errorHandler(deps.logger ?? silentLogger);
+  app.onError(async (error, c) => {
+    const answer = handle(error, c);
+    const body = (await answer.clone().json()) as { error: { message: string } };
+    return c.json({ message: body.error.message, ...body }, answer.status as ContentfulStatusCode);
+  });
   const repos = deps.projects.flatMap((project) => {
     const stages = Object.keys(project.stages);
     return stages.map((stage) => ({
@@ -30,71 +53,81 @@ export function registryWatcherRoutes(deps: RegistryWatcherDeps): Hono<{ Variabl
       stage,
     }));
   });
+  type Repo = (typeof repos)[number];
   const repoOf = (name: string) => {
     const repo = repos.find((r) => r.name === name || `${r.project}.${r.stage}` === name);
-    if (!repo) throw new CoreError('NOT_FOUND', `No repo ${name}`);
+    if (!repo) throw new CoreError('BAD_REQUEST', `No watched repo ${name}`);
     return repo;
   };
-  const describe = async (repo: (typeof repos)[number]) => {
-    const state = await deps.store.getStage({ project: repo.project, stage: repo.stage });
-    const config = deps.projects.find((p) => p.id === repo.project)!.stages[repo.stage]!;
-    return {
-      repo: repo.name,
-      project: repo.project,
-      stage: repo.stage,
-      pinned_tag: (state ? state.pin : config.pin) ?? '',
-      auto_deploy: state?.autoDeploy ?? config.autoDeploy,
-      deployed_tag: state?.actual?.tag ?? '',
-      deployed_digest: state?.actual?.digest ?? '',
-    };
-  };
-
-  app.get('/ping', (c) => c.text('pong'));
-  app.get('/repos', requireScope(deps.tokens, 'read'), async (c) =>
-    c.json({ repos: await Promise.all(repos.map(describe)) }),
-  );
-  app.get('/tags/:repo', requireScope(deps.tokens, 'read'), async (c) => {
-    const repo = repoOf(c.req.param('repo'));
-    const state = await deps.store.getStage({ project: repo.project, stage: repo.stage });
-    const tags = await stageTags({
+  const stateOf = (repo: Repo) => deps.store.getStage({ project: repo.project, stage: repo.stage });
+  const tagsOf = async (repo: Repo, state: StageState | undefined) =>
+    stageTags({
       projects: deps.projects,
       registries: deps.registries,
       project: repo.project,
       stage: repo.stage,
       ...(state ? { state } : {}),
     });
-    return c.json({ ...(await describe(repo)), tags: tags.allowed, selected_tag: tags.selected ?? '' });
+  /** The documented fields, and ours beside them. */
+  const describe = async (repo: Repo) => {
+    const state = await stateOf(repo);
+    const config = deps.projects.find((p) => p.id === repo.project)!.stages[repo.stage]!;
+    // A repository nothing was pushed to yet has no tags (the registry says NOT_FOUND).
+    const tags = await tagsOf(repo, state).catch((error: unknown) => {
+      if (isCoreError(error, 'NOT_FOUND')) return { allowed: [], selected: state?.pin ?? config.pin };
+      throw error;
+    });
+    return {
+      auto_deploy: state?.autoDeploy ?? config.autoDeploy,
+      pinned_tag: (state ? state.pin : config.pin) ?? '',
+      // The tag the pin stands for now: the pinned tag, or the newest release when unpinned.
+      pinned_tag_value: tags.selected ?? '',
+      tags: [...tags.allowed],
+      project: repo.project,
+      stage: repo.stage,
+      deployed_tag: state?.actual?.tag ?? '',
+      deployed_digest: state?.actual?.digest ?? '',
+    };
+  };
+
+  const pong = (c: Context) => c.json({ message: 'pong' });
+  app.get('/ping', pong);
+  app.get('/ping/', pong);
+  app.get('/repos', requireScope(deps.tokens, 'read'), async (c) => {
+    const described = await Promise.all(
+      repos.map(async (repo) => [repo.name, await describe(repo)] as const),
+    );
+    return c.json(Object.fromEntries(described));
+  });
+  app.get('/tags/:repo', requireScope(deps.tokens, 'read'), async (c) => {
+    const described = await describe(repoOf(c.req.param('repo')));
+    return c.json({ repo_tag: described.pinned_tag_value, ...described });
   });
   app.post('/tags/:repo', requireScope(deps.tokens, 'deploy'), async (c) => {
     const repo = repoOf(c.req.param('repo'));
     const body = await jsonBody(c, registryWatcherBody);
+    if (body.pinned_tag === undefined && body.auto_deploy === undefined)
+      throw fieldError([{ path: '', message: 'give pinned_tag, auto_deploy or both' }], 'Nothing to change');
     const ref = { project: repo.project, stage: repo.stage };
     if (body.pinned_tag !== undefined)
       await deps.engine.pin({ ...ref, tag: body.pinned_tag === '' ? undefined : body.pinned_tag });
     if (body.auto_deploy !== undefined)
       await deps.engine.setAutoDeploy({ ...ref, enabled: body.auto_deploy });
-    const state = await deps.store.getStage(ref);
     // A fresh listing, as registrywatcher did: the engine's cached one may be older than the push.
-    const tag =
-      state?.pin ??
-      (
-        await stageTags({
-          projects: deps.projects,
-          registries: deps.registries,
-          ...ref,
-          ...(state ? { state } : {}),
-        })
-      ).selected;
+    const state = await stateOf(repo);
+    const tag = state?.pin ?? (await tagsOf(repo, state)).selected;
     const deploy = await deps.engine.deploy({ ...ref, ...(tag ? { tag } : {}) });
-    return c.json({ ...(await describe(repo)), deploy_id: deploy.id }, 202);
+    return c.json({
+      message: `${repo.name}: deploying ${deploy.release.tag}`,
+      deploy_id: deploy.id,
+      ...(await describe(repo)),
+    });
   });
   app.post('/tags/:repo/reset', requireScope(deps.tokens, 'deploy'), async (c) => {
     const repo = repoOf(c.req.param('repo'));
-    const ref = { project: repo.project, stage: repo.stage };
-    // registrywatcher's reset: no pin, auto-deploy on, so the stage follows its newest release again.
-    await deps.engine.pin({ ...ref, tag: undefined });
-    await deps.engine.setAutoDeploy({ ...ref, enabled: true });
-    return c.json(await describe(repo));
+    // registrywatcher's reset: pinned_tag back to "" (its default), the stage follows its newest release.
+    await deps.engine.pin({ project: repo.project, stage: repo.stage, tag: undefined });
+    return c.json({ message: `${repo.name}: pinned_tag reset`, ...(await describe(repo)) });
   });
   return app;
 }
