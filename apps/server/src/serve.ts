@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { isCoreError, type Logger } from '@docker-watcher/core';
+import { createRedactingLogger, isCoreError, type Logger } from '@docker-watcher/core';
 import { serve } from '@hono/node-server';
 import { type Composed, type ComposeOptions, compose } from './compose.ts';
 import { type Environment, loadConfigFile, type ResolvedConfig } from './config/load.ts';
@@ -40,7 +40,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const build = async (resolved: ResolvedConfig) => {
     const composed = compose(resolved, {
       ...options.compose,
-      logger,
+      // The secrets of this config, too: a reload may bring ones the first config did not have.
+      logger: createRedactingLogger(logger, { secrets: resolved.secrets }),
       ...(options.port === undefined ? {} : { listenPort: options.port }),
     });
     await options.onComposed?.(composed);

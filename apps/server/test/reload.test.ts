@@ -76,6 +76,30 @@ describe('reload on config file change', () => {
     expect(count('config reloaded')).toBe(2);
   });
 
+  it('masks the secrets a reloaded config brings, in what the new composition logs', async () => {
+    const later = 'secret-that-only-the-new-config-reads-42';
+    writeFileSync(file, configWith(['web']));
+    server = await startServer({
+      configFile: file,
+      env: { ...env, DW_LATER: later },
+      logger: logs,
+      port: 0,
+      watch: true,
+    });
+    writeFileSync(
+      file,
+      configWith(['web']).replace(
+        'tokens: [{ name: ops, token_env: DW_TOKEN, scopes: [admin] }]',
+        'tokens: [{ name: ops, token_env: DW_TOKEN, scopes: [admin] }, { name: ci, token_env: DW_LATER, scopes: [read] }]',
+      ),
+    );
+    await expect.poll(() => count('config reloaded'), bound).toBe(1);
+    server.composed.logger.warn(`something mentioned ${later}`, { value: later });
+    const entry = logs.entries.at(-1);
+    expect(JSON.stringify(entry)).not.toContain(later);
+    expect(entry?.message).toBe('something mentioned [redacted]');
+  });
+
   it('a rewrite with the same content does not reload', async () => {
     const text = configWith(['web']);
     writeFileSync(file, text);
