@@ -5,6 +5,7 @@ import { type Composed, type ComposeOptions, compose } from './compose.ts';
 import { type Environment, loadConfigFile, type ResolvedConfig } from './config/load.ts';
 import { type ConfigWatcher, watchConfigFile } from './config-watch.ts';
 import { createApp } from './http/app.ts';
+import { type LoginState, loginStateFor } from './http/login.ts';
 import { createServerLogger } from './logger.ts';
 
 export interface RunningServer {
@@ -37,6 +38,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const env = options.env ?? process.env;
   let config: ResolvedConfig = loadConfigFile(options.configFile, env);
   const logger = options.logger ?? createServerLogger({ secrets: config.secrets });
+  let loginState: LoginState | undefined;
   const build = async (resolved: ResolvedConfig) => {
     const composed = compose(resolved, {
       ...options.compose,
@@ -46,7 +48,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     await options.onComposed?.(composed);
     let ready = false;
-    const app = createApp(composed, { ready: () => ready });
+    // Dashboard sessions survive a reload: every request checks its user against the new config.
+    loginState = loginStateFor(resolved.session, loginState);
+    const app = createApp(composed, { ready: () => ready, loginState });
     await composed.engine.start();
     ready = true;
     return { composed, app, setReady: (value: boolean) => (ready = value) };

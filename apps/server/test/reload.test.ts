@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLogger, type MemoryLogger } from '@docker-watcher/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashPassword } from '../src/http/passwords.ts';
 import { type RunningServer, startServer } from '../src/serve.ts';
 
 const token = 'reload-test-token-0123456789';
@@ -98,6 +99,43 @@ describe('reload on config file change', () => {
     const entry = logs.entries.at(-1);
     expect(JSON.stringify(entry)).not.toContain(later);
     expect(entry?.message).toBe('something mentioned [redacted]');
+  });
+
+  it('keeps dashboard sessions across a reload, and ends those whose user the new config drops', async () => {
+    const password = 'correct horse battery';
+    const withUsers = (users: string[], projects: string[]) =>
+      configWith(projects).replace(
+        '    tokens: [',
+        `    users:\n${users.map((u) => `      - { name: ${u}, password_hash_env: DW_HASH, scopes: [read] }\n`).join('')}    tokens: [`,
+      );
+    writeFileSync(file, withUsers(['alice', 'bob'], ['web']));
+    server = await startServer({
+      configFile: file,
+      env: { ...env, DW_HASH: await hashPassword(password, 4) },
+      logger: logs,
+      port: 0,
+      watch: true,
+    });
+    const base = `http://127.0.0.1:${server.port}`;
+    const login = async (username: string) => {
+      const response = await fetch(`${base}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      expect(response.status).toBe(200);
+      return (response.headers.get('set-cookie') ?? '').split(';')[0]!;
+    };
+    const sessionStatus = async (cookie: string) =>
+      (await fetch(`${base}/api/auth/session`, { headers: { cookie } })).status;
+    const alice = await login('alice');
+    const bob = await login('bob');
+
+    writeFileSync(file, withUsers(['alice'], ['web', 'api']));
+    await expect.poll(() => count('config reloaded'), bound).toBe(1);
+    expect(await projects()).toEqual(['web', 'api']);
+    expect(await sessionStatus(alice)).toBe(200);
+    expect(await sessionStatus(bob)).toBe(401);
   });
 
   it('a rewrite with the same content does not reload', async () => {

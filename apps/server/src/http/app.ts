@@ -5,7 +5,7 @@ import { stageTags } from '../tags.ts';
 import { type AuthVariables, requireScope } from './auth.ts';
 import { autoDeployBody, deployBody, deploysQuery, emptyBody, pinBody, promoteBody } from './bodies.ts';
 import { errorBody, errorHandler, jsonBody, validate } from './errors.ts';
-import { createDashboardLogin } from './login.ts';
+import { createDashboardLogin, type LoginState } from './login.ts';
 import { openApiDocument } from './openapi.ts';
 import { registryWatcherRoutes } from './registrywatcher.ts';
 import { deployLogStream } from './sse.ts';
@@ -16,6 +16,8 @@ export interface AppOptions {
   readonly ready?: () => boolean;
   /** SSE keep-alive period. */
   readonly heartbeatMs?: number;
+  /** Dashboard sessions and login counts from the app this one replaces (a config reload). */
+  readonly loginState?: LoginState;
 }
 
 /** The whole HTTP API as a Hono app: use `app.fetch` with any server, or `app.request()` in tests. */
@@ -31,6 +33,7 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
     users: config.users,
     settings: config.session,
     logger: logger.child({ component: 'auth' }),
+    ...(options.loginState ? { state: options.loginState } : {}),
   });
   app.use('*', login.middleware);
   app.route('/api/auth', login.routes);

@@ -10,8 +10,8 @@ import { assertCsrfToken, assertSameOrigin } from './csrf.ts';
 import { jsonBody } from './errors.ts';
 import { proxyMatcher, requestOrigin } from './forwarded.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
-import { createFailureLimiter } from './rate-limit.ts';
-import { createSessionStore } from './sessions.ts';
+import { createFailureLimiter, type FailureLimiter } from './rate-limit.ts';
+import { createSessionStore, type SessionStore } from './sessions.ts';
 
 export const sessionCookie = 'dw_session';
 
@@ -37,6 +37,40 @@ export interface DashboardLoginOptions {
   readonly users: readonly DashboardUser[];
   readonly settings: SessionSettings;
   readonly logger: Logger;
+  /** Sessions and failure counts of an earlier app (a config reload): they carry on. */
+  readonly state?: LoginState;
+}
+
+/** What outlives one app: open sessions and failed-login counts, with the limits they were made under. */
+export interface LoginState {
+  readonly sessions: SessionStore;
+  readonly byAddress: FailureLimiter;
+  readonly byUser: FailureLimiter;
+  readonly limits: string;
+}
+
+const limitsOf = (settings: SessionSettings) =>
+  JSON.stringify([
+    settings.idleTimeoutMs,
+    settings.maxAgeMs,
+    settings.loginMaxFailures,
+    settings.loginWindowMs,
+  ]);
+
+/**
+ * The login state for `settings`: `previous` when its limits are the same (a reload keeps everyone
+ * logged in; each request still checks the user against the new config), else a fresh one.
+ */
+export function loginStateFor(settings: SessionSettings, previous?: LoginState): LoginState {
+  const limits = limitsOf(settings);
+  if (previous?.limits === limits) return previous;
+  const limiterOptions = { maxFailures: settings.loginMaxFailures, windowMs: settings.loginWindowMs };
+  return {
+    sessions: createSessionStore({ idleTimeoutMs: settings.idleTimeoutMs, maxAgeMs: settings.maxAgeMs }),
+    byAddress: createFailureLimiter(limiterOptions),
+    byUser: createFailureLimiter(limiterOptions),
+    limits,
+  };
 }
 
 export interface DashboardLogin {
@@ -56,10 +90,7 @@ const fingerprint = (passwordHash: string) =>
 export function createDashboardLogin(options: DashboardLoginOptions): DashboardLogin {
   const { settings, logger } = options;
   const users = new Map(options.users.map((user) => [user.name, user]));
-  const sessions = createSessionStore({ idleTimeoutMs: settings.idleTimeoutMs, maxAgeMs: settings.maxAgeMs });
-  const limiterOptions = { maxFailures: settings.loginMaxFailures, windowMs: settings.loginWindowMs };
-  const byAddress = createFailureLimiter(limiterOptions);
-  const byUser = createFailureLimiter(limiterOptions);
+  const { sessions, byAddress, byUser } = options.state ?? loginStateFor(settings);
   const trusted = proxyMatcher(settings.trustedProxies);
   // Unknown users are checked against a hash of the users' highest cost, so the answer takes as
   // long (with no users there is nothing to hide, and the lowest cost spares the CPU).
