@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { dirname } from 'node:path';
 import { isRoot, runCommand } from './command.ts';
 import { ensureDebianPackage } from './debian-packages.ts';
+import { processRuns, readPidfile } from './pidfile.ts';
 import { TestkitError } from './testkit-error.ts';
 
 export const defaultSocketPath = '/var/run/docker.sock';
@@ -51,15 +52,8 @@ async function dockerdRunning(): Promise<boolean> {
 
 /** Whether the dockerd of the default pidfile (`/var/run/docker.pid`) is alive. */
 function defaultDockerdAlive(): boolean {
-  try {
-    const pid = Number(readFileSync('/var/run/docker.pid', 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 0) return false;
-    process.kill(pid, 0);
-    // A zombie (this machine's PID 1 may not reap) has exited.
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  const pid = readPidfile('/var/run/docker.pid');
+  return pid !== undefined && processRuns(pid);
 }
 
 const defaultCandidates = ['/usr/sbin/dockerd', '/usr/bin/dockerd', '/usr/local/bin/dockerd'];

@@ -18,6 +18,7 @@ import { isRoot, runCommand } from './command.ts';
 import { dockerClient } from './docker-client.ts';
 import { pingDocker } from './docker-engine.ts';
 import { testkitOwner } from './labels.ts';
+import { processRuns, readPidfile } from './pidfile.ts';
 import { TestkitError } from './testkit-error.ts';
 
 /**
@@ -269,13 +270,8 @@ const processAlive = (pid: number): boolean => {
 
 /** The pid in dockerd's pidfile, when that process still runs this engine's dockerd. */
 function daemonPid(dir: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(dir, 'docker.pid'), 'utf8').trim());
-  } catch {
-    return undefined;
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return undefined;
+  const pid = readPidfile(join(dir, 'docker.pid'));
+  if (pid === undefined || !processAlive(pid)) return undefined;
   const cmdline = (() => {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -286,25 +282,9 @@ function daemonPid(dir: string): number | undefined {
   return cmdline.includes(dir) ? pid : undefined;
 }
 
-/** Whether the process runs (not gone, not a zombie waiting to be reaped). */
-function processRuns(pid: number): boolean {
-  try {
-    // /proc/<pid>/stat: "pid (comm) S …"; comm may hold spaces, the state follows the last ")".
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 function clearStalePidfile(file: string): void {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(file, 'utf8').trim());
-  } catch {
-    return;
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || !processRuns(pid)) rmSync(file, { force: true });
+  const pid = readPidfile(file);
+  if (pid === undefined || !processRuns(pid)) rmSync(file, { force: true });
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {

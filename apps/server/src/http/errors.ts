@@ -47,16 +47,19 @@ export function errorBody(code: ErrorCode, message: string, fields?: unknown) {
   return { error: { code, message, ...(fields === undefined ? {} : { fields }) } };
 }
 
-/** Every error as `{ error: { code, message } }` with the code's status: never a stack or a cause. */
-export function errorHandler(logger: Logger) {
+/**
+ * Every error as `{ error: { code, message } }` (or what `body` makes of it) with the code's status:
+ * never a stack or a cause.
+ */
+export function errorHandler(logger: Logger, body: typeof errorBody = errorBody) {
   return (error: Error, c: Context) => {
     if (isCoreError(error)) {
       const status = httpStatusOf(error.code) as ContentfulStatusCode;
       if (error.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', 'Bearer realm="docker-watcher"');
       const fields = (error.details as { fields?: unknown } | undefined)?.fields;
-      return c.json(errorBody(error.code, error.message, fields), status);
+      return c.json(body(error.code, error.message, fields), status);
     }
     logger.error('request failed', { method: c.req.method, path: c.req.path, error: String(error) });
-    return c.json(errorBody('INTERNAL', 'Internal error'), 500);
+    return c.json(body('INTERNAL', 'Internal error'), 500);
   };
 }

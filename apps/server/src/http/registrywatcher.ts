@@ -9,13 +9,12 @@ import {
   silentLogger,
 } from '@docker-watcher/core';
 import { type Context, Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ApiToken } from '../config/load.ts';
 import { stageTags } from '../tags.ts';
 import type { AuthVariables } from './auth.ts';
 import { requireScope } from './auth.ts';
 import { registryWatcherBody } from './bodies.ts';
-import { errorHandler, fieldError, jsonBody } from './errors.ts';
+import { errorBody, errorHandler, fieldError, jsonBody } from './errors.ts';
 
 export interface RegistryWatcherDeps {
   readonly engine: Engine;
@@ -39,12 +38,13 @@ export interface RegistryWatcherDeps {
  */
 export function registryWatcherRoutes(deps: RegistryWatcherDeps): Hono<{ Variables: AuthVariables }> {
   const app = new Hono<{ Variables: AuthVariables }>();
-  const handle = errorHandler(deps.logger ?? silentLogger);
-  app.onError(async (error, c) => {
-    const answer = handle(error, c);
-    const body = (await answer.clone().json()) as { error: { message: string } };
-    return c.json({ message: body.error.message, ...body }, answer.status as ContentfulStatusCode);
-  });
+  // registrywatcher's errors are `{ message }`; ours stand beside it.
+  app.onError(
+    errorHandler(deps.logger ?? silentLogger, (code, message, fields) => ({
+      message,
+      ...errorBody(code, message, fields),
+    })),
+  );
   const repos = deps.projects.flatMap((project) => {
     const stages = Object.keys(project.stages);
     return stages.map((stage) => ({
