@@ -35,15 +35,53 @@ const samples: { [N in EventName]: EventOf<N> } = {
     digest: 'sha256:aaaa',
     reason: 'newest tag matching v*',
   },
+  'release:available': {
+    type: 'release:available',
+    at,
+    project: 'web-app',
+    stage: 'rel',
+    release,
+    current: { tag: 'v1.1.0', digest: 'sha256:bbbb' },
+    reason: 'newest tag matching v*; rel deploys by hand',
+  },
   'deploy:queued': { type: 'deploy:queued', at, ...deploy, release, trigger: 'auto' },
+  'deploy:started': {
+    type: 'deploy:started',
+    at,
+    ...deploy,
+    release,
+    previous: { tag: 'v1.1.0', digest: 'sha256:bbbb' },
+    trigger: 'manual',
+    by: 'alice',
+  },
   'deploy:state-changed': { type: 'deploy:state-changed', at, ...deploy, from: 'pulling', to: 'starting' },
   'deploy:log': { type: 'deploy:log', at, ...deploy, line: 'pulled sha256:aaaa', level: 'info' },
-  'deploy:succeeded': { type: 'deploy:succeeded', at, ...deploy, release },
+  'deploy:health-checked': {
+    type: 'deploy:health-checked',
+    at,
+    ...deploy,
+    attempt: 2,
+    healthy: false,
+    status: 503,
+    error: 'HTTP 503',
+    failures: 2,
+    deadline: '2026-01-02T03:04:35.000Z',
+  },
+  'deploy:succeeded': {
+    type: 'deploy:succeeded',
+    at,
+    ...deploy,
+    release,
+    previous: { tag: 'v1.1.0', digest: 'sha256:bbbb' },
+    durationMs: 1_840,
+  },
   'deploy:failed': {
     type: 'deploy:failed',
     at,
     ...deploy,
     release,
+    previous: { tag: 'v1.1.0', digest: 'sha256:bbbb' },
+    durationMs: 12_000,
     error: toEventError(new CoreError('TIMEOUT', 'health gate timed out', { details: { afterMs: 30_000 } })),
   },
   'deploy:rolled-back': {
@@ -52,6 +90,7 @@ const samples: { [N in EventName]: EventOf<N> } = {
     ...deploy,
     release,
     restored: { tag: 'v1.1.0', digest: 'sha256:bbbb' },
+    durationMs: 31_000,
     reason: 'health gate failed',
   },
   'deploy:awaiting-confirmation': {
@@ -60,6 +99,8 @@ const samples: { [N in EventName]: EventOf<N> } = {
     project: 'web-app',
     stage: 'prod',
     release,
+    approvalId: 'approval-1',
+    current: { tag: 'v1.1.0', digest: 'sha256:bbbb' },
   },
   'adapter:error': {
     type: 'adapter:error',
@@ -191,9 +232,12 @@ describe('createEventBus', () => {
     expect(seen).toEqual([
       'registry:observed',
       'release:selected',
+      'release:available',
       'deploy:queued',
+      'deploy:started',
       'deploy:state-changed',
       'deploy:log',
+      'deploy:health-checked',
       'named',
       'deploy:succeeded',
       'deploy:failed',
@@ -205,7 +249,7 @@ describe('createEventBus', () => {
     unsubscribe();
     unsubscribe();
     bus.emit(queued);
-    expect(seen).toHaveLength(12);
+    expect(seen).toHaveLength(15);
   });
 
   it('a listener that unsubscribes another during emit does not disturb the current delivery', () => {

@@ -56,18 +56,51 @@ export interface DeployLogEvent extends DeployBase<'deploy:log'> {
   readonly level: LogLevel;
 }
 
-export interface DeploySucceededEvent extends DeployBase<'deploy:succeeded'> {
+/** A deploy left its queue and began to act on the target. */
+export interface DeployStartedEvent extends DeployBase<'deploy:started'> {
   readonly release: Release;
+  /** What ran before, when something did. */
+  readonly previous?: Release;
+  readonly trigger: DeployTrigger;
+  /** The user or token name that asked for it, for deploys a person started. */
+  readonly by?: string;
 }
 
-export interface DeployFailedEvent extends DeployBase<'deploy:failed'> {
+/** One probe of a deploy's health gate, as it happens. */
+export interface DeployHealthCheckedEvent extends DeployBase<'deploy:health-checked'> {
+  /** 1 for the first probe. */
+  readonly attempt: number;
+  readonly healthy: boolean;
+  /** The HTTP status, when the probe got an answer. */
+  readonly status?: number;
+  /** Why the probe failed, in a few words, when it did. */
+  readonly error?: string;
+  /** Failed probes so far. */
+  readonly failures: number;
+  /** When the gate gives up, as an ISO 8601 timestamp. */
+  readonly deadline: string;
+}
+
+/** Facts every finished deploy reports, for people: what ran before and how long it took. */
+interface DeployOutcome {
   readonly release: Release;
+  /** What ran before this deploy, when something did. */
+  readonly previous?: Release;
+  /** From the deploy's creation to its end. */
+  readonly durationMs?: number;
+}
+
+export interface DeploySucceededEvent extends DeployBase<'deploy:succeeded'>, DeployOutcome {}
+
+export interface DeployFailedEvent extends DeployBase<'deploy:failed'>, DeployOutcome {
   readonly error: EventError;
 }
 
 export interface DeployRolledBackEvent extends DeployBase<'deploy:rolled-back'> {
   /** The release that was abandoned. */
   readonly release: Release;
+  /** From the deploy's creation to its end. */
+  readonly durationMs?: number;
   /** The release serving again, when there was one. */
   readonly restored?: Release;
   readonly reason: string;
@@ -78,6 +111,23 @@ export interface DeployAwaitingConfirmationEvent extends EventBase<'deploy:await
   readonly project: string;
   readonly stage: string;
   readonly release: Release;
+  /** The approval to approve or reject (`/api/approvals/:id/approve`). */
+  readonly approvalId: string;
+  /** What runs in the stage now, when something does. */
+  readonly current?: Release;
+}
+
+/**
+ * A stage that deploys only by hand (`auto_deploy: false`) has an allowed release newer than the
+ * one it runs: a person may deploy it.
+ */
+export interface ReleaseAvailableEvent extends EventBase<'release:available'> {
+  readonly project: string;
+  readonly stage: string;
+  readonly release: Release;
+  /** What runs in the stage now, when something does. */
+  readonly current?: Release;
+  readonly reason: string;
 }
 
 /** An adapter operation failed; whatever called it goes on (retries, rollback) and reports this. */
@@ -102,9 +152,12 @@ export interface EngineLeadershipEvent extends EventBase<'engine:leadership'> {
 export interface EventMap {
   'registry:observed': [RegistryObservedEvent];
   'release:selected': [ReleaseSelectedEvent];
+  'release:available': [ReleaseAvailableEvent];
   'deploy:queued': [DeployQueuedEvent];
+  'deploy:started': [DeployStartedEvent];
   'deploy:state-changed': [DeployStateChangedEvent];
   'deploy:log': [DeployLogEvent];
+  'deploy:health-checked': [DeployHealthCheckedEvent];
   'deploy:succeeded': [DeploySucceededEvent];
   'deploy:failed': [DeployFailedEvent];
   'deploy:rolled-back': [DeployRolledBackEvent];
@@ -124,9 +177,12 @@ export type DockerWatcherEvent = EventOf<EventName>;
 const eventNameSet: Record<EventName, true> = {
   'registry:observed': true,
   'release:selected': true,
+  'release:available': true,
   'deploy:queued': true,
+  'deploy:started': true,
   'deploy:state-changed': true,
   'deploy:log': true,
+  'deploy:health-checked': true,
   'deploy:succeeded': true,
   'deploy:failed': true,
   'deploy:rolled-back': true,

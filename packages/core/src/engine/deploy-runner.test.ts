@@ -82,6 +82,15 @@ describe('deploy runner: blue-green', () => {
     expect(routeOf(proxy)?.upstream).toEqual(running[0]?.endpoint);
     expect((await store.getStage({ project: 'web-app', stage: 'dev' }))?.actual).toEqual(v2);
     expect(events.filter((e) => e.type === 'deploy:succeeded')).toHaveLength(2);
+    // What people are told: what started, what it replaced, and how long it took.
+    expect(events.filter((e) => e.type === 'deploy:started').at(-1)).toMatchObject({
+      deployId: second.id,
+      release: v2,
+      previous: v1,
+    });
+    const succeeded = events.filter((e) => e.type === 'deploy:succeeded').at(-1);
+    expect(succeeded).toMatchObject({ release: v2, previous: v1 });
+    expect(succeeded?.type === 'deploy:succeeded' && succeeded.durationMs).toBeGreaterThanOrEqual(0);
     expect((await store.readLog({ deployId: second.id })).map((l) => l.line)).toContain('v1.1.0 is live');
   });
 

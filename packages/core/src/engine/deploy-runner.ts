@@ -63,6 +63,11 @@ export async function runDeploy(
   const data = (): RunnerData => record!.data as RunnerData;
   const at = () => new Date().toISOString();
   const base = () => ({ deployId: record!.id, project: record!.project, stage: record!.stage, at: at() });
+  /** What a finished deploy tells people besides its state: the release before it and its duration. */
+  const outcome = () => ({
+    ...(record!.previous ? { previous: record!.previous } : {}),
+    durationMs: Math.max(0, Date.now() - Date.parse(record!.createdAt)),
+  });
   const switchesTraffic = proxy !== undefined && settings.host !== undefined;
 
   const log = async (level: 'info' | 'warn' | 'error', line: string) => {
@@ -237,6 +242,7 @@ export async function runDeploy(
       ...base(),
       release: record!.release,
       ...(restored ? { restored } : {}),
+      durationMs: outcome().durationMs,
       reason: cause.message,
     });
   };
@@ -252,6 +258,13 @@ export async function runDeploy(
     }
     if (state === 'pending') {
       await advance('pulling');
+      bus.emit({
+        type: 'deploy:started',
+        ...base(),
+        release: record.release,
+        ...(record.previous ? { previous: record.previous } : {}),
+        trigger: record.trigger,
+      });
       await log('info', `deploying ${record.release.tag} (${record.release.digest})`);
       await target.pull?.({ spec: spec(record.release, record.id), onLog, ...(signal ? { signal } : {}) });
       if (settings.strategy === 'recreate') {
@@ -300,7 +313,7 @@ export async function runDeploy(
     }
     if (record.state === 'succeeded') {
       await log('info', `${record.release.tag} is live`);
-      bus.emit({ type: 'deploy:succeeded', ...base(), release: record.release });
+      bus.emit({ type: 'deploy:succeeded', ...base(), release: record.release, ...outcome() });
     }
     return record;
   } catch (error) {
@@ -315,7 +328,13 @@ export async function runDeploy(
       await log('error', `rollback failed: ${failure.message}`).catch(() => undefined);
       if (!record.finished && record.state === 'rolling-back') {
         await advance('failed', { note: failure.message, error: failure });
-        bus.emit({ type: 'deploy:failed', ...base(), release: record.release, error: toEventError(failure) });
+        bus.emit({
+          type: 'deploy:failed',
+          ...base(),
+          release: record.release,
+          ...outcome(),
+          error: toEventError(failure),
+        });
       }
     }
     return record;

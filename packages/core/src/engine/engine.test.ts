@@ -223,7 +223,9 @@ describe('engine: confirmation and promotion', () => {
     w.registry.push(repository, 'v1.0.0', 'sneaky rebuild');
     const pending = await w.store.listApprovals({ project: 'web-app', stage: 'prod', status: 'pending' });
     expect(pending.map((a) => a.release)).toEqual([proven]);
-    expect(w.events.some((e) => e.type === 'deploy:awaiting-confirmation')).toBe(true);
+    const awaiting = w.events.find((e) => e.type === 'deploy:awaiting-confirmation');
+    // The event names the approval, so a notification or a page can link to it.
+    expect(awaiting).toMatchObject({ approvalId: pending[0]!.id, release: proven });
     expect(w.running('prod')).toEqual([]);
     await engine.approve({ id: pending[0]!.id, by: 'alice' });
     await engine.idle();

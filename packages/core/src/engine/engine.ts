@@ -507,7 +507,7 @@ export function createEngine(options: EngineOptions): Engine {
     } else if (decision.action === 'await-confirmation') {
       const pending = await store.listApprovals({ ...ref, status: 'pending' });
       if (!pending.some((a) => a.release.digest === decision.release.digest)) {
-        await store.putApproval({
+        const approval = await store.putApproval({
           approval: {
             id: randomUUID(),
             project: ref.project,
@@ -517,12 +517,15 @@ export function createEngine(options: EngineOptions): Engine {
             requestedAt: at(),
           },
         });
+        const current = (await readState(ref))?.actual;
         bus.emit({
           type: 'deploy:awaiting-confirmation',
           at: at(),
           project: ref.project,
           stage: ref.stage,
           release: decision.release,
+          approvalId: approval.id,
+          ...(current ? { current } : {}),
         });
       }
     } else if (decision.action === 'hold') {

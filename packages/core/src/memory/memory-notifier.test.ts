@@ -18,6 +18,7 @@ const awaiting: NotificationEvent = {
   project: 'web',
   stage: 'prod',
   release,
+  approvalId: 'approval-1',
 };
 
 describe('createMemoryNotifier', () => {

@@ -52,7 +52,7 @@ export function sampleNotificationEvents(project: string, stage = 'dev'): Notifi
   const previous = { tag: 'v1.2.2', digest: `sha256:${'b'.repeat(64)}` };
   const deploy = { at, project, stage, deployId: `deploy-${project}` };
   return [
-    { type: 'deploy:succeeded', ...deploy, release },
+    { type: 'deploy:succeeded', ...deploy, release, previous, durationMs: 1_840 },
     {
       type: 'deploy:failed',
       ...deploy,
@@ -60,7 +60,15 @@ export function sampleNotificationEvents(project: string, stage = 'dev'): Notifi
       error: { code: 'TIMEOUT', message: 'health gate timed out', retryable: true, details: {} },
     },
     { type: 'deploy:rolled-back', ...deploy, release, restored: previous, reason: 'health gate failed' },
-    { type: 'deploy:awaiting-confirmation', at, project, stage, release },
+    {
+      type: 'deploy:awaiting-confirmation',
+      at,
+      project,
+      stage,
+      release,
+      approvalId: `approval-${project}`,
+      current: previous,
+    },
   ];
 }
 
