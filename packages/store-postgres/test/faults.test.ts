@@ -71,7 +71,7 @@ describe('the database restarting mid-run', () => {
       },
     });
     expect(await store?.listStages()).toEqual([]);
-    expect((await store?.open())?.schemaVersion).toBe(3);
+    expect((await store?.open())?.schemaVersion).toBe(4);
   });
 });
 

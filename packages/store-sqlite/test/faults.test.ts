@@ -106,7 +106,7 @@ describe('a file the store does not know', () => {
     const error = openError(() => createSqliteStateStore({ path }));
     expect(error).toMatchObject({
       code: 'CONFIG_INVALID',
-      details: { path, schemaVersion: 99, knownVersion: 3 },
+      details: { path, schemaVersion: 99, knownVersion: 4 },
     });
     expect(error.message).toMatch(/schema version 99, written by a newer @docker-watcher\/store-sqlite/);
     expect(sha256Of(path)).toBe(before);
