@@ -265,13 +265,15 @@ describe('createEventBus', () => {
       'deploy:failed',
       'deploy:rolled-back',
       'deploy:awaiting-confirmation',
+      'approval:decided',
+      'stage:updated',
       'adapter:error',
       'engine:leadership',
     ]);
     unsubscribe();
     unsubscribe();
     bus.emit(queued);
-    expect(seen).toHaveLength(15);
+    expect(seen).toHaveLength(17);
   });
 
   it('a listener that unsubscribes another during emit does not disturb the current delivery', () => {
