@@ -122,10 +122,27 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    // Repositories a webhook reported changed, until the engine acted on them. A cleared mark keeps
+    // its row (cleared), so that the repository's next mark gets a larger number.
+    version: 4,
+    name: 'repository-marks',
+    sql: `
+      CREATE TABLE repository_marks (
+        registry text NOT NULL,
+        repository text NOT NULL,
+        mark bigint NOT NULL,
+        tags json NOT NULL,
+        since text NOT NULL,
+        cleared boolean NOT NULL,
+        PRIMARY KEY (registry, repository)
+      );
+    `,
+  },
+  {
     // The event feed every replica streams from. Its numbers come from a one-row counter whose row
     // lock is held until commit, so appenders commit in the order of their numbers and a reader that
     // has seen number n never finds a smaller one later. The indexes serve the API's listings.
-    version: 4,
+    version: 5,
     name: 'event-feed-and-listing-indexes',
     sql: `
       CREATE TABLE feed (

@@ -116,9 +116,26 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    // Repositories a webhook reported changed, until the engine acted on them. A cleared mark keeps
+    // its row (cleared = 1), so that the repository's next mark gets a larger number.
+    version: 4,
+    name: 'repository-marks',
+    sql: `
+      CREATE TABLE repository_marks (
+        registry TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        mark INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        since TEXT NOT NULL,
+        cleared INTEGER NOT NULL,
+        PRIMARY KEY (registry, repository)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
     // The event feed every server on the store streams from, numbered in one sequence; the indexes
     // serve the API's listings of approvals across stages and deploys by time.
-    version: 4,
+    version: 5,
     name: 'event-feed-and-listing-indexes',
     sql: `
       CREATE TABLE feed (

@@ -56,7 +56,8 @@ describe('createSqliteStateStore', () => {
         '1-initial',
         '2-deploy-journal-table-and-list-indexes',
         '3-encrypted-secrets',
-        '4-event-feed-and-listing-indexes',
+        '4-repository-marks',
+        '5-event-feed-and-listing-indexes',
       ],
     });
     const logged = JSON.stringify(logger.entries);

@@ -4,6 +4,7 @@ import type { Composed } from '../compose.ts';
 import { apiContext } from './api-context.ts';
 import { errorBody, errorHandler } from './errors.ts';
 import { createIdempotencyCache, type IdempotencyCache } from './idempotency.ts';
+import { dashboardHandler } from './dashboard.ts';
 import { createDashboardLogin, type LoginState } from './login.ts';
 import { openApiDocument } from './openapi.ts';
 import { type AppEnv, type Handlers, registerRoutes } from './register.ts';
@@ -25,6 +26,8 @@ export interface AppOptions {
   readonly idempotency?: IdempotencyCache;
   /** Validates every JSON answer against its route's schema; one outside it is a 500 (tests). */
   readonly checkResponses?: boolean;
+  /** The dashboard's build folder (tests); the packaged or workspace build by default. */
+  readonly dashboardDir?: string;
 }
 
 /** The whole HTTP API as a Hono app: use `app.fetch` with any server, or `app.request()` in tests. */
@@ -74,5 +77,6 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<Ap
     rawBody: new Set(['login']),
     ...(options.checkResponses ? { checkResponses: true } : {}),
   });
+  app.get('*', dashboardHandler(options.dashboardDir ? { dir: options.dashboardDir } : {}));
   return app;
 }

@@ -1,12 +1,13 @@
 // What every state store checks and computes the same way, whatever keeps its data: argument checks,
 // revision conflicts, ttls, limits, and the split of records into keyed fields and a free-form body.
-import type {
-  DeployListFilter,
-  DeployRecord,
-  DeployRecordInit,
-  JournalEntry,
-  StageState,
-  StageStateInit,
+import {
+  type DeployListFilter,
+  type DeployRecord,
+  type DeployRecordInit,
+  type JournalEntry,
+  repositoryMarkTagLimit,
+  type StageState,
+  type StageStateInit,
 } from '../contracts/state-store.ts';
 import { CoreError } from '../errors.ts';
 
@@ -119,4 +120,10 @@ export const defaultFeedReadLimit = 1_000;
 export function feedKeepOf(keep: number | undefined): number {
   if (keep === undefined || Number.isNaN(keep)) return defaultFeedKeep;
   return Math.max(1, Math.trunc(Math.min(keep, Number.MAX_SAFE_INTEGER)));
+}
+
+/** The tags of a mark after `markRepository` adds `incoming`: each once, newest last, the newest `repositoryMarkTagLimit`. */
+export function mergeMarkTags(existing: readonly string[], incoming: readonly string[]): string[] {
+  const merged = [...existing.filter((tag) => !incoming.includes(tag)), ...new Set(incoming)];
+  return merged.slice(-repositoryMarkTagLimit);
 }
