@@ -7,6 +7,8 @@ export default defineConfig({
     'testing/vitest': 'src/testing/vitest.ts',
   },
   format: ['esm'],
+  // Stack traces point into the sources (shipped in the maps), the conformance kit's included.
+  sourcemap: true,
   dts: true,
   clean: true,
   target: 'node22',
