@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The test command as a new machine runs it: a fresh clone of this repository (HEAD, or the ref
 # given) in a temporary folder, run with HOME and the XDG folders pointing at empty temporary
-# folders and a plain PATH, so that nothing an earlier run left counts: no pnpm store or metadata
-# cache, no .tools/, no node_modules, no dist/. Run it before every release.
+# folders and the system's PATH, so that nothing an earlier run left counts: no pnpm store or
+# metadata cache, no .tools/, no node_modules, no dist/. The rest of the environment stays (the
+# machine's own settings, such as the CA certificates Node is told about, are a new machine's too).
+# Run it before every release.
 #
 #   ./scripts/fresh-clone-test.sh [ref] [-- args for scripts/test.sh]
 #
@@ -22,16 +24,14 @@ git clone --quiet --no-local --no-checkout "$repo" "$scratch/clone"
 git -C "$scratch/clone" checkout --quiet "$commit"
 echo "fresh-clone: $commit in $scratch/clone, HOME=$home"
 status=0
-env -i \
+# Nothing of this shell's tools (DW_TOOLS_DIR, a .tools/ on PATH) or test runs (DW_TESTKIT_*) either.
+env -u DW_TOOLS_DIR -u DW_TESTKIT_RUN -u DW_TESTKIT_RUN_DIR -u DW_TESTKIT_BROKER \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   HOME="$home" \
   XDG_CACHE_HOME="$home/.cache" \
   XDG_DATA_HOME="$home/.local/share" \
   XDG_CONFIG_HOME="$home/.config" \
   XDG_STATE_HOME="$home/.local/state" \
-  TMPDIR="${TMPDIR:-/tmp}" \
-  CI="${CI:-}" \
-  LANG=C.UTF-8 \
   bash "$scratch/clone/scripts/test.sh" "$@" || status=$?
 if [ "$status" -eq 0 ]; then
   rm -rf "$scratch"
