@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, isCoreError } from '@docker-watcher/core';
+import { type ConfigProblem, isCoreError } from '@docker-watcher/core';
 import { type DeploySummary, followDeploy } from './cli-follow.ts';
 import { configJsonSchemaText } from './config/json-schema.ts';
-import { loadConfigFile } from './config/load.ts';
+import { inspectConfigFile } from './config/load.ts';
 import { hashPassword, passwordProblem, readPassword } from './http/passwords.ts';
 import { handleSignals, startServer } from './serve.ts';
 
@@ -59,33 +59,36 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'check': {
-      try {
-        const config = loadConfigFile(configFile);
-        const stages = config.projects.reduce((n, p) => n + Object.keys(p.stages).length, 0);
-        const summary = {
-          valid: true,
-          file: configFile,
-          registries: Object.keys(config.registries).length,
-          projects: config.projects.length,
-          stages,
-          store: config.store.type,
-          target: config.target.type,
-        };
-        out(
-          json
-            ? JSON.stringify(summary)
-            : `${configFile} is valid: ${summary.registries} registries, ${summary.projects} projects, ${stages} stages (store ${summary.store}, target ${summary.target})`,
-        );
-        return 0;
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        if (json) out(JSON.stringify({ valid: false, file: configFile, problems: error.problems }));
-        else {
-          err(`${configFile} has ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}:`);
-          for (const p of error.problems) err(p.path ? `${p.path}: ${p.message}` : p.message);
-        }
+      const report = inspectConfigFile(configFile);
+      const line = (p: ConfigProblem) => (p.path ? `${p.path}: ${p.message}` : p.message);
+      const config = report.config;
+      if (json) {
+        const summary = config
+          ? {
+              registries: Object.keys(config.registries).length,
+              projects: config.projects.length,
+              stages: config.projects.reduce((n, p) => n + Object.keys(p.stages).length, 0),
+              store: config.store.type,
+              target: config.target.type,
+            }
+          : {};
+        out(JSON.stringify({ valid: config !== undefined, file: configFile, ...summary, problems: report.problems, warnings: report.warnings }));
+        return config ? 0 : 1;
+      }
+      if (report.warnings.length > 0) {
+        err(`${configFile}: ${report.warnings.length} warning${report.warnings.length === 1 ? '' : 's'}:`);
+        for (const w of report.warnings) err(`  ${line(w)}`);
+      }
+      if (!config) {
+        err(`${configFile} has ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}:`);
+        for (const p of report.problems) err(line(p));
         return 1;
       }
+      const stages = config.projects.reduce((n, p) => n + Object.keys(p.stages).length, 0);
+      out(
+        `${configFile} is valid: ${Object.keys(config.registries).length} registries, ${config.projects.length} projects, ${stages} stages (store ${config.store.type}, target ${config.target.type})`,
+      );
+      return 0;
     }
     case 'hash-password': {
       const password = await readPassword(process.stdin, process.stderr);

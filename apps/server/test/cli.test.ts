@@ -78,6 +78,7 @@ describe('docker-watcher CLI', () => {
       valid: false,
       file: 'nope.yml',
       problems: [{ path: '', message: 'cannot read nope.yml (ENOENT)' }],
+      warnings: [],
     });
   });
 

@@ -31,7 +31,11 @@ describe('config', () => {
     const dir = join(root, 'examples/configs');
     const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
     expect(files.length).toBeGreaterThanOrEqual(3);
-    const exampleEnv = new Proxy({} as Record<string, string>, { get: () => 'example-secret-value-123456' });
+    // Each variable a value of its own (one token value under two names is refused); none of the
+    // server's DOCKER_WATCHER_* settings.
+    const exampleEnv = new Proxy({} as Record<string, string>, {
+      get: (_, key) => (String(key).startsWith('DOCKER_WATCHER_') ? undefined : `example-${String(key)}-secret-value`),
+    });
     for (const file of files) {
       expect(() => loadConfigText(readFileSync(join(dir, file), 'utf8'), exampleEnv), file).not.toThrow();
     }
@@ -152,12 +156,12 @@ projects:
     [
       'unknown key',
       base(`  w:\n    registry: local\n    image: x\n    stages:\n      a: { tag_patern: "v*" }`),
-      'projects.w.stages.a.tag_patern: Invalid key: Expected never but received "tag_patern"',
+      'projects.w.stages.a.tag_patern: unknown key; did you mean tag_pattern?',
     ],
     [
       'wrong type',
       base(`  w:\n    registry: local\n    image: x\n    port: "80"\n    stages:\n      a: {}`),
-      'projects.w.port: Invalid type: Expected number but received "80"',
+      'projects.w.port: must be a number, not the text "80"',
     ],
     [
       'no stages',
@@ -178,7 +182,7 @@ projects:
         `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
         `global:\n  server:\n    tokens: [{ name: ci, token_env: DW_ADMIN, scopes: [root] }]`,
       ),
-      'global.server.tokens.0.scopes.0: Invalid type: Expected ("read" | "deploy" | "admin") but received "root"',
+      'global.server.tokens.0.scopes.0: must be one of read, deploy, admin, not the text "root"',
     ],
     [
       'bad proxy option',
@@ -192,9 +196,9 @@ projects:
       'bad adapter option',
       base(
         `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
-        `global:\n  target: { type: memory, basePort: -1 }`,
+        `global:\n  target: { type: memory, base_port: -1 }`,
       ),
-      'global.target.basePort: Invalid value: Expected >=1 but received -1',
+      'global.target.base_port: must be at least 1, not -1',
     ],
     [
       'bad store',
@@ -221,7 +225,7 @@ projects:
     );
     expect(problems).toEqual([
       'projects.w.registry: no registry named "nope"; known: local',
-      'projects.w.stages.a.promote_from: no stage "qa" in project w',
+      'projects.w.stages.a.promote_from: no stage "qa" in project w; its stages: b',
       'projects.w.stages.b.policy: set tag_pattern or policy, not both',
     ]);
   });
@@ -242,7 +246,7 @@ projects:
     );
     const problems = problemsOf(text, { SHORT: 'tiny-secret' });
     expect(problems).toEqual([
-      'global.server.tokens.0.token_env: the token in SHORT is too short (at least 16 characters)',
+      'global.server.tokens.0.token_env: the value of SHORT: is too short (at least 16 characters)',
     ]);
     expect(problems.join('\n')).not.toContain('tiny-secret');
   });
