@@ -91,6 +91,12 @@ function liftRegistryOptions(raw: Record<string, unknown>, ctx: ResolveContext) 
   }
 }
 
+/** Each problem once, in the order found (stages inherit their project's settings, and its problems). */
+const unique = (problems: readonly ConfigProblem[]) => {
+  const seen = new Set<string>();
+  return problems.filter((p) => !seen.has(`${p.path}\0${p.message}`) && seen.add(`${p.path}\0${p.message}`));
+};
+
 function issueProblem(issue: v.BaseIssue<unknown>, ctx: ResolveContext): ConfigProblem {
   const path = (issue.path ?? []).map((item) => String(item.key)).join('.');
   const secret = [...ctx.secretPaths].some((p) => path === p || path.startsWith(`${p}.`));
@@ -131,8 +137,9 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
   const targetSetsNetwork = isMapping(rawGlobal.target) && rawGlobal.target.network !== undefined;
   const resolved = resolveAll(ctx, file, broken, targetSetsNetwork);
   noOpWarnings(ctx, file, input);
-  if (ctx.problems.length > 0 || !resolved) return { problems: ctx.problems, warnings: ctx.warnings };
-  return { config: { ...resolved, warnings: ctx.warnings }, problems: [], warnings: ctx.warnings };
+  const warnings = unique(ctx.warnings);
+  if (ctx.problems.length > 0 || !resolved) return { problems: unique(ctx.problems), warnings };
+  return { config: { ...resolved, warnings }, problems: [], warnings };
 }
 
 function resolveAll(

@@ -42,6 +42,8 @@ export interface ResolvedProjects {
 
 type Health = ProjectConfig['healthcheck'];
 
+const projectKeys = ['registry', 'image', 'repository', 'strategy', 'port', 'healthcheck', 'env', 'env_file', 'volumes'];
+
 const healthOf = (health: Health) =>
   health === undefined
     ? undefined
@@ -79,6 +81,8 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
     }
     const stages: Record<string, EngineStage> = Object.create(null);
     let valid = !input.broken(path);
+    // A project-level setting of the wrong shape: its stages' own checks still run.
+    const projectFieldsBroken = projectKeys.some((key) => input.broken(`${path}.${key}`));
     for (const [name, stage] of Object.entries(project.stages ?? {})) {
       const stagePath = `${path}.stages.${name}`;
       if (input.broken(stagePath)) continue;
@@ -94,7 +98,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
         if (other) ctx.problem(`${stagePath}${stage.subdomain ? '.subdomain' : ''}`, `the host ${host} is ${other}'s already; each stage needs its own`);
         else hosts.set(host, stagePath);
       }
-      containerSettings(ctx, input, project, stage, stagePath, `${id}/${name}`, stageSettings);
+      if (!projectFieldsBroken) containerSettings(ctx, input, project, stage, stagePath, `${id}/${name}`, stageSettings);
       const env = { ...(project.env ?? {}), ...(stage.env ?? {}) };
       const port = stage.port ?? project.port;
       const health = healthOf(stage.healthcheck ?? project.healthcheck);
@@ -138,7 +142,7 @@ function checkPromotion(ctx: ResolveContext, project: ProjectConfig, name: strin
     const source = project.stages[from]!;
     const mine = project.stages[name]!;
     // Two globs whose fixed beginnings differ never match the same tag.
-    if (source.tag_pattern !== undefined && mine.tag_pattern !== undefined) {
+    if (typeof source.tag_pattern === 'string' && typeof mine.tag_pattern === 'string') {
       const a = literalPrefixOf(source.tag_pattern);
       const b = literalPrefixOf(mine.tag_pattern);
       if (!a.startsWith(b) && !b.startsWith(a))
