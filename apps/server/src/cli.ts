@@ -5,6 +5,7 @@ import { type ConfigProblem, isCoreError } from '@docker-watcher/core';
 import { type DeploySummary, followDeploy } from './cli-follow.ts';
 import { configJsonSchemaText } from './config/json-schema.ts';
 import { inspectConfigFile } from './config/load.ts';
+import { configReferenceText } from './config/reference.ts';
 import { hashPassword, passwordProblem, readPassword } from './http/passwords.ts';
 import { handleSignals, startServer } from './serve.ts';
 
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       wait: { type: 'boolean', default: true },
       watch: { type: 'boolean', default: true },
       write: { type: 'string' },
+      reference: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -72,7 +74,15 @@ async function main(argv: string[]): Promise<number> {
               target: config.target.type,
             }
           : {};
-        out(JSON.stringify({ valid: config !== undefined, file: configFile, ...summary, problems: report.problems, warnings: report.warnings }));
+        out(
+          JSON.stringify({
+            valid: config !== undefined,
+            file: configFile,
+            ...summary,
+            problems: report.problems,
+            warnings: report.warnings,
+          }),
+        );
         return config ? 0 : 1;
       }
       if (report.warnings.length > 0) {
@@ -102,8 +112,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'schema': {
-      if (values.write) writeFileSync(values.write, configJsonSchemaText());
-      else process.stdout.write(configJsonSchemaText());
+      const text = values.reference ? configReferenceText() : configJsonSchemaText();
+      if (values.write) writeFileSync(values.write, text);
+      else process.stdout.write(text);
       return 0;
     }
     case 'serve': {

@@ -26,9 +26,20 @@ describe("the plan's config file", () => {
     expect(project?.id).toBe('web-app-launcher');
     expect(project?.repository).toBe('alexei/web-app-launcher');
     const { dev, rel, prod } = project!.stages;
-    expect(dev).toMatchObject({ autoDeploy: true, deploy: { port: 3000, host: 'stage-dev-web-app-launcher.example.com' } });
-    expect(rel).toMatchObject({ autoDeploy: false, deploy: { host: 'stage-rel-web-app-launcher.example.com' } });
-    expect(prod).toMatchObject({ autoDeploy: false, confirm: true, promoteFrom: 'rel', deploy: { host: 'launcher.example.com' } });
+    expect(dev).toMatchObject({
+      autoDeploy: true,
+      deploy: { port: 3000, host: 'stage-dev-web-app-launcher.example.com' },
+    });
+    expect(rel).toMatchObject({
+      autoDeploy: false,
+      deploy: { host: 'stage-rel-web-app-launcher.example.com' },
+    });
+    expect(prod).toMatchObject({
+      autoDeploy: false,
+      confirm: true,
+      promoteFrom: 'rel',
+      deploy: { host: 'launcher.example.com' },
+    });
     expect(dev!.deploy.health?.path).toBe('/api/health');
     expect(prod!.deploy.health?.path).toBe('/api/health');
   });
@@ -48,7 +59,10 @@ describe("the plan's config file", () => {
       });
     }
     // Gitea's token pulls the images Gitea holds: nothing to write twice, nothing in plain text.
-    expect(options.auth['git.example.com']).toEqual({ username: 'docker-watcher', password: planEnv.GITEA_TOKEN });
+    expect(options.auth['git.example.com']).toEqual({
+      username: 'docker-watcher',
+      password: planEnv.GITEA_TOKEN,
+    });
   });
 
   it('lets a stage override port, healthcheck, env, env_file and volumes', () => {
@@ -70,7 +84,11 @@ describe("the plan's config file", () => {
     const report = inspectConfigText(text, planEnv, { baseDir: dir });
     expect(report.problems).toEqual([]);
     const prod = report.config!.projects[0]!.stages.prod!;
-    expect(prod.deploy).toMatchObject({ port: 8080, env: { MODE: 'production' }, health: { path: '/ready', retries: 7 } });
+    expect(prod.deploy).toMatchObject({
+      port: 8080,
+      env: { MODE: 'production' },
+      health: { path: '/ready', retries: 7 },
+    });
     const stages = (report.config!.target.options as { stages: Record<string, unknown> }).stages;
     expect(stages['web-app-launcher/prod']).toEqual({
       envFiles: [join(dir, 'prod.env'), '/etc/app/secret.env'],

@@ -10,7 +10,8 @@ const planDir = join(import.meta.dirname, 'fixtures/plan');
 const planText = readFileSync(join(planDir, 'docker-watcher.yml'), 'utf8');
 const planEnv = { NPM_PASSWORD: 'npm-password-0123', GITEA_TOKEN: 'gitea-token-0123456789' };
 
-const lines = (problems: readonly ConfigProblem[]) => problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+const lines = (problems: readonly ConfigProblem[]) =>
+  problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
 const inspect = (text: string, env: Record<string, string> = planEnv, baseDir = planDir) =>
   inspectConfigText(text, env, { baseDir });
 
@@ -34,7 +35,15 @@ function planPaths(): Array<{ path: (string | number)[]; value: unknown }> {
 }
 
 const wrongValue = (value: unknown): unknown =>
-  typeof value === 'string' ? 42 : typeof value === 'number' ? 'forty-two' : typeof value === 'boolean' ? 'yes' : Array.isArray(value) ? 'a list' : 7;
+  typeof value === 'string'
+    ? 42
+    : typeof value === 'number'
+      ? 'forty-two'
+      : typeof value === 'boolean'
+        ? 'yes'
+        : Array.isArray(value)
+          ? 'a list'
+          : 7;
 
 describe('bad input: every problem in one run, with its path, in plain words', () => {
   it.each(
@@ -68,7 +77,9 @@ describe('bad input: every problem in one run, with its path, in plain words', (
       'global.domian: unknown key; did you mean domain?',
       'registries.gitea.tokn_env: unknown key; did you mean token_env?',
       'projects.web-app-launcher.stages.dev.auto_deplyo: unknown key; did you mean auto_deploy?',
-      expect.stringMatching(/^projects\.web-app-launcher\.stages\.prod\.zzz: unknown key; known here: tag_pattern, policy/),
+      expect.stringMatching(
+        /^projects\.web-app-launcher\.stages\.prod\.zzz: unknown key; known here: tag_pattern, policy/,
+      ),
       'projects.web-app-launcher.helthcheck: unknown key; did you mean healthcheck?',
       'colour: unknown key; known here: global, registries, projects',
     ]);
@@ -90,7 +101,9 @@ describe('bad input: every problem in one run, with its path, in plain words', (
 
   it('names a missing environment variable, and an unreadable or empty *_file, never a value', () => {
     const missing = inspect(planText, { GITEA_TOKEN: planEnv.GITEA_TOKEN });
-    expect(lines(missing.problems)).toEqual(['global.npm.password_env: environment variable NPM_PASSWORD is not set']);
+    expect(lines(missing.problems)).toEqual([
+      'global.npm.password_env: environment variable NPM_PASSWORD is not set',
+    ]);
     const dir = mkdtempSync(join(tmpdir(), 'dw-secret-file-'));
     writeFileSync(join(dir, 'empty'), '');
     writeFileSync(join(dir, 'token'), `${planEnv.GITEA_TOKEN}\n`);
@@ -104,11 +117,15 @@ describe('bad input: every problem in one run, with its path, in plain words', (
         {},
         dir,
       );
-    expect(lines(viaFiles('./nope').problems)).toEqual([`global.npm.password_file: cannot read ./nope (ENOENT)`]);
+    expect(lines(viaFiles('./nope').problems)).toEqual([
+      `global.npm.password_file: cannot read ./nope (ENOENT)`,
+    ]);
     expect(lines(viaFiles('empty').problems)).toEqual(['global.npm.password_file: empty is empty']);
     // Root reads any file: only a non-root user sees EACCES.
     if (process.getuid?.() !== 0)
-      expect(lines(viaFiles('locked').problems)).toEqual(['global.npm.password_file: cannot read locked (EACCES)']);
+      expect(lines(viaFiles('locked').problems)).toEqual([
+        'global.npm.password_file: cannot read locked (EACCES)',
+      ]);
     writeFileSync(join(dir, 'npm'), 'npm-password-from-a-file\n');
     const good = viaFiles('npm');
     expect(good.problems).toEqual([]);
@@ -120,7 +137,9 @@ describe('bad input: every problem in one run, with its path, in plain words', (
 
   it('warns about a secret written in plain text, naming the key and never the value', () => {
     const report = inspect(
-      planText.replace('password_env: NPM_PASSWORD', 'password: plain-npm-secret-77').replace('token_env: GITEA_TOKEN', 'token: plain-gitea-secret-88'),
+      planText
+        .replace('password_env: NPM_PASSWORD', 'password: plain-npm-secret-77')
+        .replace('token_env: GITEA_TOKEN', 'token: plain-gitea-secret-88'),
     );
     expect(report.problems).toEqual([]);
     expect(lines(report.warnings)).toEqual([
@@ -128,7 +147,9 @@ describe('bad input: every problem in one run, with its path, in plain words', (
       'registries.gitea.token: a secret written in the config file: put it in an environment variable (token_env) or a file (token_file)',
     ]);
     expect(JSON.stringify(report.warnings)).not.toMatch(/plain-(npm|gitea)-secret/);
-    expect(report.config!.secrets).toEqual(expect.arrayContaining(['plain-npm-secret-77', 'plain-gitea-secret-88']));
+    expect(report.config!.secrets).toEqual(
+      expect.arrayContaining(['plain-npm-secret-77', 'plain-gitea-secret-88']),
+    );
   });
 
   it('reads *_env at any depth, Docker registry credentials included, and refuses two spellings at once', () => {
@@ -144,8 +165,14 @@ describe('bad input: every problem in one run, with its path, in plain words', (
       ].join('\n'),
     );
     const report = inspect(text, { ...planEnv, GHCR_PULL: 'ghcr-pull-token', QUAY_PULL: 'quay-pull-token' });
-    expect(lines(report.problems)).toEqual(['global.target.auth.quay.io.password_env: set only one of password, password_env']);
-    const fixed = inspect(text.replace('password: a, ', ''), { ...planEnv, GHCR_PULL: 'ghcr-pull-token', QUAY_PULL: 'quay-pull-token' });
+    expect(lines(report.problems)).toEqual([
+      'global.target.auth.quay.io.password_env: set only one of password, password_env',
+    ]);
+    const fixed = inspect(text.replace('password: a, ', ''), {
+      ...planEnv,
+      GHCR_PULL: 'ghcr-pull-token',
+      QUAY_PULL: 'quay-pull-token',
+    });
     expect((fixed.config!.target.options as { auth: unknown }).auth).toMatchObject({
       'ghcr.io': { username: 'bot', password: 'ghcr-pull-token' },
       'quay.io': { username: 'bot', password: 'quay-pull-token' },
@@ -171,24 +198,78 @@ projects:
       'registries.hub.pageSize: camelCase keys are deprecated: write page_size',
       'projects.web.stages.dev.policy.sameShape: camelCase keys are deprecated: write same_shape',
     ]);
-    expect(report.config!.target.options).toMatchObject({ stopTimeoutSeconds: 3, stages: { 'web/dev': { envFiles: ['/etc/a.env'] } } });
-    expect(report.config!.registries.hub!.options).toMatchObject({ defaultNamespace: 'library', pageSize: 100 });
+    expect(report.config!.target.options).toMatchObject({
+      stopTimeoutSeconds: 3,
+      stages: { 'web/dev': { envFiles: ['/etc/a.env'] } },
+    });
+    expect(report.config!.registries.hub!.options).toMatchObject({
+      defaultNamespace: 'library',
+      pageSize: 100,
+    });
   });
 
   it.each([
-    ['promote_from naming itself', 'promote_from: rel', 'promote_from: prod', 'projects.web-app-launcher.stages.prod.promote_from: a stage cannot promote from itself'],
-    ['promote_from a missing stage', 'promote_from: rel', 'promote_from: qa', 'projects.web-app-launcher.stages.prod.promote_from: no stage "qa" in project web-app-launcher; its stages: dev, rel'],
-    ['a promotion cycle', 'rel: { tag_pattern: "v*", auto_deploy: false }', 'rel: { tag_pattern: "v*", promote_from: prod }', 'projects.web-app-launcher.stages.prod.promote_from: promotions must not go round in a circle'],
-    ['an invalid glob', '"dev-*"', '"dev-[*"', 'projects.web-app-launcher.stages.dev.tag_pattern: Invalid glob: "[" at position 5 is never closed (escape it with \\ to match it literally)'],
-    ['an invalid semver range', 'dev: { tag_pattern: "dev-*"', 'dev: { policy: { semver: "^^1" }', 'projects.web-app-launcher.stages.dev.policy.semver: Invalid semver range'],
-    ['an invalid regex', 'dev: { tag_pattern: "dev-*"', 'dev: { policy: { include: "(" }', 'projects.web-app-launcher.stages.dev.policy.include: Invalid regular expression'],
-    ['a catastrophic regex', 'dev: { tag_pattern: "dev-*"', 'dev: { policy: { include: "^(a+)+$" }', 'projects.web-app-launcher.stages.dev.policy.include: can take exponential time on a crafted tag'],
-    ['an image with spaces and empty parts', 'git.example.com/alexei/web-app-launcher', '"REG TEST//web::"', 'projects.web-app-launcher.image: must be an image name'],
-    ['an image with a tag', 'git.example.com/alexei/web-app-launcher', 'git.example.com/alexei/web-app-launcher:v1', "projects.web-app-launcher.image: must not carry a tag or digest: the stage's policy picks the tag"],
+    [
+      'promote_from naming itself',
+      'promote_from: rel',
+      'promote_from: prod',
+      'projects.web-app-launcher.stages.prod.promote_from: a stage cannot promote from itself',
+    ],
+    [
+      'promote_from a missing stage',
+      'promote_from: rel',
+      'promote_from: qa',
+      'projects.web-app-launcher.stages.prod.promote_from: no stage "qa" in project web-app-launcher; its stages: dev, rel',
+    ],
+    [
+      'a promotion cycle',
+      'rel: { tag_pattern: "v*", auto_deploy: false }',
+      'rel: { tag_pattern: "v*", promote_from: prod }',
+      'projects.web-app-launcher.stages.prod.promote_from: promotions must not go round in a circle',
+    ],
+    [
+      'an invalid glob',
+      '"dev-*"',
+      '"dev-[*"',
+      'projects.web-app-launcher.stages.dev.tag_pattern: Invalid glob: "[" at position 5 is never closed (escape it with \\ to match it literally)',
+    ],
+    [
+      'an invalid semver range',
+      'dev: { tag_pattern: "dev-*"',
+      'dev: { policy: { semver: "^^1" }',
+      'projects.web-app-launcher.stages.dev.policy.semver: Invalid semver range',
+    ],
+    [
+      'an invalid regex',
+      'dev: { tag_pattern: "dev-*"',
+      'dev: { policy: { include: "(" }',
+      'projects.web-app-launcher.stages.dev.policy.include: Invalid regular expression',
+    ],
+    [
+      'a catastrophic regex',
+      'dev: { tag_pattern: "dev-*"',
+      'dev: { policy: { include: "^(a+)+$" }',
+      'projects.web-app-launcher.stages.dev.policy.include: can take exponential time on a crafted tag',
+    ],
+    [
+      'an image with spaces and empty parts',
+      'git.example.com/alexei/web-app-launcher',
+      '"REG TEST//web::"',
+      'projects.web-app-launcher.image: must be an image name',
+    ],
+    [
+      'an image with a tag',
+      'git.example.com/alexei/web-app-launcher',
+      'git.example.com/alexei/web-app-launcher:v1',
+      "projects.web-app-launcher.image: must not carry a tag or digest: the stage's policy picks the tag",
+    ],
   ])('refuses %s', (_name, from, to, expected) => {
     expect(planText).toContain(from);
     const problems = lines(inspect(planText.replace(from, to)).problems);
-    expect(problems.some((p) => p.startsWith(expected)), problems.join('\n')).toBe(true);
+    expect(
+      problems.some((p) => p.startsWith(expected)),
+      problems.join('\n'),
+    ).toBe(true);
   });
 
   it('refuses one host for two stages: the same subdomain in two projects, or a subdomain equal to a default host', () => {
@@ -243,7 +324,9 @@ projects:
 
   it('refuses a reference to a prototype name instead of finding a function', () => {
     const text = planText.replace('registry: gitea', 'registry: toString');
-    expect(lines(inspect(text).problems)).toEqual(['projects.web-app-launcher.registry: no registry named "toString"; known: gitea']);
+    expect(lines(inspect(text).problems)).toEqual([
+      'projects.web-app-launcher.registry: no registry named "toString"; known: gitea',
+    ]);
   });
 
   it('warns about settings that do nothing', () => {
@@ -282,7 +365,10 @@ projects:
   });
 
   it('refuses env_file and volumes where no Docker target applies them', () => {
-    const text = planText.replace('  notification_url', '  target: { type: nomad, jobs: { "*": { job: "{project}-{stage}" } } }\n  notification_url');
+    const text = planText.replace(
+      '  notification_url',
+      '  target: { type: nomad, jobs: { "*": { job: "{project}-{stage}" } } }\n  notification_url',
+    );
     expect(lines(inspect(text).problems)).toContain(
       'projects.web-app-launcher: env_file and volumes need the docker target (global.target.type is nomad)',
     );

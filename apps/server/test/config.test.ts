@@ -2,8 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
+import { proxyAdapters, registryAdapters, storeAdapters, targetAdapters } from '../src/adapters.ts';
 import { configJsonSchemaText } from '../src/config/json-schema.ts';
 import { loadConfigText, repositoryOf } from '../src/config/load.ts';
+import { configReferenceText } from '../src/config/reference.ts';
 import { configText, env } from './support.ts';
 
 const root = join(import.meta.dirname, '../../..');
@@ -34,7 +36,8 @@ describe('config', () => {
     // Each variable a value of its own (one token value under two names is refused); none of the
     // server's DOCKER_WATCHER_* settings.
     const exampleEnv = new Proxy({} as Record<string, string>, {
-      get: (_, key) => (String(key).startsWith('DOCKER_WATCHER_') ? undefined : `example-${String(key)}-secret-value`),
+      get: (_, key) =>
+        String(key).startsWith('DOCKER_WATCHER_') ? undefined : `example-${String(key)}-secret-value`,
     });
     for (const file of files) {
       expect(() => loadConfigText(readFileSync(join(dir, file), 'utf8'), exampleEnv), file).not.toThrow();
@@ -267,5 +270,65 @@ projects:
     ).toBe(true);
     const schema = JSON.parse(published) as { properties: Record<string, unknown> };
     expect(Object.keys(schema.properties)).toEqual(['global', 'registries', 'projects']);
+  });
+
+  it('publishes the complete config reference in docs/config-reference.md', () => {
+    const published = readFileSync(join(root, 'docs/config-reference.md'), 'utf8');
+    expect(
+      published === configReferenceText(),
+      'docs/config-reference.md is stale: run `pnpm --filter @docker-watcher/server schema` to regenerate it',
+    ).toBe(true);
+  });
+
+  it("covers every adapter's options in the JSON Schema and the reference, in the file's spelling", () => {
+    const schema = JSON.parse(configJsonSchemaText()) as Record<string, unknown>;
+    const reference = configReferenceText();
+    const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    type Json = {
+      properties?: Record<string, Json>;
+      oneOf?: Json[];
+      anyOf?: Json[];
+      additionalProperties?: Json;
+    };
+    const at = (value: Json, ...keys: string[]) => keys.reduce<Json>((v, k) => v.properties![k]!, value);
+    const variants = (section: Json) => [
+      ...(section.oneOf ?? []),
+      ...(section.anyOf ?? []).flatMap((s) => s.oneOf ?? []),
+    ];
+    const sections: Array<[Record<string, { options: unknown; secrets: readonly string[] }>, Json[]]> = [
+      [registryAdapters, variants(at(schema as Json, 'registries').additionalProperties!)],
+      [targetAdapters, variants(at(schema as Json, 'global', 'target'))],
+      [proxyAdapters, variants(at(schema as Json, 'global', 'proxy'))],
+      [storeAdapters, variants(at(schema as Json, 'global', 'store'))],
+    ];
+    let checked = 0;
+    for (const [adapters, options] of sections) {
+      for (const [type, definition] of Object.entries(adapters)) {
+        const variant = options.find(
+          (o) => (o.properties?.type as { const?: string } | undefined)?.const === type,
+        );
+        expect(variant, type).toBeDefined();
+        const entries = definition.options as {
+          entries?: Record<string, unknown>;
+          pipe?: Array<{ entries?: Record<string, unknown> }>;
+        };
+        const keys = Object.keys(entries.entries ?? entries.pipe?.[0]?.entries ?? {});
+        for (const key of keys) {
+          const name = snake(key);
+          // Secret lists (`previous_keys`) stay lists: only single values come from a variable or a file.
+          const secret =
+            definition.secrets.includes(key) &&
+            (variant!.properties![name] as { type?: string } | undefined)?.type !== 'array';
+          expect(Object.keys(variant!.properties!), `${type}.${name}`).toContain(name);
+          if (secret)
+            expect(Object.keys(variant!.properties!), `${type}.${name}_env`).toContain(`${name}_env`);
+          expect(reference, `${type}.${name}`).toContain(
+            `| \`${secret && reference.includes(`\`${name}_env\``) ? `${name}_env` : name}\` |`,
+          );
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(60);
   });
 });

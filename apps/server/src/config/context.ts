@@ -1,10 +1,5 @@
 import type { ConfigProblem } from '@docker-watcher/core';
-import {
-  type Adapter,
-  type AdapterKind,
-  ConfigError,
-  parseOptions,
-} from '@docker-watcher/core';
+import { type Adapter, type AdapterKind, ConfigError, parseOptions } from '@docker-watcher/core';
 import type * as v from 'valibot';
 import type { AnyDefinition } from '../adapters.ts';
 import { toAdapterOptions, toFilePath } from './file-form.ts';
@@ -52,7 +47,10 @@ export function adapterSpec<K extends AdapterKind, A extends Adapter>(
     ctx.problem(`${path}.type`, `unknown type "${type}"; one of: ${Object.keys(table).join(', ')}`);
     return undefined;
   }
-  const options = toAdapterOptions(fileValue, definition.options as v.GenericSchema) as Record<string, unknown>;
+  const options = toAdapterOptions(fileValue, definition.options as v.GenericSchema) as Record<
+    string,
+    unknown
+  >;
   try {
     parseOptions(definition.options, options, { secrets: definition.secrets });
   } catch (error) {
@@ -72,5 +70,7 @@ function mapProblem(
   const segments = problem.path === '' ? [] : problem.path.split('.');
   const path = [prefix, ...toFilePath(segments, schema)].join('.');
   const origin = ctx.origins.get(path);
-  return origin ? { path: origin.path, message: originMessage(origin, problem.message) } : { path, message: problem.message };
+  return origin
+    ? { path: origin.path, message: originMessage(origin, problem.message) }
+    : { path, message: problem.message };
 }

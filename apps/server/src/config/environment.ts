@@ -15,7 +15,8 @@ export const environmentSettings = [
   {
     variable: 'DOCKER_WATCHER_STORE',
     path: ['global', 'store'],
-    description: 'Where state lives: `sqlite:<file>`, a PostgreSQL URL or `memory:` (`global.store`; may hold a password, never logged).',
+    description:
+      'Where state lives: `sqlite:<file>`, a PostgreSQL URL or `memory:` (`global.store`; may hold a password, never logged).',
     example: 'sqlite:/data/docker-watcher.db',
   },
   {
@@ -50,7 +51,10 @@ export function applyEnvironment(
     for (const key of setting.path.slice(0, -1)) {
       if (at[key] === undefined) at[key] = Object.create(null);
       if (!isMapping(at[key])) {
-        problems.push({ path: setting.variable, message: `cannot apply: ${setting.path.join('.')} is not a mapping in the file` });
+        problems.push({
+          path: setting.variable,
+          message: `cannot apply: ${setting.path.join('.')} is not a mapping in the file`,
+        });
         ok = false;
         break;
       }
@@ -59,7 +63,10 @@ export function applyEnvironment(
     if (!ok) continue;
     const last = setting.path[setting.path.length - 1]!;
     const number = Number(value);
-    at[last] = setting.variable === 'DOCKER_WATCHER_POLL_INTERVAL' && value.trim() !== '' && !Number.isNaN(number) ? number : value;
+    at[last] =
+      setting.variable === 'DOCKER_WATCHER_POLL_INTERVAL' && value.trim() !== '' && !Number.isNaN(number)
+        ? number
+        : value;
     if (setting.variable === 'DOCKER_WATCHER_STORE') {
       delete at.store_env;
       delete at.store_file;

@@ -99,9 +99,7 @@ export function secretEntries<N extends string, S extends v.GenericSchema>(
   if (options.warnPlain === false) quietSecrets.add(value);
   return {
     [name]: v.optional(value),
-    [`${name}_env`]: v.optional(
-      v.pipe(envName, v.description(`Environment variable holding \`${name}\`.`)),
-    ),
+    [`${name}_env`]: v.optional(v.pipe(envName, v.description(`Environment variable holding \`${name}\`.`))),
     [`${name}_file`]: v.optional(
       v.pipe(
         secretFile,
@@ -140,21 +138,39 @@ const keepsAction = (action: SchemaNode) =>
  * Checks across fields stay with the adapter's schema, which validates the translated options.
  */
 export function fileForm(schema: v.GenericSchema, secrets: readonly string[]): v.GenericSchema {
+  // Descriptions name other options: in the file's spelling.
+  const keys = optionKeys(node(schema));
+  const respell = (action: SchemaNode): SchemaNode =>
+    action.type === 'description' && action.description
+      ? (v.description(
+          action.description.replace(/`([a-z][a-zA-Z0-9]*)`/g, (all, word: string) =>
+            keys.has(word) ? `\`${snake(word)}\`` : all,
+          ),
+        ) as unknown as SchemaNode)
+      : action;
   const walk = (current: SchemaNode): v.GenericSchema => {
     const pipe = current.pipe;
     if (pipe && pipe.length > 0 && pipe[0] !== current) {
       const [root, ...actions] = pipe;
       const inner = walk(root!);
       const isObject = root!.entries !== undefined;
-      const kept = actions.filter((a) => !isObject || keepsAction(a));
-      return kept.length === 0 ? inner : (v.pipe as unknown as (...items: unknown[]) => v.GenericSchema)(inner, ...kept);
+      const kept = actions.filter((a) => !isObject || keepsAction(a)).map(respell);
+      return kept.length === 0
+        ? inner
+        : (v.pipe as unknown as (...items: unknown[]) => v.GenericSchema)(inner, ...kept);
     }
     switch (current.type) {
       case 'optional':
       case 'exact_optional':
       case 'nullish':
       case 'nullable': {
-        const make = v[current.type === 'exact_optional' ? 'exactOptional' : current.type] as (
+        const wrappers = {
+          optional: v.optional,
+          exact_optional: v.exactOptional,
+          nullish: v.nullish,
+          nullable: v.nullable,
+        };
+        const make = wrappers[current.type] as (
           wrapped: v.GenericSchema,
           fallback?: unknown,
         ) => v.GenericSchema;
@@ -192,6 +208,20 @@ export function fileForm(schema: v.GenericSchema, secrets: readonly string[]): v
     }
   };
   return walk(node(schema));
+}
+
+/** Every object key anywhere in a schema. */
+function optionKeys(schema: SchemaNode, out = new Set<string>()): Set<string> {
+  const inner = unwrap(schema);
+  const root = inner.pipe?.[0];
+  if (root && root !== inner) optionKeys(root, out);
+  for (const [key, entry] of Object.entries(inner.entries ?? {})) {
+    out.add(key);
+    optionKeys(entry, out);
+  }
+  for (const child of [inner.value, inner.item, ...((inner.options ?? []) as SchemaNode[])])
+    if (child && typeof child === 'object') optionKeys(child, out);
+  return out;
 }
 
 /**

@@ -82,9 +82,13 @@ function liftRegistryOptions(raw: Record<string, unknown>, ctx: ResolveContext) 
   if (!isMapping(raw.registries)) return;
   for (const [name, registry] of Object.entries(raw.registries)) {
     if (!isMapping(registry) || !isMapping(registry.options)) continue;
-    ctx.warn(`registries.${name}.options`, 'is deprecated: write its keys on the registry itself, in snake_case');
+    ctx.warn(
+      `registries.${name}.options`,
+      'is deprecated: write its keys on the registry itself, in snake_case',
+    );
     for (const [key, value] of Object.entries(registry.options)) {
-      if (Object.hasOwn(registry, key)) ctx.problem(`registries.${name}.options.${key}`, `${key} is set on the registry too: keep one`);
+      if (Object.hasOwn(registry, key))
+        ctx.problem(`registries.${name}.options.${key}`, `${key} is set on the registry too: keep one`);
       else registry[key] = value;
     }
     delete registry.options;
@@ -119,7 +123,11 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
   };
   const ctx = createResolveContext(base);
   const input = raw ?? Object.create(null);
-  if (!isMapping(input)) return { problems: [{ path: '', message: 'must be a mapping with global, registries and projects' }], warnings: [] };
+  if (!isMapping(input))
+    return {
+      problems: [{ path: '', message: 'must be a mapping with global, registries and projects' }],
+      warnings: [],
+    };
   applyEnvironment(input, env, ctx.origins, ctx.problems);
   liftRegistryOptions(input, ctx);
   const normalized = normalize(node(configSchema), input, '', ctx, index);
@@ -131,7 +139,9 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
     issuePaths.push((issue.path ?? []).map((item) => String(item.key)).join('.'));
   }
   const broken = (prefix: string) =>
-    issuePaths.some((p) => p === prefix || p.startsWith(`${prefix}.`) || prefix.startsWith(`${p}.`) || p === '');
+    issuePaths.some(
+      (p) => p === prefix || p.startsWith(`${prefix}.`) || prefix.startsWith(`${p}.`) || p === '',
+    );
   const file = parsed.output as ConfigFile;
   const rawGlobal = isMapping(input.global) ? input.global : {};
   const targetSetsNetwork = isMapping(rawGlobal.target) && rawGlobal.target.network !== undefined;
@@ -150,8 +160,13 @@ function resolveAll(
 ): Omit<ResolvedConfig, 'warnings'> | undefined {
   const global = (isMapping(file.global) ? file.global : {}) as ConfigFile['global'];
   const registriesFile = isMapping(file.registries) ? file.registries : {};
-  const okRegistries = Object.fromEntries(Object.entries(registriesFile).filter(([name]) => !broken(`registries.${name}`)));
-  const { registries, credentials } = resolveRegistries(ctx, okRegistries as Record<string, Record<string, unknown>>);
+  const okRegistries = Object.fromEntries(
+    Object.entries(registriesFile).filter(([name]) => !broken(`registries.${name}`)),
+  );
+  const { registries, credentials } = resolveRegistries(
+    ctx,
+    okRegistries as Record<string, Record<string, unknown>>,
+  );
   const target = isMapping(global.target) ? (global.target as Record<string, unknown>) : { type: 'docker' };
   const { projects, stageSettings } = resolveProjects(ctx, {
     projects: isMapping(file.projects) ? file.projects : {},
@@ -159,7 +174,8 @@ function resolveAll(
     registryNames: Object.keys(registriesFile),
     targetType: String(target.type),
     ...(typeof global.domain === 'string' ? { domain: global.domain } : {}),
-    subdomainPattern: typeof global.subdomain_pattern === 'string' ? global.subdomain_pattern : 'stage-{stage}-{project}',
+    subdomainPattern:
+      typeof global.subdomain_pattern === 'string' ? global.subdomain_pattern : 'stage-{stage}-{project}',
   });
   const targetSpec = broken('global.target')
     ? undefined
@@ -173,7 +189,11 @@ function resolveAll(
   const proxy =
     broken('global.proxy') || broken('global.npm')
       ? undefined
-      : resolveProxy(ctx, global.proxy as Record<string, unknown> | undefined, global.npm as Record<string, unknown> | undefined);
+      : resolveProxy(
+          ctx,
+          global.proxy as Record<string, unknown> | undefined,
+          global.npm as Record<string, unknown> | undefined,
+        );
   const store = broken('global.store')
     ? undefined
     : resolveStore(ctx, global.store as string | Record<string, unknown> | undefined, 'global.store');
@@ -184,7 +204,11 @@ function resolveAll(
     : resolveUsers(ctx, server.users, new Set((server.tokens ?? []).map((t) => t.name)));
   const listen = broken('global.server.listen')
     ? { host: '', port: 0 }
-    : resolveListen(ctx, server.listen, ctx.origins.get('global.server.listen')?.path ?? 'global.server.listen');
+    : resolveListen(
+        ctx,
+        server.listen,
+        ctx.origins.get('global.server.listen')?.path ?? 'global.server.listen',
+      );
   if (!targetSpec || !store || broken('global')) return undefined;
   return {
     file,
@@ -222,11 +246,17 @@ function resolveAll(
 }
 
 /** Parses and inspects YAML text; YAML syntax errors are problems too. */
-export function inspectConfigText(text: string, env: Environment = process.env, options: LoadOptions = {}): ConfigReport {
+export function inspectConfigText(
+  text: string,
+  env: Environment = process.env,
+  options: LoadOptions = {},
+): ConfigReport {
   const { value, problems } = parseYaml(text);
   if (problems.length > 0 && value === undefined) return { problems, warnings: [] };
   const report = inspectConfig(value, env, options);
-  return problems.length > 0 ? { problems: [...problems, ...report.problems], warnings: report.warnings } : report;
+  return problems.length > 0
+    ? { problems: [...problems, ...report.problems], warnings: report.warnings }
+    : report;
 }
 
 /** Reads and inspects a config file; relative paths in it are relative to its folder. */
@@ -236,7 +266,10 @@ export function inspectConfigFile(file: string, env: Environment = process.env):
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { problems: [{ path: '', message: `cannot read ${file}${code ? ` (${code})` : ''}` }], warnings: [] };
+    return {
+      problems: [{ path: '', message: `cannot read ${file}${code ? ` (${code})` : ''}` }],
+      warnings: [],
+    };
   }
   return inspectConfigText(text, env, { baseDir: dirname(resolve(file)) });
 }
@@ -254,7 +287,8 @@ export const loadConfigText = (text: string, env: Environment = process.env, opt
   orThrow(inspectConfigText(text, env, options));
 
 /** Reads, parses and resolves a config file. A missing file is a `ConfigError` naming it. */
-export const loadConfigFile = (file: string, env: Environment = process.env) => orThrow(inspectConfigFile(file, env));
+export const loadConfigFile = (file: string, env: Environment = process.env) =>
+  orThrow(inspectConfigFile(file, env));
 
 /** Validates an already parsed config (e.g. from JSON) and resolves it. */
 export function resolveConfig(raw: unknown, env: Environment, options: LoadOptions = {}): ResolvedConfig {

@@ -78,12 +78,12 @@ export function plainMessage(issue: v.BaseIssue<unknown>, secret: boolean): stri
     if (issue.input === undefined && issue.type.endsWith('object')) return 'is required';
     if (issue.type === 'picklist' || issue.type === 'variant' || issue.type === 'enum') {
       const options = optionsOf(issue);
-      const hint =
-        typeof issue.input === 'string' && !secret ? didYouMean(issue.input, options) : '';
+      const hint = typeof issue.input === 'string' && !secret ? didYouMean(issue.input, options) : '';
       return `must be one of ${options.join(', ')}, not ${received}${hint}`;
     }
     if (issue.type === 'literal') return `must be ${issue.expected}, not ${received}`;
-    if (issue.type === 'never') return issue.message.startsWith('Invalid') ? 'is not allowed here' : issue.message;
+    if (issue.type === 'never')
+      return issue.message.startsWith('Invalid') ? 'is not allowed here' : issue.message;
     if (issue.type === 'union') return `must be ${unionWords(issue)}, not ${received}`;
     const word = typeWords[issue.type];
     if (word) return `must be ${word}, not ${received}`;
@@ -99,7 +99,9 @@ export function plainMessage(issue: v.BaseIssue<unknown>, secret: boolean): stri
     case 'integer':
       return `must be a whole number, not ${received}`;
     case 'min_length':
-      return requirement === 1 ? 'must not be empty' : `needs at least ${String(requirement)} entries or characters`;
+      return requirement === 1
+        ? 'must not be empty'
+        : `needs at least ${String(requirement)} entries or characters`;
     case 'max_length':
       return `may have at most ${String(requirement)} entries or characters`;
     case 'non_empty':

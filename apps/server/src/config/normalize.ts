@@ -62,7 +62,8 @@ export function keyIndex(schema: SchemaNode): Map<string, string[]> {
       }
     } else if (inner.type === 'record' && inner.value) walk(inner.value, join(path, placeholder(path)));
     else if (inner.type === 'array' && inner.item) walk(inner.item, join(path, '<n>'));
-    else if (inner.options) for (const option of inner.options) if (typeof option === 'object') walk(option, path);
+    else if (inner.options)
+      for (const option of inner.options) if (typeof option === 'object') walk(option, path);
     seen.delete(inner);
   };
   walk(schema, '');
@@ -70,11 +71,18 @@ export function keyIndex(schema: SchemaNode): Map<string, string[]> {
 }
 
 /** The unknown-key message: a near miss among the keys here, or where the key belongs instead. */
-function unknownKey(key: string, here: readonly string[], path: string, index: Map<string, string[]>): string {
+function unknownKey(
+  key: string,
+  here: readonly string[],
+  path: string,
+  index: Map<string, string[]>,
+): string {
   const near = closest(key, here);
   if (near) return `unknown key; did you mean ${near}?`;
   const general = (p: string) => p.replace(/\.\d+(?=\.|$)/g, '.<n>');
-  const elsewhere = (index.get(key) ?? index.get(snake(key)) ?? []).filter((p) => general(p) !== general(path));
+  const elsewhere = (index.get(key) ?? index.get(snake(key)) ?? []).filter(
+    (p) => general(p) !== general(path),
+  );
   if (elsewhere.length > 0) return `unknown key here; it belongs at ${elsewhere.slice(0, 2).join(' or ')}`;
   const base = key.replace(/_(env|file)$/, '');
   if (base !== key && here.includes(base))
@@ -88,7 +96,12 @@ function readSecretFile(file: string, baseDir: string): string {
 }
 
 /** Looks up and reads every secret triple of an object (`x`, `x_env`, `x_file`), in place. */
-function resolveSecrets(schema: SchemaNode, out: Record<string, unknown>, path: string, ctx: NormalizeContext) {
+function resolveSecrets(
+  schema: SchemaNode,
+  out: Record<string, unknown>,
+  path: string,
+  ctx: NormalizeContext,
+) {
   for (const field of secretFieldsOf(schema)) {
     const keys = [field.name, `${field.name}_env`, `${field.name}_file`];
     const given = keys.filter((key) => out[key] !== undefined);
@@ -118,15 +131,17 @@ function resolveSecrets(schema: SchemaNode, out: Record<string, unknown>, path: 
         if (value === '') {
           ctx.problems.push({ path: join(path, keys[2]!), message: `${file} is empty` });
           ctx.broken.add(at);
-        }
-        else {
+        } else {
           out[field.name] = value;
           ctx.secrets.push(value);
           ctx.origins.set(at, { path: join(path, keys[2]!), what: `the content of ${file}` });
         }
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        ctx.problems.push({ path: join(path, keys[2]!), message: `cannot read ${file}${code ? ` (${code})` : ''}` });
+        ctx.problems.push({
+          path: join(path, keys[2]!),
+          message: `cannot read ${file}${code ? ` (${code})` : ''}`,
+        });
         ctx.broken.add(at);
       }
     } else if (env !== undefined || file !== undefined) {
@@ -168,21 +183,34 @@ export function normalize(
       if (!Object.hasOwn(entries, name)) {
         const snaked = snake(key);
         if (snaked !== key && Object.hasOwn(entries, snaked) && !Object.hasOwn(value, snaked)) {
-          ctx.warnings.push({ path: join(path, key), message: `camelCase keys are deprecated: write ${snaked}` });
+          ctx.warnings.push({
+            path: join(path, key),
+            message: `camelCase keys are deprecated: write ${snaked}`,
+          });
           name = snaked;
         } else if (inner.type === 'strict_object') {
-          ctx.problems.push({ path: join(path, key), message: unknownKey(key, Object.keys(entries), join(path, key), index) });
+          ctx.problems.push({
+            path: join(path, key),
+            message: unknownKey(key, Object.keys(entries), join(path, key), index),
+          });
           continue;
         }
       }
-      out[name] = normalize(entries[name] ?? ({ type: 'unknown' } as SchemaNode), value[key], join(path, name), ctx, index);
+      out[name] = normalize(
+        entries[name] ?? ({ type: 'unknown' } as SchemaNode),
+        value[key],
+        join(path, name),
+        ctx,
+        index,
+      );
     }
     resolveSecrets(inner, out, path, ctx);
     return out;
   }
   if (inner.type === 'record' && isMapping(value)) {
     const out: Record<string, unknown> = Object.create(null);
-    for (const [key, item] of Object.entries(value)) out[key] = normalize(inner.value!, item, join(path, key), ctx, index);
+    for (const [key, item] of Object.entries(value))
+      out[key] = normalize(inner.value!, item, join(path, key), ctx, index);
     return out;
   }
   if (inner.type === 'array' && Array.isArray(value))
@@ -192,7 +220,10 @@ export function normalize(
     const pick = isMapping(value)
       ? inner.type === 'variant'
         ? options.find((o) => Object.is(unwrap(o).entries?.type?.literal, value.type))
-        : options.find((o) => unwrap(o).entries !== undefined || unwrap(o).type === 'record' || unwrap(o).type === 'variant')
+        : options.find(
+            (o) =>
+              unwrap(o).entries !== undefined || unwrap(o).type === 'record' || unwrap(o).type === 'variant',
+          )
       : Array.isArray(value)
         ? options.find((o) => unwrap(o).type === 'array')
         : undefined;

@@ -34,7 +34,8 @@ function registryOptions(ctx: ResolveContext, type: string, registry: Section, p
   if (type === 'oci' || type === 'dockerhub') {
     alias('token', 'password');
     if (rest.webhook_secret !== undefined) {
-      if (rest.webhook !== undefined) ctx.problem(`${path}.webhook_secret`, 'set webhook_secret or webhook, not both');
+      if (rest.webhook !== undefined)
+        ctx.problem(`${path}.webhook_secret`, 'set webhook_secret or webhook, not both');
       else rest.webhook = { secret: rest.webhook_secret };
       delete rest.webhook_secret;
     }
@@ -88,23 +89,32 @@ export interface TargetInput {
   readonly stageSettings: ReadonlyMap<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
 }
 
-export function resolveTarget(ctx: ResolveContext, input: TargetInput): AdapterSpec<'target', DeployTarget> | undefined {
+export function resolveTarget(
+  ctx: ResolveContext,
+  input: TargetInput,
+): AdapterSpec<'target', DeployTarget> | undefined {
   const { type, reuse_registry_credentials: reuse, ...options } = input.target;
   if (type !== 'docker') {
     if (input.network !== undefined)
-      ctx.warn('global.network', `does nothing with the ${String(type)} target (it applies to the docker target)`);
+      ctx.warn(
+        'global.network',
+        `does nothing with the ${String(type)} target (it applies to the docker target)`,
+      );
     return adapterSpec(ctx, targetAdapters, String(type), options, 'global.target');
   }
   if (input.network !== undefined && !input.targetSetsNetwork) options.network = input.network;
   if (reuse !== false && input.credentials.length > 0) {
     const auth: Section = { ...((options.auth as Section | undefined) ?? {}) };
     for (const found of input.credentials) {
-      if (auth[found.host] === undefined) auth[found.host] = { username: found.username, password: found.password };
+      if (auth[found.host] === undefined)
+        auth[found.host] = { username: found.username, password: found.password };
     }
     options.auth = auth;
   }
   if (input.stageSettings.size > 0) {
-    const stages: Record<string, Section> = { ...((options.stages as Record<string, Section> | undefined) ?? {}) };
+    const stages: Record<string, Section> = {
+      ...((options.stages as Record<string, Section> | undefined) ?? {}),
+    };
     for (const [key, settings] of input.stageSettings) {
       const own = { ...(stages[key] ?? {}) };
       for (const [field, fileKey, value] of [
@@ -113,7 +123,10 @@ export function resolveTarget(ctx: ResolveContext, input: TargetInput): AdapterS
       ] as const) {
         if (value === undefined) continue;
         if (own[field] !== undefined) {
-          ctx.problem(`${settings.path}.${fileKey}`, `global.target.stages.${key}.${field} sets it too: keep one`);
+          ctx.problem(
+            `${settings.path}.${fileKey}`,
+            `global.target.stages.${key}.${field} sets it too: keep one`,
+          );
           continue;
         }
         own[field] = value;
@@ -164,7 +177,9 @@ export function resolveStore(
   const origin = ctx.origins.get(path);
   for (let i = before; i < ctx.problems.length; i++) {
     const { message } = ctx.problems[i]!;
-    ctx.problems[i] = origin ? { path: origin.path, message: originMessage(origin, message) } : { path, message };
+    ctx.problems[i] = origin
+      ? { path: origin.path, message: originMessage(origin, message) }
+      : { path, message };
   }
   if (spec || ctx.problems.length > before) return spec;
   ctx.problem(path, 'must be sqlite:<file>, a postgres:// URL or memory:');

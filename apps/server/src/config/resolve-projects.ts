@@ -42,7 +42,17 @@ export interface ResolvedProjects {
 
 type Health = ProjectConfig['healthcheck'];
 
-const projectKeys = ['registry', 'image', 'repository', 'strategy', 'port', 'healthcheck', 'env', 'env_file', 'volumes'];
+const projectKeys = [
+  'registry',
+  'image',
+  'repository',
+  'strategy',
+  'port',
+  'healthcheck',
+  'env',
+  'env_file',
+  'volumes',
+];
 
 const healthOf = (health: Health) =>
   health === undefined
@@ -95,10 +105,15 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
       const host = hostOf(input, id, name, stage);
       if (host !== undefined) {
         const other = hosts.get(host);
-        if (other) ctx.problem(`${stagePath}${stage.subdomain ? '.subdomain' : ''}`, `the host ${host} is ${other}'s already; each stage needs its own`);
+        if (other)
+          ctx.problem(
+            `${stagePath}${stage.subdomain ? '.subdomain' : ''}`,
+            `the host ${host} is ${other}'s already; each stage needs its own`,
+          );
         else hosts.set(host, stagePath);
       }
-      if (!projectFieldsBroken) containerSettings(ctx, input, project, stage, stagePath, `${id}/${name}`, stageSettings);
+      if (!projectFieldsBroken)
+        containerSettings(ctx, input, project, stage, stagePath, `${id}/${name}`, stageSettings);
       const env = { ...(project.env ?? {}), ...(stage.env ?? {}) };
       const port = stage.port ?? project.port;
       const health = healthOf(stage.healthcheck ?? project.healthcheck);
@@ -119,14 +134,25 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
       };
     }
     if (valid && typeof project.image === 'string')
-      projects.push({ id, registry: project.registry, repository: project.repository ?? repositoryOf(project.image), stages });
+      projects.push({
+        id,
+        registry: project.registry,
+        repository: project.repository ?? repositoryOf(project.image),
+        stages,
+      });
   }
   return { projects, stageSettings };
 }
 
-function hostOf(input: ProjectsInput, project: string, stage: string, config: StageConfig): string | undefined {
+function hostOf(
+  input: ProjectsInput,
+  project: string,
+  stage: string,
+  config: StageConfig,
+): string | undefined {
   if (!input.domain) return undefined;
-  const sub = config.subdomain ?? input.subdomainPattern.replaceAll('{stage}', stage).replaceAll('{project}', project);
+  const sub =
+    config.subdomain ?? input.subdomainPattern.replaceAll('{stage}', stage).replaceAll('{project}', project);
   return `${sub}.${input.domain}`.toLowerCase();
 }
 
@@ -136,8 +162,12 @@ function checkPromotion(ctx: ResolveContext, project: ProjectConfig, name: strin
   if (from === name) ctx.problem(`${path}.promote_from`, 'a stage cannot promote from itself');
   else if (!Object.hasOwn(project.stages, from)) {
     const known = Object.keys(project.stages).filter((s) => s !== name);
-    ctx.problem(`${path}.promote_from`, `no stage "${from}" in project ${id}${known.length ? `; its stages: ${known.join(', ')}` : ''}`);
-  } else if (promotionLoops(project, name)) ctx.problem(`${path}.promote_from`, 'promotions must not go round in a circle');
+    ctx.problem(
+      `${path}.promote_from`,
+      `no stage "${from}" in project ${id}${known.length ? `; its stages: ${known.join(', ')}` : ''}`,
+    );
+  } else if (promotionLoops(project, name))
+    ctx.problem(`${path}.promote_from`, 'promotions must not go round in a circle');
   else {
     const source = project.stages[from]!;
     const mine = project.stages[name]!;
@@ -151,7 +181,8 @@ function checkPromotion(ctx: ResolveContext, project: ProjectConfig, name: strin
           `nothing can be deployed here: ${from} takes ${source.tag_pattern} tags, which ${mine.tag_pattern} never allows`,
         );
     }
-    if (mine.pinned_tag !== undefined) ctx.warn(`${path}.pinned_tag`, `does nothing on a stage that promotes from ${from}`);
+    if (mine.pinned_tag !== undefined)
+      ctx.warn(`${path}.pinned_tag`, `does nothing on a stage that promotes from ${from}`);
   }
 }
 
@@ -166,7 +197,11 @@ function promotionLoops(project: ProjectConfig, start: string): boolean {
   return false;
 }
 
-function stagePolicy(ctx: ResolveContext, stage: StageConfig, path: string): EngineStage['policy'] | undefined {
+function stagePolicy(
+  ctx: ResolveContext,
+  stage: StageConfig,
+  path: string,
+): EngineStage['policy'] | undefined {
   if (stage.tag_pattern !== undefined && stage.policy !== undefined) {
     ctx.problem(`${path}.policy`, 'set tag_pattern or policy, not both');
     return undefined;
@@ -208,9 +243,12 @@ function containerSettings(
   const envFiles = list(stage.env_file ?? project.env_file);
   const volumes = stage.volumes ?? project.volumes;
   if (envFiles === undefined && volumes === undefined) return;
-  const from = stage.env_file !== undefined || stage.volumes !== undefined ? path : path.replace(/\.stages\..*$/, '');
+  const from =
+    stage.env_file !== undefined || stage.volumes !== undefined ? path : path.replace(/\.stages\..*$/, '');
   if (input.targetType !== 'docker') {
-    const keys = [envFiles ? 'env_file' : undefined, volumes ? 'volumes' : undefined].filter(Boolean).join(' and ');
+    const keys = [envFiles ? 'env_file' : undefined, volumes ? 'volumes' : undefined]
+      .filter(Boolean)
+      .join(' and ');
     if (input.targetType === 'memory') ctx.warn(from, `${keys} do nothing with the memory target`);
     else ctx.problem(from, `${keys} need the docker target (global.target.type is ${input.targetType})`);
     return;
@@ -222,7 +260,10 @@ function containerSettings(
       accessSync(file, constants.R_OK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      ctx.warn(`${from}.env_file`, `cannot read ${file}${code ? ` (${code})` : ''}: deploys of ${key} fail until it can be read`);
+      ctx.warn(
+        `${from}.env_file`,
+        `cannot read ${file}${code ? ` (${code})` : ''}: deploys of ${key} fail until it can be read`,
+      );
     }
   }
   // Relative bind sources are relative to the config file, as in a compose file.

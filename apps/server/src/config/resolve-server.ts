@@ -55,7 +55,10 @@ export function resolveTokens(ctx: ResolveContext, tokens: readonly TokenInput[]
     const twin = values.get(hash.toString('hex'));
     if (twin !== undefined) {
       const where = ctx.origins.get(`${path}.token`)?.path ?? `${path}.token`;
-      ctx.problem(where, `the same token value as tokens.${twin} (${tokens[twin]!.name}): each token needs its own`);
+      ctx.problem(
+        where,
+        `the same token value as tokens.${twin} (${tokens[twin]!.name}): each token needs its own`,
+      );
       return;
     }
     values.set(hash.toString('hex'), index);
@@ -64,7 +67,11 @@ export function resolveTokens(ctx: ResolveContext, tokens: readonly TokenInput[]
   return out;
 }
 
-export function resolveUsers(ctx: ResolveContext, users: readonly UserInput[], tokenNames: ReadonlySet<string>) {
+export function resolveUsers(
+  ctx: ResolveContext,
+  users: readonly UserInput[],
+  tokenNames: ReadonlySet<string>,
+) {
   const out: DashboardUser[] = [];
   const seen = new Set<string>();
   users.forEach((user, index) => {
@@ -74,7 +81,10 @@ export function resolveUsers(ctx: ResolveContext, users: readonly UserInput[], t
     else if (tokenNames.has(user.name)) ctx.problem(`${path}.name`, `a token is named ${user.name} already`);
     seen.add(user.name);
     if (user.password_hash === undefined) {
-      ctx.problem(path, 'needs password_hash or password_hash_env (make one with `docker-watcher hash-password`)');
+      ctx.problem(
+        path,
+        'needs password_hash or password_hash_env (make one with `docker-watcher hash-password`)',
+      );
       return;
     }
     out.push({ name: user.name, passwordHash: user.password_hash, scopes: user.scopes });

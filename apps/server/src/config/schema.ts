@@ -2,7 +2,13 @@ import { isIP } from 'node:net';
 import { tagPolicyOptions } from '@docker-watcher/core';
 import { dockerHubUrl } from '@docker-watcher/registry-oci';
 import * as v from 'valibot';
-import { type AnyDefinition, proxyAdapters, registryAdapters, storeAdapters, targetAdapters } from '../adapters.ts';
+import {
+  type AnyDefinition,
+  proxyAdapters,
+  registryAdapters,
+  storeAdapters,
+  targetAdapters,
+} from '../adapters.ts';
 import { envName, fileForm, fileObject, node, secretEntries, secretFieldsOf, unwrap } from './file-form.ts';
 
 /**
@@ -13,13 +19,18 @@ import { envName, fileForm, fileObject, node, secretEntries, secretFieldsOf, unw
 
 const name = v.pipe(
   v.string(),
-  v.regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - and _ (starting with a letter or digit)'),
+  v.regex(
+    /^[a-z0-9][a-z0-9_-]*$/,
+    'must be lower-case letters, digits, - and _ (starting with a letter or digit)',
+  ),
 );
 
 const domainPart = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
 const pathPart = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 /** Docker's reference grammar without tag or digest: `[host[:port]/]path/of/lower-case/parts`. */
-const imagePattern = new RegExp(`^(?:${domainPart}(?:\\.${domainPart})*(?::[0-9]+)?/)?${pathPart}(?:/${pathPart})*$`);
+const imagePattern = new RegExp(
+  `^(?:${domainPart}(?:\\.${domainPart})*(?::[0-9]+)?/)?${pathPart}(?:/${pathPart})*$`,
+);
 
 const image = v.pipe(
   v.string(),
@@ -57,8 +68,7 @@ function adapterEntries(definition: AnyDefinition<never, never>) {
   return { entries: { ...(form.entries as Record<string, v.GenericSchema>) }, required };
 }
 
-const typeEntry = (type: string, description: string) =>
-  v.pipe(v.literal(type), v.description(description));
+const typeEntry = (type: string, description: string) => v.pipe(v.literal(type), v.description(description));
 
 const deprecatedOptions = v.optional(
   v.pipe(
@@ -80,17 +90,24 @@ function registryForm(type: (typeof registryTypes)[number]) {
   if (type === 'oci' || type === 'dockerhub') {
     extra = {
       ...describe('token', 'Same as `password` (the plan writes `token_env`).'),
-      ...describe('webhook_secret', 'Shared secret of incoming registry notifications; same as `webhook.secret`.'),
+      ...describe(
+        'webhook_secret',
+        'Shared secret of incoming registry notifications; same as `webhook.secret`.',
+      ),
     };
   }
   if (type === 'dockerhub') {
-    entries.url = v.optional(v.pipe(v.string(), v.description('Docker Hub\'s registry endpoint.')), dockerHubUrl);
-    entries.default_namespace = v.optional(unwrap(node(entries.default_namespace)) as unknown as v.GenericSchema, 'library');
+    entries.url = v.optional(
+      v.pipe(v.string(), v.description("Docker Hub's registry endpoint.")),
+      dockerHubUrl,
+    );
+    entries.default_namespace = v.optional(
+      unwrap(node(entries.default_namespace)) as unknown as v.GenericSchema,
+      'library',
+    );
   }
-  if (type === 'gitea' || type === 'ghcr')
-    extra = describe('password', 'Same as `token`.');
-  if (type === 'ghcr')
-    extra.url = v.optional(v.pipe(v.string(), v.description('Same as `registry_url`.')));
+  if (type === 'gitea' || type === 'ghcr') extra = describe('password', 'Same as `token`.');
+  if (type === 'ghcr') extra.url = v.optional(v.pipe(v.string(), v.description('Same as `registry_url`.')));
   return fileObject(
     {
       type: typeEntry(
@@ -113,7 +130,7 @@ function registryForm(type: (typeof registryTypes)[number]) {
 
 export const registryConfig = v.pipe(
   loose(v.variant('type', registryTypes.map(registryForm) as never)),
-  v.description('A registry, by its `type`; the other keys are that type\'s options.'),
+  v.description("A registry, by its `type`; the other keys are that type's options."),
 );
 
 /** One adapter of a kind, chosen by `type`. */
@@ -130,36 +147,49 @@ function adapterForm(
 const table = <T>(t: T) => t as unknown as Readonly<Record<string, AnyDefinition<never, never>>>;
 
 export const targetConfig = v.pipe(
-  loose(v.variant('type', [
-    adapterForm(table(targetAdapters), 'docker', 'Docker Engine (or Podman\'s Docker-compatible API).', {
-      reuse_registry_credentials: v.optional(
-        v.pipe(
-          v.boolean(),
-          v.description(
-            'Pull with the credentials of the configured registry whose host the image names (unless `auth` has that host).',
+  loose(
+    v.variant('type', [
+      adapterForm(table(targetAdapters), 'docker', "Docker Engine (or Podman's Docker-compatible API).", {
+        reuse_registry_credentials: v.optional(
+          v.pipe(
+            v.boolean(),
+            v.description(
+              'Pull with the credentials of the configured registry whose host the image names (unless `auth` has that host).',
+            ),
           ),
+          true,
         ),
-        true,
+      }),
+      adapterForm(
+        table(targetAdapters),
+        'nomad',
+        'HashiCorp Nomad: each project-stage is a job whose image is set.',
       ),
-    }),
-    adapterForm(table(targetAdapters), 'nomad', 'HashiCorp Nomad: each project-stage is a job whose image is set.'),
-    adapterForm(table(targetAdapters), 'memory', 'In-memory instances, for tests and demos.'),
-  ] as never)),
-  v.description('Where deploys run (default: docker); the other keys are the target\'s options.'),
+      adapterForm(table(targetAdapters), 'memory', 'In-memory instances, for tests and demos.'),
+    ] as never),
+  ),
+  v.description("Where deploys run (default: docker); the other keys are the target's options."),
 );
 
 export const proxyConfig = v.pipe(
-  loose(v.variant('type', [
-    adapterForm(table(proxyAdapters), 'npm', 'Nginx Proxy Manager: one proxy host per stage host.'),
-    adapterForm(table(proxyAdapters), 'caddy', 'Caddy, through its admin API.'),
-    adapterForm(table(proxyAdapters), 'memory', 'In-memory routes, for tests and demos.'),
-  ] as never)),
+  loose(
+    v.variant('type', [
+      adapterForm(table(proxyAdapters), 'npm', 'Nginx Proxy Manager: one proxy host per stage host.'),
+      adapterForm(table(proxyAdapters), 'caddy', 'Caddy, through its admin API.'),
+      adapterForm(table(proxyAdapters), 'memory', 'In-memory routes, for tests and demos.'),
+    ] as never),
+  ),
   v.description('The reverse proxy that routes stage hosts; the other keys are its options.'),
 );
 
 const npmShorthand = v.pipe(
-  loose(fileObject(adapterEntries(table(proxyAdapters).npm!).entries, adapterEntries(table(proxyAdapters).npm!).required)),
-  v.description('The plan\'s shorthand for `proxy: { type: npm, … }`.'),
+  loose(
+    fileObject(
+      adapterEntries(table(proxyAdapters).npm!).entries,
+      adapterEntries(table(proxyAdapters).npm!).required,
+    ),
+  ),
+  v.description("The plan's shorthand for `proxy: { type: npm, … }`."),
 );
 
 export const storeUrlPattern = /^(?:sqlite:.+|postgres(?:ql)?:\/\/.+|memory:)$/;
@@ -171,21 +201,53 @@ const storeConfig = v.union([
     v.description('`sqlite:<file>`, a PostgreSQL URL, or `memory:` (forgets on exit).'),
     v.examples(['sqlite:./data/docker-watcher.db', 'postgres://watcher@db:5432/watcher']),
   ),
-  loose(v.variant('type', [
-    adapterForm(table(storeAdapters), 'sqlite', 'SQLite file (node:sqlite).'),
-    adapterForm(table(storeAdapters), 'postgres', 'PostgreSQL, for several replicas on one store.'),
-    adapterForm(table(storeAdapters), 'memory', 'In memory: forgets on exit.'),
-  ] as never)),
+  loose(
+    v.variant('type', [
+      adapterForm(table(storeAdapters), 'sqlite', 'SQLite file (node:sqlite).'),
+      adapterForm(table(storeAdapters), 'postgres', 'PostgreSQL, for several replicas on one store.'),
+      adapterForm(table(storeAdapters), 'memory', 'In memory: forgets on exit.'),
+    ] as never),
+  ),
 ]);
 
 const healthcheck = v.union([
   v.pipe(v.string(), v.startsWith('/', 'must be a path starting with /'), v.description('HTTP path probed.')),
   v.strictObject({
-    path: v.optional(v.pipe(v.string(), v.startsWith('/', 'must be a path starting with /'), v.description('HTTP path probed; without it the image\'s own HEALTHCHECK or "still running" decides.'))),
-    interval_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.description('Pause between probes.')), 1_000),
-    timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.description('Time limit of one probe.')), 2_000),
-    retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.description('Failed probes in a row that fail the gate.')), 3),
-    start_period_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.description('Failures in this first period do not count.')), 0),
+    path: v.optional(
+      v.pipe(
+        v.string(),
+        v.startsWith('/', 'must be a path starting with /'),
+        v.description(
+          'HTTP path probed; without it the image\'s own HEALTHCHECK or "still running" decides.',
+        ),
+      ),
+    ),
+    interval_ms: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(10), v.description('Pause between probes.')),
+      1_000,
+    ),
+    timeout_ms: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(10), v.description('Time limit of one probe.')),
+      2_000,
+    ),
+    retries: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.description('Failed probes in a row that fail the gate.'),
+      ),
+      3,
+    ),
+    start_period_ms: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(0),
+        v.description('Failures in this first period do not count.'),
+      ),
+      0,
+    ),
   }),
 ]);
 
@@ -194,15 +256,29 @@ const nonEmpty = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
 /** What the containers of a project get; a stage may override each. */
 const containerEntries = {
   port: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65_535), v.description('Container port that serves traffic; default: the image\'s lowest EXPOSEd port.'), v.examples([3000])),
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.maxValue(65_535),
+      v.description("Container port that serves traffic; default: the image's lowest EXPOSEd port."),
+      v.examples([3000]),
+    ),
   ),
   healthcheck: v.optional(
-    v.pipe(healthcheck, v.description('Health gate of a new release: an HTTP path (`/api/health`) or its settings.'), v.examples(['/api/health'])),
+    v.pipe(
+      healthcheck,
+      v.description('Health gate of a new release: an HTTP path (`/api/health`) or its settings.'),
+      v.examples(['/api/health']),
+    ),
   ),
   env: v.optional(
     v.pipe(
-      v.record(v.pipe(v.string(), v.regex(/^[^=\s]+$/, 'must be a variable name without `=` or spaces')), v.string()),
-      v.description('Environment of the containers; a stage\'s `env` adds to (and overrides) the project\'s.'),
+      v.record(
+        v.pipe(v.string(), v.regex(/^[^=\s]+$/, 'must be a variable name without `=` or spaces')),
+        v.string(),
+      ),
+      v.description("Environment of the containers; a stage's `env` adds to (and overrides) the project's."),
     ),
   ),
   env_file: v.optional(
@@ -216,7 +292,12 @@ const containerEntries = {
   ),
   volumes: v.optional(
     v.pipe(
-      v.array(v.pipe(v.string(), v.regex(/^[^:]+:\/[^:]*(:[a-z,]+)?$/, 'must be `source:/container/path` with optional `:ro`'))),
+      v.array(
+        v.pipe(
+          v.string(),
+          v.regex(/^[^:]+:\/[^:]*(:[a-z,]+)?$/, 'must be `source:/container/path` with optional `:ro`'),
+        ),
+      ),
       v.description(
         'Bind mounts or named volumes in `docker run -v` syntax (`./data:/data`, `app-data:/data:ro`); relative sources are relative to the config file (docker target).',
       ),
@@ -229,10 +310,19 @@ const policyForm = fileForm(tagPolicyOptions, []);
 
 export const stageConfig = fileObject({
   tag_pattern: v.optional(
-    v.pipe(v.string(), v.description('Glob the tag must match, e.g. `dev-*` or `v*` (newest by name).'), v.examples(['dev-*', 'v*'])),
+    v.pipe(
+      v.string(),
+      v.description('Glob the tag must match, e.g. `dev-*` or `v*` (newest by name).'),
+      v.examples(['dev-*', 'v*']),
+    ),
   ),
   policy: v.optional(
-    v.pipe(policyForm, v.description('A full tag policy (semver range, include/exclude regexes, extract…), instead of `tag_pattern`.')),
+    v.pipe(
+      policyForm,
+      v.description(
+        'A full tag policy (semver range, include/exclude regexes, extract…), instead of `tag_pattern`.',
+      ),
+    ),
   ),
   pinned_tag: v.optional(
     v.pipe(
@@ -254,7 +344,9 @@ export const stageConfig = fileObject({
   confirm: v.optional(
     v.pipe(
       v.boolean(),
-      v.description('A person confirms each new release (an approval) before it is deployed; the confirmation is the manual trigger.'),
+      v.description(
+        'A person confirms each new release (an approval) before it is deployed; the confirmation is the manual trigger.',
+      ),
     ),
     false,
   ),
@@ -264,7 +356,10 @@ export const stageConfig = fileObject({
   subdomain: v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a host name part: lower-case letters, digits, - and .'),
+      v.regex(
+        /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+        'must be a host name part: lower-case letters, digits, - and .',
+      ),
       v.description('Subdomain of `global.domain` for this stage, instead of `subdomain_pattern`.'),
     ),
   ),
@@ -275,10 +370,17 @@ export const projectConfig = fileObject({
   registry: v.pipe(v.string(), v.description('Name of an entry of `registries`.')),
   image,
   repository: v.optional(
-    v.pipe(v.string(), v.minLength(1), v.description('Repository in the registry; by default the image without its host.')),
+    v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.description('Repository in the registry; by default the image without its host.'),
+    ),
   ),
   strategy: v.optional(
-    v.pipe(v.picklist(['blue-green', 'recreate']), v.description('How a release replaces the running one; default: blue-green where the target can.')),
+    v.pipe(
+      v.picklist(['blue-green', 'recreate']),
+      v.description('How a release replaces the running one; default: blue-green where the target can.'),
+    ),
   ),
   ...containerEntries,
   stages: v.pipe(
@@ -359,12 +461,19 @@ export const sessionConfig = v.strictObject({
   trusted_proxies: v.optional(
     v.pipe(
       v.array(addressOrRange),
-      v.description('Peers (addresses or CIDR ranges) whose X-Forwarded-For, -Proto and -Host headers are believed.'),
+      v.description(
+        'Peers (addresses or CIDR ranges) whose X-Forwarded-For, -Proto and -Host headers are believed.',
+      ),
     ),
     [],
   ),
   login_max_failures: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(1), v.description('Failed logins per client address, and per user name, before 429.')),
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.description('Failed logins per client address, and per user name, before 429.'),
+    ),
     5,
   ),
   login_window_seconds: seconds(1, 'How long failed logins count.', 900),
@@ -382,24 +491,41 @@ export const serverConfig = v.strictObject({
     '0.0.0.0:8080',
   ),
   log_level: v.optional(
-    v.pipe(v.picklist(logLevels), v.description('Lowest level logged (`DOCKER_WATCHER_LOG_LEVEL` overrides it).')),
+    v.pipe(
+      v.picklist(logLevels),
+      v.description('Lowest level logged (`DOCKER_WATCHER_LOG_LEVEL` overrides it).'),
+    ),
     'info',
   ),
   tokens: v.optional(
-    v.pipe(v.array(tokenConfig), v.description('API tokens; their values come from the environment or files.')),
+    v.pipe(
+      v.array(tokenConfig),
+      v.description('API tokens; their values come from the environment or files.'),
+    ),
     [],
   ),
   users: v.optional(
-    v.pipe(v.array(userConfig), v.description('Dashboard users; passwords only as bcrypt hashes (`docker-watcher hash-password`).')),
+    v.pipe(
+      v.array(userConfig),
+      v.description('Dashboard users; passwords only as bcrypt hashes (`docker-watcher hash-password`).'),
+    ),
     [],
   ),
-  session: v.optional(v.pipe(sessionConfig, v.description('Dashboard sessions and the login\'s rate limit.')), {}),
+  session: v.optional(
+    v.pipe(sessionConfig, v.description("Dashboard sessions and the login's rate limit.")),
+    {},
+  ),
   webhook_body_limit: v.optional(
     v.pipe(v.number(), v.integer(), v.minValue(1024), v.description('Largest webhook body in bytes.')),
     1024 * 1024,
   ),
   shutdown_timeout_ms: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(0), v.description('How long a shutdown waits for running deploys to reach a safe state.')),
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.description('How long a shutdown waits for running deploys to reach a safe state.'),
+    ),
     30_000,
   ),
   replica_name: v.optional(
@@ -414,9 +540,14 @@ export const serverConfig = v.strictObject({
 });
 
 export const globalConfig = fileObject({
-  domain: v.optional(v.pipe(v.string(), v.description('Domain the stage hosts live under.'), v.examples(['example.com']))),
+  domain: v.optional(
+    v.pipe(v.string(), v.description('Domain the stage hosts live under.'), v.examples(['example.com'])),
+  ),
   network: v.optional(
-    v.pipe(v.string(), v.description('Docker network of the deployed containers (docker target; same as `target.network`).')),
+    v.pipe(
+      v.string(),
+      v.description('Docker network of the deployed containers (docker target; same as `target.network`).'),
+    ),
   ),
   subdomain_pattern: v.optional(
     v.pipe(
@@ -430,9 +561,17 @@ export const globalConfig = fileObject({
   proxy: v.optional(proxyConfig),
   npm: v.optional(npmShorthand),
   notification_url: v.optional(
-    v.pipe(v.string(), v.url('must be a URL such as https://notify.example.com/webhook'), v.description('Deploy events are POSTed here as JSON.')),
+    v.pipe(
+      v.string(),
+      v.url('must be a URL such as https://notify.example.com/webhook'),
+      v.description('Deploy events are POSTed here as JSON.'),
+    ),
   ),
-  ...secretEntries('notification_secret', v.pipe(v.string(), v.minLength(1)), 'HMAC key of the notifications\' `X-Docker-Watcher-Signature`.'),
+  ...secretEntries(
+    'notification_secret',
+    v.pipe(v.string(), v.minLength(1)),
+    "HMAC key of the notifications' `X-Docker-Watcher-Signature`.",
+  ),
   ...secretEntries(
     'store',
     storeConfig,
@@ -440,16 +579,26 @@ export const globalConfig = fileObject({
     { warnPlain: false },
   ),
   poll_interval_seconds: v.optional(
-    v.pipe(v.number(), v.minValue(0), v.description('Poll period; 0 means webhooks only (`DOCKER_WATCHER_POLL_INTERVAL` overrides it).')),
+    v.pipe(
+      v.number(),
+      v.minValue(0),
+      v.description('Poll period; 0 means webhooks only (`DOCKER_WATCHER_POLL_INTERVAL` overrides it).'),
+    ),
     60,
   ),
-  server: v.optional(v.pipe(serverConfig, v.description('The HTTP server: listen address, tokens, users, limits.')), {}),
+  server: v.optional(
+    v.pipe(serverConfig, v.description('The HTTP server: listen address, tokens, users, limits.')),
+    {},
+  ),
 });
 
 /** The whole YAML file. */
 export const configSchema = fileObject({
   global: v.optional(v.pipe(globalConfig, v.description('Settings for every project.')), {}),
-  registries: v.pipe(v.record(name, registryConfig), v.description('Registries by name; projects refer to them.')),
+  registries: v.pipe(
+    v.record(name, registryConfig),
+    v.description('Registries by name; projects refer to them.'),
+  ),
   projects: v.pipe(v.record(name, projectConfig), v.description('Projects by id, each with its stages.')),
 });
 

@@ -19,11 +19,17 @@ export function noOpWarnings(ctx: ResolveContext, file: ConfigFile, raw: Record<
     for (const [id, project] of Object.entries(isMapping(file.projects) ? file.projects : {})) {
       for (const [name, stage] of Object.entries(isMapping(project?.stages) ? project.stages : {})) {
         if (stage?.subdomain !== undefined)
-          ctx.warn(`projects.${id}.stages.${name}.subdomain`, 'does nothing without global.domain (the stage gets no host)');
+          ctx.warn(
+            `projects.${id}.stages.${name}.subdomain`,
+            'does nothing without global.domain (the stage gets no host)',
+          );
       }
     }
   } else if (!routed) {
-    ctx.warn('global.domain', 'stage hosts are named, but no proxy routes them: set global.proxy or global.npm');
+    ctx.warn(
+      'global.domain',
+      'stage hosts are named, but no proxy routes them: set global.proxy or global.npm',
+    );
   }
   if (global.notification_url === undefined && global.notification_secret !== undefined)
     ctx.warn('global.notification_secret', 'does nothing without global.notification_url');
@@ -39,5 +45,8 @@ export function noOpWarnings(ctx: ResolveContext, file: ConfigFile, raw: Record<
   }
   const server = isMapping(rawGlobal.server) ? rawGlobal.server : {};
   if (server.session !== undefined && (global.server?.users ?? []).length === 0)
-    ctx.warn('global.server.session', 'does nothing without global.server.users (there is no dashboard login)');
+    ctx.warn(
+      'global.server.session',
+      'does nothing without global.server.users (there is no dashboard login)',
+    );
 }

@@ -33,7 +33,8 @@ function plain(value: unknown, path: string, problems: ConfigProblem[]): unknown
     }
     return out;
   }
-  if (Array.isArray(value)) return value.map((item, index) => plain(item, path ? `${path}.${index}` : String(index), problems));
+  if (Array.isArray(value))
+    return value.map((item, index) => plain(item, path ? `${path}.${index}` : String(index), problems));
   return value;
 }
 

@@ -72,7 +72,11 @@ export function decide(input: DecideInput): StageDecision {
     }
     // Confirmed before, and no longer running (a rollback paused auto-deploy): a person moves on.
     if (!autoDeploy)
-      return { action: 'hold', release: candidate, reason: `${candidate.tag} is available; auto-deploy is off` };
+      return {
+        action: 'hold',
+        release: candidate,
+        reason: `${candidate.tag} is available; auto-deploy is off`,
+      };
   } else if (!autoDeploy)
     return {
       action: 'hold',

@@ -502,7 +502,12 @@ describe("engine: the plan's gates (auto_deploy: false, confirm: true)", () => {
     await engine.idle();
     const available = () => w.events.filter((e) => e.type === 'release:available');
     expect(available()).toMatchObject([
-      { project: 'web-app', stage: 'rel', release: { tag: 'v1.0.0' }, reason: 'v1.0.0 is available; auto-deploy is off' },
+      {
+        project: 'web-app',
+        stage: 'rel',
+        release: { tag: 'v1.0.0' },
+        reason: 'v1.0.0 is available; auto-deploy is off',
+      },
     ]);
     await engine.pollOnce();
     expect(available()).toHaveLength(1);
@@ -537,7 +542,11 @@ describe("engine: the plan's gates (auto_deploy: false, confirm: true)", () => {
     const confirmRel = async () => {
       await engine.deploy({ project: 'web-app', stage: 'rel' });
       await engine.idle();
-      const [approval] = await w.store.listApprovals({ project: 'web-app', stage: 'prod', status: 'pending' });
+      const [approval] = await w.store.listApprovals({
+        project: 'web-app',
+        stage: 'prod',
+        status: 'pending',
+      });
       await engine.approve({ id: approval!.id, by: 'alice' });
       await engine.idle();
     };

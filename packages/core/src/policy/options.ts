@@ -1,8 +1,8 @@
 import * as v from 'valibot';
 import { hasKeyGroup } from './extract-order.ts';
 import { compileGlob } from './glob.ts';
-import { exponentialRegexProblem } from './safe-regex.ts';
 import { isValidTagName } from './ignored-tags.ts';
+import { exponentialRegexProblem } from './safe-regex.ts';
 import { compileRange, prereleaseChannels } from './semver-order.ts';
 
 function problemOf(run: () => unknown): string | undefined {
@@ -24,7 +24,9 @@ const regexSource = v.pipe(
     else {
       const slow = exponentialRegexProblem(dataset.value);
       if (slow !== undefined)
-        addIssue({ message: `can take exponential time on a crafted tag: ${slow}; rewrite it without nested repetition` });
+        addIssue({
+          message: `can take exponential time on a crafted tag: ${slow}; rewrite it without nested repetition`,
+        });
     }
   }),
 );

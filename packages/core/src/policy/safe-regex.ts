@@ -20,7 +20,12 @@ export function exponentialRegexProblem(source: string): string | undefined {
     if (char === '{') {
       const match = /^\{(\d+)(,(\d*))?\}\??/.exec(source.slice(i));
       if (match) {
-        const max = match[2] === undefined ? Number(match[1]) : match[3] === '' ? Number.POSITIVE_INFINITY : Number(match[3]);
+        const max =
+          match[2] === undefined
+            ? Number(match[1])
+            : match[3] === ''
+              ? Number.POSITIVE_INFINITY
+              : Number(match[3]);
         return { length: match[0].length, repeats: max > 1 };
       }
     }
@@ -58,7 +63,9 @@ export function exponentialRegexProblem(source: string): string | undefined {
       const group = stack.length > 1 ? stack.pop()! : top();
       const q = quantifier(i + 1);
       if (q.repeats && group.repeats) return 'a repeated group repeats inside (like (a+)+)';
-      const starts = group.branches.filter((b) => b !== '' && !b.startsWith('\\') && b !== '.' && !b.startsWith('['));
+      const starts = group.branches.filter(
+        (b) => b !== '' && !b.startsWith('\\') && b !== '.' && !b.startsWith('['),
+      );
       if (q.repeats && group.branches.length > 1 && new Set(starts).size < starts.length)
         return 'a repeated choice has branches that start alike (like (a|ab)*)';
       if (q.repeats || group.repeats) top().repeats = true;
