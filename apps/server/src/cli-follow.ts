@@ -110,7 +110,11 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
     lastStep = Math.max(lastStep, ...deploy.journal.map((entry) => entry.seq));
     const lines = pending;
     pending = [];
-    const newest = lines.map((line) => line.at ?? '').sort().pop() ?? '';
+    const newest =
+      lines
+        .map((line) => line.at ?? '')
+        .sort()
+        .pop() ?? '';
     const due = force ? held : held.filter((step) => (step.at ?? '') < newest);
     held = held.filter((step) => !due.includes(step));
     const events = [

@@ -8,11 +8,15 @@ import { configReferenceText } from '../src/config/reference.ts';
 const planDir = join(import.meta.dirname, 'fixtures/plan');
 const planText = readFileSync(join(planDir, 'docker-watcher.yml'), 'utf8');
 const planEnv = { NPM_PASSWORD: 'npm-password-0123', GITEA_TOKEN: 'gitea-token-0123456789' };
-const lines = (problems: readonly ConfigProblem[]) => problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+const lines = (problems: readonly ConfigProblem[]) =>
+  problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
 
 describe('DOCKER_WATCHER_* variables for the server’s own settings', () => {
   it('win over the file: listen, store, log level, poll interval', () => {
-    const text = planText.replace('global:', 'global:\n  store: sqlite:./file.db\n  poll_interval_seconds: 30\n  server: { listen: 0.0.0.0:8080, log_level: info }');
+    const text = planText.replace(
+      'global:',
+      'global:\n  store: sqlite:./file.db\n  poll_interval_seconds: 30\n  server: { listen: 0.0.0.0:8080, log_level: info }',
+    );
     const report = inspectConfigText(
       text,
       {
@@ -34,7 +38,11 @@ describe('DOCKER_WATCHER_* variables for the server’s own settings', () => {
 
   it('apply without any of those keys in the file, and replace a store read from the environment', () => {
     const text = planText.replace('global:', 'global:\n  store_env: STORE_URL');
-    const report = inspectConfigText(text, { ...planEnv, DOCKER_WATCHER_STORE: 'memory:', DOCKER_WATCHER_LISTEN: '[::1]:8081' }, { baseDir: planDir });
+    const report = inspectConfigText(
+      text,
+      { ...planEnv, DOCKER_WATCHER_STORE: 'memory:', DOCKER_WATCHER_LISTEN: '[::1]:8081' },
+      { baseDir: planDir },
+    );
     expect(report.problems).toEqual([]);
     expect(report.config!.store.type).toBe('memory');
     expect(report.config!.listen).toEqual({ host: '::1', port: 8081 });
@@ -62,7 +70,12 @@ describe('DOCKER_WATCHER_* variables for the server’s own settings', () => {
 
   it('are documented in the reference', () => {
     const reference = configReferenceText();
-    for (const variable of ['DOCKER_WATCHER_LISTEN', 'DOCKER_WATCHER_STORE', 'DOCKER_WATCHER_LOG_LEVEL', 'DOCKER_WATCHER_POLL_INTERVAL'])
+    for (const variable of [
+      'DOCKER_WATCHER_LISTEN',
+      'DOCKER_WATCHER_STORE',
+      'DOCKER_WATCHER_LOG_LEVEL',
+      'DOCKER_WATCHER_POLL_INTERVAL',
+    ])
       expect(reference).toContain(`| \`${variable}\` |`);
   });
 });
