@@ -4,10 +4,13 @@
 export class CliError extends Error {
   readonly code: string;
   readonly exitCode: number;
-  constructor(code: string, message: string, exitCode = 1) {
+  /** Said as it is, without its code in front (usage errors, a refused password). */
+  readonly plain: boolean;
+  constructor(code: string, message: string, exitCode = 1, options: { plain?: boolean } = {}) {
     super(message);
     this.code = code;
     this.exitCode = exitCode;
+    this.plain = options.plain ?? exitCode === 2;
   }
 }
 

@@ -109,7 +109,7 @@ export const localCommands: readonly Command[] = [
       const { hashPassword, passwordProblem, readPassword } = await import('./http/passwords.ts');
       const password = await readPassword(process.stdin, process.stderr);
       const problem = passwordProblem(password);
-      if (problem) throw new CliError('BAD_REQUEST', problem);
+      if (problem) throw new CliError('BAD_REQUEST', problem, 1, { plain: true });
       const hash = await hashPassword(password);
       return { json: { hash }, text: hash };
     },

@@ -186,7 +186,7 @@ function report(error: unknown, json: boolean): number {
   if (json) out(JSON.stringify({ error: { code: failure.code, message: failure.message } }));
   else
     err(
-      failure.exitCode === 2
+      failure.plain
         ? failure.message
         : `${failure.code === 'INTERNAL' ? 'error' : failure.code}: ${failure.message}`,
     );

@@ -374,6 +374,21 @@ projects:
     );
   });
 
+  it('reports a missing registries section once, and a wrong registry name beside a broken registry', () => {
+    const withoutSection = planText.replace(/registries:\n.*\n/, '');
+    expect(lines(inspect(withoutSection).problems)).toEqual(['registries: is required']);
+    expect(lines(inspect(withoutSection.replace('projects:', 'registries: 7\nprojects:')).problems)).toEqual([
+      'registries: must be a mapping (key: value), not 7',
+    ]);
+    const text = planText
+      .replace('url: https://git.example.com', 'url: 5')
+      .replace('registry: gitea', 'registry: giteaa');
+    expect(lines(inspect(text).problems)).toEqual([
+      'registries.gitea.url: must be text, not 5',
+      'projects.web-app-launcher.registry: no registry named "giteaa"; known: gitea',
+    ]);
+  });
+
   it('reports shape and cross-field problems of different sections together', () => {
     const text = planText.replace('port: 3000', 'port: "3000"').replace('registry: gitea', 'registry: nope');
     expect(lines(inspect(text).problems)).toEqual([

@@ -171,7 +171,7 @@ function resolveAll(
   const { projects, stageSettings } = resolveProjects(ctx, {
     projects: isMapping(file.projects) ? file.projects : {},
     broken,
-    registryNames: Object.keys(registriesFile),
+    registryNames: isMapping(file.registries) ? Object.keys(registriesFile) : undefined,
     targetType: String(target.type),
     ...(typeof global.domain === 'string' ? { domain: global.domain } : {}),
     subdomainPattern:

@@ -28,7 +28,8 @@ export interface ProjectsInput {
   readonly projects: Readonly<Record<string, ProjectConfig>>;
   /** Projects (or stages) with shape problems: not resolved further, so no problem is reported twice. */
   readonly broken: (path: string) => boolean;
-  readonly registryNames: readonly string[];
+  /** Undefined when the `registries` section is missing or not a mapping (a problem of its own). */
+  readonly registryNames: readonly string[] | undefined;
   readonly targetType: string;
   readonly domain?: string;
   readonly subdomainPattern: string;
@@ -83,10 +84,12 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
   for (const [id, project] of Object.entries(input.projects)) {
     const path = `projects.${id}`;
     if (input.broken(path) && (!project || typeof project !== 'object' || !project.stages)) continue;
-    if (typeof project.registry === 'string' && !input.registryNames.includes(project.registry)) {
+    // Without a `registries` section (a problem of its own) every reference would be a second one.
+    const known = input.registryNames;
+    if (known && typeof project.registry === 'string' && !known.includes(project.registry)) {
       ctx.problem(
         `${path}.registry`,
-        `no registry named "${project.registry}"${input.registryNames.length > 0 ? `; known: ${input.registryNames.join(', ')}` : ''}`,
+        `no registry named "${project.registry}"${known.length > 0 ? `; known: ${known.join(', ')}` : ''}`,
       );
     }
     const stages: Record<string, EngineStage> = Object.create(null);
