@@ -91,7 +91,10 @@ describe('docker-watcher CLI', () => {
   it('serve with a broken file starts nothing and says why', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dw-cli-serve-'));
     const file = join(dir, 'broken.yml');
-    writeFileSync(file, 'global:\n  target: { type: docker }\n  server: { listen: 127.0.0.1:0 }\nregistries: {}\nprojects:\n  web: { registry: nope, image: web, stages: { dev: {} } }\n');
+    writeFileSync(
+      file,
+      'global:\n  target: { type: docker }\n  server: { listen: 127.0.0.1:0 }\nregistries: {}\nprojects:\n  web: { registry: nope, image: web, stages: { dev: {} } }\n',
+    );
     const { code, stderr, stdout } = run(['serve', '--config', file]);
     expect(code).toBe(1);
     expect(stdout).toBe('');

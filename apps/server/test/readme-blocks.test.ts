@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { isTypeScript, type ReadmeBlock, readmeBlocks, whereIn } from '../../../scripts/readme-blocks.ts';
 import { sourceEntries } from '../../../scripts/workspace.ts';
 import { inspectConfig } from '../src/config/load.ts';
 import { parseYaml } from '../src/config/yaml.ts';
@@ -14,49 +15,15 @@ import { parseYaml } from '../src/config/yaml.ts';
  *   `projects` gets a memory registry and a project added; every `*_env` variable is set);
  *   `yaml external` blocks are another program's config: only their YAML is checked;
  * - `json` blocks parse. Shell, HCL and SQL blocks are not checked.
+ * The release rehearsal (scripts/release-rehearsal.ts) type-checks and runs the TypeScript blocks
+ * again against the packed packages, outside the workspace.
  */
 
 const root = join(import.meta.dirname, '../../..');
 
-interface Block {
-  readonly file: string;
-  /** Line of the opening fence, 1-based. */
-  readonly line: number;
-  readonly lang: string;
-  readonly flags: readonly string[];
-  readonly code: string;
-}
-
-function readmes(): string[] {
-  const listed = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*README.md'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  return listed.stdout.split('\n').filter((f) => f.endsWith('README.md') && !f.includes('node_modules'));
-}
-
-export function blocksOf(file: string, text: string): Block[] {
-  const blocks: Block[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\S*)\s*(.*)$/.exec(lines[i]!);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
-    blocks.push({
-      file,
-      line: start + 1,
-      lang: open[1]!,
-      flags: open[2]!.split(/\s+/).filter(Boolean),
-      code: body.join('\n'),
-    });
-  }
-  return blocks;
-}
-
-const all = readmes().flatMap((file) => blocksOf(file, readFileSync(join(root, file), 'utf8')));
-const where = (block: Block) => `${block.file}:${block.line}`;
+type Block = ReadmeBlock;
+const all = readmeBlocks();
+const where = (block: Block) => whereIn(block);
 
 /** Each `*_env` variable a config names, set to a value of its own. */
 function envFor(code: string): Record<string, string> {
@@ -110,7 +77,7 @@ describe('README code blocks', () => {
   );
 
   it('TypeScript blocks type-check as modules against the workspace', { timeout: 240_000 }, () => {
-    const ts = all.filter((b) => b.lang === 'ts' || b.lang === 'typescript');
+    const ts = all.filter(isTypeScript);
     // Each block sits in its README's package (its dependencies resolve as there); workspace
     // packages resolve to their sources.
     const dir = join(root, '.cache/readme-blocks');
