@@ -19,7 +19,7 @@ import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
 import { decide, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
-import { defaultHealthCheck, type StageDeploySettings } from './deploy-settings.ts';
+import { defaultHealthCheck, type StageDeploySettings, type StepDeadlines } from './deploy-settings.ts';
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
@@ -56,6 +56,14 @@ export interface EngineOptions {
   readonly healRoutes?: boolean;
   /** First pause after a repository's listing fails; doubles with each failure in a row (max 30 min). Default: the poll period, or 5 s without polling. */
   readonly backoffBaseMs?: number;
+  /**
+   * First pause before a release whose deploy failed for reasons of ours (engine, proxy or store
+   * faults, a restart, a cancel) is tried again; doubles with each such failure in a row (max 30 min).
+   * Default 30 s.
+   */
+  readonly deployRetryBaseMs?: number;
+  /** Deadlines of deploy steps for stages that set none; `defaultStepDeadlines` for the rest. */
+  readonly deadlines?: Partial<StepDeadlines>;
   /**
    * Several replicas on one store (its leases reach other processes): each stage is worked on by
    * one replica at a time, one push makes one deploy, and one replica (the leader) polls.
@@ -125,6 +133,7 @@ export function createEngine(options: EngineOptions): Engine {
   const eventTtlMs = options.eventTtlMs ?? 24 * 60 * 60 * 1000;
   const healRoutes = options.healRoutes ?? true;
   const backoffBaseMs = options.backoffBaseMs ?? (pollIntervalMs > 0 ? pollIntervalMs : 5_000);
+  const deployRetryBaseMs = options.deployRetryBaseMs ?? 30_000;
   const lifetime = new AbortController();
   const notifications =
     options.notifiers && options.notifiers.length > 0
@@ -173,6 +182,8 @@ export function createEngine(options: EngineOptions): Engine {
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
   const coalescing = new Map<string, NodeJS.Timeout>();
+  /** Stages whose release is tried again later (its deploy failed for reasons of ours). */
+  const stageRetries = new Map<string, NodeJS.Timeout>();
   /** Deploys this replica queued or runs, by stage: the rest of the store's unfinished ones are other replicas'. */
   const localJobs = new Map<string, Set<string>>();
   let timer: NodeJS.Timeout | undefined;
@@ -205,6 +216,7 @@ export function createEngine(options: EngineOptions): Engine {
     ...config.deploy,
     strategy: config.deploy.strategy ?? (target.capabilities.blueGreen ? 'blue-green' : 'recreate'),
     health: config.deploy.health ?? defaultHealthCheck,
+    deadlines: { ...options.deadlines, ...config.deploy.deadlines },
   });
 
   const stageOf = (ref: StageRef) => {
@@ -322,7 +334,14 @@ export function createEngine(options: EngineOptions): Engine {
       store.listDeploys({ project: ref.project, stage: ref.stage, limit: 20 }),
       store.listApprovals({ project: ref.project, stage: ref.stage }),
     ]);
-    return decide({ stage: stageOf(ref), state, candidate, recentDeploys, approvals });
+    return decide({
+      stage: stageOf(ref),
+      state,
+      candidate,
+      recentDeploys,
+      approvals,
+      retryBaseMs: deployRetryBaseMs,
+    });
   };
 
   const decideStage = async (ref: StageRef, signal?: AbortSignal, memo = false) => {
@@ -335,7 +354,10 @@ export function createEngine(options: EngineOptions): Engine {
       if (decided.get(stageKey(ref)) === fingerprint) return { candidate, decision: undefined };
       decided.set(stageKey(ref), fingerprint);
     }
-    return { candidate, decision: await decisionOf(ref, state, candidate) };
+    const decision = await decisionOf(ref, state, candidate);
+    // A decision that waits for a retry changes with time alone: the next look decides anew.
+    if (decision.action === 'none' && decision.retryAt) decided.delete(stageKey(ref));
+    return { candidate, decision };
   };
 
   const addLocal = (key: string, id: string) => localJobs.set(key, (localJobs.get(key) ?? new Set()).add(id));
@@ -425,6 +447,12 @@ export function createEngine(options: EngineOptions): Engine {
         cancellers.delete(job.deployId);
         return settle(key, job.deployId);
       });
+      // A release that failed for reasons of ours is tried again later: the decision says when.
+      if (finished.finished && finished.error?.fault === 'infrastructure' && !stopping) {
+        await reconcile({ project, stage }).catch((error: unknown) =>
+          adapterError('engine', 'reconcile', error),
+        );
+      }
       if (finished.state === 'succeeded' && !stopping) {
         // A stage promoted from this one may now have something to do.
         for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
@@ -478,7 +506,10 @@ export function createEngine(options: EngineOptions): Engine {
     try {
       const first = await decideStage(ref, signal, memo);
       if (first.decision === undefined) return { settled: true };
-      if (first.decision.action === 'none') return { decision: first.decision, settled: true };
+      if (first.decision.action === 'none') {
+        if (first.decision.retryAt) retryStage(ref, Date.parse(first.decision.retryAt));
+        return { decision: first.decision, settled: true };
+      }
       if (!(await leases.enter(key))) {
         decided.delete(key);
         const decision: StageDecision = {
@@ -502,6 +533,23 @@ export function createEngine(options: EngineOptions): Engine {
   };
   const reconcile = async (ref: StageRef, signal?: AbortSignal, memo = false) =>
     (await reconcileStage(ref, signal, memo)).decision;
+
+  /** Looks at a stage again at `at`, when its release's retry is due (polling or not). */
+  const retryStage = (ref: StageRef, at: number) => {
+    const key = stageKey(ref);
+    if (stopping || stageRetries.has(key)) return;
+    const timer = setTimeout(
+      () => {
+        stageRetries.delete(key);
+        if (stopping) return;
+        void track(reconcile(ref, lifetime.signal)).catch((error: unknown) =>
+          adapterError('engine', 'reconcile', error),
+        );
+      },
+      Math.max(0, at - Date.now()) + 1,
+    );
+    stageRetries.set(key, timer);
+  };
 
   const act = async (ref: StageRef, decision: StageDecision): Promise<StageDecision> => {
     if (decision.action === 'deploy') {
@@ -749,6 +797,32 @@ export function createEngine(options: EngineOptions): Engine {
     return { action: 'none', reason: `waiting: ${notified}${failed}; retrying at ${retryAt}`, retryAt };
   };
 
+  /** Resolves at the deploy's next state change, or after `ms`. */
+  const nextStateOf = (deployId: string, ms: number) =>
+    new Promise<void>((resolve) => {
+      let off: () => void = () => undefined;
+      const timer = setTimeout(() => {
+        off();
+        resolve();
+      }, ms);
+      off = bus.on('deploy:state-changed', (event) => {
+        if (event.deployId !== deployId) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+
+  /** A cancelled release is no longer what the stage should run: what runs is, until a decision says otherwise. */
+  const forgetDesired = async (record: DeployRecord, by: string) =>
+    updateState(record, (s) => {
+      if (s.desired?.digest !== record.release.digest) return s;
+      const { desired: _cancelled, ...rest } = s;
+      return s.actual
+        ? { ...rest, desired: { ...s.actual, reason: `${record.release.tag} was cancelled by ${by}` } }
+        : rest;
+    }).catch((error: unknown) => adapterError(store.id, 'putStage', error));
+
   const requireAllowed = (ref: StageRef, config: EngineStage, tag: string, state: StageState | undefined) => {
     const pinned = (state === undefined ? config.pin : state.pin) === tag;
     if (!pinned && !config.policy.allows(tag)) {
@@ -793,7 +867,8 @@ export function createEngine(options: EngineOptions): Engine {
       stopping = true;
       if (timer) clearTimeout(timer);
       inbox.stop();
-      for (const pending of coalescing.values()) clearTimeout(pending);
+      for (const pending of [...coalescing.values(), ...stageRetries.values()]) clearTimeout(pending);
+      stageRetries.clear();
       coalescing.clear();
       for (const [key, job] of queue.clear()) {
         // Waiting deploys stay pending in the store; the next start (or another replica) runs them.
@@ -938,14 +1013,20 @@ export function createEngine(options: EngineOptions): Engine {
       }
       const canceller = cancellers.get(id);
       if (canceller) {
+        // The answer comes at once: the running step is abandoned and the rollback goes on in the
+        // background (bounded by its own deadline); the record says where it is.
+        const moved = nextStateOf(id, 2_000);
         canceller.abort(new CoreError('ABORTED', `Cancelled by ${by}`));
-        await queue.idle();
+        await moved;
+        await forgetDesired(record, by);
         return (await store.getDeploy({ id }))!;
       }
       // Not ours: only when no replica works on the stage can it be cancelled from here.
       if (!(await leases.enter(key))) throw busyElsewhere(key);
       try {
-        return (await cancelPending(id, `cancelled by ${by}`))!;
+        const cancelled = (await cancelPending(id, `cancelled by ${by}`))!;
+        await forgetDesired(record, by);
+        return cancelled;
       } finally {
         await leases.exit(key);
       }
