@@ -27,8 +27,11 @@ export interface Composed {
   readonly proxy?: ReverseProxy;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
-  /** Stops the engine (running deploys end in a safe state), then disposes every adapter. */
-  dispose(): Promise<void>;
+  /**
+   * Stops the engine (running deploys end in a safe state, or with `drain` run to their end; queued
+   * ones stay pending in the store for the next start), then disposes every adapter.
+   */
+  dispose(options?: { readonly drain?: boolean }): Promise<void>;
 }
 
 export interface ComposeOptions {
@@ -138,9 +141,9 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     ...(proxy ? { proxy } : {}),
     metrics,
     logger,
-    dispose() {
+    dispose(options = {}) {
       disposing ??= (async () => {
-        await engine.stop();
+        await engine.stop(options);
         metrics.dispose();
         // The store last: the engine's final writes go through it.
         for (const adapter of created.reverse()) {

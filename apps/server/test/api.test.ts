@@ -217,7 +217,10 @@ describe('deploys', () => {
       .toBe('health-checking');
     const cancelled = await h.app.request(`/api/deploys/${deploy.id}/cancel`, post(tokens.deploy));
     expect(cancelled.status).toBe(200);
-    expect((await json(cancelled)).deploy.finished).toBe(true);
+    // The answer comes at once; the rollback ends in the background.
+    expect(['rolling-back', 'rolled-back']).toContain((await json(cancelled)).deploy.state);
+    await h.composed.engine.idle();
+    expect((await h.store.getDeploy({ id: deploy.id }))?.state).toBe('rolled-back');
     expect((await h.app.request(`/api/deploys/${deploy.id}/cancel`, post(tokens.deploy))).status).toBe(409);
     expect((await h.app.request('/api/deploys/nope/cancel', post(tokens.deploy))).status).toBe(404);
   });

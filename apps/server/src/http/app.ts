@@ -1,6 +1,7 @@
 import { CoreError, type StageRef, type StateStore } from '@docker-watcher/core';
 import { Hono } from 'hono';
 import type { Composed } from '../compose.ts';
+import type { ConfigStatus } from '../serve.ts';
 import { stageTags } from '../tags.ts';
 import { type AuthVariables, requireScope } from './auth.ts';
 import { autoDeployBody, deployBody, deploysQuery, emptyBody, pinBody, promoteBody } from './bodies.ts';
@@ -21,6 +22,8 @@ export interface AppOptions {
   readonly loginState?: LoginState;
   /** The dashboard's build folder (tests); the packaged or workspace build by default. */
   readonly dashboardDir?: string;
+  /** Which config generation runs and how the last reload went, for `/api/status`. */
+  readonly configStatus?: () => ConfigStatus;
 }
 
 /** The whole HTTP API as a Hono app: use `app.fetch` with any server, or `app.request()` in tests. */
@@ -100,6 +103,7 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
     c.body(composed.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
   app.get('/api/openapi.json', (c) => c.json(openApiDocument()));
+  app.get('/api/status', read, (c) => c.json({ config: options.configStatus?.() ?? null }));
 
   app.get('/api/projects', read, async (c) =>
     c.json({ projects: await Promise.all(config.projects.map((p) => projectSummary(p.id))) }),

@@ -90,8 +90,12 @@ export interface Engine {
   readonly bus: EventBus;
   /** Resumes or rolls back unfinished deploys, reconciles every stage, starts polling. */
   start(): Promise<void>;
-  /** Stops polling and intake; running deploys are cancelled to a safe state. Resolves when all work ended. */
-  stop(): Promise<void>;
+  /**
+   * Stops polling and intake; running deploys are cancelled to a safe state (or, with `drain`, run
+   * to their end). Queued deploys, and deploys asked for from now on, stay pending in the store for
+   * the next start: work queued under one config runs under the next one. Resolves when all work ended.
+   */
+  stop(options?: { readonly drain?: boolean }): Promise<void>;
   /** One poll cycle over every watched repository (what the timer runs). */
   pollOnce(): Promise<void>;
   /** Verifies a webhook through the registry adapter and acts on what it reports. */
@@ -385,6 +389,11 @@ export function createEngine(options: EngineOptions): Engine {
     let record: DeployRecord | undefined;
     try {
       record = await createQueued(ref, release, trigger, reason);
+      // A stopping engine (a reload) runs nothing new: the next start runs it, under its config.
+      if (stopping) {
+        await leases.exit(key);
+        return record;
+      }
       addLocal(key, record.id);
       await queue.push(key, { deployId: record.id });
       return record;
@@ -862,7 +871,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
       schedule();
     },
-    async stop() {
+    async stop({ drain = false } = {}) {
       if (stopping) return;
       stopping = true;
       if (timer) clearTimeout(timer);
@@ -875,6 +884,7 @@ export function createEngine(options: EngineOptions): Engine {
         logger.info(`deploy ${job.deployId} stays queued for the next start`);
         await settle(key, job.deployId);
       }
+      if (drain) await queue.idle();
       lifetime.abort(new CoreError('ABORTED', 'The engine is stopping'));
       await queue.idle();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

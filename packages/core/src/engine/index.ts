@@ -11,3 +11,4 @@ export * from './deploy-states.ts';
 export { createEngine, type Engine, type EngineOptions } from './engine.ts';
 export type { EngineProject, EngineRegistries, EngineStage, StageDeployInput } from './engine-config.ts';
 export { recordSuccess, stageHistoryLimit } from './stage-history.ts';
+export { withDeadline } from './step-deadline.ts';
