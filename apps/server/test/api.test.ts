@@ -395,6 +395,10 @@ describe('registrywatcher API', () => {
     expect((await json(empty)).message).toBe('Nothing to change');
     expect((await h.app.request('/tags/nope', post(tokens.deploy, { auto_deploy: true }))).status).toBe(400);
     expect((await h.app.request('/tags/web-app.rel', post(tokens.read, {}))).status).toBe(403);
+    // Deploying what runs already is a no-op that says so.
+    const again = await h.app.request('/tags/web-app.rel', post(tokens.deploy, { auto_deploy: false }));
+    expect(again.status).toBe(200);
+    expect((await json(again)).message).toBe('web-app.rel: v1.1.0 runs already');
     await h.app.request(
       '/tags/web-app.rel',
       post(tokens.deploy, { pinned_tag: 'v1.0.0', auto_deploy: false }),

@@ -92,10 +92,13 @@ export interface LogLine {
 export interface Approval extends StageRef {
   readonly id: string;
   readonly release: Release;
-  readonly status: 'pending' | 'approved' | 'rejected';
+  /** `closed`: its release was deployed by another route (by hand, a promotion) or runs already. */
+  readonly status: 'pending' | 'approved' | 'rejected' | 'closed';
   readonly requestedAt: string;
   readonly decidedAt?: string;
   readonly decidedBy?: string;
+  /** Why a `closed` approval was closed, e.g. `deployed by deploy 3f2…`. */
+  readonly reason?: string;
 }
 
 export interface AuditEvent {

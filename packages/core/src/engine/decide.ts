@@ -108,7 +108,9 @@ export function decide(input: DecideInput): StageDecision {
       reason: `${candidate.tag} is available; auto-deploy is off`,
     };
   if (stage.confirm) {
-    const decided = input.approvals.find((a) => same(a.release, candidate) && a.status !== 'pending');
+    const decided = input.approvals.find(
+      (a) => same(a.release, candidate) && (a.status === 'approved' || a.status === 'rejected'),
+    );
     if (decided?.status === 'rejected')
       return { action: 'none', reason: `${candidate.tag} was rejected`, release: candidate };
     if (decided?.status !== 'approved') {

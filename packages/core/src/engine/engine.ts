@@ -462,6 +462,11 @@ export function createEngine(options: EngineOptions): Engine {
           adapterError('engine', 'reconcile', error),
         );
       }
+      if (finished.state === 'succeeded') {
+        await closeApprovals({ project, stage }, finished.release, `deployed by deploy ${finished.id}`).catch(
+          (error: unknown) => adapterError(store.id, 'putApproval', error),
+        );
+      }
       if (finished.state === 'succeeded' && !stopping) {
         // A stage promoted from this one may now have something to do.
         for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
@@ -832,6 +837,40 @@ export function createEngine(options: EngineOptions): Engine {
         : rest;
     }).catch((error: unknown) => adapterError(store.id, 'putStage', error));
 
+  /** Pending approvals of a release close once it is deployed by another route, or runs already. */
+  const closeApprovals = async (ref: StageRef, release: Release, reason: string) => {
+    for (const approval of await store.listApprovals({ ...ref, status: 'pending' })) {
+      if (approval.release.digest !== release.digest) continue;
+      await store.putApproval({ approval: { ...approval, status: 'closed', decidedAt: at(), reason } });
+    }
+  };
+
+  /**
+   * A deploy of the release that runs already, or is being deployed, is a no-op that says so
+   * (`CONFLICT` with `details.noop`); approvals waiting for a release that runs already close.
+   */
+  const requireNew = async (ref: StageRef, release: Release) => {
+    const state = await readState(ref);
+    if (state?.actual?.digest === release.digest) {
+      await closeApprovals(ref, release, `${release.tag} runs already`);
+      throw new CoreError(
+        'CONFLICT',
+        `${release.tag} (${release.digest}) runs in ${stageKey(ref)} already: nothing to deploy`,
+        { details: { noop: 'already-running', release } },
+      );
+    }
+    const active = (await store.listDeploys({ ...ref, unfinished: true })).find(
+      (d) => d.release.digest === release.digest,
+    );
+    if (active) {
+      throw new CoreError(
+        'CONFLICT',
+        `${release.tag} (${release.digest}) is being deployed to ${stageKey(ref)} already (deploy ${active.id})`,
+        { details: { noop: 'being-deployed', deployId: active.id, release } },
+      );
+    }
+  };
+
   const requireAllowed = (ref: StageRef, config: EngineStage, tag: string, state: StageState | undefined) => {
     const pinned = (state === undefined ? config.pin : state.pin) === tag;
     if (!pinned && !config.policy.allows(tag)) {
@@ -984,6 +1023,7 @@ export function createEngine(options: EngineOptions): Engine {
           `${release.tag} (${release.digest}) never succeeded in ${config.promoteFrom}`,
         );
       }
+      await requireNew(ref, release);
       return enqueue(ref, release, 'manual', 'deployed by hand');
     },
     async promote(params) {
@@ -1001,6 +1041,7 @@ export function createEngine(options: EngineOptions): Engine {
           `${params.digest ?? 'That release'} never succeeded in ${config.promoteFrom}`,
         );
       }
+      await requireNew(ref, release);
       return enqueue(ref, release, 'promotion', `promoted from ${config.promoteFrom}`);
     },
     async rollback(ref) {
@@ -1050,6 +1091,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (config.promoteFrom && !(await proofOf(approval, config.promoteFrom, approval.release.digest))) {
         throw new CoreError('CONFLICT', `${approval.release.tag} never succeeded in ${config.promoteFrom}`);
       }
+      await requireNew(approval, approval.release);
       await store.putApproval({
         approval: { ...approval, status: 'approved', decidedAt: at(), decidedBy: by },
       });
