@@ -120,9 +120,8 @@ export function registryWatcherRoutes(deps: RegistryWatcherDeps): Hono<{ Variabl
     const answer = await deps.engine.deploy({ ...ref, ...(tag ? { tag } : {}) }).then(
       (deploy) => ({ message: `${repo.name}: deploying ${deploy.release.tag}`, deploy_id: deploy.id }),
       (error: unknown) => {
-        const noop = isCoreError(error, 'CONFLICT') ? error.details.noop : undefined;
-        if (noop === undefined) throw error;
-        const deployId = error.details.deployId;
+        if (!isCoreError(error, 'CONFLICT') || error.details.noop === undefined) throw error;
+        const { noop, deployId } = error.details;
         return {
           message: `${repo.name}: ${tag ?? 'the release'} ${noop === 'already-running' ? 'runs already' : 'is being deployed'}`,
           ...(typeof deployId === 'string' ? { deploy_id: deployId } : {}),
