@@ -57,6 +57,15 @@ export interface StartServerOptions {
   readonly reloadCheckMs?: number;
 }
 
+/** Environment values of every stage that are long enough to be worth hiding (see `envMasker` in core). */
+function envValuesOf(config: ResolvedConfig): string[] {
+  return config.projects.flatMap((project) =>
+    Object.values(project.stages).flatMap((stage) =>
+      Object.values(stage.deploy.env ?? {}).filter((value) => value.length >= 8),
+    ),
+  );
+}
+
 /** Whether a new composition's adapters answer: its store, its deploy target and its proxy. */
 async function checkAdapters(composed: Composed, ms: number): Promise<void> {
   const checks: Array<[string, (signal: AbortSignal) => Promise<unknown>]> = [
@@ -89,8 +98,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const prepare = async (resolved: ResolvedConfig) => {
     const composed = compose(resolved, {
       ...options.compose,
-      // The secrets of this config, too: a reload may bring ones the first config did not have.
-      logger: createRedactingLogger(logger, { secrets: resolved.secrets }),
+      // The secrets of this config, too: a reload may bring ones the first config did not have; and
+      // the stages' environment values, which hold DSNs and keys as often as not.
+      logger: createRedactingLogger(logger, { secrets: [...resolved.secrets, ...envValuesOf(resolved)] }),
       ...(options.port === undefined ? {} : { listenPort: options.port }),
     });
     await options.onComposed?.(composed);

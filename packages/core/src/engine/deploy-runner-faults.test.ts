@@ -226,3 +226,50 @@ describe('a crash during the rollback', () => {
     expect(w.running()).toEqual(['v1.0.0']);
   });
 });
+
+describe("a stage's environment", () => {
+  it('never reaches a log line, the record or an event, even when the target quotes it', async () => {
+    const dsn = 'https://0123456789abcdef@o42.ingest.sentry.example/7';
+    const w = setup();
+    const events: unknown[] = [];
+    await w.deploy(v1, undefined, { settings: { env: { SENTRY_DSN: dsn, LEVEL: 'info' } } });
+    w.memory.faults.failNext(
+      'start',
+      new CoreError('BAD_REQUEST', `invalid environment variable: SENTRY_DSN=${dsn}`),
+    );
+    const bus = createEventBus();
+    bus.onAny((event) => void events.push(event));
+    const record = await w.store.createDeploy({
+      deploy: {
+        id: 'env',
+        project: 'web-app',
+        stage: 'dev',
+        release: v2,
+        previous: v1,
+        trigger: 'auto',
+        state: 'pending',
+        data: {},
+      },
+    });
+    const failed = await runDeploy(
+      { store: w.store, target: w.memory, proxy: w.proxy, bus, wait: async () => {} },
+      {
+        deployId: record.id,
+        settings: {
+          image: 'registry.example.com/team/web-app',
+          strategy: 'blue-green',
+          health: { path: '/health', intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 },
+          host,
+          env: { SENTRY_DSN: dsn, LEVEL: 'info' },
+        },
+      },
+    );
+    expect(failed).toMatchObject({
+      state: 'rolled-back',
+      error: { message: expect.stringContaining('SENTRY_DSN=[redacted]'), fault: 'release' },
+    });
+    const written = JSON.stringify([failed, events, await w.store.readLog({ deployId: 'env' })]);
+    expect(written).not.toContain('0123456789abcdef');
+    expect(events.length).toBeGreaterThan(3);
+  });
+});

@@ -52,6 +52,29 @@ const asImageFault = (error: unknown, signal: AbortSignal | undefined): CoreErro
 export const faultOf = (error: CoreError): DeployFault =>
   releaseFaults.has(error) ? 'release' : 'infrastructure';
 
+/**
+ * Hides a stage's environment values (a DSN, a key) wherever a deploy writes text: its log lines,
+ * its record's error, its events. Values under 8 characters (`1`, `prod`) are left: they hide nothing.
+ */
+export function envMasker(env: Readonly<Record<string, string>> | undefined) {
+  const values = [...new Set(Object.values(env ?? {}))]
+    .filter((value) => value.length >= 8)
+    .sort((a, b) => b.length - a.length);
+  const text = (line: string): string =>
+    values.reduce((out, value) => out.replaceAll(value, '[redacted]'), line);
+  const error = (failure: CoreError): CoreError => {
+    if (!values.some((value) => failure.message.includes(value))) return failure;
+    const masked = new CoreError(failure.code, text(failure.message), {
+      retryable: failure.retryable,
+      details: failure.details,
+      ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+    });
+    if (releaseFaults.has(failure)) releaseFaults.add(masked);
+    return masked;
+  };
+  return { text, error };
+}
+
 const defaultWait = (ms: number, signal?: AbortSignal) =>
   sleep(ms, undefined, signal ? { signal } : undefined).then(() => undefined);
 
@@ -90,8 +113,10 @@ export async function runDeploy(
     durationMs: Math.max(0, Date.now() - Date.parse(record!.createdAt)),
   });
   const switchesTraffic = proxy !== undefined && settings.host !== undefined;
+  const mask = envMasker(settings.env);
 
-  const log = async (level: 'info' | 'warn' | 'error', line: string) => {
+  const log = async (level: 'info' | 'warn' | 'error', text: string) => {
+    const line = mask.text(text);
     logger[level](line);
     await store.appendLog({ deployId: record!.id, lines: [{ at: at(), level, line }] });
     bus.emit({ type: 'deploy:log', ...base(), level, line });
@@ -413,10 +438,11 @@ export async function runDeploy(
     }
     return record;
   } catch (error) {
-    const cause =
+    const cause = mask.error(
       signal?.aborted && !isCoreError(error, 'ABORTED')
         ? new CoreError('ABORTED', 'The deploy was cancelled')
-        : toCoreError(error);
+        : toCoreError(error),
+    );
     // A cancel or a stop during the gate is ours, whatever the gate was about to say; a rollback
     // resumed after a crash keeps the fault of the failure that started it.
     const fault: DeployFault =
@@ -428,7 +454,7 @@ export async function runDeploy(
     try {
       await rollBack(cause, fault);
     } catch (rollbackError) {
-      const failure = toCoreError(rollbackError);
+      const failure = mask.error(toCoreError(rollbackError));
       await log('error', `rollback failed: ${failure.message}`).catch(() => undefined);
       if (!record.finished && record.state === 'rolling-back') {
         await advance('failed', { note: failure.message, error: failure, fault });
