@@ -47,7 +47,10 @@ export interface EngineOptions {
   readonly deployConcurrency?: number;
   /** Webhook observations of one repository within this window cost one listing. Default 250 ms. */
   readonly coalesceMs?: number;
-  /** How long webhook event ids are remembered for replay protection. Default 24 h. */
+  /**
+   * How long webhook event ids are remembered for replay protection, and how old a notification may
+   * be (by the time its body names): an older one is dropped, since its id may be forgotten. Default 24 h.
+   */
   readonly eventTtlMs?: number;
   /**
    * After each poll cycle, point idle stages' routes back at the instance that runs their release
@@ -937,7 +940,17 @@ export function createEngine(options: EngineOptions): Engine {
       const registry = registries[name];
       if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);
       if (!registry.parseWebhook) throw new CoreError('UNSUPPORTED', `${registry.id} does not take webhooks`);
-      const observations = await registry.parseWebhook(request);
+      const observations = (await registry.parseWebhook(request)).filter((observation) => {
+        const age = observation.occurredAt ? Date.now() - Date.parse(observation.occurredAt) : 0;
+        if (!(age > eventTtlMs)) return true;
+        logger.warn('dropped a notification older than the replay window', {
+          registry: registry.id,
+          repository: observation.repository,
+          tag: observation.tag,
+          occurredAt: observation.occurredAt,
+        });
+        return false;
+      });
       // Marked in the store before anything else: a store that cannot write fails the webhook, so
       // that the registry sends it again, and a marked repository is looked at until acted on.
       const touched = new Map<string, { entry: Watched; tags: string[] }>();

@@ -150,3 +150,28 @@ describe('an accepted webhook', () => {
     expect((await w.store.getStage({ project: 'web-app', stage: 'dev' }))?.actual?.digest).toBe(rebuilt);
   });
 });
+
+describe('a notification older than the replay window', () => {
+  it('is dropped with no state: nothing marked, nothing remembered, nothing observed', async () => {
+    const w = world();
+    const engine = w.make();
+    await engine.start();
+    w.registry.push(repository, 'dev-1');
+    const old = new Date(Date.now() - 25 * 60 * 60 * 1000).toISOString();
+    const request = w.registry.webhookRequest([
+      { repository, tag: 'dev-1', action: 'pushed', eventId: 'old-1', occurredAt: old },
+    ]);
+    expect(await engine.ingestWebhook({ registry: 'main', request })).toEqual([]);
+    expect(await w.store.listRepositoryMarks()).toEqual([]);
+    expect(await w.store.rememberEvent({ source: 'registry:memory', eventId: 'old-1', ttlMs: 1 })).toBe(true);
+    const fresh = new Date().toISOString();
+    const accepted = await engine.ingestWebhook({
+      registry: 'main',
+      request: w.registry.webhookRequest([
+        { repository, tag: 'dev-1', action: 'pushed', eventId: 'new-1', occurredAt: fresh },
+      ]),
+    });
+    expect(accepted).toHaveLength(1);
+    await expect.poll(w.running, bound).toEqual(['dev-1']);
+  });
+});
