@@ -804,10 +804,16 @@ export function createEngine(options: EngineOptions): Engine {
     );
   };
 
-  /** A repository whose last look failed: what its stages wait for, and when the next look comes. */
+  /**
+   * A repository whose last look failed (what its stages wait for, and when the next look comes), or
+   * that a notification marked and no look has settled yet.
+   */
   const waitingFor = (project: EngineProject): StageDecision | undefined => {
     const key = repoKey(project.registry, project.repository);
     const failed = lookFailed.get(key);
+    // Deciding on the tags listed before the notification would name a release it made old.
+    if (failed === undefined && inbox.has(key))
+      return { action: 'none', reason: 'waiting: a notification is being looked at' };
     if (failed === undefined) return undefined;
     const retryAt = new Date(Math.max(Date.now(), backoffUntil.get(key) ?? 0)).toISOString();
     const notified = inbox.has(key) ? 'a notification waits; ' : '';
