@@ -55,6 +55,11 @@ export interface StartServerOptions {
   readonly watch?: boolean;
   /** How long a reloaded config's store, target and proxy may take to answer their first call. Default 10 s. */
   readonly reloadCheckMs?: number;
+  /**
+   * How long a client may take to send a whole request, headers and body (default 30 s; Node's own is
+   * 300 s, which lets a slow sender hold a connection for minutes). Answers, SSE streams too, are not bound by it.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Environment values of every stage that are long enough to be worth hiding (see `envMasker` in core). */
@@ -131,10 +136,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   let status: ConfigStatus = { generation: 1, appliedAt: new Date().toISOString() };
   let current = await start(await prepare(config));
   let stopping = false;
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const server = serve({
     fetch: (request, env) => current.app.fetch(request, env),
     hostname: config.listen.host,
     port: options.port ?? config.listen.port,
+    serverOptions: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      // Node looks for expired requests this often (30 s by default): a fraction of the limit.
+      connectionsCheckingInterval: Math.max(100, Math.min(5_000, requestTimeout / 4)),
+    },
   }) as Server;
   await new Promise<void>((resolve, reject) => {
     if (server.listening) resolve();

@@ -1,5 +1,6 @@
 import { CoreError, type StageRef, type StateStore } from '@docker-watcher/core';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Composed } from '../compose.ts';
 import type { ConfigStatus } from '../serve.ts';
 import { stageTags } from '../tags.ts';
@@ -26,6 +27,12 @@ export interface AppOptions {
   readonly configStatus?: () => ConfigStatus;
 }
 
+/**
+ * The largest body of an API request (a login, a deploy, a pin: a few hundred bytes). Webhooks have
+ * their own limit (`server.webhook_body_limit`), applied by their routes.
+ */
+export const apiBodyLimit = 64 * 1024;
+
 /** The whole HTTP API as a Hono app: use `app.fetch` with any server, or `app.request()` in tests. */
 export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ Variables: AuthVariables }> {
   const { engine, store, config, logger } = composed;
@@ -41,6 +48,13 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
     logger: logger.child({ component: 'auth' }),
     ...(options.loginState ? { state: options.loginState } : {}),
   });
+  // Before anything reads a body, authentication included: a body no route needs is never held.
+  const limitBody = bodyLimit({
+    maxSize: apiBodyLimit,
+    onError: (c) =>
+      c.json(errorBody('BAD_REQUEST', `The body is larger than ${apiBodyLimit} bytes (too large)`), 413),
+  });
+  app.use('*', (c, next) => (c.req.path.startsWith('/api/webhook/') ? next() : limitBody(c, next)));
   app.use('*', login.middleware);
   app.route('/api/auth', login.routes);
 
@@ -50,7 +64,9 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
     return project;
   };
   const refOf = (id: string, stage: string): StageRef => {
-    if (!projectOf(id).stages[stage]) throw new CoreError('NOT_FOUND', `No stage ${stage} in project ${id}`);
+    // Own keys only: `constructor` or `__proto__` from a URL is no stage.
+    if (!Object.hasOwn(projectOf(id).stages, stage))
+      throw new CoreError('NOT_FOUND', `No stage ${stage} in project ${id}`);
     return { project: id, stage };
   };
   const stageSummary = async (ref: StageRef) => {

@@ -226,8 +226,13 @@ export function createEngine(options: EngineOptions): Engine {
     deadlines: { ...options.deadlines, ...config.deploy.deadlines },
   });
 
+  /** Own keys only: a name from outside (a URL, a container's label) such as `constructor` finds no stage. */
+  const stageConfig = (project: string, stage: string) => {
+    const stages = projects.get(project)?.stages;
+    return stages && Object.hasOwn(stages, stage) ? stages[stage] : undefined;
+  };
   const stageOf = (ref: StageRef) => {
-    const config = projects.get(ref.project)?.stages[ref.stage];
+    const config = stageConfig(ref.project, ref.stage);
     if (!config) throw new CoreError('NOT_FOUND', `No stage ${ref.stage} in project ${ref.project}`);
     return config;
   };
@@ -684,7 +689,7 @@ export function createEngine(options: EngineOptions): Engine {
   const adopt = async (records: readonly DeployRecord[]) => {
     for (const record of records) {
       const key = stageKey(record);
-      if (!projects.get(record.project)?.stages[record.stage] || localJobs.get(key)?.has(record.id)) continue;
+      if (!stageConfig(record.project, record.stage) || localJobs.get(key)?.has(record.id)) continue;
       if (!(await leases.enter(key))) continue;
       const current = await store.getDeploy({ id: record.id }).catch(() => undefined);
       if (!current || current.finished) {
@@ -756,7 +761,7 @@ export function createEngine(options: EngineOptions): Engine {
     }
     for (const [key, instances] of running) {
       const [project, stage] = key.split('/') as [string, string];
-      const config = projects.get(project)?.stages[stage];
+      const config = stageConfig(project, stage);
       const host = config?.deploy.host;
       if (signal.aborted || !host || queue.isRunning(key) || queue.waiting(key)) continue;
       if (!(await leases.enter(key).catch(() => false))) continue;
@@ -943,7 +948,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
     pollOnce: () => track(pollOnce()),
     async ingestWebhook({ registry: name, request }) {
-      const registry = registries[name];
+      const registry = Object.hasOwn(registries, name) ? registries[name] : undefined;
       if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);
       if (!registry.parseWebhook) throw new CoreError('UNSUPPORTED', `${registry.id} does not take webhooks`);
       const observations = (await registry.parseWebhook(request)).filter((observation) => {
