@@ -212,8 +212,13 @@ export async function runDeploy(
         );
       }
       if (Date.now() >= deadline) {
+        // What the probes said, too: on a busy machine the deadline can come before the last retry.
+        const said = failures > 0 ? `failed its health check ${failures} times and ` : '';
         throw releaseFault(
-          new CoreError('TIMEOUT', `The candidate did not become healthy within ${deadline - started} ms`),
+          new CoreError(
+            'TIMEOUT',
+            `The candidate ${said}did not become healthy within ${deadline - started} ms`,
+          ),
         );
       }
       await wait(health.intervalMs, cancellable ? signal : undefined);
