@@ -1,4 +1,4 @@
-import { CoreError, type StageRef, type StateStore } from '@docker-watcher/core';
+import { CoreError, type StageRef, type StateStore, toCoreError } from '@docker-watcher/core';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Composed } from '../compose.ts';
@@ -25,7 +25,15 @@ export interface AppOptions {
   readonly dashboardDir?: string;
   /** Which config generation runs and how the last reload went, for `/api/status`. */
   readonly configStatus?: () => ConfigStatus;
+  /**
+   * How long one answer of `/readyz`'s store write check stands (default 1 s): anyone may ask, and
+   * each check is a write.
+   */
+  readonly readyCheckMs?: number;
 }
+
+/** How long `/readyz` waits for the store's write before it says the store does not answer. */
+const readyWriteTimeoutMs = 2_000;
 
 /**
  * The largest body of an API request (a login, a deploy, a pin: a few hundred bytes). Webhooks have
@@ -110,11 +118,35 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
       .catch((error: unknown) => logger.warn('audit write failed', { error: String(error) }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', (c) =>
-    (options.ready?.() ?? true)
+  // Ready means taking work, and work needs a store that writes (leases, deploy records): a store
+  // that only reads keeps the API up and the replica out of rotation.
+  let storeCheck: { at: number; problem: Promise<string | undefined> } | undefined;
+  const storeProblem = () => {
+    const now = Date.now();
+    if (storeCheck && now - storeCheck.at < (options.readyCheckMs ?? 1_000)) return storeCheck.problem;
+    const { holder } = engine.leadership();
+    const problem = store
+      .acquireLease({
+        name: `readyz:${holder}`,
+        holder,
+        ttlMs: 60_000,
+        signal: AbortSignal.timeout(readyWriteTimeoutMs),
+      })
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          `the store cannot write (${toCoreError(error).code}: ${toCoreError(error).message})`,
+      );
+    storeCheck = { at: now, problem };
+    return problem;
+  };
+  app.get('/readyz', async (c) => {
+    if (!(options.ready?.() ?? true)) return c.json(errorBody('UNAVAILABLE', 'Not ready'), 503);
+    const problem = await storeProblem();
+    return problem === undefined
       ? c.json({ status: 'ready' })
-      : c.json(errorBody('UNAVAILABLE', 'Not ready'), 503),
-  );
+      : c.json(errorBody('UNAVAILABLE', `Not ready: ${problem}`), 503);
+  });
   app.get('/metrics', (c) =>
     c.body(composed.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
