@@ -96,7 +96,11 @@ async function checkAdapters(composed: Composed, ms: number): Promise<void> {
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const env = options.env ?? process.env;
   let config: ResolvedConfig = loadConfigFile(options.configFile, env);
-  const logger = options.logger ?? createServerLogger({ secrets: config.secrets });
+  const logger = options.logger ?? createServerLogger({ secrets: config.secrets, level: config.logLevel });
+  const warn = (resolved: ResolvedConfig) => {
+    for (const w of resolved.warnings) logger.warn(`config: ${w.path ? `${w.path}: ` : ''}${w.message}`);
+  };
+  warn(config);
   let loginState: LoginState | undefined;
   const reloadCheckMs = options.reloadCheckMs ?? 10_000;
   /** A config composed into adapters, an engine and an app; its engine not started yet. */
@@ -238,6 +242,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const at = new Date().toISOString();
     status = { generation: status.generation + 1, appliedAt: at, lastReload: { at, applied: true } };
     logger.info('config reloaded', { projects: config.projects.length, generation: status.generation });
+    warn(config);
     return true;
   };
   const running: RunningServer = {
