@@ -37,8 +37,11 @@ export interface Composed {
   /** Registries' polls, webhooks and errors, and the replicas seen, for `/api/status`. */
   readonly activity: Activity;
   readonly logger: Logger;
-  /** Stops the engine (running deploys end in a safe state), then disposes every adapter. */
-  dispose(): Promise<void>;
+  /**
+   * Stops the engine (running deploys end in a safe state, or with `drain` run to their end; queued
+   * ones stay pending in the store for the next start), then disposes every adapter.
+   */
+  dispose(options?: { readonly drain?: boolean }): Promise<void>;
 }
 
 export interface ComposeOptions {
@@ -169,9 +172,9 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     board,
     activity,
     logger,
-    dispose() {
+    dispose(options = {}) {
       disposing ??= (async () => {
-        await engine.stop();
+        await engine.stop(options);
         // The engine's last events still reach the feed, before the store closes.
         await events.close();
         metrics.dispose();

@@ -78,7 +78,7 @@ export const intakeRoutes = {
     errorShape: 'registrywatcher',
     params: repoParams,
     body: registryWatcherBody,
-    response: v.object({ message: v.string(), deploy_id: v.string(), ...repoSchema.entries }),
+    response: v.object({ message: v.string(), deploy_id: v.optional(v.string()), ...repoSchema.entries }),
   }),
   resetRepoTag: defineRoute({
     method: 'post',

@@ -76,7 +76,8 @@ export const deploySchema = v.pipe(
   v.title('Deploy'),
 );
 
-export const approvalStatusSchema = v.picklist(['pending', 'approved', 'rejected']);
+/** `closed`: the release was deployed by another route (or runs already), so nobody needs to decide. */
+export const approvalStatusSchema = v.picklist(['pending', 'approved', 'rejected', 'closed']);
 
 export const approvalSchema = v.pipe(
   v.object({
@@ -90,6 +91,7 @@ export const approvalSchema = v.pipe(
     decidedBy: v.optional(v.string()),
     comment: v.optional(v.string()),
     deployId: v.optional(v.pipe(v.string(), v.description('The deploy the approval started.'))),
+    reason: v.optional(v.pipe(v.string(), v.description('Why a closed approval was closed.'))),
   }),
   v.title('Approval'),
 );

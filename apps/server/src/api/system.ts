@@ -22,6 +22,15 @@ const nextStepSchema = v.object({
   approvalId: v.optional(v.string()),
 });
 
+export const configStatusSchema = v.object({
+  generation: v.pipe(
+    v.number(),
+    v.description('1 for the config the server started with, one more per reload applied.'),
+  ),
+  appliedAt: v.string(),
+  lastReload: v.optional(v.object({ at: v.string(), applied: v.boolean(), problem: v.optional(v.string()) })),
+});
+
 export const statusSchema = v.pipe(
   v.object({
     version: v.string(),
@@ -32,6 +41,12 @@ export const statusSchema = v.pipe(
     replicas: readonlyArray(v.object({ holder: v.string(), leader: v.boolean(), lastSeenAt: v.string() })),
     registries: readonlyArray(registryStatusSchema),
     stages: readonlyArray(v.object({ project: v.string(), stage: v.string(), next: nextStepSchema })),
+    config: v.pipe(
+      v.nullable(configStatusSchema),
+      v.description(
+        'Which config generation runs, and how the last reload went (and why it was not applied).',
+      ),
+    ),
   }),
   v.title('Status'),
 );
@@ -54,7 +69,7 @@ export const systemRoutes = {
   readyz: defineRoute({
     method: 'get',
     path: '/readyz',
-    summary: 'Readiness: 503 until the engine runs and while it stops',
+    summary: 'Readiness: 503 until the engine runs, while it stops, and while the store cannot write',
     scope: null,
     response: v.object({ status: v.literal('ready') }),
     errors: { '503': 'Not ready' },

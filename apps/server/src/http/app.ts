@@ -1,12 +1,15 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { apiRoutes } from '../api/index.ts';
 import type { Composed } from '../compose.ts';
+import type { ConfigStatus } from '../serve.ts';
 import { apiContext } from './api-context.ts';
 import { dashboardHandler } from './dashboard.ts';
 import { errorBody, errorHandler } from './errors.ts';
 import { createIdempotencyCache, type IdempotencyCache } from './idempotency.ts';
 import { createDashboardLogin, type LoginState } from './login.ts';
 import { openApiDocument } from './openapi.ts';
+import { storeReadiness } from './readiness.ts';
 import { type AppEnv, type Handlers, registerRoutes } from './register.ts';
 import { registryWatcherHandlers } from './registrywatcher.ts';
 import { deployHandlers } from './routes/deploys.ts';
@@ -28,7 +31,20 @@ export interface AppOptions {
   readonly checkResponses?: boolean;
   /** The dashboard's build folder (tests); the packaged or workspace build by default. */
   readonly dashboardDir?: string;
+  /** Which config generation runs and how the last reload went, for `/api/status`. */
+  readonly configStatus?: () => ConfigStatus;
+  /**
+   * How long one answer of `/readyz`'s store write check stands (default 1 s): anyone may ask, and
+   * each check is a write.
+   */
+  readonly readyCheckMs?: number;
 }
+
+/**
+ * The largest body of an API request (a login, a deploy, a pin: a few hundred bytes). Webhooks have
+ * their own limit (`server.webhook_body_limit`), applied by their routes.
+ */
+export const apiBodyLimit = 64 * 1024;
 
 /** The whole HTTP API as a Hono app: use `app.fetch` with any server, or `app.request()` in tests. */
 export function createApp(composed: Composed, options: AppOptions = {}): Hono<AppEnv> {
@@ -44,6 +60,13 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<Ap
     logger: logger.child({ component: 'auth' }),
     ...(options.loginState ? { state: options.loginState } : {}),
   });
+  // Before anything reads a body, authentication included: a body no route needs is never held.
+  const limitBody = bodyLimit({
+    maxSize: apiBodyLimit,
+    onError: (c) =>
+      c.json(errorBody('BAD_REQUEST', `The body is larger than ${apiBodyLimit} bytes (too large)`), 413),
+  });
+  app.use('*', (c, next) => (c.req.path.startsWith('/api/webhook/') ? next() : limitBody(c, next)));
   app.use('*', login.middleware);
 
   const api = apiContext(composed, options.heartbeatMs);
@@ -55,7 +78,12 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<Ap
     logger: logger.child({ component: 'webhooks' }),
   });
   const handlers: Handlers<typeof apiRoutes> = {
-    ...systemHandlers(api, { ready: options.ready ?? (() => true), openApi: () => openApiDocument() }),
+    ...systemHandlers(api, {
+      ready: options.ready ?? (() => true),
+      storeProblem: storeReadiness(composed.engine, composed.store, options.readyCheckMs),
+      openApi: () => openApiDocument(),
+      ...(options.configStatus ? { configStatus: options.configStatus } : {}),
+    }),
     ...login.handlers,
     ...projectHandlers(api),
     ...stageActionHandlers(api),
@@ -73,7 +101,7 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<Ap
     tokens: config.tokens,
     logger: logger.child({ component: 'http' }),
     idempotency: options.idempotency ?? createIdempotencyCache(),
-    middleware: { webhook: [webhook.limit] },
+    middleware: { webhook: [webhook.gate, webhook.limit] },
     rawBody: new Set(['login']),
     ...(options.checkResponses ? { checkResponses: true } : {}),
   });

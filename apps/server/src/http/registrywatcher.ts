@@ -113,16 +113,23 @@ export function registryWatcherHandlers(deps: RegistryWatcherDeps): Handlers<Reg
       // A fresh listing, as registrywatcher did: the engine's cached one may be older than the push.
       const state = await stateOf(repo);
       const tag = state?.pin ?? (await tagsOf(repo, state)).selected;
-      const deploy = await deps.engine.deploy({ ...ref, ...(tag ? { tag } : {}), by });
+      // registrywatcher deploys whatever runs; ours says when that is a no-op (it runs, or is on its way).
+      const answer = await deps.engine.deploy({ ...ref, ...(tag ? { tag } : {}), by }).then(
+        (deploy) => ({ message: `${repo.name}: deploying ${deploy.release.tag}`, deploy_id: deploy.id }),
+        (error: unknown) => {
+          if (!isCoreError(error, 'CONFLICT') || error.details.noop === undefined) throw error;
+          const { noop, deployId } = error.details;
+          return {
+            message: `${repo.name}: ${tag ?? 'the release'} ${noop === 'already-running' ? 'runs already' : 'is being deployed'}`,
+            ...(typeof deployId === 'string' ? { deploy_id: deployId } : {}),
+          };
+        },
+      );
       await deps.audit(c, 'registrywatcher-set', `${ref.project}/${ref.stage}`, {
         ...body,
-        deployId: deploy.id,
+        ...(answer.deploy_id ? { deployId: answer.deploy_id } : {}),
       });
-      return {
-        message: `${repo.name}: deploying ${deploy.release.tag}`,
-        deploy_id: deploy.id,
-        ...(await describe(repo)),
-      };
+      return { ...answer, ...(await describe(repo)) };
     },
     resetRepoTag: async (c, { params }) => {
       const repo = repoOf(params.repo);

@@ -7,12 +7,25 @@ import { errorBody } from './errors.ts';
 import type { ServerMetrics, WebhookOutcome } from './metrics.ts';
 import type { AppEnv, Handler } from './register.ts';
 
-/** Which registry types each webhook endpoint serves. */
-export const webhookSources: Readonly<Record<string, readonly string[]>> = {
-  gitea: ['gitea'],
-  github: ['ghcr'],
-  registry: ['oci', 'dockerhub', 'memory'],
-};
+/**
+ * Which registry types each webhook endpoint serves. A Map: the source is a name from the URL, and
+ * `constructor` or `__proto__` must not find anything.
+ */
+export const webhookSources: ReadonlyMap<string, readonly string[]> = new Map([
+  ['gitea', ['gitea']],
+  ['github', ['ghcr']],
+  ['registry', ['oci', 'dockerhub', 'memory']],
+]);
+
+/**
+ * JSON (distribution's `application/vnd.docker.distribution.events.v2+json` among them); Gitea may
+ * also send its JSON form-encoded, as `payload=`. Anything else is refused before it is read.
+ */
+function takesContentType(source: string, header: string | undefined): boolean {
+  const type = header?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)) return true;
+  return source === 'gitea' && type === 'application/x-www-form-urlencoded';
+}
 
 const outcomeOf = (error: unknown): WebhookOutcome => {
   if (!isCoreError(error)) return 'error';
@@ -42,19 +55,20 @@ export interface WebhookDeps {
 /**
  * `POST /api/webhook/:source`: verified by the registry adapter (a secret is required: a registry
  * without one takes no webhooks), replays dropped by the engine, answered 202 before any listing or
- * deploy runs (the engine coalesces and works asynchronously). The body limit runs first.
+ * deploy runs (the engine coalesces and works asynchronously). The source and media type are checked first, then the body limit.
  */
 export function webhookRoute(deps: WebhookDeps): {
   readonly handler: Handler<typeof intakeRoutes.webhook>;
+  readonly gate: MiddlewareHandler<AppEnv>;
   readonly limit: MiddlewareHandler<AppEnv>;
 } {
   const { config, metrics } = deps;
 
   const registryFor = (source: string, requested: string | undefined): string => {
-    const types = webhookSources[source];
+    const types = webhookSources.get(source);
     if (!types) throw new CoreError('NOT_FOUND', `No webhook endpoint ${source}`);
     const takes = (name: string) => {
-      const spec = config.registries[name];
+      const spec = Object.hasOwn(config.registries, name) ? config.registries[name] : undefined;
       return (
         spec !== undefined &&
         types.includes(spec.type) &&
@@ -77,6 +91,20 @@ export function webhookRoute(deps: WebhookDeps): {
     return candidates[0]!;
   };
 
+  // Before the body is read: an unknown source leaves nothing behind (no metrics series per name,
+  // since anyone could make up names, no log line); a body that is not JSON is refused.
+  const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const source = c.req.param('source') ?? '';
+    if (!webhookSources.has(source)) return c.json(errorBody('NOT_FOUND', 'No such webhook endpoint'), 404);
+    if (!takesContentType(source, c.req.header('content-type'))) {
+      metrics.webhook(source, 'unsupported');
+      return c.json(
+        errorBody('UNSUPPORTED', 'A webhook body is JSON: send Content-Type application/json'),
+        415,
+      );
+    }
+    await next();
+  };
   const limit = bodyLimit({
     maxSize: config.webhookBodyLimit,
     onError: (c) => {
@@ -109,5 +137,5 @@ export function webhookRoute(deps: WebhookDeps): {
       throw error;
     }
   };
-  return { handler, limit };
+  return { handler, gate, limit };
 }

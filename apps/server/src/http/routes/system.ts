@@ -2,6 +2,7 @@ import packageJson from '../../../package.json' with { type: 'json' };
 import type { systemRoutes } from '../../api/system.ts';
 import type { StageFacts } from '../../live/board.ts';
 import { availableOf } from '../../live/board.ts';
+import type { ConfigStatus } from '../../serve.ts';
 import type { ApiContext } from '../api-context.ts';
 import { configValues } from '../config-view.ts';
 import { errorBody } from '../errors.ts';
@@ -27,15 +28,26 @@ function nextStep(facts: StageFacts) {
 
 export function systemHandlers(
   api: ApiContext,
-  extra: { readonly ready: () => boolean; readonly openApi: () => Record<string, unknown> },
+  extra: {
+    readonly ready: () => boolean;
+    /** Why the store cannot take work now (`/readyz`), or undefined. */
+    readonly storeProblem: () => Promise<string | undefined>;
+    readonly openApi: () => Record<string, unknown>;
+    readonly configStatus?: () => ConfigStatus;
+  },
 ): Handlers<typeof systemRoutes> {
   const { composed } = api;
   const { engine, store, board, activity, config } = composed;
   const loadedAt = new Date().toISOString();
   return {
     healthz: () => ({ status: 'ok' as const }),
-    readyz: (c) =>
-      extra.ready() ? { status: 'ready' as const } : c.json(errorBody('UNAVAILABLE', 'Not ready'), 503),
+    readyz: async (c) => {
+      if (!extra.ready()) return c.json(errorBody('UNAVAILABLE', 'Not ready'), 503);
+      const problem = await extra.storeProblem();
+      return problem === undefined
+        ? { status: 'ready' as const }
+        : c.json(errorBody('UNAVAILABLE', `Not ready: ${problem}`), 503);
+    },
     metrics: (c) =>
       c.body(composed.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
     openApi: () => extra.openApi(),
@@ -59,6 +71,7 @@ export function systemHandlers(
           type: config.registries[entry.name]?.type ?? 'unknown',
         })),
         stages,
+        config: extra.configStatus?.() ?? null,
       };
     },
     getConfig: () => ({ file: null, loadedAt, values: configValues(config) }),
