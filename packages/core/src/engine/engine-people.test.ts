@@ -90,9 +90,12 @@ describe('engine: people and what waits for them', () => {
     expect(second.id).toBe(first.id);
     await engine.idle();
     expect(await store.listDeploys(ref)).toHaveLength(1);
-    // Once it has finished, asking again deploys again.
-    const third = await engine.deploy({ ...ref, tag: 'v1.0.0' });
-    expect(third.id).not.toBe(first.id);
+    // Once it runs, asking again is a no-op that says so.
+    await expect(engine.deploy({ ...ref, tag: 'v1.0.0' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { noop: 'already-running' },
+    });
+    expect(await store.listDeploys(ref)).toHaveLength(1);
   });
 
   it('tells once that a manual stage has a newer allowed release, and holds it as desired', async () => {
