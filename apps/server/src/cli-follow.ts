@@ -118,10 +118,11 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
     const due = force ? held : held.filter((step) => (step.at ?? '') < newest);
     held = held.filter((step) => !due.includes(step));
     const events = [
-      // On the same millisecond a line goes first: a step is journaled after the work that ends the one before.
+      // On the same millisecond a line goes first: a step is journaled after the work that ends the one
+      // before. Except `pending`: nothing of a deploy logs before it is queued.
       ...due.map((step) => ({
         at: step.at ?? '',
-        order: 1,
+        order: step.state === 'pending' ? -1 : 1,
         emit: () => options.onState?.(step.state, step.note),
       })),
       ...lines.map((line) => ({ at: line.at ?? '', order: 0, emit: () => options.onLog?.(line) })),

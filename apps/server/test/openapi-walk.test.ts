@@ -179,7 +179,9 @@ describe('every route answers inside its schema', () => {
       },
       listAudit: () => get('/api/audit?limit=5'),
       deployStage: async () => {
-        const response = await h.app.request(`${stage}/dev/deploy`, post(tokens.deploy, { tag: 'dev-1' }));
+        // A release dev does not run yet: the one it runs is a no-op (409).
+        h.registry.push(repo, 'dev-3', digest(5));
+        const response = await h.app.request(`${stage}/dev/deploy`, post(tokens.deploy, { tag: 'dev-3' }));
         await settle();
         return response;
       },
@@ -203,7 +205,13 @@ describe('every route answers inside its schema', () => {
         await settle();
         return response;
       },
-      promoteStage: () => h.app.request(`${stage}/prod/promote`, post(tokens.deploy, {})),
+      promoteStage: async () => {
+        // A release rel proved and prod does not run: promoting what runs is a no-op (409).
+        h.registry.push(repo, 'v1.2.0', digest(6));
+        await h.app.request(`${stage}/rel/deploy`, post(tokens.deploy, { tag: 'v1.2.0' }));
+        await settle();
+        return h.app.request(`${stage}/prod/promote`, post(tokens.deploy, {}));
+      },
       pinStage: () => h.app.request(`${stage}/rel/pin`, post(tokens.deploy, { tag: 'v1.0.0' })),
       unpinStage: () => h.app.request(`${stage}/rel/unpin`, post(tokens.deploy, {})),
       setAutoDeploy: () => h.app.request(`${stage}/rel/auto-deploy`, post(tokens.deploy, { enabled: false })),

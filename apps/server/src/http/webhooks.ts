@@ -55,7 +55,7 @@ export interface WebhookDeps {
 /**
  * `POST /api/webhook/:source`: verified by the registry adapter (a secret is required: a registry
  * without one takes no webhooks), replays dropped by the engine, answered 202 before any listing or
- * deploy runs (the engine coalesces and works asynchronously). The source and media type are checked first, then the body limit.
+ * deploy runs (the engine coalesces and works asynchronously). The source is checked first, then the body limit; a body that is not JSON is refused unread.
  */
 export function webhookRoute(deps: WebhookDeps): {
   readonly handler: Handler<typeof intakeRoutes.webhook>;
@@ -92,17 +92,10 @@ export function webhookRoute(deps: WebhookDeps): {
   };
 
   // Before the body is read: an unknown source leaves nothing behind (no metrics series per name,
-  // since anyone could make up names, no log line); a body that is not JSON is refused.
+  // since anyone could make up names, no log line).
   const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
     const source = c.req.param('source') ?? '';
     if (!webhookSources.has(source)) return c.json(errorBody('NOT_FOUND', 'No such webhook endpoint'), 404);
-    if (!takesContentType(source, c.req.header('content-type'))) {
-      metrics.webhook(source, 'unsupported');
-      return c.json(
-        errorBody('UNSUPPORTED', 'A webhook body is JSON: send Content-Type application/json'),
-        415,
-      );
-    }
     await next();
   };
   const limit = bodyLimit({
@@ -119,6 +112,13 @@ export function webhookRoute(deps: WebhookDeps): {
     const { source } = params;
     try {
       const registry = registryFor(source, query.registry);
+      if (!takesContentType(source, c.req.header('content-type'))) {
+        metrics.webhook(source, 'unsupported');
+        return c.json(
+          errorBody('UNSUPPORTED', 'A webhook body is JSON: send Content-Type application/json'),
+          415,
+        );
+      }
       const body = new Uint8Array(await c.req.arrayBuffer());
       const headers: Record<string, string> = {};
       c.req.raw.headers.forEach((value, key) => {
