@@ -1,4 +1,5 @@
 export * from './caddy.ts';
+export * from './chat-fakes/index.ts';
 export * from './command.ts';
 export * from './debian-packages.ts';
 export * from './docker-client.ts';
@@ -13,5 +14,6 @@ export * from './postgres.ts';
 export * from './private-engine.ts';
 export * from './push.ts';
 export * from './registry.ts';
+export * from './smtp.ts';
 export * from './testkit-error.ts';
 export * from './token-server.ts';
