@@ -72,8 +72,12 @@ export function createChannelNotifier(
   spec: ChannelSpec,
 ): Notifier & Required<Pick<Notifier, 'notifyDigest'>> {
   const id = adapterId('notifier', spec.name, spec.context.instance);
-  const secrets = spec.secrets.filter(
-    (secret): secret is string => typeof secret === 'string' && secret.length > 0,
+  // A template may hold a token (a mention code, a link with a key): its text is masked like a secret.
+  const templateText = [spec.options.titleTemplate, spec.options.textTemplate].flatMap((template) =>
+    template === undefined ? [] : template.split(/\{\{.*?\}\}/s).map((part) => part.trim()),
+  );
+  const secrets = [...spec.secrets, ...templateText].filter(
+    (secret): secret is string => typeof secret === 'string' && secret.length >= 4,
   );
   const logger = createRedactingLogger(spec.context.logger ?? silentLogger, { secrets }).child({
     notifier: id,

@@ -115,3 +115,10 @@ export async function expectAnswers<Name extends string>(
     for (const secret of secrets) expect(text).not.toContain(secret);
   }
 }
+
+/** The request at `index` of a fake's list, parsed body included; fails the test when there is none. */
+export function nth(requests: readonly FakeRequest[], index = 0): FakeRequest {
+  const request = requests[index];
+  if (request === undefined) throw new Error(`no request ${index} (${requests.length} received)`);
+  return request;
+}

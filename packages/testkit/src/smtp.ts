@@ -138,6 +138,15 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+/** Message id -> its place among the messages Exim received (`<=` lines of its main log). */
+function receptionOrder(log: string): Map<string, number> {
+  const order = new Map<string, number>();
+  for (const match of log.matchAll(/^\S+ \S+ ([\w-]+) <= /gm)) {
+    if (match[1] !== undefined && !order.has(match[1])) order.set(match[1], order.size);
+  }
+  return order;
+}
+
 /** Splits an mbox file into messages: each starts with a `From ` line, which is dropped. */
 function splitMbox(text: string): string[] {
   return text
@@ -241,7 +250,13 @@ export async function startSmtpServer(options: StartSmtpOptions = {}): Promise<S
 
   const messages = (mailbox: string): string[] => {
     const file = join(dir, 'mail', mailbox);
-    return existsSync(file) ? splitMbox(readFileSync(file, 'utf8')) : [];
+    if (!existsSync(file)) return [];
+    // Each message is delivered by its own process, so the mailbox may hold them out of order:
+    // they are put back in the order Exim received them, as its log tells.
+    const received = receptionOrder(logs());
+    const rank = (message: string) =>
+      received.get(/\sid ([\w-]+)/.exec(message)?.[1] ?? '') ?? Number.MAX_SAFE_INTEGER;
+    return splitMbox(readFileSync(file, 'utf8')).sort((a, b) => rank(a) - rank(b));
   };
   const queued = (): number => {
     const input = join(dir, 'spool', 'input');

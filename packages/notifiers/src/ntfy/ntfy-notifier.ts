@@ -23,7 +23,7 @@ function buildNtfyNotifier(options: v.InferOutput<typeof ntfyNotifierOptions>, c
     name: 'ntfy',
     options,
     context,
-    secrets: [options.token, options.password, auth],
+    secrets: [options.token, options.password, auth, auth?.replace(/^\w+ /, '')],
     transport: ({ id, http }) => ({
       async send({ message, what, signal }) {
         // JSON publishing goes to the server's root, the topic in the body.

@@ -12,7 +12,7 @@ function buildSlackNotifier(options: v.InferOutput<typeof slackNotifierOptions>,
     options,
     context,
     // The whole webhook URL is the credential; its path alone too.
-    secrets: [options.url, url.pathname],
+    secrets: [options.url, url.pathname, url.pathname.split('/').at(-1)],
     transport: ({ id, http }) => ({
       async send({ message, what, signal }) {
         const answer = await http.request(

@@ -27,7 +27,7 @@ export function teamsFromServiceUrl(url: URL): ServiceUrlOptions {
       'points at an Office 365 connector webhook, which Microsoft retired: create a Workflows webhook ("Post to a channel when a webhook request is received") and use teams://?host=<its URL, percent-encoded>',
     );
   }
-  if (host === undefined || !/^https:\/\//i.test(host) || !URL.canParse(host)) {
+  if (host === undefined || !/^https?:\/\//i.test(host) || !URL.canParse(host)) {
     throw new ServiceUrlProblem(
       'must be teams://?host=<the https:// URL of a Teams workflow, percent-encoded>',
     );

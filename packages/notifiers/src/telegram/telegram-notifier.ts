@@ -39,7 +39,8 @@ function buildTelegramNotifier(
     name: 'telegram',
     options,
     context,
-    secrets: [options.token],
+    // The part after the bot id is the secret one; either may be quoted alone.
+    secrets: [options.token, options.token.slice(options.token.indexOf(':') + 1)],
     transport: ({ id, http, logger }) => {
       const post = async (
         target: { chat: string; thread?: number },

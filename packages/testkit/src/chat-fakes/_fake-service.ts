@@ -129,7 +129,8 @@ export async function startFakeService<Name extends string>(
         incoming.socket.destroy();
         return;
       }
-      if (override === undefined && handled.message && handled.kept !== false && answer.status < 300) {
+      // A scripted success stands for the service's own: the message counts when the service kept it.
+      if (handled.message && handled.kept !== false && answer.status < 300) {
         messages.push(request);
       }
       send(response, answer);

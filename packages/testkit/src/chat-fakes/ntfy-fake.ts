@@ -65,13 +65,8 @@ export async function startNtfyFake(): Promise<NtfyFake> {
     if (Buffer.byteLength(message) > 4096) attachments += 1;
     return { message: true, answer: fixture.answers.message };
   });
-  return Object.assign(fake, {
-    topic,
-    token,
-    username,
-    password,
-    get attachments() {
-      return attachments;
-    },
-  });
+  // A getter, so the count is read when asked (Object.assign would copy its value once).
+  return Object.defineProperty(Object.assign(fake, { topic, token, username, password }), 'attachments', {
+    get: () => attachments,
+  }) as NtfyFake;
 }
