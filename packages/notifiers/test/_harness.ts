@@ -12,7 +12,7 @@ import {
   type ReceivedNotification,
   sampleNotificationEvents,
 } from '@docker-watcher/core/testing';
-import type { ChatServiceFake, FakeRequest, Scripted } from '@docker-watcher/testkit';
+import type { ChatServiceFake, FakeRequest, Scripted } from '@docker-watcher/testkit/notify';
 import { expect } from 'vitest';
 
 /** A project name the kit's cases use, found in a title. */

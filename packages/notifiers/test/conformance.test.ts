@@ -13,7 +13,7 @@ import {
   startSmtpServer,
   startTeamsFake,
   startTelegramFake,
-} from '@docker-watcher/testkit';
+} from '@docker-watcher/testkit/notify';
 import { createDiscordNotifier } from '../src/discord/index.ts';
 import { createEmailNotifier } from '../src/email/index.ts';
 import { createGenericNotifier } from '../src/generic/index.ts';

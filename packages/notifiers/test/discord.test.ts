@@ -1,5 +1,5 @@
 import { createNotificationDispatcher, type Notifier } from '@docker-watcher/core';
-import { type DiscordFake, startDiscordFake } from '@docker-watcher/testkit';
+import { type DiscordFake, startDiscordFake } from '@docker-watcher/testkit/notify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDiscordNotifier, discordFromServiceUrl } from '../src/discord/index.ts';
 import { expectAnswers, hugeEvent, sample } from './_harness.ts';

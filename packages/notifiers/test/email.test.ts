@@ -1,5 +1,5 @@
 import type { Notifier } from '@docker-watcher/core';
-import { type SmtpServer, startSmtpServer } from '@docker-watcher/testkit';
+import { type SmtpServer, startSmtpServer } from '@docker-watcher/testkit/notify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmailNotifier, type EmailNotifierOptions, emailFromServiceUrl } from '../src/email/index.ts';
 import { parseServiceUrl } from '../src/index.ts';

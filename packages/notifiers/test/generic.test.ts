@@ -1,5 +1,5 @@
 import type { Notifier } from '@docker-watcher/core';
-import { type ChatServiceFake, type GenericAnswer, startGenericFake } from '@docker-watcher/testkit';
+import { type ChatServiceFake, type GenericAnswer, startGenericFake } from '@docker-watcher/testkit/notify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGenericNotifier } from '../src/generic/index.ts';
 import { parseServiceUrl } from '../src/index.ts';

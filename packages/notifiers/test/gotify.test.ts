@@ -1,5 +1,5 @@
 import type { Notifier } from '@docker-watcher/core';
-import { type GotifyFake, startGotifyFake } from '@docker-watcher/testkit';
+import { type GotifyFake, startGotifyFake } from '@docker-watcher/testkit/notify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGotifyNotifier } from '../src/gotify/index.ts';
 import { parseServiceUrl } from '../src/index.ts';

@@ -1,5 +1,5 @@
 import type { Notifier } from '@docker-watcher/core';
-import { type MatrixFake, startMatrixFake } from '@docker-watcher/testkit';
+import { type MatrixFake, startMatrixFake } from '@docker-watcher/testkit/notify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseServiceUrl } from '../src/index.ts';
 import { createMatrixNotifier } from '../src/matrix/index.ts';

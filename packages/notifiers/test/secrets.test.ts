@@ -11,7 +11,7 @@ import {
   startSlackFake,
   startTeamsFake,
   startTelegramFake,
-} from '@docker-watcher/testkit';
+} from '@docker-watcher/testkit/notify';
 import { describe, expect, it } from 'vitest';
 import { createDiscordNotifier } from '../src/discord/index.ts';
 import { createGenericNotifier } from '../src/generic/index.ts';

@@ -1,5 +1,5 @@
 import { createMemoryLogger, createNotificationDispatcher, type Notifier } from '@docker-watcher/core';
-import { type SlackFake, startSlackFake } from '@docker-watcher/testkit';
+import { type SlackFake, startSlackFake } from '@docker-watcher/testkit/notify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSlackNotifier, slackFromServiceUrl } from '../src/slack/index.ts';
 import { expectAnswers, hugeEvent, sample } from './_harness.ts';

@@ -1,5 +1,5 @@
 import type { Notifier } from '@docker-watcher/core';
-import { startTeamsFake, type TeamsFake } from '@docker-watcher/testkit';
+import { startTeamsFake, type TeamsFake } from '@docker-watcher/testkit/notify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTeamsNotifier, teamsFromServiceUrl } from '../src/teams/index.ts';
 import { expectAnswers, hugeEvent, nth, sample } from './_harness.ts';

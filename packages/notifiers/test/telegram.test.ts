@@ -1,5 +1,5 @@
 import { createMemoryLogger, type Notifier } from '@docker-watcher/core';
-import { startTelegramFake, type TelegramFake, telegramVisibleText } from '@docker-watcher/testkit';
+import { startTelegramFake, type TelegramFake, telegramVisibleText } from '@docker-watcher/testkit/notify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTelegramNotifier, telegramFromServiceUrl } from '../src/telegram/index.ts';
 import { expectAnswers, hugeEvent, nth, sample } from './_harness.ts';

@@ -4,6 +4,7 @@ import type { Composed } from '../compose.ts';
 import { stageTags } from '../tags.ts';
 import { type AuthVariables, requireScope } from './auth.ts';
 import { autoDeployBody, deployBody, deploysQuery, emptyBody, pinBody, promoteBody } from './bodies.ts';
+import { dashboardHandler } from './dashboard.ts';
 import { errorBody, errorHandler, jsonBody, validate } from './errors.ts';
 import { createDashboardLogin, type LoginState } from './login.ts';
 import { openApiDocument } from './openapi.ts';
@@ -18,6 +19,8 @@ export interface AppOptions {
   readonly heartbeatMs?: number;
   /** Dashboard sessions and login counts from the app this one replaces (a config reload). */
   readonly loginState?: LoginState;
+  /** The dashboard's build folder (tests); the packaged or workspace build by default. */
+  readonly dashboardDir?: string;
 }
 
 /** The whole HTTP API as a Hono app: use `app.fetch` with any server, or `app.request()` in tests. */
@@ -258,5 +261,6 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
       logger: logger.child({ component: 'http' }),
     }),
   );
+  app.get('*', dashboardHandler(options.dashboardDir ? { dir: options.dashboardDir } : {}));
   return app;
 }
