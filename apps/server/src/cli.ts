@@ -6,6 +6,7 @@ import { type DeploySummary, followDeploy } from './cli-follow.ts';
 import { configJsonSchemaText } from './config/json-schema.ts';
 import { loadConfigFile } from './config/load.ts';
 import { hashPassword, passwordProblem, readPassword } from './http/passwords.ts';
+import { notifyCommand, notifyUsage } from './notify/notify-command.ts';
 import { handleSignals, startServer } from './serve.ts';
 
 const usage = `Usage: docker-watcher <command> [options]
@@ -20,6 +21,7 @@ Commands:
   deploy <project> <stage> [tag]
   promote <project> <stage> [digest]
   rollback <project> <stage>
+${notifyUsage}
 
 Options:
   --config <file>   config file (default: docker-watcher.yml, or $DOCKER_WATCHER_CONFIG)
@@ -103,6 +105,8 @@ async function main(argv: string[]): Promise<number> {
       else process.stdout.write(configJsonSchemaText());
       return 0;
     }
+    case 'notify':
+      return notifyCommand(args, { configFile, json, out, err });
     case 'serve': {
       handleSignals(await startServer({ configFile, watch: values.watch }));
       return new Promise<number>(() => undefined);

@@ -2,12 +2,10 @@ import { hostname } from 'node:os';
 import {
   createEngine,
   createEventBus,
-  createWebhookNotifier,
   type DeployTarget,
   type Engine,
   instantiate,
   type Logger,
-  type Notifier,
   type Registry,
   type ReverseProxy,
   type StateStore,
@@ -15,6 +13,10 @@ import {
 } from '@docker-watcher/core';
 import type { ResolvedConfig } from './config/load.ts';
 import { createMetrics, type ServerMetrics } from './http/metrics.ts';
+import { type ComposedNotifications, composeNotifications } from './notify/compose-notifications.ts';
+
+/** How long a shutdown or a reload waits for queued notifications before dropping them. */
+const notifyGraceMs = 5_000;
 
 /** Everything a config composes into: adapters, the engine, metrics. */
 export interface Composed {
@@ -26,6 +28,8 @@ export interface Composed {
   readonly target: DeployTarget;
   readonly proxy?: ReverseProxy;
   readonly metrics: ServerMetrics;
+  /** The notification channels and their dispatcher. */
+  readonly notifications: ComposedNotifications;
   readonly logger: Logger;
   /** Stops the engine (running deploys end in a safe state), then disposes every adapter. */
   dispose(): Promise<void>;
@@ -98,12 +102,10 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
           instantiate(proxySpec.definition, proxySpec.options, { ...context('proxy'), path: proxySpec.path }),
         )
       : undefined);
-  const notifiers: Notifier[] = config.notifier
-    ? [make(() => createWebhookNotifier(config.notifier!, context('notifier')))]
-    : [];
-
   const bus = createEventBus({ logger: logger.child({ component: 'events' }) });
-  const metrics = createMetrics(bus);
+  // The server runs its own dispatcher (not the engine's): routes, batching, per-channel metrics.
+  const notifications = composeNotifications(config.notify, { bus, logger });
+  const metrics = createMetrics(bus, { notifications: () => notifications.stats() });
   const instrumented = Object.fromEntries(
     Object.entries(registries).map(([name, registry]) => [name, metrics.instrument(name, registry)]),
   );
@@ -121,7 +123,6 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     target,
     ...(proxy ? { proxy } : {}),
     store,
-    notifiers,
     bus,
     logger,
     pollIntervalMs: config.pollIntervalMs,
@@ -137,10 +138,13 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     target,
     ...(proxy ? { proxy } : {}),
     metrics,
+    notifications,
     logger,
     dispose() {
       disposing ??= (async () => {
         await engine.stop();
+        // What the last deploys reported still goes out, for a few seconds at most.
+        await notifications.close(Math.min(config.shutdownTimeoutMs, notifyGraceMs));
         metrics.dispose();
         // The store last: the engine's final writes go through it.
         for (const adapter of created.reverse()) {

@@ -1,2 +1,2 @@
-export { ServiceUrlProblem } from './_service-url.ts';
+export { type ServiceUrlOptions, ServiceUrlProblem } from './_service-url.ts';
 export * from './service-urls.ts';

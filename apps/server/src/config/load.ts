@@ -29,6 +29,7 @@ import {
   storeAdapters,
   targetAdapters,
 } from '../adapters.ts';
+import { type NotifySettings, resolveNotify } from './notify.ts';
 import {
   bcryptHashPattern,
   type ConfigFile,
@@ -77,7 +78,10 @@ export interface ResolvedConfig {
   readonly target: AdapterSpec<'target', DeployTarget>;
   readonly proxy?: AdapterSpec<'proxy', ReverseProxy>;
   readonly store: AdapterSpec<'store', StateStore>;
-  readonly notifier?: { readonly url: string; readonly secret?: string };
+  /** Notification channels (`notify`, and the plan's `global.notification_url`) and the dispatcher's settings. */
+  readonly notify: NotifySettings;
+  /** `global.server.public_url`: where people reach the server and its dashboard. */
+  readonly publicUrl?: string;
   readonly tokens: readonly ApiToken[];
   readonly users: readonly DashboardUser[];
   readonly session: SessionSettings;
@@ -310,6 +314,16 @@ export function resolveConfig(raw: unknown, env: Environment): ResolvedConfig {
   if (port > 65_535) problem('global.server.listen', 'the port must be at most 65535');
   const host = server.listen.slice(0, colon).replace(/^\[|\]$/g, '') || '0.0.0.0';
 
+  const notify = resolveNotify(file.notify, {
+    readEnv,
+    problem,
+    secret: (value) => secrets.push(value),
+    publicUrl: server.public_url,
+    ...(global.notification_url
+      ? { legacyWebhook: { url: global.notification_url, secret: notificationSecret } }
+      : {}),
+  });
+
   // Projects.
   const projects: EngineProject[] = [];
   for (const [id, project] of Object.entries(file.projects)) {
@@ -325,14 +339,8 @@ export function resolveConfig(raw: unknown, env: Environment): ResolvedConfig {
     target: target!,
     ...(proxy ? { proxy } : {}),
     store: store!,
-    ...(global.notification_url
-      ? {
-          notifier: {
-            url: global.notification_url,
-            ...(notificationSecret ? { secret: notificationSecret } : {}),
-          },
-        }
-      : {}),
+    notify,
+    ...(server.public_url ? { publicUrl: server.public_url } : {}),
     tokens,
     users,
     session: {

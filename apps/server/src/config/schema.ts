@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { tagPolicyOptions } from '@docker-watcher/core';
 import * as v from 'valibot';
+import { notifyConfig } from './notify.ts';
 
 const envName = v.pipe(
   v.string(),
@@ -222,6 +223,18 @@ export const serverConfig = v.strictObject({
     1024 * 1024,
   ),
   shutdown_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 30_000),
+  public_url: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
+        'must be an http:// or https:// URL, e.g. https://deploy.example.com',
+      ),
+      v.description(
+        'Where people reach this server (and its dashboard): notifications link to deploys and approvals there.',
+      ),
+    ),
+  ),
   replica_name: v.optional(
     v.pipe(
       v.string(),
@@ -284,6 +297,7 @@ export const configSchema = v.strictObject({
     v.description('Registries by name; projects refer to them.'),
   ),
   projects: v.pipe(v.record(name, projectConfig), v.description('Projects by id, each with its stages.')),
+  notify: v.optional(notifyConfig),
 });
 
 export type ConfigInput = v.InferInput<typeof configSchema>;
