@@ -1,7 +1,7 @@
 // Every channel against the conformance kit, each on a loopback fake of its service built from
 // the service's documented answers (packages/testkit/src/chat-fakes), email on a real Exim.
 import type { NotifiableEventName } from '@docker-watcher/core';
-import { describeNotifier } from '@docker-watcher/core/testing';
+import { describeNotifier } from '@docker-watcher/core/testing/vitest';
 import {
   type FakeRequest,
   startDiscordFake,
