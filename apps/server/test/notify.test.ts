@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -86,6 +86,48 @@ describe('notify config', () => {
     expect(long.notify.dispatcher.batchWindowMs).toBe(0);
     // Credentials found in the URLs are masked in the server's logs.
     expect(long.secrets).toEqual(expect.arrayContaining([slackSecret, ntfy.password]));
+  });
+
+  it("loads the README's notify examples, and a URL of each service the table names", () => {
+    const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```yaml\n(notify:\n[\s\S]*?)```/g)].map((match) => match[1] ?? '');
+    expect(blocks).toHaveLength(2);
+    const urls = {
+      SLACK_URL: 'slack://hook:T000-B000-XXXX@webhook',
+      TELEGRAM_URL: 'telegram://123456:AAbbCCddEEffGGhhIIjjKK@telegram?chats=@ops_team',
+      MAIL_URL: 'smtp://user:pass@smtp.example.com:587/?from=dw@example.com&to=ops@example.com',
+    };
+    const channels = blocks.map((block) =>
+      loadConfigText(withNotify(block), { ...env, ...urls }).notify.channels.map((channel) => channel.name),
+    );
+    expect(channels).toEqual([
+      ['discord', 'ntfy'],
+      ['team-chat', 'telegram', 'email'],
+    ]);
+    // The table's example URLs, with their placeholders filled in.
+    const table = [...readme.matchAll(/^\| [^|]+ \| `([a-z+]+:\/\/[^`]+)`/gm)].map((match) =>
+      (match[1] ?? '')
+        .replace(
+          '<percent-encoded workflow webhook URL>',
+          encodeURIComponent('https://example.com/workflows/1'),
+        )
+        .replace('[user:password@]', '')
+        .replace('<bot token>', '123456:AAbbCCddEEffGGhhIIjjKK')
+        .replace(/<[^>]+>/g, '0123456789'),
+    );
+    expect(table).toHaveLength(9);
+    const list = `notify:\n${table.map((url) => `  - ${JSON.stringify(url)}\n`).join('')}`;
+    expect(loadConfigText(withNotify(list), env).notify.channels.map((channel) => channel.channel)).toEqual([
+      'slack',
+      'discord',
+      'teams',
+      'telegram',
+      'ntfy',
+      'gotify',
+      'matrix',
+      'email',
+      'generic',
+    ]);
   });
 
   it("keeps the plan's notification_url as the signed webhook, with every deploy event", () => {
