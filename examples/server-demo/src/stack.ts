@@ -18,7 +18,13 @@ import {
   startRegistry,
 } from '@docker-watcher/testkit';
 import type Docker from 'dockerode';
-import { type StackProject, stackConfigText, stackEnvNames, stackIdLabel } from './stack-config.ts';
+import {
+  type StackConfigParams,
+  type StackProject,
+  stackConfigText,
+  stackEnvNames,
+  stackIdLabel,
+} from './stack-config.ts';
 import { createStackServer, type StackServer, type StackServerMode } from './stack-server.ts';
 
 export interface StartStackOptions {
@@ -33,6 +39,8 @@ export interface StartStackOptions {
   readonly store?: string;
   /** Called with a line at each step of starting, for a demo's progress output. */
   readonly onStep?: (line: string) => void;
+  /** The servers' `notify` key (notification channels). */
+  readonly notify?: StackConfigParams['notify'];
 }
 
 /** A served answer, read through Caddy. */
@@ -182,6 +190,7 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
           stackId,
           pollIntervalSeconds: options.pollIntervalSeconds ?? 0,
           domain: stackDomain,
+          ...(options.notify ? { notify: options.notify } : {}),
         }),
       );
       return createStackServer({
