@@ -12,11 +12,18 @@ import {
   type DockerWatcherEvent,
   isCoreError,
 } from '@docker-watcher/core';
-import { type NtfyFake, type SlackFake, startNtfyFake, startSlackFake } from '@docker-watcher/testkit/notify';
+import {
+  type NtfyFake,
+  type SlackFake,
+  startNtfyFake,
+  startSlackFake,
+  startSmtpServer,
+} from '@docker-watcher/testkit/notify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compose } from '../src/compose.ts';
 import { loadConfigText } from '../src/config/load.ts';
 import { createApp } from '../src/http/app.ts';
+import { sendTestNotifications } from '../src/notify/notify-test.ts';
 import { auth, configText, digest, env, tokens } from './support.ts';
 
 let slack: SlackFake;
@@ -326,5 +333,28 @@ describe('docker-watcher notify test', () => {
     expect(failed.stdout).not.toContain(ntfy.password);
     const unknown = await run(['nope']);
     expect(unknown).toMatchObject({ code: 1, stderr: 'no channel named nope; channels: team-chat, ntfy\n' });
+  });
+});
+
+describe('email through the server', () => {
+  it('sends the test message of an smtp:// channel through a real SMTP server, with STARTTLS and auth', async () => {
+    const auth = { username: 'watcher', password: 'dwMailPassword-0123' };
+    const smtp = await startSmtpServer({ auth });
+    try {
+      const mailUrl = `smtp://${auth.username}:${auth.password}@127.0.0.1:${smtp.port}/?from=watcher@localhost&to=ops@localhost&encryption=ExplicitTLS&requirestarttls=yes&skiptlsverify=yes&auth=Plain`;
+      const config = loadConfigText(withNotify('notify:\n  - { name: mail, url_env: MAIL_URL }\n'), {
+        ...env,
+        MAIL_URL: mailUrl,
+      });
+      expect(config.secrets).toContain(auth.password);
+      const results = await sendTestNotifications({ config, channel: 'mail' });
+      expect(results).toEqual([{ channel: 'mail', type: 'email', delivered: true }]);
+      const [message] = await smtp.waitForMessages('ops', 1);
+      expect(message).toMatch(/^Subject: .*notify-test/m);
+      expect(message).toContain('https://deploy.example.test/dw/deploys/notify-test');
+      expect(JSON.stringify(results)).not.toContain(auth.password);
+    } finally {
+      await smtp.stop();
+    }
   });
 });
