@@ -174,6 +174,7 @@ notify:
   - { url: "ntfy://ntfy.sh/dw", events: [deploy:failed], routes: [{}] }
   - { name: dup, url: "ntfy://ntfy.sh/a" }
   - { name: dup, url: "ntfy://ntfy.sh/b" }
+  - { name: nowhere, events: [deploy:failed] }
 `;
     let problems: string[] = [];
     try {
@@ -184,15 +185,17 @@ notify:
         (p) => `${p.path}: ${p.message}`,
       );
     }
+    // The loader reads url_env and url_file (and says what is wrong with them) before the channels are read.
     expect(problems).toEqual([
+      'notify.2.url_env: set only one of url, url_env',
+      'notify.3.url_env: environment variable MISSING_NOTIFY_URL is not set',
       'notify.0.url: discord:// URL discord:// URLs take no parameter "colour"; known: username, avatar, avatarurl, title, thread_id, color, colorerror, colorwarn, colorinfo, colordebug, splitlines, json',
       expect.stringMatching(
         /^notify\.1\.url: pushover:\/\/ is a Shoutrrr service Docker Watcher has no channel for/,
       ),
-      'notify.2: needs exactly one of url, url_env and url_file',
-      'notify.3.url_env: environment variable MISSING_NOTIFY_URL is not set',
       expect.stringMatching(/^notify\.4\.titleTemplate: unknown variable "secret_token"/),
       'notify.5.routes: set routes, or events/projects/stages, not both',
+      'notify.8: needs one of url, url_env and url_file',
       'notify.7.name: another channel is named dup',
     ]);
     expect(problems.join('\n')).not.toContain('s3cretToken');
@@ -332,7 +335,10 @@ describe('docker-watcher notify test', () => {
     });
     expect(failed.stdout).not.toContain(ntfy.password);
     const unknown = await run(['nope']);
-    expect(unknown).toMatchObject({ code: 1, stderr: 'no channel named nope; channels: team-chat, ntfy\n' });
+    expect(unknown).toMatchObject({
+      code: 1,
+      stderr: 'NOT_FOUND: no channel named nope; channels: team-chat, ntfy\n',
+    });
   });
 });
 

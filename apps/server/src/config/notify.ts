@@ -1,6 +1,5 @@
 // The `notify` key: notification channels as Shoutrrr-style service URLs, with routes and
 // templates, and the dispatcher's settings. Kept apart from the rest of the schema on purpose.
-import { readFileSync } from 'node:fs';
 import {
   ConfigError,
   type ConfigProblem,
@@ -12,11 +11,8 @@ import {
 } from '@docker-watcher/core';
 import { type NotifierChannelName, notifierChannels, parseServiceUrl } from '@docker-watcher/notifiers';
 import * as v from 'valibot';
-
-const envName = v.pipe(
-  v.string(),
-  v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable, e.g. SLACK_WEBHOOK_URL'),
-);
+import type { ResolveContext } from './context.ts';
+import { fileObject, secretEntries } from './file-form.ts';
 
 const channelName = v.pipe(
   v.string(),
@@ -33,23 +29,14 @@ const template = v.strictObject({
   ),
 });
 
-const channelObject = v.strictObject({
+const channelObject = fileObject({
   name: v.optional(channelName),
-  url: v.optional(
-    v.pipe(
-      v.string(),
-      v.description(
-        'Service URL in the format Shoutrrr documents (discord://token@id, ntfy://ntfy.sh/topic, smtp://…), or an https:// URL for the signed JSON webhook. Credentials in it are masked in logs, but better kept in url_env or url_file.',
-      ),
-    ),
-  ),
-  url_env: v.optional(v.pipe(envName, v.description('Environment variable holding the service URL.'))),
-  url_file: v.optional(
-    v.pipe(
-      v.string(),
-      v.minLength(1),
-      v.description('File holding the service URL (a Docker or Kubernetes secret).'),
-    ),
+  // Secret only sometimes (ntfy://ntfy.sh/topic holds none): no warning when written in the file.
+  ...secretEntries(
+    'url',
+    v.pipe(v.string(), v.minLength(1)),
+    'Service URL in the format Shoutrrr documents (discord://token@id, ntfy://ntfy.sh/topic, smtp://…), or an https:// URL for the signed JSON webhook. Credentials in it are masked in logs, but better kept in url_env or url_file.',
+    { warnPlain: false },
   ),
   events: notificationRoute.entries.events,
   projects: notificationRoute.entries.projects,
@@ -146,12 +133,9 @@ export interface NotifySettings {
   readonly dispatcher: NotificationDispatcherSettings;
 }
 
-export interface NotifyContext {
-  /** Reads an environment variable, recording it as a secret, or a problem when it is unset. */
-  readonly readEnv: (path: string, variable: string) => string | undefined;
-  readonly problem: (path: string, message: string) => void;
-  /** Values to mask in logs: credentials found in service URLs. */
-  readonly secret: (value: string) => void;
+export interface NotifyContext extends Pick<ResolveContext, 'problem' | 'secrets' | 'origins'> {
+  /** Whether the file's value at `path` already has a problem (an unset url_env, say). */
+  readonly broken: (path: string) => boolean;
   /** `global.server.public_url`: messages link to the dashboard there. */
   readonly publicUrl?: string | undefined;
   /** The plan's `global.notification_url` and its secret: the signed JSON webhook. */
@@ -170,29 +154,18 @@ const legacyWebhookEvents = [
 
 type ChannelEntry = v.InferOutput<typeof channelEntry>;
 
+/** The service URL (the loader read `url_env` / `url_file` into `url` already) and where it came from. */
 function urlOf(
   entry: Exclude<ChannelEntry, string>,
   path: string,
   context: NotifyContext,
-): string | undefined {
-  const given = [entry.url, entry.url_env, entry.url_file].filter((value) => value !== undefined).length;
-  if (given !== 1) {
-    context.problem(path, 'needs exactly one of url, url_env and url_file');
+): { readonly url: string; readonly path: string } | undefined {
+  if (context.broken(`${path}.url`)) return undefined;
+  if (entry.url === undefined) {
+    context.problem(path, 'needs one of url, url_env and url_file');
     return undefined;
   }
-  if (entry.url_env !== undefined) return context.readEnv(`${path}.url_env`, entry.url_env);
-  if (entry.url_file !== undefined) {
-    try {
-      const value = readFileSync(entry.url_file, 'utf8').trim();
-      if (value !== '') return value;
-      context.problem(`${path}.url_file`, `${entry.url_file} is empty`);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      context.problem(`${path}.url_file`, `cannot read ${entry.url_file}${code ? ` (${code})` : ''}`);
-    }
-    return undefined;
-  }
-  return entry.url;
+  return { url: entry.url, path: context.origins.get(`${path}.url`)?.path ?? `${path}.url` };
 }
 
 function routesOf(
@@ -224,16 +197,13 @@ function resolveChannel(
   if (url === undefined) return undefined;
   let parsed: ReturnType<typeof parseServiceUrl>;
   try {
-    parsed = parseServiceUrl(
-      url,
-      object.url === undefined ? `${path}.${object.url_env ? 'url_env' : 'url_file'}` : `${path}.url`,
-    );
+    parsed = parseServiceUrl(url.url, url.path);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) context.problem(problem.path, problem.message);
     return undefined;
   }
-  for (const secret of parsed.secrets) context.secret(secret);
+  context.secrets.push(...parsed.secrets);
   const definition = notifierChannels[parsed.channel];
   const options: Record<string, unknown> = {
     ...parsed.options,

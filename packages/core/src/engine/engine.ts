@@ -549,6 +549,16 @@ export function createEngine(options: EngineOptions): Engine {
       const state = await readState(ref);
       if (state?.desired?.digest !== decision.release.digest) {
         await updateState(ref, (s) => ({ ...s, desired: { ...decision.release, reason: decision.reason } }));
+        // Once per release: a person may deploy it (and notifiers may say so).
+        bus.emit({
+          type: 'release:available',
+          at: at(),
+          project: ref.project,
+          stage: ref.stage,
+          release: decision.release,
+          ...(state?.actual ? { current: state.actual } : {}),
+          reason: decision.reason,
+        });
       }
     }
     return decision;
