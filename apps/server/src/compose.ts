@@ -31,8 +31,11 @@ export interface Composed {
   /** The notification channels and their dispatcher. */
   readonly notifications: ComposedNotifications;
   readonly logger: Logger;
-  /** Stops the engine (running deploys end in a safe state), then disposes every adapter. */
-  dispose(): Promise<void>;
+  /**
+   * Stops the engine (running deploys end in a safe state, or with `drain` run to their end; queued
+   * ones stay pending in the store for the next start), then disposes every adapter.
+   */
+  dispose(options?: { readonly drain?: boolean }): Promise<void>;
 }
 
 export interface ComposeOptions {
@@ -140,9 +143,9 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     metrics,
     notifications,
     logger,
-    dispose() {
+    dispose(options = {}) {
       disposing ??= (async () => {
-        await engine.stop();
+        await engine.stop(options);
         // What the last deploys reported still goes out, for a few seconds at most.
         await notifications.close(Math.min(config.shutdownTimeoutMs, notifyGraceMs));
         metrics.dispose();

@@ -24,7 +24,7 @@ export async function stageTags(params: {
 }): Promise<StageTags> {
   const project = params.projects.find((p) => p.id === params.project);
   if (!project) throw new CoreError('NOT_FOUND', `No project ${params.project}`);
-  const stage = project.stages[params.stage];
+  const stage = Object.hasOwn(project.stages, params.stage) ? project.stages[params.stage] : undefined;
   if (!stage) throw new CoreError('NOT_FOUND', `No stage ${params.stage} in project ${params.project}`);
   const registry = params.registries[project.registry]!;
   const tags = await registry.listTags({

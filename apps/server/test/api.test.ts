@@ -217,7 +217,10 @@ describe('deploys', () => {
       .toBe('health-checking');
     const cancelled = await h.app.request(`/api/deploys/${deploy.id}/cancel`, post(tokens.deploy));
     expect(cancelled.status).toBe(200);
-    expect((await json(cancelled)).deploy.finished).toBe(true);
+    // The answer comes at once; the rollback ends in the background.
+    expect(['rolling-back', 'rolled-back']).toContain((await json(cancelled)).deploy.state);
+    await h.composed.engine.idle();
+    expect((await h.store.getDeploy({ id: deploy.id }))?.state).toBe('rolled-back');
     expect((await h.app.request(`/api/deploys/${deploy.id}/cancel`, post(tokens.deploy))).status).toBe(409);
     expect((await h.app.request('/api/deploys/nope/cancel', post(tokens.deploy))).status).toBe(404);
   });
@@ -392,6 +395,10 @@ describe('registrywatcher API', () => {
     expect((await json(empty)).message).toBe('Nothing to change');
     expect((await h.app.request('/tags/nope', post(tokens.deploy, { auto_deploy: true }))).status).toBe(400);
     expect((await h.app.request('/tags/web-app.rel', post(tokens.read, {}))).status).toBe(403);
+    // Deploying what runs already is a no-op that says so.
+    const again = await h.app.request('/tags/web-app.rel', post(tokens.deploy, { auto_deploy: false }));
+    expect(again.status).toBe(200);
+    expect((await json(again)).message).toBe('web-app.rel: v1.1.0 runs already');
     await h.app.request(
       '/tags/web-app.rel',
       post(tokens.deploy, { pinned_tag: 'v1.0.0', auto_deploy: false }),

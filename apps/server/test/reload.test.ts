@@ -101,6 +101,24 @@ describe('reload on config file change', () => {
     expect(entry?.message).toBe('something mentioned [redacted]');
   });
 
+  it("masks the stages' environment values (a DSN, a key) in what the composition logs, after a reload too", async () => {
+    const dsn = 'https://0123456789abcdef@o42.ingest.sentry.example/7';
+    writeFileSync(file, configWith(['web']));
+    server = await startServer({ configFile: file, env, logger: logs, port: 0, watch: true });
+    writeFileSync(
+      file,
+      configWith(['web']).replace(
+        'stages: { dev: { tag_pattern: "dev-*" } }',
+        `stages: { dev: { tag_pattern: "dev-*", env: { SENTRY_DSN: "${dsn}", LEVEL: info } } }`,
+      ),
+    );
+    await expect.poll(() => count('config reloaded'), bound).toBe(1);
+    server.composed.logger.info(`release selected with SENTRY_DSN=${dsn}`, { env: { SENTRY_DSN: dsn } });
+    const entry = logs.entries.at(-1);
+    expect(JSON.stringify(entry)).not.toContain('0123456789abcdef');
+    expect(entry?.message).toBe('release selected with SENTRY_DSN=[redacted]');
+  });
+
   it('keeps dashboard sessions across a reload, and ends those whose user the new config drops', async () => {
     const password = 'correct horse battery';
     const withUsers = (users: string[], projects: string[]) =>

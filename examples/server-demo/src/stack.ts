@@ -10,11 +10,13 @@ import {
   type CaddyInstance,
   dockerClient,
   ensureDockerEngine,
+  type FaultProxy,
   freePort,
   type LocalRegistry,
   type PushedTag,
   pushImage,
   startCaddy,
+  startFaultProxy,
   startRegistry,
 } from '@docker-watcher/testkit';
 import type Docker from 'dockerode';
@@ -41,6 +43,11 @@ export interface StartStackOptions {
   readonly onStep?: (line: string) => void;
   /** The servers' `notify` key (notification channels). */
   readonly notify?: StackConfigParams['notify'];
+  /**
+   * The server reaches the registry's API through a fault-switching proxy (`stack.registryFaults`);
+   * pushes and the Docker Engine's pulls still go to the registry itself.
+   */
+  readonly registryFaults?: boolean;
 }
 
 /** A served answer, read through Caddy. */
@@ -51,6 +58,8 @@ export interface Served {
 
 export interface Stack {
   readonly registry: LocalRegistry;
+  /** With `registryFaults`: the proxy between the server and the registry's API. */
+  readonly registryFaults?: FaultProxy;
   readonly caddy: CaddyInstance;
   /** Every replica; `server` is the first. */
   readonly servers: readonly StackServer[];
@@ -148,6 +157,10 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
     cleanups.push(() => registry.stop());
     cleanups.push(() => caddy.stop());
     step(`registry: ${registry.url} (push notifications to the server)`);
+    const registryFaults = options.registryFaults
+      ? await startFaultProxy({ target: registry.url })
+      : undefined;
+    if (registryFaults) cleanups.push(() => registryFaults.stop());
     step(`Caddy: http://127.0.0.1:${caddy.httpPort} (admin API ${caddy.adminUrl})`);
 
     const stackId = `${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -181,7 +194,7 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
         configFile,
         stackConfigText({
           projects: options.projects,
-          registryUrl: registry.url,
+          registryUrl: registryFaults?.url ?? registry.url,
           registryHost: registry.host,
           caddy,
           listenPort: port,
@@ -233,6 +246,7 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
     };
     return {
       registry,
+      ...(registryFaults ? { registryFaults } : {}),
       caddy,
       servers,
       server,

@@ -23,9 +23,16 @@ export interface NpmClient {
   /**
    * One authenticated API call; `path` is relative to `/api`. Logs in on first use, refreshes the
    * token before it expires, and logs in again once when NPM answers the way it answers a stale
-   * token. Every failure is a CoreError whose message never holds the password or a token.
+   * token, except after a 500 to a call that is not safe to repeat (`once`, a create: NPM answers
+   * 500 when its nginx check fails after it stored the host). A 404 for the route after a fresh
+   * login is `FORBIDDEN`, naming the permission NPM 2.15 hides behind it. Every failure is a
+   * CoreError whose message never holds the password, a token or a whole HTML page.
    */
-  request<T>(method: string, path: string, options?: { body?: unknown; signal?: AbortSignal }): Promise<T>;
+  request<T>(
+    method: string,
+    path: string,
+    options?: { body?: unknown; signal?: AbortSignal; once?: boolean },
+  ): Promise<T>;
   /** Forgets the session. */
   close(): void;
 }
@@ -46,12 +53,23 @@ export function apiUrlOf(url: string): string {
   return trimmed.endsWith('/api') ? trimmed : `${trimmed}/api`;
 }
 
-/** NPM's `{"error":{"message":…}}`, or whatever text the answer had. */
+/** NPM's `{"error":{"message":…}}`, or whatever text the answer had; an HTML page by its title only. */
 export function npmMessage(data: unknown): string {
   const error = (data as { error?: { message?: unknown } } | null)?.error;
-  const text = typeof error?.message === 'string' ? error.message : typeof data === 'string' ? data : '';
+  let text = typeof error?.message === 'string' ? error.message : typeof data === 'string' ? data : '';
+  if (/^\s*<(!doctype|html|head|body)\b/i.test(text) || /<\/html>/i.test(text)) {
+    // NPM's own nginx answers with a page while its backend is down: a few words, never the page.
+    const title = /<title>([^<]{1,100})<\/title>/i.exec(text)?.[1]?.trim();
+    text = title ? `an HTML page: ${title}` : 'an HTML page';
+  }
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > maxErrorText ? `${flat.slice(0, maxErrorText)}…` : flat;
+}
+
+/** The NPM permission a user needs for a call, as NPM's user dialog names it. */
+export function permissionFor(method: string, path: string): string {
+  if (path.startsWith('/nginx/certificates')) return 'Certificates: View';
+  return method === 'GET' ? 'Proxy Hosts: View' : 'Proxy Hosts: Manage';
 }
 
 /**
@@ -146,7 +164,7 @@ export function createNpmClient(options: NpmClientOptions): NpmClient {
     if (answer.status === 403) {
       return new CoreError(
         'FORBIDDEN',
-        `Nginx Proxy Manager refused ${method} /api${path} for ${options.email} (${message || 'Permission Denied'}): the user needs the proxy hosts "manage" permission`,
+        `Nginx Proxy Manager refused ${method} /api${path} for ${options.email} (${message || 'Permission Denied'}): give the user the "${permissionFor(method, path)}" permission`,
         { details: at },
       );
     }
@@ -237,12 +255,24 @@ export function createNpmClient(options: NpmClientOptions): NpmClient {
     return Promise.resolve(current);
   };
 
+  const forbidden = (method: string, path: string, answer: RawAnswer): CoreError =>
+    new CoreError(
+      'FORBIDDEN',
+      `Nginx Proxy Manager refused ${method} /api${path} for ${options.email} (${answer.status} ${clean(npmMessage(answer.data))}): give the user the "${permissionFor(method, path)}" permission (NPM 2.15 answers 404 or 500 instead of 403)`,
+      { details: { ...details, status: answer.status, method, path: `/api${path}` }, retryable: false },
+    );
+
   return {
     apiUrl,
-    request: async <T>(method: string, path: string, call: { body?: unknown; signal?: AbortSignal } = {}) => {
+    request: async <T>(
+      method: string,
+      path: string,
+      call: { body?: unknown; signal?: AbortSignal; once?: boolean } = {},
+    ) => {
       const first = await currentSession(call.signal);
       let answer = await raw(method, path, call.body, first.token, call.signal);
-      if (failsLikeStaleToken(answer)) {
+      // A 500 to a create may come after NPM stored it: never repeat it blindly.
+      if (failsLikeStaleToken(answer) && !(call.once && answer.status >= 500)) {
         options.logger.debug('NPM refused the token, logging in again', {
           status: answer.status,
           method,
@@ -251,6 +281,8 @@ export function createNpmClient(options: NpmClientOptions): NpmClient {
         // Another call may have logged in meanwhile: its session is as fresh as a new one.
         const fresh = session && session !== first ? session : await obtain(() => login(call.signal));
         answer = await raw(method, path, call.body, fresh.token, call.signal);
+        if (answer.status === 404 && npmMessage(answer.data).startsWith('Not Found - /'))
+          throw forbidden(method, path, answer);
         if (failsLikeStaleToken(answer) && answer.status !== 403 && answer.status < 500) {
           throw new CoreError(
             'UNAUTHORIZED',

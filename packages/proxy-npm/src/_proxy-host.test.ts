@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkRoute } from './_hosts.ts';
 import {
   type Certificate,
+  expiryOf,
   isManaged,
   markerLine,
   matchCertificate,
@@ -102,5 +103,16 @@ describe('matchCertificate', () => {
     expect(matchCertificate(certificates, 'x.c.example.com')).toBeUndefined();
     expect(matchCertificate(certificates, 'example.com')).toBeUndefined();
     expect(matchCertificate([], 'a.example.com')).toBeUndefined();
+  });
+
+  it("reads NPM 2.15's expiry format (YYYY-MM-DD HH:MM:SS, UTC) as well as ISO 8601", () => {
+    expect(expiryOf('2031-01-01 00:00:00')).toBe(Date.parse('2031-01-01T00:00:00.000Z'));
+    expect(expiryOf('2031-01-01T00:00:00.000Z')).toBe(Date.parse('2031-01-01T00:00:00.000Z'));
+    expect(expiryOf('soon')).toBeUndefined();
+    const certificates = [
+      certificate(1, ['*.example.com'], '2040-01-01 00:00:00'),
+      certificate(2, ['*.example.com'], '2039-12-31 23:59:59'),
+    ];
+    expect(matchCertificate(certificates, 'a.example.com')?.id).toBe(1);
   });
 });

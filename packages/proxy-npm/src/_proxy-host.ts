@@ -82,12 +82,20 @@ function coverage(certificate: Certificate, domain: string): number {
   return best;
 }
 
+/** A certificate's expiry in ms: NPM 2.15 lists it as `YYYY-MM-DD HH:MM:SS` (UTC), older ones as ISO 8601. */
+export function expiryOf(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const iso = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(text) ? `${text.replace(' ', 'T')}Z` : text;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 /** The certificate in NPM that covers the domain best: exact before wildcard, then the latest expiry. */
 export function matchCertificate(
   certificates: readonly Certificate[],
   domain: string,
 ): Certificate | undefined {
-  const expiry = (certificate: Certificate) => Date.parse(certificate.expires_on ?? '') || 0;
+  const expiry = (certificate: Certificate) => expiryOf(certificate.expires_on) ?? 0;
   return certificates
     .map((certificate) => ({ certificate, score: coverage(certificate, domain) }))
     .filter((candidate) => candidate.score > 0)

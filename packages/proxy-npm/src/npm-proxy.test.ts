@@ -461,22 +461,6 @@ describe('authentication', () => {
     expect(error.message).toContain('dedicated NPM user without 2FA');
     expect(error.message).not.toContain(user.password);
   });
-
-  it('a user without the manage permission gets FORBIDDEN on writes', async () => {
-    const user: FakeNpmUser = { email: 'viewer@example.com', password: 'viewer-pass', canManage: false };
-    const limited = await startFakeNpm({ users: [user] });
-    cleanups.push(() => limited.close());
-    const adapter = createNpmProxy({
-      url: limited.url,
-      email: user.email,
-      password: user.password,
-      settleMs: 0,
-    });
-    expect(await adapter.getRoute({ host: 'a.example.com' })).toBeUndefined();
-    const error = await caught(adapter.ensureRoute({ route: { host: 'a.example.com', upstream } }));
-    expect(error.code).toBe('FORBIDDEN');
-    expect(error.message).toContain('manage');
-  });
 });
 
 describe('other failures', () => {

@@ -14,32 +14,14 @@ import {
 import type * as v from 'valibot';
 import { createNpmClient, type NpmClient } from './_client.ts';
 import { type CheckedRoute, checkHost, checkRoute } from './_hosts.ts';
-import {
-  type Certificate,
-  createBody,
-  type HostFields,
-  isManaged,
-  matchCertificate,
-  type ProxyHost,
-  previousValues,
-  routeOf,
-  servesDomain,
-  updateBody,
-} from './_proxy-host.ts';
+import { isManaged, type ProxyHost, routeOf, servesDomain } from './_proxy-host.ts';
+import { createHostWriter, hostsPath } from './_writes.ts';
 import { type NpmProxyOptions, npmProxyOptions, npmProxySecrets } from './options.ts';
 
 /** The ReverseProxy contract on Nginx Proxy Manager: one proxy host per host name. */
 export interface NpmProxy extends ReverseProxy {
   /** NPM's API base, e.g. `http://npm:81/api`. */
   readonly apiUrl: string;
-}
-
-const hostsPath = '/nginx/proxy-hosts';
-const maxNginxError = 300;
-
-function nginxError(host: ProxyHost): string {
-  const text = (host.meta?.nginx_err ?? '').replace(/\s+/g, ' ').trim();
-  return text.length > maxNginxError ? `${text.slice(0, maxNginxError)}…` : text || 'no error text';
 }
 
 function buildNpmProxy(options: v.InferOutput<typeof npmProxyOptions>, context: AdapterContext): NpmProxy {
@@ -96,134 +78,12 @@ function buildNpmProxy(options: v.InferOutput<typeof npmProxyOptions>, context: 
     );
   };
 
-  const certificateFor = async (domain: string, signal?: AbortSignal): Promise<number | undefined> => {
-    if (options.certificate === 'keep') return undefined;
-    if (typeof options.certificate === 'number') return options.certificate;
-    const certificates = await client.request<Certificate[]>(
-      'GET',
-      '/nginx/certificates',
-      signal ? { signal } : {},
-    );
-    const found = matchCertificate(Array.isArray(certificates) ? certificates : [], domain);
-    logger.debug(found ? 'certificate matched' : 'no certificate matches', {
-      host: domain,
-      certificateId: found?.id,
-    });
-    return found?.id;
-  };
-
-  /**
-   * The host as NPM has it after a change. NPM records whether nginx accepted the new config in
-   * `meta.nginx_online` during the call; a create answers `meta: {}`, so it is read back.
-   */
-  const readBack = async (hostId: number): Promise<ProxyHost> => {
-    let host = await client.request<ProxyHost>('GET', `${hostsPath}/${hostId}`);
-    for (let attempt = 0; attempt < 3 && typeof host.meta?.nginx_online !== 'boolean'; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      host = await client.request<ProxyHost>('GET', `${hostsPath}/${hostId}`);
-    }
-    return host;
-  };
-
   const settle = async (): Promise<void> => {
     if (options.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, options.settleMs));
   };
 
-  const create = async (route: CheckedRoute, signal?: AbortSignal): Promise<void> => {
-    const body = createBody(route, options, await certificateFor(route.host, signal));
-    let created: ProxyHost;
-    try {
-      created = await client.request<ProxyHost>('POST', hostsPath, { body, ...(signal ? { signal } : {}) });
-    } catch (error) {
-      if (isCoreError(error, 'BAD_REQUEST') && /already in use/i.test(error.message)) {
-        throw new CoreError(
-          'CONFLICT',
-          `Nginx Proxy Manager says ${route.host} is already in use (by a redirection host, a 404 host or another proxy host)`,
-          { details: { proxy: id, host: route.host }, cause: error },
-        );
-      }
-      throw error;
-    }
-    const after = await readBack(created.id);
-    if (after.meta?.nginx_online === false) {
-      const removed = await client.request('DELETE', `${hostsPath}/${created.id}`).then(
-        () => true,
-        (error: unknown) => {
-          logger.error('removing the failed proxy host failed', {
-            host: route.host,
-            proxyHostId: created.id,
-            error,
-          });
-          return false;
-        },
-      );
-      throw new CoreError(
-        'UNAVAILABLE',
-        `nginx did not accept the new proxy host for ${route.host} (${nginxError(after)}); ${
-          removed ? 'it was removed again' : 'removing it failed too'
-        }`,
-        { details: { proxy: id, host: route.host, proxyHostId: created.id, restored: removed } },
-      );
-    }
-    logger.info('proxy host created', { host: route.host, proxyHostId: created.id });
-  };
-
-  const update = async (host: ProxyHost, route: CheckedRoute, signal?: AbortSignal): Promise<boolean> => {
-    let changes = updateBody(host, route, options, await certificateFor(route.host, signal));
-    const offline = host.meta?.nginx_online === false;
-    // Unchanged but not live (nginx refused it earlier): sending the target again makes NPM rebuild its config.
-    if (Object.keys(changes).length === 0 && offline) {
-      changes = {
-        forward_scheme: route.upstream.scheme,
-        forward_host: route.upstream.host,
-        forward_port: route.upstream.port,
-      };
-    }
-    const disabled = host.enabled === false || host.enabled === 0;
-    if (Object.keys(changes).length === 0 && !disabled) return false;
-
-    const previous = previousValues(host, changes);
-    if (Object.keys(changes).length > 0) {
-      await client.request('PUT', `${hostsPath}/${host.id}`, {
-        body: changes,
-        ...(signal ? { signal } : {}),
-      });
-    }
-    if (disabled) {
-      await client.request('POST', `${hostsPath}/${host.id}/enable`).catch((error: unknown) => {
-        if (!(isCoreError(error, 'BAD_REQUEST') && /already enabled/i.test(error.message))) throw error;
-      });
-    }
-    const after = await readBack(host.id);
-    if (after.meta?.nginx_online === false) {
-      const restored = await restore(host, previous, disabled).then(
-        () => true,
-        (error: unknown) => {
-          logger.error('restoring the previous proxy host settings failed', { host: route.host, error });
-          return false;
-        },
-      );
-      throw new CoreError(
-        'UNAVAILABLE',
-        `nginx did not accept the switch of ${route.host} to ${route.upstream.host}:${route.upstream.port} (${nginxError(after)}); ${
-          restored ? 'the previous settings are back' : 'restoring the previous settings failed too'
-        }`,
-        { details: { proxy: id, host: route.host, proxyHostId: host.id, restored } },
-      );
-    }
-    logger.info('proxy host switched', {
-      host: route.host,
-      proxyHostId: host.id,
-      fields: Object.keys(changes),
-    });
-    return true;
-  };
-
-  const restore = async (host: ProxyHost, previous: HostFields, wasDisabled: boolean): Promise<void> => {
-    if (Object.keys(previous).length > 0)
-      await client.request('PUT', `${hostsPath}/${host.id}`, { body: previous });
-    if (wasDisabled) await client.request('POST', `${hostsPath}/${host.id}/disable`);
-  };
+  const writer = createHostWriter({ client, options, logger, id, findHost });
+  const { create, update } = writer;
 
   const ensureRoute = async (route: CheckedRoute, signal?: AbortSignal): Promise<Route> => {
     guard(signal);
@@ -278,7 +138,8 @@ function buildNpmProxy(options: v.InferOutput<typeof npmProxyOptions>, context: 
       guard(signal);
       const domain = checkHost(host, id);
       const found = await findHost(domain, signal);
-      return found ? routeOf(found, domain) : undefined;
+      // A host nginx does not (or may not) serve as recorded has no route yet: the next ensureRoute writes it.
+      return found && writer.isLive(found) ? routeOf(found, domain) : undefined;
     },
 
     removeRoute: async ({ host, signal }) => {

@@ -78,14 +78,14 @@ describe('fake NPM', () => {
     expect(extra.body.error?.message).toBe('data must NOT have additional properties');
   });
 
-  it('fails without a token like NPM: 404 without, 500 for a bad one, 400 for an expired one', async () => {
+  it('fails without a token like NPM: 404 without or empty, 500 for a bad one, 400 for an expired one', async () => {
     expect(await call('GET', '/nginx/proxy-hosts')).toEqual({
       status: 404,
       body: { error: { code: 404, message: 'Not Found - /nginx/proxy-hosts' } },
     });
     expect(await call('GET', '/nginx/proxy-hosts', { token: '' })).toEqual({
-      status: 500,
-      body: { error: { code: 500, message: 'Internal Error' } },
+      status: 404,
+      body: { error: { code: 404, message: 'Not Found - /nginx/proxy-hosts' } },
     });
     expect((await call('GET', '/nginx/proxy-hosts', { token: 'not.a.token' })).status).toBe(500);
     const token = await login();
@@ -111,12 +111,20 @@ describe('fake NPM', () => {
     expect(created.body.meta).toEqual({});
     expect(created.body.forward_port).toBe(18081);
     expect(created.body.domain_names).toEqual(['A.example.com']);
-    expect(npmSchemas.check(proxyHost, created.body).errors).toEqual([]);
+    // A new host's locations is null where the schema says array (OBSERVED.md); the rest conforms.
+    const conforming = (host: Record<string, unknown>) => ({ ...host, locations: host.locations ?? [] });
+    expect(created.body.locations).toBeNull();
+    expect(npmSchemas.check(proxyHost, conforming(created.body)).errors).toEqual([]);
     const read = await call('GET', `/nginx/proxy-hosts/${created.body.id}`, { token });
     expect(read.body.meta).toEqual({ nginx_online: true, nginx_err: null });
-    expect(npmSchemas.check(proxyHost, read.body).errors).toEqual([]);
+    expect(npmSchemas.check(proxyHost, conforming(read.body)).errors).toEqual([]);
     const list = await call('GET', '/nginx/proxy-hosts?expand=owner,access_list,certificate', { token });
-    expect(npmSchemas.check(npmSchemas.at('components/proxy-host-list.json'), list.body).errors).toEqual([]);
+    expect(
+      npmSchemas.check(
+        npmSchemas.at('components/proxy-host-list.json'),
+        (list.body as unknown as Array<Record<string, unknown>>).map(conforming),
+      ).errors,
+    ).toEqual([]);
   });
 
   it('validates bodies against the schemas with ajv-style messages', async () => {
@@ -212,9 +220,11 @@ describe('fake NPM', () => {
     expect(npm.host(host.id)?.forward_host).toBe('broken');
   });
 
-  it('lets a user without the manage permission read but not write', async () => {
+  it('lets a user with "view" on proxy hosts read, and answers its writes 500 or 404, never 403', async () => {
     const limited = await startFakeNpm({
-      users: [{ email: 'viewer@example.com', password: 'viewer-pass', canManage: false }],
+      users: [
+        { email: 'viewer@example.com', password: 'viewer-pass', proxyHosts: 'view', certificates: 'hidden' },
+      ],
     });
     try {
       const answer = await fetch(`${limited.url}/api/tokens`, {
@@ -223,13 +233,12 @@ describe('fake NPM', () => {
         body: JSON.stringify({ identity: 'viewer@example.com', secret: 'viewer-pass' }),
       });
       const { token } = (await answer.json()) as { token: string };
-      const list = await fetch(`${limited.url}/api/nginx/proxy-hosts`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
+      const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const list = await fetch(`${limited.url}/api/nginx/proxy-hosts`, { headers: auth });
       expect(list.status).toBe(200);
       const write = await fetch(`${limited.url}/api/nginx/proxy-hosts`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: auth,
         body: JSON.stringify({
           domain_names: ['e.example.com'],
           forward_scheme: 'http',
@@ -237,9 +246,72 @@ describe('fake NPM', () => {
           forward_port: 80,
         }),
       });
-      expect(write.status).toBe(403);
+      expect(write.status).toBe(500);
+      expect(limited.hosts()).toEqual([]);
+      const host = limited.seedHost({ domain_names: ['f.example.com'] });
+      const put = await fetch(`${limited.url}/api/nginx/proxy-hosts/${host.id}`, {
+        method: 'PUT',
+        headers: auth,
+        body: JSON.stringify({ forward_port: 81 }),
+      });
+      expect(put.status).toBe(404);
+      expect(await put.json()).toEqual({
+        error: { code: 404, message: `Not Found - /nginx/proxy-hosts/${host.id}` },
+      });
+      const certificates = await fetch(`${limited.url}/api/nginx/certificates`, { headers: auth });
+      expect(certificates.status).toBe(404);
     } finally {
       await limited.close();
     }
+  });
+
+  it("stores changes but answers 500 while nginx's global check fails, and nginx keeps serving the old", async () => {
+    const token = await login();
+    const host = npm.seedHost({ domain_names: ['g.example.com'], forward_host: '10.0.0.1' });
+    npm.nginxBroken = true;
+    const created = await call('POST', '/nginx/proxy-hosts', {
+      token,
+      body: { domain_names: ['h.example.com'], forward_scheme: 'http', forward_host: 'x', forward_port: 80 },
+    });
+    expect(created).toEqual({ status: 500, body: { error: { code: 500, message: 'Internal Error' } } });
+    expect(npm.hosts().find((h) => h.domain_names[0] === 'h.example.com')?.meta).toEqual({});
+    expect(npm.served('h.example.com')).toBeUndefined();
+    const again = await call('POST', '/nginx/proxy-hosts', {
+      token,
+      body: { domain_names: ['h.example.com'], forward_scheme: 'http', forward_host: 'x', forward_port: 80 },
+    });
+    expect(again.body.error?.message).toBe('h.example.com is already in use');
+    const switched = await call('PUT', `/nginx/proxy-hosts/${host.id}`, {
+      token,
+      body: { forward_host: '10.0.0.2' },
+    });
+    expect(switched.status).toBe(500);
+    expect(npm.host(host.id)).toMatchObject({ forward_host: '10.0.0.2', meta: { nginx_online: true } });
+    expect(npm.served('g.example.com')).toMatchObject({ forward_host: '10.0.0.1' });
+  });
+
+  it('answers an empty bearer token 404, lists custom certificates with their keys, and new hosts with locations null', async () => {
+    expect((await call('GET', '/nginx/proxy-hosts', { token: '' })).status).toBe(404);
+    const token = await login();
+    npm.seedCertificate({ domain_names: ['*.example.com'], provider: 'other' });
+    const [certificate] = (await call('GET', '/nginx/certificates', { token })).body as unknown as Array<{
+      expires_on: string;
+      meta: { certificate_key?: string };
+    }>;
+    expect(certificate?.meta.certificate_key).toContain('PRIVATE KEY');
+    expect(certificate?.expires_on).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    const created = await call('POST', '/nginx/proxy-hosts', {
+      token,
+      body: { domain_names: ['i.example.com'], forward_scheme: 'http', forward_host: 'x', forward_port: 80 },
+    });
+    expect(created.body.locations).toBeNull();
+  });
+
+  it('answers every API call with an HTML page while its backend is down', async () => {
+    npm.htmlErrors = 502;
+    const response = await fetch(`${npm.url}/api/nginx/proxy-hosts`);
+    expect(response.status).toBe(502);
+    expect(response.headers.get('content-type')).toBe('text/html');
+    expect(await response.text()).toContain('<title>502 Bad Gateway</title>');
   });
 });

@@ -16,7 +16,15 @@ import { SchemaSet } from './json-schema.ts';
  * - a create answers 201 with `meta: {}`; nginx's verdict (`meta.nginx_online`, `nginx_err`) shows on
  *   a later GET or in a PUT's answer; when nginx refuses a host's config, the file goes, the record stays;
  * - validation errors are 400 `data/<field> …`; `PUT {}` is 400; a numeric string port is converted;
- * - a domain used by another host (compared case-insensitively) is 400 `<domain> is already in use`.
+ * - a domain used by another host (compared case-insensitively) is 400 `<domain> is already in use`;
+ * - when nginx's global check fails (`nginxBroken`), a create stores the host with `meta: {}` and no
+ *   config, a switch stores the new values while nginx keeps serving the old ones, and both answer
+ *   500 `Internal Error`;
+ * - missing permissions are never 403: with proxy hosts on "view", a create is 500 `Internal Error`
+ *   and a switch or delete 404 `Not Found - /nginx/proxy-hosts/<id>`; hidden certificates are a 404;
+ * - an empty bearer token is a 404; certificates list custom certificates' private keys in `meta`;
+ * - with `htmlErrors` set, NPM's own nginx answers every API call with that status and an HTML page
+ *   (its backend is down).
  */
 
 const schemaRoot = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'npm-schema');
@@ -33,8 +41,10 @@ export interface FakeNpmUser {
   readonly password: string;
   /** The login answers with a 2FA challenge instead of a token. */
   readonly twoFactor?: boolean;
-  /** `false`: writes to proxy hosts are 403 `Permission Denied`. */
-  readonly canManage?: boolean;
+  /** The user's proxy hosts permission; `view` cannot write (NPM then answers 500 or 404, never 403). */
+  readonly proxyHosts?: 'manage' | 'view';
+  /** The user's certificates permission; `hidden` gets 404 for the list. */
+  readonly certificates?: 'view' | 'hidden';
 }
 
 export interface FakeRequest {
@@ -65,7 +75,7 @@ export interface ProxyHostRecord {
   http2_support: boolean;
   forward_scheme: 'http' | 'https';
   enabled: boolean;
-  locations: unknown[];
+  locations: unknown[] | null;
   hsts_enabled: boolean;
   hsts_subdomains: boolean;
   trust_forwarded_proto: boolean;
@@ -115,10 +125,21 @@ export interface FakeNpm {
   tokenLifetimeMs: number;
   /** When it returns a text for a host, `nginx -t` fails with that text for the host's config. */
   nginxFails: ((host: ProxyHostRecord) => string | undefined) | undefined;
+  /**
+   * nginx's global check fails (another host's or a custom config is broken): every change is
+   * stored, nginx keeps serving what it served, and the API answers 500 `Internal Error`.
+   */
+  nginxBroken: boolean;
+  /** When set, every `/api` call gets this status with an HTML page, as NPM's nginx gives while its backend is down. */
+  htmlErrors: number | undefined;
   /** What nginx routes a domain to right now (config files present, host enabled). */
   served(domain: string): ServedTarget | undefined;
   close(): Promise<void>;
 }
+
+/** The private key fake custom certificates carry, for tests that check it never leaks. */
+export const customKey =
+  '-----BEGIN PRIVATE KEY-----\nfake-npm-private-key-do-not-leak\n-----END PRIVATE KEY-----';
 
 const iso = (ms = Date.now()): string =>
   `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}.000Z`;
@@ -171,6 +192,8 @@ export async function startFakeNpm(
   const state = {
     tokenLifetimeMs: options.tokenLifetimeMs ?? 86_400_000,
     nginxFails: undefined as ((host: ProxyHostRecord) => string | undefined) | undefined,
+    nginxBroken: false,
+    htmlErrors: undefined as number | undefined,
   };
 
   const issue = (email: string): { token: string; expires: string } => {
@@ -268,7 +291,7 @@ export async function startFakeNpm(
       http2_support: false,
       forward_scheme: 'http',
       enabled: true,
-      locations: [],
+      locations: null,
       hsts_enabled: false,
       hsts_subdomains: false,
       trust_forwarded_proto: false,
@@ -295,6 +318,13 @@ export async function startFakeNpm(
       }
     }
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (state.htmlErrors !== undefined && path.startsWith('/api')) {
+      const status = state.htmlErrors;
+      const page = `<html>\r\n<head><title>${status} Bad Gateway</title></head>\r\n<body>\r\n<center><h1>${status} Bad Gateway</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n`;
+      res.writeHead(status, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(page) });
+      res.end(page);
+      return record({ status, auth: 'none' });
+    }
 
     if (method === 'GET' && path === '/api') {
       return record({
@@ -340,6 +370,8 @@ export async function startFakeNpm(
     if (!header)
       return record({ body, status: error(res, 404, `Not Found - ${path.slice(4)}`), auth: 'none' });
     const token = /^Bearer (.*)$/.exec(header)?.[1] ?? '';
+    if (token.trim() === '')
+      return record({ body, status: error(res, 404, `Not Found - ${path.slice(4)}`), auth: 'none' });
     const session = tokens.get(token);
     if (!session) return record({ body, status: error(res, 500, 'Internal Error'), auth: 'invalid' });
     if (Date.now() >= session.expiresAt) {
@@ -352,6 +384,7 @@ export async function startFakeNpm(
     if (method === 'GET' && path === '/api/tokens') return ok(send(res, 200, issue(session.email)));
 
     if (method === 'GET' && path === '/api/nginx/certificates') {
+      if (user?.certificates === 'hidden') return ok(error(res, 404, `Not Found - ${path.slice(4)}`));
       return ok(
         send(
           res,
@@ -366,8 +399,10 @@ export async function startFakeNpm(
         .slice('/api/nginx/proxy-hosts'.length)
         .split('/')
         .filter((part) => part !== '');
-      const writes = method !== 'GET';
-      if (writes && user?.canManage === false) return ok(error(res, 403, 'Permission Denied'));
+      const viewOnly = method !== 'GET' && user?.proxyHosts === 'view';
+      // NPM 2.15 never says 403: a create fails inside (500), a write to an id is "not found" (404).
+      if (viewOnly && rest.length === 0) return ok(error(res, 500, 'Internal Error'));
+      if (viewOnly) return ok(error(res, 404, `Not Found - ${path.slice(4)}`));
 
       if (rest.length === 0 && method === 'GET') {
         const sorted = [...hosts.values()].sort((a, b) =>
@@ -388,6 +423,8 @@ export async function startFakeNpm(
         const taken = inUse(fields.domain_names as string[]);
         if (taken) return ok(error(res, 400, `${taken} is already in use`));
         const host = newHost({ ...fields, meta: (fields.meta as Record<string, unknown> | undefined) ?? {} });
+        // The row is in; nginx's check fails after it: no config, meta as inserted, a 500.
+        if (state.nginxBroken) return ok(error(res, 500, 'Internal Error'));
         configure(host);
         // NPM answers with the row as inserted: nginx's verdict shows only on a later read.
         const answer = present(host, ['certificate', 'owner', 'access_list'], session.email);
@@ -410,6 +447,8 @@ export async function startFakeNpm(
           if (taken) return ok(error(res, 400, `${taken} is already in use`));
         }
         Object.assign(host, fields, { modified_on: iso() });
+        // The record holds the new values; nginx keeps what it loaded, meta keeps its old verdict.
+        if (state.nginxBroken) return ok(error(res, 500, 'Internal Error'));
         configure(host);
         return ok(send(res, 200, present(host, ['certificate', 'owner', 'access_list'], session.email)));
       }
@@ -423,6 +462,7 @@ export async function startFakeNpm(
         if (host.enabled === enable)
           return ok(error(res, 400, `Host is already ${enable ? 'enabled' : 'disabled'}`));
         host.enabled = enable;
+        if (state.nginxBroken) return ok(error(res, 500, 'Internal Error'));
         configure(host);
         return ok(send(res, 200, true));
       }
@@ -458,15 +498,26 @@ export async function startFakeNpm(
     },
     seedCertificate: (fields) => {
       const now = iso();
+      const provider = fields.provider ?? 'letsencrypt';
       const certificate: CertificateRecord = {
         id: nextCertificateId++,
         created_on: now,
         modified_on: now,
         owner_user_id: 1,
-        provider: 'letsencrypt',
+        provider,
         nice_name: fields.domain_names[0] ?? 'certificate',
-        expires_on: iso(Date.now() + 60 * 86_400_000),
-        meta: { dns_challenge: false },
+        // NPM lists expiries as "YYYY-MM-DD HH:MM:SS", not ISO 8601.
+        expires_on: iso(Date.now() + 60 * 86_400_000)
+          .slice(0, 19)
+          .replace('T', ' '),
+        // A custom certificate's list entry carries its private key.
+        meta:
+          provider === 'other'
+            ? {
+                certificate: '-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----',
+                certificate_key: customKey,
+              }
+            : { dns_challenge: false },
         ...fields,
       };
       certificates.set(certificate.id, certificate);
@@ -492,6 +543,18 @@ export async function startFakeNpm(
     },
     set nginxFails(value) {
       state.nginxFails = value;
+    },
+    get nginxBroken() {
+      return state.nginxBroken;
+    },
+    set nginxBroken(value: boolean) {
+      state.nginxBroken = value;
+    },
+    get htmlErrors() {
+      return state.htmlErrors;
+    },
+    set htmlErrors(value: number | undefined) {
+      state.htmlErrors = value;
     },
     served: (domain) => {
       const lower = domain.toLowerCase();

@@ -1,5 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CoreError, type RegistryObservation, type WebhookRequest } from '@docker-watcher/core';
+import {
+  CoreError,
+  observationId,
+  type RegistryObservation,
+  type WebhookRequest,
+} from '@docker-watcher/core';
 import { type ApiIdentity, apiDetails } from '@docker-watcher/registry-oci';
 
 /** Larger deliveries are refused before anything else: a package event is tens of kilobytes. */
@@ -18,7 +23,6 @@ const header = (request: WebhookRequest, name: string): string | undefined => {
 };
 
 export const eventOf = (request: WebhookRequest) => header(request, 'x-github-event')?.toLowerCase();
-export const deliveryOf = (request: WebhookRequest) => header(request, 'x-github-delivery');
 
 /**
  * Size first (over 1 MiB is `BAD_REQUEST`), then `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of
@@ -97,12 +101,19 @@ export function parsePackageEvent(
   const digest = [tag.digest, version.version, version.name].find(
     (value): value is string => typeof value === 'string' && sha256Pattern.test(value),
   );
+  const repository = `${owner}/${pkg.name}`.toLowerCase();
+  const occurredAt = [version.updated_at, version.created_at, pkg.updated_at].find(
+    (value): value is string => typeof value === 'string' && !Number.isNaN(Date.parse(value)),
+  );
   return [
     {
-      repository: `${owner}/${pkg.name}`.toLowerCase(),
+      repository,
       tag: tag.name,
       action: 'pushed',
       ...(digest === undefined ? {} : { digest }),
+      // What the signed body names: the platform events of one multi-arch push share it.
+      eventId: observationId('ghcr', repository, tag.name, digest),
+      ...(occurredAt === undefined ? {} : { occurredAt }),
     },
   ];
 }

@@ -19,14 +19,13 @@ import {
   type ApiIdentity,
   apiDetails,
   createApiClient,
-  createDeliveryMemory,
   createOciRegistry,
   delegateToOci,
   nextLink,
   type OciRegistryStats,
 } from '@docker-watcher/registry-oci';
 import type * as v from 'valibot';
-import { deliveryOf, eventOf, parsePackageEvent, verifyDelivery } from './_webhook.ts';
+import { eventOf, parsePackageEvent, verifyDelivery } from './_webhook.ts';
 import { type GhcrRegistryOptions, ghcrRegistryOptions } from './options.ts';
 
 /** One tagged version of a container package, as GitHub's packages API lists it. */
@@ -60,9 +59,6 @@ export interface GhcrRegistry extends Registry {
 type ParsedOptions = v.InferOutput<typeof ghcrRegistryOptions>;
 
 const repositoryPattern = /^[a-z0-9][a-z0-9-]*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)+$/;
-const seenDeliveriesSize = 10_000;
-/** A multi-arch push fires several events within seconds; the same tag at the same digest counts once. */
-const burstWindowMs = 60_000;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -102,13 +98,9 @@ function buildGhcrRegistry(options: ParsedOptions, context: AdapterContext): Ghc
     logger,
   });
   const ownerPaths = new Map<string, 'orgs' | 'users'>();
-  const deliveries = createDeliveryMemory(seenDeliveriesSize);
-  const recentPushes = new Map<string, number>();
 
   const lifecycle = onceDisposer(async () => {
     lifetime.abort();
-    deliveries.clear();
-    recentPushes.clear();
     await oci.dispose();
   });
 
@@ -243,26 +235,9 @@ function buildGhcrRegistry(options: ParsedOptions, context: AdapterContext): Ghc
       logger.debug('ignored a webhook event', { event });
       return [];
     }
-    const delivery = deliveryOf(request);
-    if (delivery !== undefined && deliveries.seen(delivery)) {
-      logger.debug('dropped a repeated webhook delivery', { delivery });
-      return [];
-    }
-    const now = Date.now();
-    for (const [key, at] of recentPushes) {
-      if (now - at < burstWindowMs) break;
-      recentPushes.delete(key);
-    }
-    const observations: RegistryObservation[] = [];
-    for (const observation of parsePackageEvent(request.body, event, identity)) {
-      const key = `${observation.repository}:${observation.tag}@${observation.digest ?? ''}`;
-      if (observation.digest !== undefined && recentPushes.has(key)) continue;
-      if (observation.digest !== undefined) recentPushes.set(key, now);
-      if (observations.some((seen) => `${seen.repository}:${seen.tag}@${seen.digest ?? ''}` === key))
-        continue;
-      observations.push(delivery === undefined ? observation : { ...observation, eventId: delivery });
-    }
-    if (delivery !== undefined) deliveries.remember(delivery);
+    // Repeats (a multi-arch burst, a delivery sent again) share an eventId: the engine drops them
+    // once it recorded the first, so a delivery sent again after a failure is never lost here.
+    const observations = parsePackageEvent(request.body, event, identity);
     logger.debug('parsed a package webhook', { event, observations: observations.length });
     return observations;
   };

@@ -1,5 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CoreError, type RegistryObservation, type WebhookRequest } from '@docker-watcher/core';
+import {
+  CoreError,
+  observationId,
+  type RegistryObservation,
+  type WebhookRequest,
+} from '@docker-watcher/core';
 import { type ApiIdentity, apiDetails } from '@docker-watcher/registry-oci';
 
 /** Larger deliveries are refused before anything else: a package event is a few kilobytes. */
@@ -21,10 +26,6 @@ const first = (request: WebhookRequest, names: readonly string[]): string | unde
 /** The event name: Gitea's header, Forgejo's, or the GitHub-compatible copy. */
 export const eventOf = (request: WebhookRequest): string | undefined =>
   first(request, ['x-gitea-event', 'x-forgejo-event', 'x-github-event'])?.toLowerCase();
-
-/** The delivery id, used as `eventId` for replay protection. */
-export const deliveryOf = (request: WebhookRequest): string | undefined =>
-  first(request, ['x-gitea-delivery', 'x-forgejo-delivery', 'x-github-delivery']);
 
 /**
  * The signature Gitea sent, as hex: `X-Gitea-Signature` (bare hex), Forgejo's copy, or the
@@ -117,5 +118,19 @@ export function parsePackageEvent(payload: Uint8Array, identity: ApiIdentity): R
   if (typeof owner !== 'string' || owner === '' || pkg.name === '') {
     throw malformed(identity, 'has a package without owner or name');
   }
-  return [{ repository: `${owner}/${pkg.name}`.toLowerCase(), tag: pkg.version.toLowerCase(), action }];
+  const repository = `${owner}/${pkg.name}`.toLowerCase();
+  const tag = pkg.version.toLowerCase();
+  const versionId = typeof pkg.id === 'number' || typeof pkg.id === 'string' ? pkg.id : undefined;
+  const createdAt = typeof pkg.created_at === 'string' ? pkg.created_at : undefined;
+  // The delivery id header is not signed: the identity is what the signed body says.
+  const eventId = observationId('gitea', body.action, repository, tag, versionId, createdAt);
+  return [
+    {
+      repository,
+      tag,
+      action,
+      eventId,
+      ...(action === 'pushed' && createdAt !== undefined ? { occurredAt: createdAt } : {}),
+    },
+  ];
 }

@@ -19,13 +19,12 @@ import {
   type ApiIdentity,
   apiDetails,
   createApiClient,
-  createDeliveryMemory,
   createOciRegistry,
   delegateToOci,
   type OciRegistryStats,
 } from '@docker-watcher/registry-oci';
 import type * as v from 'valibot';
-import { deliveryOf, eventOf, parsePackageEvent, verifyDelivery } from './_webhook.ts';
+import { eventOf, parsePackageEvent, verifyDelivery } from './_webhook.ts';
 import { type GiteaRegistryOptions, giteaRegistryOptions } from './options.ts';
 
 /** One tagged version of a container package, as Gitea's packages API lists it. */
@@ -57,7 +56,6 @@ export interface GiteaRegistry extends Registry {
 type ParsedOptions = v.InferOutput<typeof giteaRegistryOptions>;
 
 const repositoryPattern = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)+$/;
-const seenDeliveriesSize = 10_000;
 const defaultUsername = 'docker-watcher';
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -97,11 +95,9 @@ function buildGiteaRegistry(options: ParsedOptions, context: AdapterContext): Gi
     counters,
     logger,
   });
-  const deliveries = createDeliveryMemory(seenDeliveriesSize);
 
   const lifecycle = onceDisposer(async () => {
     lifetime.abort();
-    deliveries.clear();
     await oci.dispose();
   });
 
@@ -207,15 +203,9 @@ function buildGiteaRegistry(options: ParsedOptions, context: AdapterContext): Gi
       logger.debug('ignored a webhook event', { event });
       return [];
     }
-    const delivery = deliveryOf(request);
-    if (delivery !== undefined && deliveries.seen(delivery)) {
-      logger.debug('dropped a repeated webhook delivery', { delivery });
-      return [];
-    }
-    const observations = parsePackageEvent(payload, identity).map((observation) =>
-      delivery === undefined ? observation : { ...observation, eventId: delivery },
-    );
-    if (delivery !== undefined) deliveries.remember(delivery);
+    // Repeats are the engine's to drop (by eventId, once it recorded them): dropping them here too
+    // would lose a delivery the registry sent again because the first one could not be recorded.
+    const observations = parsePackageEvent(payload, identity);
     logger.debug('parsed a package webhook', { observations: observations.length });
     return observations;
   };

@@ -28,9 +28,34 @@ describe('parseNotificationEnvelope', () => {
         tag: 'v1.0.0',
         action: 'pushed',
         digest: 'sha256:c5fe31c38608c385d33d4ed44dfdad6ed9028231500163b7cf74f4cfc5767946',
-        eventId: '4d420b27-a1f3-4280-8571-601ae9821125',
+        eventId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        occurredAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
       },
     ]);
+  });
+
+  it('names an event by what it says happened, not by its id: a replay with a new id is the same event', () => {
+    const event = (id: string, digest: string, timestamp = '2026-06-01T12:00:00.000Z') => ({
+      id,
+      timestamp,
+      action: 'push',
+      target: {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        repository: 'team/app',
+        tag: 'v1',
+        digest: `sha256:${digest.repeat(64)}`,
+      },
+    });
+    const [first, replayed, other, later] = parseNotificationEnvelope(
+      encode({
+        events: [event('a', 'a'), event('b', 'a'), event('c', 'b'), event('d', 'a', '2026-06-02T00:00:00Z')],
+      }),
+      identity,
+    );
+    expect(replayed?.eventId).toBe(first?.eventId);
+    expect(other?.eventId).not.toBe(first?.eventId);
+    expect(later?.eventId).not.toBe(first?.eventId);
+    expect(first?.occurredAt).toBe('2026-06-01T12:00:00.000Z');
   });
 
   it('ignores blob pushes, pulls, and manifests pushed by digest', () => {
@@ -75,7 +100,7 @@ describe('parseNotificationEnvelope', () => {
     expect(observations.every((observation) => observation.action === 'pushed')).toBe(true);
   });
 
-  it('leaves out a digest that is not sha256 and an absent id', () => {
+  it('leaves out a digest that is not sha256 and a missing time', () => {
     const body = encode({
       events: [
         {
@@ -90,7 +115,7 @@ describe('parseNotificationEnvelope', () => {
       ],
     });
     expect(parseNotificationEnvelope(body, identity)).toEqual([
-      { repository: 'a', tag: 't', action: 'pushed' },
+      { repository: 'a', tag: 't', action: 'pushed', eventId: expect.stringMatching(/^[0-9a-f]{32}$/) },
     ]);
   });
 

@@ -1,5 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { CoreError, type RegistryObservation, type WebhookRequest } from '@docker-watcher/core';
+import {
+  CoreError,
+  observationId,
+  type RegistryObservation,
+  type WebhookRequest,
+} from '@docker-watcher/core';
 import { type RegistryIdentity, registryDetails } from './_http.ts';
 import { isManifestType } from './_media-types.ts';
 
@@ -53,6 +58,7 @@ export function verifyNotificationHeader(
 
 interface NotificationEvent {
   readonly id?: unknown;
+  readonly timestamp?: unknown;
   readonly action?: unknown;
   readonly target?: {
     readonly mediaType?: unknown;
@@ -112,13 +118,18 @@ export function parseNotificationEnvelope(
     const mediaType = text(target.mediaType);
     if (!repository || !tag || !isManifestType(mediaType?.toLowerCase())) continue;
     const digest = text(target.digest);
-    const eventId = text(event.id);
+    const timestamp = text(event.timestamp);
+    const occurredAt =
+      timestamp !== undefined && !Number.isNaN(Date.parse(timestamp)) ? timestamp : undefined;
     observations.push({
       repository,
       tag,
       action: 'pushed',
       ...(digest && /^sha256:[a-f0-9]{64}$/.test(digest) ? { digest } : {}),
-      ...(eventId ? { eventId } : {}),
+      // The event id is as easy to change as any other field of an unsigned body: the identity is
+      // what the event says happened, so a captured one sent again with a new id is still a repeat.
+      eventId: observationId('oci', repository, tag, digest, timestamp),
+      ...(occurredAt ? { occurredAt } : {}),
     });
   }
   return observations;

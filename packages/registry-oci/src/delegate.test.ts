@@ -1,6 +1,6 @@
 import { CoreError, isCoreError } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
-import { createDeliveryMemory, delegateToOci } from './delegate.ts';
+import { delegateToOci } from './delegate.ts';
 import type { OciRegistry } from './oci-registry.ts';
 
 describe('delegateToOci', () => {
@@ -24,19 +24,5 @@ describe('delegateToOci', () => {
       .catch((e: unknown) => e);
     expect(isCoreError(error, 'NOT_FOUND')).toBe(true);
     expect((error as Error).message).toBe('registry:gitea: no such repository');
-  });
-});
-
-describe('createDeliveryMemory', () => {
-  it('remembers the last deliveries, forgets the oldest beyond its capacity, and clears', () => {
-    const memory = createDeliveryMemory(2);
-    memory.remember('a');
-    memory.remember('b');
-    expect(memory.seen('a')).toBe(true);
-    memory.remember('c');
-    expect(memory.seen('a')).toBe(false);
-    expect(memory.seen('c')).toBe(true);
-    memory.clear();
-    expect(memory.seen('c')).toBe(false);
   });
 });

@@ -1,5 +1,4 @@
 import type { RepositoryParams } from '@docker-watcher/core';
-import { LruMap } from './_lru.ts';
 import type { OciRegistry } from './oci-registry.ts';
 import { rebranded } from './rebrand.ts';
 
@@ -20,23 +19,5 @@ export function delegateToOci(
     listTags: (params) => inner(() => oci.listTags(lower(params))),
     resolveReference: (params) => inner(() => oci.resolveReference(lower(params))),
     readImageConfig: (params) => inner(() => oci.readImageConfig(lower(params))),
-  };
-}
-
-/** Webhook delivery ids seen lately, for replay protection within one adapter instance. */
-export interface DeliveryMemory {
-  seen(delivery: string): boolean;
-  remember(delivery: string): void;
-  clear(): void;
-}
-
-export function createDeliveryMemory(capacity = 10_000): DeliveryMemory {
-  let deliveries = new LruMap<string, true>(capacity);
-  return {
-    seen: (delivery) => deliveries.has(delivery),
-    remember: (delivery) => void deliveries.set(delivery, true),
-    clear: () => {
-      deliveries = new LruMap<string, true>(capacity);
-    },
   };
 }

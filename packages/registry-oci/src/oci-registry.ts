@@ -99,7 +99,6 @@ const digestPattern = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const sha256Pattern = /^sha256:[a-f0-9]{64}$/;
 const repositoryCacheSize = 2048;
 const manifestCacheSize = 1024;
-const seenEventsSize = 10_000;
 const nanosecondsPerMs = 1_000_000;
 const userAgent = 'docker-watcher-registry-oci';
 
@@ -219,7 +218,6 @@ function buildOciRegistry(options: ParsedOptions, context: AdapterContext): OciR
     manifestCacheSize,
   );
   const configCache = new LruMap<string, ImageConfig>(manifestCacheSize);
-  const seenEvents = new LruMap<string, true>(seenEventsSize);
   let rateLimit: OciRateLimit | undefined;
 
   const lifecycle = onceDisposer(async () => {
@@ -228,7 +226,6 @@ function buildOciRegistry(options: ParsedOptions, context: AdapterContext): OciR
     tagPages.clear();
     platformCache.clear();
     configCache.clear();
-    seenEvents.clear();
   });
 
   const guard = (signal: AbortSignal | undefined, operation: string) => {
@@ -631,19 +628,11 @@ function buildOciRegistry(options: ParsedOptions, context: AdapterContext): OciR
         details: registryDetails(identity),
       });
     verifyNotificationHeader(request, webhook, identity);
+    // Distribution retries deliveries and may repeat events: the engine drops repeats by eventId once
+    // it recorded them; dropping them here too would lose one it could not record the first time.
     const observations = parseNotificationEnvelope(request.body, identity);
-    // Distribution retries deliveries and may repeat events: each id counts once per instance.
-    const fresh = observations.filter((observation) => {
-      if (observation.eventId === undefined) return true;
-      if (seenEvents.has(observation.eventId)) return false;
-      seenEvents.set(observation.eventId, true);
-      return true;
-    });
-    logger.debug('parsed a registry notification', {
-      observations: fresh.length,
-      repeated: observations.length - fresh.length,
-    });
-    return fresh;
+    logger.debug('parsed a registry notification', { observations: observations.length });
+    return observations;
   };
 
   const probe: OciRegistry['probe'] = async (callOptions = {}) => {

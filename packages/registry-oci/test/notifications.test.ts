@@ -79,10 +79,10 @@ describe('distribution notifications', () => {
       action: 'pushed',
       digest: pushed?.digest,
     });
-    expect(observations[0]?.eventId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(observations[0]?.eventId).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('drops an event id it has seen (distribution retries deliveries), and ignores blobs and pulls', async () => {
+  it('gives a delivery sent again the same eventIds (the engine drops repeats), and ignores blobs and pulls', async () => {
     await pushSyntheticTags(registry, 'hooks/again', ['v1']);
     await fetch(`${registry.url}/v2/hooks/again/manifests/v1`, {
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
@@ -106,15 +106,11 @@ describe('distribution notifications', () => {
     expect(first.map((observation) => `${observation.repository}:${observation.tag}`)).toEqual([
       'hooks/again:v1',
     ]);
+    // The adapter remembers nothing: a delivery the engine could not record must come through again.
     const replayed = [];
     for (const delivery of received)
       replayed.push(...((await adapter.parseWebhook?.(asRequest(delivery))) ?? []));
-    expect(replayed).toEqual([]);
-    // Another instance has its own memory of ids.
-    const fresh = createOciRegistry({ url: registry.url, webhook: { secret } });
-    const again = [];
-    for (const delivery of received) again.push(...((await fresh.parseWebhook?.(asRequest(delivery))) ?? []));
-    expect(again).toHaveLength(1);
+    expect(replayed.map((observation) => observation.eventId)).toEqual(first.map((o) => o.eventId));
   });
 
   it('refuses a delivery without the secret, with a wrong one, and one over 1 MiB', async () => {

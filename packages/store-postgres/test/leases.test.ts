@@ -1,6 +1,6 @@
 // Two replicas on one database race for one lease: at no instant do two believe they lead, the
-// follower takes over within the ttl once the leader stops renewing, and the database's clock, not
-// the process clock, decides expiry.
+// follower takes over at its first attempt once the leader's lease expired, and the database's
+// clock, not the process clock, decides expiry.
 import type { Lease } from '@docker-watcher/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PostgresStateStore } from '../src/index.ts';
@@ -32,7 +32,7 @@ afterEach(() => {
 });
 
 describe('leases across two replicas', () => {
-  it('never has two leaders, and the follower takes over within ttl after the leader stops renewing', async () => {
+  it('never has two leaders, and the follower takes over at its first attempt after the leader stops renewing', async () => {
     const first = live.store({ poolSize: 4 });
     const replicas: Record<string, PostgresStateStore> = {
       a: first,
@@ -42,18 +42,25 @@ describe('leases across two replicas', () => {
     const ttlMs = 400;
     const pollMs = 40;
     const terms: Term[] = [];
+    /** Every attempt, granted or not: what the follower was told after the leader's term ended. */
+    const asks: Array<{ readonly holder: string; readonly asked: number; readonly granted: boolean }> = [];
     const renewing = new Set(['a', 'b']);
     let attempts = 0;
+    // Only a safety bound for the loops: the phases below end on counts and on `renewing`, not time.
+    const bound = Date.now() + 60_000;
+    // The process's clock against the database's (same host): a millisecond's rounding, and then some.
+    const clockSlackMs = 20;
 
     /** Three attempts at once per round, as several parts of one replica might make them. */
-    const contend = async (holder: string, until: number) => {
+    const contend = async (holder: string) => {
       const store = replicas[holder] as PostgresStateStore;
-      while (Date.now() < until && renewing.has(holder)) {
+      while (Date.now() < bound && renewing.has(holder)) {
         await Promise.all(
           [0, 1, 2].map(async () => {
             attempts += 1;
             const asked = Date.now();
             const lease: Lease | undefined = await store.acquireLease({ name, holder, ttlMs });
+            asks.push({ holder, asked, granted: lease !== undefined });
             // Every grant counts, also one answered after its replica stopped trying.
             if (lease) terms.push({ holder, asked, from: Date.now(), until: Date.parse(lease.expiresAt) });
           }),
@@ -62,29 +69,39 @@ describe('leases across two replicas', () => {
       }
     };
 
-    // Both replicas contend for 1.5 s.
+    // Both replicas contend for at least 1.5 s and at least 100 attempts: on a busy machine the
+    // attempts, not the seconds, are what give an overlap the chance to show.
+    const a = contend('a');
+    const b = contend('b');
     const contest = Date.now() + 1_500;
-    const a = contend('a', contest + 3_000);
-    const b = contend('b', contest + 3_000);
-    await sleep(1_500);
+    while ((attempts <= 100 || Date.now() < contest) && Date.now() < bound) await sleep(pollMs);
+    const contested = attempts;
     const leader = terms.at(-1)?.holder as string;
     const follower = leader === 'a' ? 'b' : 'a';
     // The leader stops renewing (as if it hung or lost its network); the follower keeps trying.
     renewing.delete(leader);
     const stoppedAt = Date.now();
-    await sleep(ttlMs * 3);
+    await (leader === 'a' ? a : b);
+    // The leader's attempts have all answered: its last term is known. The follower goes on until it
+    // made three rounds of attempts after that term ended, and ran for 3 ttl at least.
+    const lastRenewal = terms.filter((term) => term.holder === leader).at(-1) as Term;
+    const afterExpiry = () =>
+      asks.filter((ask) => ask.holder === follower && ask.asked >= lastRenewal.until + clockSlackMs);
+    while ((afterExpiry().length < 9 || Date.now() < stoppedAt + ttlMs * 3) && Date.now() < bound)
+      await sleep(pollMs);
     renewing.delete(follower);
     await Promise.all([a, b]);
 
-    expect(attempts).toBeGreaterThan(100);
+    expect(contested).toBeGreaterThan(100);
     expect(overlaps(terms)).toEqual([]);
-    const lastRenewal = terms.filter((term) => term.holder === leader).at(-1) as Term;
     const takeover = terms.find((term) => term.holder === follower && term.from >= stoppedAt) as Term;
     expect(takeover, 'the follower took over').toBeDefined();
     // Not before the leader's last lease could have expired on the database's clock…
     expect(takeover.from).toBeGreaterThanOrEqual(lastRenewal.asked + ttlMs);
-    // …and within the ttl of that renewal, plus one polling round and slack for round trips.
-    expect(takeover.from - lastRenewal.from).toBeLessThanOrEqual(ttlMs + 2 * pollMs + 250);
+    // …and as soon as it could: every attempt the follower made once that lease had expired was
+    // granted. (Counted in attempts, not milliseconds: a busy machine stretches the polling, not this.)
+    expect(afterExpiry().length).toBeGreaterThanOrEqual(9);
+    expect(afterExpiry().filter((ask) => !ask.granted)).toEqual([]);
   });
 
   it('lets exactly one of many simultaneous first attempts win', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { CoreError, isCoreError } from '@docker-watcher/core';
@@ -42,6 +42,7 @@ export function openDatabase(options: OpenOptions): OpenedDatabase {
       });
     }
   }
+  refuseEmptyFile(path);
   const sqlite = loadNodeSqlite();
   let db: DatabaseSync;
   try {
@@ -74,6 +75,7 @@ export function openDatabase(options: OpenOptions): OpenedDatabase {
       );
     }
     if (options.integrityCheck === 'quick') quickCheck(db, path);
+    checkRows(db, path);
     const journal = db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string } | undefined;
     db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     let migration: MigrationResult;
@@ -103,5 +105,67 @@ function quickCheck(db: DatabaseSync, path: string): void {
     'INTERNAL',
     `SQLite store ${path} is corrupt (quick_check: ${problems.join('; ')}); it was left as it is: restore it from a backup`,
     { retryable: false, details: { path, problems } },
+  );
+}
+
+/**
+ * A file that exists with 0 bytes was a store once (truncated, a failed copy, a full disk) far more
+ * often than it is meant to start one: taking it for a new store loses the history, and the server
+ * then replaces running containers as if from scratch. Deleting it is how one says "start anew".
+ */
+function refuseEmptyFile(path: string): void {
+  if (path === memoryPath) return;
+  const size = (() => {
+    try {
+      return statSync(path).size;
+    } catch {
+      return undefined;
+    }
+  })();
+  // Another process creating the store right now has its journal beside the still empty file.
+  if (size !== 0 || existsSync(`${path}-journal`) || existsSync(`${path}-wal`)) return;
+  throw new CoreError(
+    'CONFIG_INVALID',
+    `SQLite store ${path} is an empty file (0 bytes), not a new store: it was left as it is. ` +
+      'Restore a backup, or delete the file to start a new store',
+    { details: { path } },
+  );
+}
+
+/** The JSON columns of each table, and how a row is named in an error. */
+const jsonColumns = [
+  { table: 'stages', column: 'body', row: "project || '/' || stage" },
+  { table: 'deploys', column: 'body', row: 'id' },
+  { table: 'approvals', column: 'body', row: 'id' },
+  { table: 'audit', column: 'body', row: 'seq' },
+  { table: 'repository_marks', column: 'tags', row: "registry || ' ' || repository" },
+] as const;
+
+/**
+ * Rows whose JSON does not parse would let the store open and then fail every operation that meets
+ * them, naming neither table nor row: they are looked for at open, before anything is written (one
+ * scan per table; `json_valid` is SQLite's own), and named.
+ */
+function checkRows(db: DatabaseSync, path: string): void {
+  const broken: string[] = [];
+  const present = new Set(
+    (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as Array<{ name: string }>).map(
+      (t) => t.name,
+    ),
+  );
+  for (const { table, column, row } of jsonColumns) {
+    // An older schema may not have the table yet: its migration creates it empty.
+    if (!present.has(table)) continue;
+    const rows = db
+      .prepare(`SELECT ${row} AS name FROM ${table} WHERE json_valid(${column}) = 0 LIMIT 5`)
+      .all() as Array<{ name: string | number }>;
+    for (const { name } of rows) broken.push(`${table} ${name} (${column})`);
+  }
+  if (broken.length === 0) return;
+  throw new CoreError(
+    'CONFIG_INVALID',
+    `SQLite store ${path} has rows whose JSON does not parse: ${broken.join(', ')}; it was left as it is: ` +
+      'restore a backup or repair those rows',
+    { details: { path, rows: broken } },
   );
 }

@@ -1,7 +1,16 @@
 // Bad files and contention on real SQLite files: every failure is a clear CoreError naming the
 // file, and a file the store refuses is left byte for byte as it was.
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type CoreError, isCoreError } from '@docker-watcher/core';
@@ -126,6 +135,35 @@ describe('a file the store does not know', () => {
     expect(sha256Of(path)).toBe(before);
   });
 
+  it('that is empty (0 bytes) is refused, not taken for a new store, and left as it is', () => {
+    const dir = tempDir();
+    const path = join(dir, 'store.db');
+    writeFileSync(path, '');
+    const error = openError(() => createSqliteStateStore({ path }));
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID', details: { path } });
+    expect(error.message).toMatch(
+      /is an empty file \(0 bytes\), not a new store.*delete the file to start a new store/,
+    );
+    expect(statSync(path).size).toBe(0);
+  });
+
+  it('with rows whose JSON does not parse is refused at open, naming table and row, and left unchanged', async () => {
+    const dir = tempDir();
+    const path = await storeFile(dir);
+    const db = new DatabaseSync(path);
+    db.exec("UPDATE stages SET body = '{not json' WHERE stage = 'dev'");
+    db.exec("UPDATE deploys SET body = '' WHERE id = 'd-7'");
+    db.close();
+    const before = sha256Of(path);
+    const error = openError(() => createSqliteStateStore({ path }));
+    expect(error).toMatchObject({
+      code: 'CONFIG_INVALID',
+      details: { path, rows: ['stages web-app/dev (body)', 'deploys d-7 (body)'] },
+    });
+    expect(error.message).toContain('stages web-app/dev (body), deploys d-7 (body)');
+    expect(sha256Of(path)).toBe(before);
+  });
+
   it('under a path that cannot be a folder is refused with CONFIG_INVALID', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'a-file'), 'x');
@@ -186,6 +224,10 @@ describe('a locked database', () => {
     expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: true, details: { path } });
     other.exec('ROLLBACK');
     other.close();
+    // The rolled-back creation left an empty file, which the store refuses as it would a truncated
+    // one (above) until it is deleted.
+    expect(openError(() => createSqliteStateStore({ path })).code).toBe('CONFIG_INVALID');
+    rmSync(path);
     const store = createSqliteStateStore({ path, busyTimeoutMs: 100 });
     return store.dispose();
   });

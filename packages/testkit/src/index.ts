@@ -5,6 +5,7 @@ export * from './command.ts';
 export * from './debian-packages.ts';
 export * from './docker-client.ts';
 export * from './docker-engine.ts';
+export * from './fault-proxy.ts';
 export * from './fixture-images.ts';
 export * from './image-cleanup.ts';
 export * from './labels.ts';

@@ -1,6 +1,8 @@
-import { CoreError, type StageRef, type StateStore } from '@docker-watcher/core';
+import { CoreError, type StageRef, type StateStore, toCoreError } from '@docker-watcher/core';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Composed } from '../compose.ts';
+import type { ConfigStatus } from '../serve.ts';
 import { stageTags } from '../tags.ts';
 import { type AuthVariables, requireScope } from './auth.ts';
 import { autoDeployBody, deployBody, deploysQuery, emptyBody, pinBody, promoteBody } from './bodies.ts';
@@ -21,7 +23,23 @@ export interface AppOptions {
   readonly loginState?: LoginState;
   /** The dashboard's build folder (tests); the packaged or workspace build by default. */
   readonly dashboardDir?: string;
+  /** Which config generation runs and how the last reload went, for `/api/status`. */
+  readonly configStatus?: () => ConfigStatus;
+  /**
+   * How long one answer of `/readyz`'s store write check stands (default 1 s): anyone may ask, and
+   * each check is a write.
+   */
+  readonly readyCheckMs?: number;
 }
+
+/** How long `/readyz` waits for the store's write before it says the store does not answer. */
+const readyWriteTimeoutMs = 2_000;
+
+/**
+ * The largest body of an API request (a login, a deploy, a pin: a few hundred bytes). Webhooks have
+ * their own limit (`server.webhook_body_limit`), applied by their routes.
+ */
+export const apiBodyLimit = 64 * 1024;
 
 /** The whole HTTP API as a Hono app: use `app.fetch` with any server, or `app.request()` in tests. */
 export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ Variables: AuthVariables }> {
@@ -38,6 +56,13 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
     logger: logger.child({ component: 'auth' }),
     ...(options.loginState ? { state: options.loginState } : {}),
   });
+  // Before anything reads a body, authentication included: a body no route needs is never held.
+  const limitBody = bodyLimit({
+    maxSize: apiBodyLimit,
+    onError: (c) =>
+      c.json(errorBody('BAD_REQUEST', `The body is larger than ${apiBodyLimit} bytes (too large)`), 413),
+  });
+  app.use('*', (c, next) => (c.req.path.startsWith('/api/webhook/') ? next() : limitBody(c, next)));
   app.use('*', login.middleware);
   app.route('/api/auth', login.routes);
 
@@ -47,7 +72,9 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
     return project;
   };
   const refOf = (id: string, stage: string): StageRef => {
-    if (!projectOf(id).stages[stage]) throw new CoreError('NOT_FOUND', `No stage ${stage} in project ${id}`);
+    // Own keys only: `constructor` or `__proto__` from a URL is no stage.
+    if (!Object.hasOwn(projectOf(id).stages, stage))
+      throw new CoreError('NOT_FOUND', `No stage ${stage} in project ${id}`);
     return { project: id, stage };
   };
   const stageSummary = async (ref: StageRef) => {
@@ -91,15 +118,40 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<{ 
       .catch((error: unknown) => logger.warn('audit write failed', { error: String(error) }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', (c) =>
-    (options.ready?.() ?? true)
+  // Ready means taking work, and work needs a store that writes (leases, deploy records): a store
+  // that only reads keeps the API up and the replica out of rotation.
+  let storeCheck: { at: number; problem: Promise<string | undefined> } | undefined;
+  const storeProblem = () => {
+    const now = Date.now();
+    if (storeCheck && now - storeCheck.at < (options.readyCheckMs ?? 1_000)) return storeCheck.problem;
+    const { holder } = engine.leadership();
+    const problem = store
+      .acquireLease({
+        name: `readyz:${holder}`,
+        holder,
+        ttlMs: 60_000,
+        signal: AbortSignal.timeout(readyWriteTimeoutMs),
+      })
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          `the store cannot write (${toCoreError(error).code}: ${toCoreError(error).message})`,
+      );
+    storeCheck = { at: now, problem };
+    return problem;
+  };
+  app.get('/readyz', async (c) => {
+    if (!(options.ready?.() ?? true)) return c.json(errorBody('UNAVAILABLE', 'Not ready'), 503);
+    const problem = await storeProblem();
+    return problem === undefined
       ? c.json({ status: 'ready' })
-      : c.json(errorBody('UNAVAILABLE', 'Not ready'), 503),
-  );
+      : c.json(errorBody('UNAVAILABLE', `Not ready: ${problem}`), 503);
+  });
   app.get('/metrics', (c) =>
     c.body(composed.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
   app.get('/api/openapi.json', (c) => c.json(openApiDocument()));
+  app.get('/api/status', read, (c) => c.json({ config: options.configStatus?.() ?? null }));
 
   app.get('/api/projects', read, async (c) =>
     c.json({ projects: await Promise.all(config.projects.map((p) => projectSummary(p.id))) }),

@@ -73,6 +73,12 @@ export const routes: readonly Route[] = [
   { method: 'get', path: '/api/projects', summary: 'Projects with their stages', scope: 'read' },
   {
     method: 'get',
+    path: '/api/status',
+    summary: 'Which config generation runs, and how the last reload went (and why it was not applied)',
+    scope: 'read',
+  },
+  {
+    method: 'get',
     path: '/api/plan',
     summary: 'What each stage would do now, and why',
     scope: 'read',

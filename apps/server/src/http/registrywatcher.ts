@@ -116,12 +116,19 @@ export function registryWatcherRoutes(deps: RegistryWatcherDeps): Hono<{ Variabl
     // A fresh listing, as registrywatcher did: the engine's cached one may be older than the push.
     const state = await stateOf(repo);
     const tag = state?.pin ?? (await tagsOf(repo, state)).selected;
-    const deploy = await deps.engine.deploy({ ...ref, ...(tag ? { tag } : {}) });
-    return c.json({
-      message: `${repo.name}: deploying ${deploy.release.tag}`,
-      deploy_id: deploy.id,
-      ...(await describe(repo)),
-    });
+    // registrywatcher deploys whatever runs; ours says when that is a no-op (it runs, or is on its way).
+    const answer = await deps.engine.deploy({ ...ref, ...(tag ? { tag } : {}) }).then(
+      (deploy) => ({ message: `${repo.name}: deploying ${deploy.release.tag}`, deploy_id: deploy.id }),
+      (error: unknown) => {
+        if (!isCoreError(error, 'CONFLICT') || error.details.noop === undefined) throw error;
+        const { noop, deployId } = error.details;
+        return {
+          message: `${repo.name}: ${tag ?? 'the release'} ${noop === 'already-running' ? 'runs already' : 'is being deployed'}`,
+          ...(typeof deployId === 'string' ? { deploy_id: deployId } : {}),
+        };
+      },
+    );
+    return c.json({ ...answer, ...(await describe(repo)) });
   });
   app.post('/tags/:repo/reset', requireScope(deps.tokens, 'deploy'), async (c) => {
     const repo = repoOf(c.req.param('repo'));

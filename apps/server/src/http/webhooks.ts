@@ -5,12 +5,25 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { errorBody } from './errors.ts';
 import type { ServerMetrics, WebhookOutcome } from './metrics.ts';
 
-/** Which registry types each webhook endpoint serves. */
-export const webhookSources: Readonly<Record<string, readonly string[]>> = {
-  gitea: ['gitea'],
-  github: ['ghcr'],
-  registry: ['oci', 'dockerhub', 'memory'],
-};
+/**
+ * Which registry types each webhook endpoint serves. A Map: the source is a name from the URL, and
+ * `constructor` or `__proto__` must not find anything.
+ */
+export const webhookSources: ReadonlyMap<string, readonly string[]> = new Map([
+  ['gitea', ['gitea']],
+  ['github', ['ghcr']],
+  ['registry', ['oci', 'dockerhub', 'memory']],
+]);
+
+/**
+ * JSON (distribution's `application/vnd.docker.distribution.events.v2+json` among them); Gitea may
+ * also send its JSON form-encoded, as `payload=`. Anything else is refused before it is read.
+ */
+function takesContentType(source: string, header: string | undefined): boolean {
+  const type = header?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)) return true;
+  return source === 'gitea' && type === 'application/x-www-form-urlencoded';
+}
 
 const outcomeOf = (error: unknown): WebhookOutcome => {
   if (!isCoreError(error)) return 'error';
@@ -47,10 +60,10 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
   const { config, metrics } = deps;
 
   const registryFor = (source: string, requested: string | undefined): string => {
-    const types = webhookSources[source];
+    const types = webhookSources.get(source);
     if (!types) throw new CoreError('NOT_FOUND', `No webhook endpoint ${source}`);
     const takes = (name: string) => {
-      const spec = config.registries[name];
+      const spec = Object.hasOwn(config.registries, name) ? config.registries[name] : undefined;
       return (
         spec !== undefined &&
         types.includes(spec.type) &&
@@ -75,6 +88,13 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
 
   app.post(
     '/:source',
+    // An unknown source is answered before its body is read, and leaves nothing behind: no metrics
+    // series per name (anyone could make up names), no log line.
+    async (c, next) => {
+      if (!webhookSources.has(c.req.param('source')))
+        return c.json(errorBody('NOT_FOUND', 'No such webhook endpoint'), 404);
+      await next();
+    },
     bodyLimit({
       maxSize: config.webhookBodyLimit,
       onError: (c) => {
@@ -89,6 +109,13 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       const source = c.req.param('source');
       try {
         const registry = registryFor(source, c.req.query('registry'));
+        if (!takesContentType(source, c.req.header('content-type'))) {
+          metrics.webhook(source, 'unsupported');
+          return c.json(
+            errorBody('UNSUPPORTED', 'A webhook body is JSON: send Content-Type application/json'),
+            415,
+          );
+        }
         const body = new Uint8Array(await c.req.arrayBuffer());
         const headers: Record<string, string> = {};
         c.req.raw.headers.forEach((value, key) => {

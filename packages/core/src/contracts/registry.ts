@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type * as v from 'valibot';
 import type { Adapter, AdapterDefinition, CallOptions } from './adapter.ts';
 
@@ -50,8 +51,22 @@ export interface RegistryObservation {
   readonly tag: string;
   readonly digest?: string;
   readonly action: 'pushed' | 'deleted';
-  /** The delivery's or event's id, for replay protection. */
+  /**
+   * The event's identity, from what its body says (and a signature covers, where the registry signs):
+   * the same event delivered again, under any delivery id, has the same one. For replay protection.
+   */
   readonly eventId?: string;
+  /** When the registry says the push happened (ISO 8601), from the body: too old a notification is dropped. */
+  readonly occurredAt?: string;
+}
+
+/**
+ * An event's identity from the fields of its body that name it (repository, tag, digest, the
+ * registry's own id and time), as `eventId`: a delivery id from a header is not signed, so a
+ * captured delivery sent again with a new one must still count as seen.
+ */
+export function observationId(...parts: ReadonlyArray<string | number | undefined>): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 
 export interface RepositoryParams extends CallOptions {

@@ -24,6 +24,22 @@ export type StageStateInit = Omit<StageState, 'revision' | 'updatedAt'>;
 
 export type DeployTrigger = 'auto' | 'manual' | 'promotion' | 'rollback' | 'pin' | 'resume';
 
+/**
+ * Whose fault a failed deploy was. `release`: the release itself (it could not be pulled or started
+ * as built, or it failed its health gate), so it is not deployed again on its own. `infrastructure`:
+ * ours (engine, proxy or store unreachable, a step past its deadline, a restart, a cancel), so the
+ * release is tried again with backoff.
+ */
+export type DeployFault = 'release' | 'infrastructure';
+
+/** Why a deploy failed, as its record keeps it. */
+export interface DeployError {
+  readonly code: string;
+  readonly message: string;
+  /** Absent in records written before faults were told apart (read as `release`). */
+  readonly fault?: DeployFault;
+}
+
 /** One step transition of a deploy, written before its side effect. */
 export interface JournalEntry {
   readonly seq: number;
@@ -42,7 +58,7 @@ export interface DeployRecord extends StageRef {
   readonly state: string;
   /** Whether `state` is final (succeeded, failed, rolled back, cancelled). */
   readonly finished: boolean;
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: DeployError;
   readonly journal: readonly JournalEntry[];
   /** Adapter-specific facts a resumed deploy needs (candidate instance id, endpoint…). */
   readonly data: Readonly<Record<string, unknown>>;
@@ -60,7 +76,7 @@ export type DeployRecordInit = Omit<
 export interface DeployUpdate {
   readonly state?: string;
   readonly finished?: boolean;
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: DeployError;
   readonly data?: Readonly<Record<string, unknown>>;
   /** Appended to the journal with the next sequence number. */
   readonly note?: string;
@@ -76,10 +92,13 @@ export interface LogLine {
 export interface Approval extends StageRef {
   readonly id: string;
   readonly release: Release;
-  readonly status: 'pending' | 'approved' | 'rejected';
+  /** `closed`: its release was deployed by another route (by hand, a promotion) or runs already. */
+  readonly status: 'pending' | 'approved' | 'rejected' | 'closed';
   readonly requestedAt: string;
   readonly decidedAt?: string;
   readonly decidedBy?: string;
+  /** Why a `closed` approval was closed, e.g. `deployed by deploy 3f2…`. */
+  readonly reason?: string;
 }
 
 export interface AuditEvent {

@@ -24,6 +24,36 @@ export interface DecideInput {
   readonly recentDeploys: readonly DeployRecord[];
   /** Approvals of the stage. */
   readonly approvals: readonly Approval[];
+  /** Now, in ms since the epoch; `Date.now()` when absent. */
+  readonly now?: number;
+  /** The pause after the first failure of ours, doubling with each in a row (max 30 min). Default 30 s. */
+  readonly retryBaseMs?: number;
+}
+
+/** The longest pause between retries of a release whose deploys failed for reasons of ours. */
+export const maxRetryPauseMs = 30 * 60_000;
+
+/**
+ * Deploys of `candidate` that failed for reasons of ours since its last release-fault or success,
+ * newest first; and whether one failed on its own merits. Records from before faults were told
+ * apart count as the release's.
+ */
+function failuresOf(recent: readonly DeployRecord[], candidate: Release) {
+  const failed = recent.filter(
+    (d) =>
+      d.finished &&
+      d.state !== 'succeeded' &&
+      d.state !== 'cancelled' &&
+      d.trigger !== 'rollback' &&
+      same(d.release, candidate),
+  );
+  const own = failed.find((d) => (d.error?.fault ?? 'release') === 'release');
+  const ours: DeployRecord[] = [];
+  for (const d of failed) {
+    if (d === own) break;
+    ours.push(d);
+  }
+  return { own, ours };
 }
 
 const same = (a: Release | undefined, b: Release | undefined) =>
@@ -45,22 +75,39 @@ export function decide(input: DecideInput): StageDecision {
       reason: `${candidate.tag} is being deployed (${active.id})`,
       release: candidate,
     };
-  // A release that failed here is not retried on its own: a new push, or a person, moves on.
-  const failed = input.recentDeploys.find(
-    (d) => d.finished && d.state !== 'succeeded' && d.state !== 'cancelled' && same(d.release, candidate),
-  );
-  if (failed && failed.trigger !== 'rollback') {
+  // A release that failed here on its own merits is not retried on its own: a new push, or a
+  // person, moves on. One that failed for reasons of ours (an engine, proxy or store fault, a
+  // restart, a cancel) is tried again, after a pause that doubles with each such failure in a row.
+  const { own, ours } = failuresOf(input.recentDeploys, candidate);
+  if (own) {
     return {
       action: 'none',
-      reason: `${candidate.tag} failed here before (${failed.id}); deploy it by hand to retry`,
+      reason: `${candidate.tag} failed here before (${own.id}); deploy it by hand to retry`,
       release: candidate,
     };
+  }
+  const last = ours[0];
+  if (last) {
+    const pause = Math.min((input.retryBaseMs ?? 30_000) * 2 ** (ours.length - 1), maxRetryPauseMs);
+    const retryAt = Date.parse(last.updatedAt) + pause;
+    if ((input.now ?? Date.now()) < retryAt) {
+      const at = new Date(retryAt).toISOString();
+      return {
+        action: 'none',
+        reason: `${candidate.tag} failed for reasons of ours (${last.error?.message ?? last.state}); retrying at ${at}`,
+        release: candidate,
+        retryAt: at,
+      };
+    }
   }
   const autoDeploy = state?.autoDeploy ?? stage.autoDeploy;
   if (stage.confirm) {
     // The confirmation is the manual trigger: with auto-deploy off, a new release still asks for
-    // it (the plan's `auto_deploy: false, confirm: true`), and approving deploys it.
-    const decided = input.approvals.find((a) => same(a.release, candidate) && a.status !== 'pending');
+    // it (the plan's `auto_deploy: false, confirm: true`), and approving deploys it. A `closed`
+    // approval (its release was deployed by another route) decides nothing.
+    const decided = input.approvals.find(
+      (a) => same(a.release, candidate) && (a.status === 'approved' || a.status === 'rejected'),
+    );
     if (decided?.status === 'rejected')
       return { action: 'none', reason: `${candidate.tag} was rejected`, release: candidate };
     if (decided?.status !== 'approved') {

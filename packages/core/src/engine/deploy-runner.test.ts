@@ -140,7 +140,11 @@ describe('deploy runner: blue-green', () => {
     target.faults.failNext('start', 'UNAVAILABLE');
     const failed = await deploy(v2, v1);
     expect(failed.state).toBe('rolled-back');
-    expect(failed.error).toEqual({ code: 'UNAVAILABLE', message: 'Injected fault in start' });
+    expect(failed.error).toEqual({
+      code: 'UNAVAILABLE',
+      message: 'Injected fault in start',
+      fault: 'infrastructure',
+    });
   });
 
   it('outlasts a target that is briefly unavailable during the rollback', async () => {

@@ -2,13 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeployTarget, Instance, InstanceSpec } from '../contracts/deploy-target.ts';
 import type { Release } from '../contracts/release.ts';
 import type { ReverseProxy, Route } from '../contracts/reverse-proxy.ts';
-import type { DeployRecord, StateStore } from '../contracts/state-store.ts';
+import type { DeployFault, DeployRecord, StateStore } from '../contracts/state-store.ts';
 import { CoreError, isCoreError, toCoreError } from '../errors.ts';
 import { type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
-import type { StageDeploySettings } from './deploy-settings.ts';
+import { defaultStepDeadlines, type StageDeploySettings } from './deploy-settings.ts';
 import { assertTransition, type DeployState, isFinalDeployState } from './deploy-states.ts';
 import { recordSuccess } from './stage-history.ts';
+import { withDeadline } from './step-deadline.ts';
 
 export interface DeployRunnerDeps {
   readonly store: StateStore;
@@ -32,6 +33,48 @@ interface RunnerData {
 /** 500 ms doubling: the last of six attempts comes about 16 s after the first. */
 const rollbackAttempts = 6;
 
+/**
+ * Failures that are the release's own: it cannot be pulled or started as built, or its health gate
+ * said no. Anything else (an unreachable engine or proxy, a deadline, a cancel) is ours.
+ */
+const releaseFaults = new WeakSet<CoreError>();
+const releaseFault = (error: CoreError): CoreError => {
+  releaseFaults.add(error);
+  return error;
+};
+/** An image the target cannot pull (gone from the registry) or start (a bad entrypoint, mount…). */
+const asImageFault = (error: unknown, signal: AbortSignal | undefined): CoreError => {
+  const failure = toCoreError(error);
+  if (!signal?.aborted && (failure.code === 'BAD_REQUEST' || failure.code === 'NOT_FOUND'))
+    releaseFault(failure);
+  return failure;
+};
+export const faultOf = (error: CoreError): DeployFault =>
+  releaseFaults.has(error) ? 'release' : 'infrastructure';
+
+/**
+ * Hides a stage's environment values (a DSN, a key) wherever a deploy writes text: its log lines,
+ * its record's error, its events. Values under 8 characters (`1`, `prod`) are left: they hide nothing.
+ */
+export function envMasker(env: Readonly<Record<string, string>> | undefined) {
+  const values = [...new Set(Object.values(env ?? {}))]
+    .filter((value) => value.length >= 8)
+    .sort((a, b) => b.length - a.length);
+  const text = (line: string): string =>
+    values.reduce((out, value) => out.replaceAll(value, '[redacted]'), line);
+  const error = (failure: CoreError): CoreError => {
+    if (!values.some((value) => failure.message.includes(value))) return failure;
+    const masked = new CoreError(failure.code, text(failure.message), {
+      retryable: failure.retryable,
+      details: failure.details,
+      ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+    });
+    if (releaseFaults.has(failure)) releaseFaults.add(masked);
+    return masked;
+  };
+  return { text, error };
+}
+
 const defaultWait = (ms: number, signal?: AbortSignal) =>
   sleep(ms, undefined, signal ? { signal } : undefined).then(() => undefined);
 
@@ -52,6 +95,7 @@ export async function runDeploy(
   const { store, target, proxy, bus } = deps;
   const wait = deps.wait ?? defaultWait;
   const { settings, signal } = params;
+  const deadlines = { ...defaultStepDeadlines, ...settings.deadlines };
   let record = await store.getDeploy({ id: params.deployId });
   if (!record) throw new CoreError('NOT_FOUND', `No deploy ${params.deployId}`);
   const logger = (deps.logger ?? silentLogger).child({
@@ -69,8 +113,10 @@ export async function runDeploy(
     durationMs: Math.max(0, Date.now() - Date.parse(record!.createdAt)),
   });
   const switchesTraffic = proxy !== undefined && settings.host !== undefined;
+  const mask = envMasker(settings.env);
 
-  const log = async (level: 'info' | 'warn' | 'error', line: string) => {
+  const log = async (level: 'info' | 'warn' | 'error', text: string) => {
+    const line = mask.text(text);
     logger[level](line);
     await store.appendLog({ deployId: record!.id, lines: [{ at: at(), level, line }] });
     bus.emit({ type: 'deploy:log', ...base(), level, line });
@@ -78,7 +124,7 @@ export async function runDeploy(
 
   const advance = async (
     to: DeployState,
-    extra: { note?: string; data?: RunnerData; error?: CoreError } = {},
+    extra: { note?: string; data?: RunnerData; error?: CoreError; fault?: DeployFault } = {},
   ) => {
     const from = record!.state;
     assertTransition(from, to);
@@ -92,7 +138,13 @@ export async function runDeploy(
         ...(extra.data === undefined ? {} : { data: { ...record!.data, ...extra.data } }),
         ...(extra.error === undefined
           ? {}
-          : { error: { code: extra.error.code, message: extra.error.message } }),
+          : {
+              error: {
+                code: extra.error.code,
+                message: extra.error.message,
+                fault: extra.fault ?? faultOf(extra.error),
+              },
+            }),
       },
     });
     bus.emit({ type: 'deploy:state-changed', ...base(), from, to });
@@ -109,12 +161,26 @@ export async function runDeploy(
   });
   const onLog = (line: string) => void log('info', line);
 
-  const othersOfStage = async (exceptId?: string) =>
-    (await target.list({ project: record!.project, stage: record!.stage })).filter(
-      (instance) => instance.id !== exceptId && instance.deployId !== record!.id,
-    );
+  /** One call to the target or proxy, bounded by its step's deadline (and the cancel, when `cancellable`). */
+  const bounded = <T>(
+    step: string,
+    ms: number,
+    run: (signal: AbortSignal) => Promise<T>,
+    cancellable = true,
+  ) => withDeadline(step, ms, run, cancellable ? signal : undefined);
 
-  const gate = async (instance: Instance) => {
+  const othersOfStage = async (exceptId?: string, cancellable = true) =>
+    (
+      await bounded(
+        'listing the stage',
+        deadlines.stopMs,
+        (s) => target.list({ project: record!.project, stage: record!.stage, signal: s }),
+        cancellable,
+      )
+    ).filter((instance) => instance.id !== exceptId && instance.deployId !== record!.id);
+
+  /** The health gate; a rollback's gate (of a restarted old release) does not listen to the cancel. */
+  const gate = async (instance: Instance, cancellable = true) => {
     const health = settings.health;
     const started = Date.now();
     // The gate gives up once the start period and all retries could have passed.
@@ -122,30 +188,40 @@ export async function runDeploy(
       started + health.startPeriodMs + (health.retries + 1) * (health.intervalMs + health.timeoutMs);
     let failures = 0;
     for (;;) {
-      const report = await target.checkHealth({ instance, health, ...(signal ? { signal } : {}) });
+      const report = await bounded(
+        'a health probe',
+        deadlines.probeMs,
+        (s) => target.checkHealth({ instance, health, signal: s }),
+        cancellable,
+      );
       if (report.status === 'healthy')
         return log('info', `health gate passed${report.detail ? `: ${report.detail}` : ''}`);
       if (report.status === 'exited') {
-        throw new CoreError(
-          'UNAVAILABLE',
-          `The candidate exited${report.detail ? `: ${report.detail}` : ''}`,
+        throw releaseFault(
+          new CoreError('UNAVAILABLE', `The candidate exited${report.detail ? `: ${report.detail}` : ''}`),
         );
       }
       const inStartPeriod = Date.now() - started < health.startPeriodMs;
       if (report.status === 'unhealthy' && !inStartPeriod) failures += 1;
       if (failures > health.retries) {
-        throw new CoreError(
-          'UNAVAILABLE',
-          `The candidate failed its health check ${failures} times${report.detail ? `: ${report.detail}` : ''}`,
+        throw releaseFault(
+          new CoreError(
+            'UNAVAILABLE',
+            `The candidate failed its health check ${failures} times${report.detail ? `: ${report.detail}` : ''}`,
+          ),
         );
       }
       if (Date.now() >= deadline) {
-        throw new CoreError(
-          'TIMEOUT',
-          `The candidate did not become healthy within ${deadline - started} ms`,
+        // What the probes said, too: on a busy machine the deadline can come before the last retry.
+        const said = failures > 0 ? `failed its health check ${failures} times and ` : '';
+        throw releaseFault(
+          new CoreError(
+            'TIMEOUT',
+            `The candidate ${said}did not become healthy within ${deadline - started} ms`,
+          ),
         );
       }
-      await wait(health.intervalMs, signal);
+      await wait(health.intervalMs, cancellable ? signal : undefined);
     }
   };
 
@@ -154,75 +230,103 @@ export async function runDeploy(
   };
 
   /**
-   * Rollback steps outlast passing faults (an engine or proxy restarting): retryable failures are
-   * tried again with backoff for about half a minute before the rollback gives up.
+   * Rollback steps outlast passing faults (an engine or proxy restarting): retryable failures (a
+   * step past its deadline too) are tried again with backoff, within the rollback's own deadline.
+   * They never listen to the cancel: a cancelled deploy still rolls back.
    */
-  const persist = async <T>(step: () => Promise<T>): Promise<T> => {
+  let rollbackEnds = Number.POSITIVE_INFINITY;
+  const persist = async <T>(
+    step: string,
+    ms: number,
+    run: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
+      const left = rollbackEnds - Date.now();
       try {
-        return await step();
+        if (left <= 0)
+          throw new CoreError('TIMEOUT', `the rollback did not finish within ${deadlines.rollbackMs} ms`, {
+            retryable: false,
+          });
+        return await withDeadline(step, Math.min(ms, left), run);
       } catch (error) {
         const failure = toCoreError(error);
-        if (!failure.retryable || attempt >= rollbackAttempts) throw failure;
+        if (!failure.retryable || attempt >= rollbackAttempts || Date.now() >= rollbackEnds) throw failure;
         await log('warn', `rollback step failed (${failure.message}); trying again`);
         await wait(Math.max(failure.retryAfterMs ?? 0, 500 * 2 ** (attempt - 1)));
       }
     }
   };
+  const listStage = (s: AbortSignal) =>
+    target.list({ project: record!.project, stage: record!.stage, signal: s });
 
-  const rollBack = async (cause: CoreError) => {
-    if (record!.state !== 'rolling-back')
-      await advance('rolling-back', { note: cause.message, error: cause });
-    await log('error', `rolling back: ${cause.message}`);
-    const candidate =
-      data().candidate ??
-      // The engine may be restarting right now (that may be why this rolls back): outlast it.
-      (await persist(() => target.list({ project: record!.project, stage: record!.stage }))).find(
-        (i) => i.deployId === record!.id,
+  /** Where the release before this deploy listens now (an engine restart may have moved it). */
+  const previousInstance = async (previous: Release) =>
+    persist('listing the stage', deadlines.stopMs, async (s) => {
+      const instances = (await listStage(s)).filter(
+        (i) => i.deployId !== record!.id && i.release.digest === previous.digest,
       );
-    if (candidate) {
-      if (target.logs) {
-        const lines = await target.logs({ instance: candidate, tail: 20 }).catch(() => []);
-        for (const line of lines) await log('warn', `candidate: ${line}`);
-      }
-      await persist(() => target.stop({ instance: candidate }));
-    }
+      const running = instances.find((i) => i.state === 'running' && i.endpoint !== undefined);
+      // Its engine may be bringing it back (a restarted daemon): give it the rollback's patience.
+      if (!running && instances.length > 0)
+        throw new CoreError('UNAVAILABLE', `${previous.tag} is not running yet`, { retryable: true });
+      return running;
+    }).catch(() => undefined);
+
+  /** Starts again what a recreate deploy stopped: where it listens, and whether all of it serves again. */
+  const restartStoppedOld = async (): Promise<{ endpoint: Instance['endpoint']; serving: boolean }> => {
     let serving = true;
-    const stoppedOld = data().stoppedOld ?? [];
-    let restoredEndpoint: Instance['endpoint'];
-    for (const old of stoppedOld) {
+    let endpoint: Instance['endpoint'];
+    for (const old of data().stoppedOld ?? []) {
       try {
-        const restored = await persist(() => target.start({ spec: spec(old.release, old.deployId), onLog }));
-        await gate(restored);
-        restoredEndpoint = restored.endpoint;
+        const restored = await persist(`restarting ${old.release.tag}`, deadlines.startMs, (s) =>
+          target.start({ spec: spec(old.release, old.deployId), onLog, signal: s }),
+        );
+        await gate(restored, false);
+        endpoint = restored.endpoint;
         await log('info', `restarted ${old.release.tag}`);
       } catch (error) {
         serving = false;
         await log('error', `could not restart ${old.release.tag}: ${toCoreError(error).message}`);
       }
     }
+    return { endpoint, serving };
+  };
+
+  const rollBack = async (cause: CoreError, fault: DeployFault) => {
+    rollbackEnds = Date.now() + deadlines.rollbackMs;
+    if (record!.state !== 'rolling-back')
+      await advance('rolling-back', { note: cause.message, error: cause, fault });
+    await log('error', `rolling back: ${cause.message}`);
+    const candidate =
+      data().candidate ??
+      // The engine may be restarting right now (that may be why this rolls back): outlast it.
+      (await persist('listing the stage', deadlines.stopMs, listStage)).find(
+        (i) => i.deployId === record!.id,
+      );
+    if (candidate) {
+      if (target.logs) {
+        const lines = await withDeadline('reading the candidate log', deadlines.probeMs, (s) =>
+          target.logs!({ instance: candidate, tail: 20, signal: s }),
+        ).catch(() => []);
+        for (const line of lines) await log('warn', `candidate: ${line}`);
+      }
+      await persist('stopping the candidate', deadlines.stopMs, (s) =>
+        target.stop({ instance: candidate, signal: s }),
+      );
+    }
+    const { endpoint: restoredEndpoint, serving } = await restartStoppedOld();
     const previousRoute = data().previousRoute;
+    const ensure = (route: Route) =>
+      persist('switching the route back', deadlines.switchMs, (s) =>
+        proxy!.ensureRoute({ route, signal: s }),
+      );
     if (switchesTraffic && restoredEndpoint) {
       // A recreated old release listens somewhere new: the route follows it.
-      await persist(() =>
-        proxy!.ensureRoute({ route: { host: settings.host!, upstream: restoredEndpoint } }),
-      );
+      await ensure({ host: settings.host!, upstream: restoredEndpoint });
     } else if (switchesTraffic) {
       // The switch may have happened before the failure: point the route back, at where the old
-      // release listens now (an engine restart may have given it a new address).
-      const previous = record!.previous;
-      const old = previous
-        ? await persist(async () => {
-            const instances = (await target.list({ project: record!.project, stage: record!.stage })).filter(
-              (i) => i.deployId !== record!.id && i.release.digest === previous.digest,
-            );
-            const running = instances.find((i) => i.state === 'running' && i.endpoint !== undefined);
-            // Its engine may be bringing it back (a restarted daemon): give it the rollback's patience.
-            if (!running && instances.length > 0)
-              throw new CoreError('UNAVAILABLE', `${previous.tag} is not running yet`, { retryable: true });
-            return running;
-          }).catch(() => undefined)
-        : undefined;
+      // release listens now.
+      const old = record!.previous ? await previousInstance(record!.previous) : undefined;
       const route = old?.endpoint
         ? {
             ...previousRoute,
@@ -230,7 +334,7 @@ export async function runDeploy(
             upstream: { ...previousRoute?.upstream, ...old.endpoint },
           }
         : previousRoute;
-      if (route) await persist(() => proxy!.ensureRoute({ route }));
+      if (route) await ensure(route);
     }
     if (!serving) throw cause;
     const restored = record!.previous;
@@ -247,87 +351,118 @@ export async function runDeploy(
     });
   };
 
+  /** From pending to the traffic switch: everything before the commit point, each step bounded. */
+  const prepare = async () => {
+    await advance('pulling');
+    bus.emit({
+      type: 'deploy:started',
+      ...base(),
+      release: record!.release,
+      ...(record!.previous ? { previous: record!.previous } : {}),
+      trigger: record!.trigger,
+    });
+    await log('info', `deploying ${record!.release.tag} (${record!.release.digest})`);
+    if (target.pull) {
+      await bounded('pulling the image', deadlines.pullMs, (s) =>
+        target.pull!({ spec: spec(record!.release, record!.id), onLog, signal: s }),
+      ).catch((error: unknown) => {
+        throw asImageFault(error, signal);
+      });
+    }
+    if (settings.strategy === 'recreate') {
+      const old = await othersOfStage();
+      await advance('stopping-old', { data: { stoppedOld: old } });
+      for (const instance of old)
+        await bounded(`stopping ${instance.release.tag}`, deadlines.stopMs, (s) =>
+          target.stop({ instance, signal: s }),
+        );
+    }
+    await advance('starting');
+    const candidate = await bounded('starting the candidate', deadlines.startMs, (s) =>
+      target.start({ spec: spec(record!.release, record!.id), onLog, signal: s }),
+    ).catch((error: unknown) => {
+      throw asImageFault(error, signal);
+    });
+    await advance('health-checking', { data: { candidate } });
+    await gate(candidate);
+    const previousRoute = switchesTraffic
+      ? ((await bounded('reading the route', deadlines.switchMs, (s) =>
+          proxy!.getRoute({ host: settings.host!, signal: s }),
+        )) ?? null)
+      : null;
+    await advance('switching-traffic', { data: { previousRoute } });
+  };
+
+  const switchTraffic = async () => {
+    const candidate = data().candidate;
+    if (!candidate) throw new CoreError('INTERNAL', 'The deploy record lost its candidate');
+    if (switchesTraffic) {
+      if (!candidate.endpoint)
+        throw new CoreError('UNSUPPORTED', `${target.id} gave the candidate no endpoint to route to`);
+      await bounded('switching the route', deadlines.switchMs, (s) =>
+        proxy!.ensureRoute({ route: { host: settings.host!, upstream: candidate.endpoint! }, signal: s }),
+      );
+      await log(
+        'info',
+        `${settings.host} now routes to ${candidate.endpoint.host}:${candidate.endpoint.port}`,
+      );
+    }
+    await commit();
+    await advance(settings.strategy === 'blue-green' ? 'retiring-old' : 'succeeded');
+  };
+
+  /** Past the commit point: a failure here leaves an extra container, never a broken stage; a cancel is too late. */
+  const retireOld = async () => {
+    const others = await othersOfStage(data().candidate?.id, false).catch(async (error: unknown) => {
+      await log('warn', `could not list the old instances: ${toCoreError(error).message}`);
+      return [];
+    });
+    for (const old of others) {
+      await withDeadline(`retiring ${old.release.tag}`, deadlines.stopMs, (s) =>
+        target.stop({ instance: old, signal: s }),
+      ).catch((error: unknown) => log('warn', `could not retire ${old.id}: ${toCoreError(error).message}`));
+    }
+    await advance('succeeded');
+  };
+
   try {
     if (signal?.aborted && record.state === 'pending') {
       await advance('cancelled', { note: 'cancelled before it started' });
       return record;
     }
     const state = record.state as DeployState;
-    if (['pulling', 'stopping-old', 'starting', 'health-checking'].includes(state)) {
+    if (['pulling', 'stopping-old', 'starting', 'health-checking', 'rolling-back'].includes(state)) {
       throw new CoreError('ABORTED', `The engine stopped while the deploy was ${state}`);
     }
-    if (state === 'pending') {
-      await advance('pulling');
-      bus.emit({
-        type: 'deploy:started',
-        ...base(),
-        release: record.release,
-        ...(record.previous ? { previous: record.previous } : {}),
-        trigger: record.trigger,
-      });
-      await log('info', `deploying ${record.release.tag} (${record.release.digest})`);
-      await target.pull?.({ spec: spec(record.release, record.id), onLog, ...(signal ? { signal } : {}) });
-      if (settings.strategy === 'recreate') {
-        const old = await othersOfStage();
-        await advance('stopping-old', { data: { stoppedOld: old } });
-        for (const instance of old) await target.stop({ instance });
-      }
-      await advance('starting');
-      const candidate = await target.start({
-        spec: spec(record.release, record.id),
-        onLog,
-        ...(signal ? { signal } : {}),
-      });
-      await advance('health-checking', { data: { candidate } });
-      await gate(candidate);
-      const previousRoute = switchesTraffic
-        ? ((await proxy!.getRoute({ host: settings.host! })) ?? null)
-        : null;
-      await advance('switching-traffic', { data: { previousRoute } });
-    }
-    if (record.state === 'switching-traffic') {
-      const candidate = data().candidate;
-      if (!candidate) throw new CoreError('INTERNAL', 'The deploy record lost its candidate');
-      if (switchesTraffic) {
-        if (!candidate.endpoint)
-          throw new CoreError('UNSUPPORTED', `${target.id} gave the candidate no endpoint to route to`);
-        await proxy!.ensureRoute({ route: { host: settings.host!, upstream: candidate.endpoint } });
-        await log(
-          'info',
-          `${settings.host} now routes to ${candidate.endpoint.host}:${candidate.endpoint.port}`,
-        );
-      }
-      await commit();
-      await advance(settings.strategy === 'blue-green' ? 'retiring-old' : 'succeeded');
-    }
-    if (record.state === 'retiring-old') {
-      // Past the commit point: a failure here leaves an extra container, never a broken stage.
-      for (const old of await othersOfStage(data().candidate?.id)) {
-        await target
-          .stop({ instance: old })
-          .catch((error: unknown) =>
-            log('warn', `could not retire ${old.id}: ${toCoreError(error).message}`),
-          );
-      }
-      await advance('succeeded');
-    }
+    if (state === 'pending') await prepare();
+    if (record.state === 'switching-traffic') await switchTraffic();
+    if (record.state === 'retiring-old') await retireOld();
     if (record.state === 'succeeded') {
       await log('info', `${record.release.tag} is live`);
       bus.emit({ type: 'deploy:succeeded', ...base(), release: record.release, ...outcome() });
     }
     return record;
   } catch (error) {
-    const cause =
+    const cause = mask.error(
       signal?.aborted && !isCoreError(error, 'ABORTED')
         ? new CoreError('ABORTED', 'The deploy was cancelled')
-        : toCoreError(error);
+        : toCoreError(error),
+    );
+    // A cancel or a stop during the gate is ours, whatever the gate was about to say; a rollback
+    // resumed after a crash keeps the fault of the failure that started it.
+    const fault: DeployFault =
+      record.state === 'rolling-back'
+        ? (record.error?.fault ?? 'infrastructure')
+        : signal?.aborted
+          ? 'infrastructure'
+          : faultOf(cause);
     try {
-      await rollBack(cause);
+      await rollBack(cause, fault);
     } catch (rollbackError) {
-      const failure = toCoreError(rollbackError);
+      const failure = mask.error(toCoreError(rollbackError));
       await log('error', `rollback failed: ${failure.message}`).catch(() => undefined);
       if (!record.finished && record.state === 'rolling-back') {
-        await advance('failed', { note: failure.message, error: failure });
+        await advance('failed', { note: failure.message, error: failure, fault });
         bus.emit({
           type: 'deploy:failed',
           ...base(),

@@ -13,7 +13,38 @@ export interface StageDeploySettings {
   readonly health: HealthCheckSettings;
   /** The stage's host name on the reverse proxy; without it (or without a proxy) there is no switch. */
   readonly host?: string;
+  /** How long each step may take; `defaultStepDeadlines` for those not given. */
+  readonly deadlines?: Partial<StepDeadlines>;
 }
+
+/**
+ * How long each step of a deploy may take before it fails with `TIMEOUT` (an infrastructure fault:
+ * the release is tried again later). A target or proxy that accepts a call but never answers cannot
+ * hold a deploy, or its cancel, for longer.
+ */
+export interface StepDeadlines {
+  /** Pulling the image. */
+  readonly pullMs: number;
+  /** Creating and starting the candidate. */
+  readonly startMs: number;
+  /** One health probe (the gate as a whole ends by its own retries). */
+  readonly probeMs: number;
+  /** Reading and switching the proxy route. */
+  readonly switchMs: number;
+  /** Listing or stopping instances. */
+  readonly stopMs: number;
+  /** The whole rollback, all its retries included. */
+  readonly rollbackMs: number;
+}
+
+export const defaultStepDeadlines: StepDeadlines = {
+  pullMs: 10 * 60_000,
+  startMs: 2 * 60_000,
+  probeMs: 30_000,
+  switchMs: 60_000,
+  stopMs: 2 * 60_000,
+  rollbackMs: 3 * 60_000,
+};
 
 export const defaultHealthCheck: HealthCheckSettings = {
   intervalMs: 1_000,

@@ -19,7 +19,7 @@ import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
 import { decide, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
-import { defaultHealthCheck, type StageDeploySettings } from './deploy-settings.ts';
+import { defaultHealthCheck, type StageDeploySettings, type StepDeadlines } from './deploy-settings.ts';
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
@@ -47,7 +47,10 @@ export interface EngineOptions {
   readonly deployConcurrency?: number;
   /** Webhook observations of one repository within this window cost one listing. Default 250 ms. */
   readonly coalesceMs?: number;
-  /** How long webhook event ids are remembered for replay protection. Default 24 h. */
+  /**
+   * How long webhook event ids are remembered for replay protection, and how old a notification may
+   * be (by the time its body names): an older one is dropped, since its id may be forgotten. Default 24 h.
+   */
   readonly eventTtlMs?: number;
   /**
    * After each poll cycle, point idle stages' routes back at the instance that runs their release
@@ -56,6 +59,14 @@ export interface EngineOptions {
   readonly healRoutes?: boolean;
   /** First pause after a repository's listing fails; doubles with each failure in a row (max 30 min). Default: the poll period, or 5 s without polling. */
   readonly backoffBaseMs?: number;
+  /**
+   * First pause before a release whose deploy failed for reasons of ours (engine, proxy or store
+   * faults, a restart, a cancel) is tried again; doubles with each such failure in a row (max 30 min).
+   * Default 30 s.
+   */
+  readonly deployRetryBaseMs?: number;
+  /** Deadlines of deploy steps for stages that set none; `defaultStepDeadlines` for the rest. */
+  readonly deadlines?: Partial<StepDeadlines>;
   /**
    * Several replicas on one store (its leases reach other processes): each stage is worked on by
    * one replica at a time, one push makes one deploy, and one replica (the leader) polls.
@@ -82,8 +93,12 @@ export interface Engine {
   readonly bus: EventBus;
   /** Resumes or rolls back unfinished deploys, reconciles every stage, starts polling. */
   start(): Promise<void>;
-  /** Stops polling and intake; running deploys are cancelled to a safe state. Resolves when all work ended. */
-  stop(): Promise<void>;
+  /**
+   * Stops polling and intake; running deploys are cancelled to a safe state (or, with `drain`, run
+   * to their end). Queued deploys, and deploys asked for from now on, stay pending in the store for
+   * the next start: work queued under one config runs under the next one. Resolves when all work ended.
+   */
+  stop(options?: { readonly drain?: boolean }): Promise<void>;
   /** One poll cycle over every watched repository (what the timer runs). */
   pollOnce(): Promise<void>;
   /** Verifies a webhook through the registry adapter and acts on what it reports. */
@@ -125,6 +140,7 @@ export function createEngine(options: EngineOptions): Engine {
   const eventTtlMs = options.eventTtlMs ?? 24 * 60 * 60 * 1000;
   const healRoutes = options.healRoutes ?? true;
   const backoffBaseMs = options.backoffBaseMs ?? (pollIntervalMs > 0 ? pollIntervalMs : 5_000);
+  const deployRetryBaseMs = options.deployRetryBaseMs ?? 30_000;
   const lifetime = new AbortController();
   const notifications =
     options.notifiers && options.notifiers.length > 0
@@ -173,6 +189,8 @@ export function createEngine(options: EngineOptions): Engine {
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
   const coalescing = new Map<string, NodeJS.Timeout>();
+  /** Stages whose release is tried again later (its deploy failed for reasons of ours). */
+  const stageRetries = new Map<string, NodeJS.Timeout>();
   /** Deploys this replica queued or runs, by stage: the rest of the store's unfinished ones are other replicas'. */
   const localJobs = new Map<string, Set<string>>();
   let timer: NodeJS.Timeout | undefined;
@@ -205,10 +223,16 @@ export function createEngine(options: EngineOptions): Engine {
     ...config.deploy,
     strategy: config.deploy.strategy ?? (target.capabilities.blueGreen ? 'blue-green' : 'recreate'),
     health: config.deploy.health ?? defaultHealthCheck,
+    deadlines: { ...options.deadlines, ...config.deploy.deadlines },
   });
 
+  /** Own keys only: a name from outside (a URL, a container's label) such as `constructor` finds no stage. */
+  const stageConfig = (project: string, stage: string) => {
+    const stages = projects.get(project)?.stages;
+    return stages && Object.hasOwn(stages, stage) ? stages[stage] : undefined;
+  };
   const stageOf = (ref: StageRef) => {
-    const config = projects.get(ref.project)?.stages[ref.stage];
+    const config = stageConfig(ref.project, ref.stage);
     if (!config) throw new CoreError('NOT_FOUND', `No stage ${ref.stage} in project ${ref.project}`);
     return config;
   };
@@ -322,7 +346,14 @@ export function createEngine(options: EngineOptions): Engine {
       store.listDeploys({ project: ref.project, stage: ref.stage, limit: 20 }),
       store.listApprovals({ project: ref.project, stage: ref.stage }),
     ]);
-    return decide({ stage: stageOf(ref), state, candidate, recentDeploys, approvals });
+    return decide({
+      stage: stageOf(ref),
+      state,
+      candidate,
+      recentDeploys,
+      approvals,
+      retryBaseMs: deployRetryBaseMs,
+    });
   };
 
   const decideStage = async (ref: StageRef, signal?: AbortSignal, memo = false) => {
@@ -335,7 +366,10 @@ export function createEngine(options: EngineOptions): Engine {
       if (decided.get(stageKey(ref)) === fingerprint) return { candidate, decision: undefined };
       decided.set(stageKey(ref), fingerprint);
     }
-    return { candidate, decision: await decisionOf(ref, state, candidate) };
+    const decision = await decisionOf(ref, state, candidate);
+    // A decision that waits for a retry changes with time alone: the next look decides anew.
+    if (decision.action === 'none' && decision.retryAt) decided.delete(stageKey(ref));
+    return { candidate, decision };
   };
 
   const addLocal = (key: string, id: string) => localJobs.set(key, (localJobs.get(key) ?? new Set()).add(id));
@@ -363,6 +397,11 @@ export function createEngine(options: EngineOptions): Engine {
     let record: DeployRecord | undefined;
     try {
       record = await createQueued(ref, release, trigger, reason);
+      // A stopping engine (a reload) runs nothing new: the next start runs it, under its config.
+      if (stopping) {
+        await leases.exit(key);
+        return record;
+      }
       addLocal(key, record.id);
       await queue.push(key, { deployId: record.id });
       return record;
@@ -425,6 +464,17 @@ export function createEngine(options: EngineOptions): Engine {
         cancellers.delete(job.deployId);
         return settle(key, job.deployId);
       });
+      // A release that failed for reasons of ours is tried again later: the decision says when.
+      if (finished.finished && finished.error?.fault === 'infrastructure' && !stopping) {
+        await reconcile({ project, stage }).catch((error: unknown) =>
+          adapterError('engine', 'reconcile', error),
+        );
+      }
+      if (finished.state === 'succeeded') {
+        await closeApprovals({ project, stage }, finished.release, `deployed by deploy ${finished.id}`).catch(
+          (error: unknown) => adapterError(store.id, 'putApproval', error),
+        );
+      }
       if (finished.state === 'succeeded' && !stopping) {
         // A stage promoted from this one may now have something to do.
         for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
@@ -478,7 +528,10 @@ export function createEngine(options: EngineOptions): Engine {
     try {
       const first = await decideStage(ref, signal, memo);
       if (first.decision === undefined) return { settled: true };
-      if (first.decision.action === 'none') return { decision: first.decision, settled: true };
+      if (first.decision.action === 'none') {
+        if (first.decision.retryAt) retryStage(ref, Date.parse(first.decision.retryAt));
+        return { decision: first.decision, settled: true };
+      }
       if (!(await leases.enter(key))) {
         decided.delete(key);
         const decision: StageDecision = {
@@ -502,6 +555,23 @@ export function createEngine(options: EngineOptions): Engine {
   };
   const reconcile = async (ref: StageRef, signal?: AbortSignal, memo = false) =>
     (await reconcileStage(ref, signal, memo)).decision;
+
+  /** Looks at a stage again at `at`, when its release's retry is due (polling or not). */
+  const retryStage = (ref: StageRef, at: number) => {
+    const key = stageKey(ref);
+    if (stopping || stageRetries.has(key)) return;
+    const timer = setTimeout(
+      () => {
+        stageRetries.delete(key);
+        if (stopping) return;
+        void track(reconcile(ref, lifetime.signal)).catch((error: unknown) =>
+          adapterError('engine', 'reconcile', error),
+        );
+      },
+      Math.max(0, at - Date.now()) + 1,
+    );
+    stageRetries.set(key, timer);
+  };
 
   const act = async (ref: StageRef, decision: StageDecision): Promise<StageDecision> => {
     if (decision.action === 'deploy') {
@@ -629,7 +699,7 @@ export function createEngine(options: EngineOptions): Engine {
   const adopt = async (records: readonly DeployRecord[]) => {
     for (const record of records) {
       const key = stageKey(record);
-      if (!projects.get(record.project)?.stages[record.stage] || localJobs.get(key)?.has(record.id)) continue;
+      if (!stageConfig(record.project, record.stage) || localJobs.get(key)?.has(record.id)) continue;
       if (!(await leases.enter(key))) continue;
       const current = await store.getDeploy({ id: record.id }).catch(() => undefined);
       if (!current || current.finished) {
@@ -701,7 +771,7 @@ export function createEngine(options: EngineOptions): Engine {
     }
     for (const [key, instances] of running) {
       const [project, stage] = key.split('/') as [string, string];
-      const config = projects.get(project)?.stages[stage];
+      const config = stageConfig(project, stage);
       const host = config?.deploy.host;
       if (signal.aborted || !host || queue.isRunning(key) || queue.waiting(key)) continue;
       if (!(await leases.enter(key).catch(() => false))) continue;
@@ -749,14 +819,80 @@ export function createEngine(options: EngineOptions): Engine {
     );
   };
 
-  /** A repository whose last look failed: what its stages wait for, and when the next look comes. */
+  /**
+   * A repository whose last look failed (what its stages wait for, and when the next look comes), or
+   * that a notification marked and no look has settled yet.
+   */
   const waitingFor = (project: EngineProject): StageDecision | undefined => {
     const key = repoKey(project.registry, project.repository);
     const failed = lookFailed.get(key);
+    // Deciding on the tags listed before the notification would name a release it made old.
+    if (failed === undefined && inbox.has(key))
+      return { action: 'none', reason: 'waiting: a notification is being looked at' };
     if (failed === undefined) return undefined;
     const retryAt = new Date(Math.max(Date.now(), backoffUntil.get(key) ?? 0)).toISOString();
     const notified = inbox.has(key) ? 'a notification waits; ' : '';
     return { action: 'none', reason: `waiting: ${notified}${failed}; retrying at ${retryAt}`, retryAt };
+  };
+
+  /** Resolves at the deploy's next state change, or after `ms`. */
+  const nextStateOf = (deployId: string, ms: number) =>
+    new Promise<void>((resolve) => {
+      let off: () => void = () => undefined;
+      const timer = setTimeout(() => {
+        off();
+        resolve();
+      }, ms);
+      off = bus.on('deploy:state-changed', (event) => {
+        if (event.deployId !== deployId) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+
+  /** A cancelled release is no longer what the stage should run: what runs is, until a decision says otherwise. */
+  const forgetDesired = async (record: DeployRecord, by: string) =>
+    updateState(record, (s) => {
+      if (s.desired?.digest !== record.release.digest) return s;
+      const { desired: _cancelled, ...rest } = s;
+      return s.actual
+        ? { ...rest, desired: { ...s.actual, reason: `${record.release.tag} was cancelled by ${by}` } }
+        : rest;
+    }).catch((error: unknown) => adapterError(store.id, 'putStage', error));
+
+  /** Pending approvals of a release close once it is deployed by another route, or runs already. */
+  const closeApprovals = async (ref: StageRef, release: Release, reason: string) => {
+    for (const approval of await store.listApprovals({ ...ref, status: 'pending' })) {
+      if (approval.release.digest !== release.digest) continue;
+      await store.putApproval({ approval: { ...approval, status: 'closed', decidedAt: at(), reason } });
+    }
+  };
+
+  /**
+   * A deploy of the release that runs already, or is being deployed, is a no-op that says so
+   * (`CONFLICT` with `details.noop`); approvals waiting for a release that runs already close.
+   */
+  const requireNew = async (ref: StageRef, release: Release) => {
+    const state = await readState(ref);
+    if (state?.actual?.digest === release.digest) {
+      await closeApprovals(ref, release, `${release.tag} runs already`);
+      throw new CoreError(
+        'CONFLICT',
+        `${release.tag} (${release.digest}) runs in ${stageKey(ref)} already: nothing to deploy`,
+        { details: { noop: 'already-running', release } },
+      );
+    }
+    const active = (await store.listDeploys({ ...ref, unfinished: true })).find(
+      (d) => d.release.digest === release.digest,
+    );
+    if (active) {
+      throw new CoreError(
+        'CONFLICT',
+        `${release.tag} (${release.digest}) is being deployed to ${stageKey(ref)} already (deploy ${active.id})`,
+        { details: { noop: 'being-deployed', deployId: active.id, release } },
+      );
+    }
   };
 
   const requireAllowed = (ref: StageRef, config: EngineStage, tag: string, state: StageState | undefined) => {
@@ -798,18 +934,20 @@ export function createEngine(options: EngineOptions): Engine {
       }
       schedule();
     },
-    async stop() {
+    async stop({ drain = false } = {}) {
       if (stopping) return;
       stopping = true;
       if (timer) clearTimeout(timer);
       inbox.stop();
-      for (const pending of coalescing.values()) clearTimeout(pending);
+      for (const pending of [...coalescing.values(), ...stageRetries.values()]) clearTimeout(pending);
+      stageRetries.clear();
       coalescing.clear();
       for (const [key, job] of queue.clear()) {
         // Waiting deploys stay pending in the store; the next start (or another replica) runs them.
         logger.info(`deploy ${job.deployId} stays queued for the next start`);
         await settle(key, job.deployId);
       }
+      if (drain) await queue.idle();
       lifetime.abort(new CoreError('ABORTED', 'The engine is stopping'));
       await queue.idle();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
@@ -820,10 +958,20 @@ export function createEngine(options: EngineOptions): Engine {
     },
     pollOnce: () => track(pollOnce()),
     async ingestWebhook({ registry: name, request }) {
-      const registry = registries[name];
+      const registry = Object.hasOwn(registries, name) ? registries[name] : undefined;
       if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);
       if (!registry.parseWebhook) throw new CoreError('UNSUPPORTED', `${registry.id} does not take webhooks`);
-      const observations = await registry.parseWebhook(request);
+      const observations = (await registry.parseWebhook(request)).filter((observation) => {
+        const age = observation.occurredAt ? Date.now() - Date.parse(observation.occurredAt) : 0;
+        if (!(age > eventTtlMs)) return true;
+        logger.warn('dropped a notification older than the replay window', {
+          registry: registry.id,
+          repository: observation.repository,
+          tag: observation.tag,
+          occurredAt: observation.occurredAt,
+        });
+        return false;
+      });
       // Marked in the store before anything else: a store that cannot write fails the webhook, so
       // that the registry sends it again, and a marked repository is looked at until acted on.
       const touched = new Map<string, { entry: Watched; tags: string[] }>();
@@ -909,6 +1057,7 @@ export function createEngine(options: EngineOptions): Engine {
           `${release.tag} (${release.digest}) never succeeded in ${config.promoteFrom}`,
         );
       }
+      await requireNew(ref, release);
       return enqueue(ref, release, 'manual', 'deployed by hand');
     },
     async promote(params) {
@@ -926,6 +1075,7 @@ export function createEngine(options: EngineOptions): Engine {
           `${params.digest ?? 'That release'} never succeeded in ${config.promoteFrom}`,
         );
       }
+      await requireNew(ref, release);
       return enqueue(ref, release, 'promotion', `promoted from ${config.promoteFrom}`);
     },
     async rollback(ref) {
@@ -948,14 +1098,20 @@ export function createEngine(options: EngineOptions): Engine {
       }
       const canceller = cancellers.get(id);
       if (canceller) {
+        // The answer comes at once: the running step is abandoned and the rollback goes on in the
+        // background (bounded by its own deadline); the record says where it is.
+        const moved = nextStateOf(id, 2_000);
         canceller.abort(new CoreError('ABORTED', `Cancelled by ${by}`));
-        await queue.idle();
+        await moved;
+        await forgetDesired(record, by);
         return (await store.getDeploy({ id }))!;
       }
       // Not ours: only when no replica works on the stage can it be cancelled from here.
       if (!(await leases.enter(key))) throw busyElsewhere(key);
       try {
-        return (await cancelPending(id, `cancelled by ${by}`))!;
+        const cancelled = (await cancelPending(id, `cancelled by ${by}`))!;
+        await forgetDesired(record, by);
+        return cancelled;
       } finally {
         await leases.exit(key);
       }
@@ -969,6 +1125,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (config.promoteFrom && !(await proofOf(approval, config.promoteFrom, approval.release.digest))) {
         throw new CoreError('CONFLICT', `${approval.release.tag} never succeeded in ${config.promoteFrom}`);
       }
+      await requireNew(approval, approval.release);
       await store.putApproval({
         approval: { ...approval, status: 'approved', decidedAt: at(), decidedBy: by },
       });

@@ -22,7 +22,7 @@ afterEach(async () => {
 function world(store: MemoryStateStore = createMemoryStateStore()) {
   const registry = createMemoryRegistry({ webhookSecret: 'webhook-secret' });
   const target = createMemoryDeployTarget();
-  const make = () => {
+  const make = (overrides: { readonly coalesceMs?: number } = {}) => {
     const engine = createEngine({
       projects: [
         {
@@ -50,6 +50,7 @@ function world(store: MemoryStateStore = createMemoryStateStore()) {
       pollIntervalMs: 0,
       coalesceMs: 5,
       backoffBaseMs: 20,
+      ...overrides,
     });
     engines.push(engine);
     return engine;
@@ -148,5 +149,52 @@ describe('an accepted webhook', () => {
     await second.start();
     await second.idle();
     expect((await w.store.getStage({ project: 'web-app', stage: 'dev' }))?.actual?.digest).toBe(rebuilt);
+  });
+});
+
+describe('a notification older than the replay window', () => {
+  it('is dropped with no state: nothing marked, nothing remembered, nothing observed', async () => {
+    const w = world();
+    const engine = w.make();
+    await engine.start();
+    w.registry.push(repository, 'dev-1');
+    const old = new Date(Date.now() - 25 * 60 * 60 * 1000).toISOString();
+    const request = w.registry.webhookRequest([
+      { repository, tag: 'dev-1', action: 'pushed', eventId: 'old-1', occurredAt: old },
+    ]);
+    expect(await engine.ingestWebhook({ registry: 'main', request })).toEqual([]);
+    expect(await w.store.listRepositoryMarks()).toEqual([]);
+    expect(await w.store.rememberEvent({ source: 'registry:memory', eventId: 'old-1', ttlMs: 1 })).toBe(true);
+    const fresh = new Date().toISOString();
+    const accepted = await engine.ingestWebhook({
+      registry: 'main',
+      request: w.registry.webhookRequest([
+        { repository, tag: 'dev-1', action: 'pushed', eventId: 'new-1', occurredAt: fresh },
+      ]),
+    });
+    expect(accepted).toHaveLength(1);
+    await expect.poll(w.running, bound).toEqual(['dev-1']);
+  });
+});
+
+describe('the plan while a notification waits for its look', () => {
+  it('says so, instead of deciding on the tags listed before it; then the newest release is deployed', async () => {
+    const w = world();
+    const engine = w.make({ coalesceMs: 400 });
+    await engine.start();
+    w.registry.push(repository, 'dev-1');
+    await w.notify(engine, 'dev-1', 'e-1');
+    await expect.poll(w.running, bound).toEqual(['dev-1']);
+    await expect
+      .poll(async () => (await engine.plan({ stage: 'dev' }))[0]?.decision.reason ?? '', bound)
+      .not.toMatch(/^waiting/);
+    w.registry.push(repository, 'dev-2');
+    await w.notify(engine, 'dev-2', 'e-2');
+    expect((await engine.plan({ stage: 'dev' }))[0]?.decision).toEqual({
+      action: 'none',
+      reason: 'waiting: a notification is being looked at',
+    });
+    await expect.poll(w.running, bound).toEqual(['dev-2']);
+    expect((await engine.plan({ stage: 'dev' }))[0]?.decision.reason ?? '').not.toMatch(/^waiting/);
   });
 });

@@ -155,8 +155,9 @@ describe('engine: replicas on one store', () => {
     await a.start();
     await a.idle();
     await c.store.acquireLease({ name: `stage:${project}/dev`, holder: 'other', ttlMs: 60_000 });
+    c.registry.push(repository, 'dev-2');
     const before = await c.deploys();
-    await expect(a.deploy({ project, stage: 'dev', tag: 'dev-1' })).rejects.toMatchObject({
+    await expect(a.deploy({ project, stage: 'dev', tag: 'dev-2' })).rejects.toMatchObject({
       code: 'CONFLICT',
       message: expect.stringContaining('Another replica is working on web-app/dev'),
     });

@@ -62,7 +62,7 @@ export function signMemoryWebhook(body: Uint8Array, secret: string): string {
 
 /**
  * The webhook the memory registry understands: `{ "events": [{ "id"?, "action", "repository", "tag",
- * "digest"? }] }` signed with `secret`. `action` is `pushed` or `deleted`; other actions are ignored.
+ * "digest"?, "timestamp"? }] }` signed with `secret`. `action` is `pushed` or `deleted`; other actions are ignored.
  */
 export function createMemoryWebhookRequest(params: {
   readonly observations: readonly RegistryObservation[];
@@ -74,6 +74,7 @@ export function createMemoryWebhookRequest(params: {
     repository: observation.repository,
     tag: observation.tag,
     ...(observation.digest === undefined ? {} : { digest: observation.digest }),
+    ...(observation.occurredAt === undefined ? {} : { timestamp: observation.occurredAt }),
   }));
   const body = new TextEncoder().encode(JSON.stringify({ events }));
   return {
@@ -93,6 +94,7 @@ const webhookBody = v.object({
       repository: v.pipe(v.string(), v.minLength(1)),
       tag: v.pipe(v.string(), v.minLength(1)),
       digest: v.optional(v.string()),
+      timestamp: v.optional(v.string()),
     }),
   ),
 });
@@ -278,6 +280,7 @@ function parseMemoryWebhook(request: WebhookRequest, secret: string, id: string)
         action: event.action,
         ...(event.digest === undefined ? {} : { digest: event.digest }),
         ...(event.id === undefined ? {} : { eventId: event.id }),
+        ...(event.timestamp === undefined ? {} : { occurredAt: event.timestamp }),
       },
     ];
   });

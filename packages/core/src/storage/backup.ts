@@ -115,7 +115,7 @@ const backupSchema = v.strictObject({
       project: text,
       stage: text,
       release,
-      status: v.picklist(['pending', 'approved', 'rejected']),
+      status: v.picklist(['pending', 'approved', 'rejected', 'closed']),
       requestedAt: text,
       decidedAt: v.optional(text),
       decidedBy: v.optional(text),

@@ -61,6 +61,7 @@ export type StateStoreCaseId =
   | 'update-missing-deploy-not-found'
   | 'journal-appends-on-state-change-or-note'
   | 'update-deploy-merges-data'
+  | 'update-deploy-keeps-error-fault'
   | 'list-deploys-newest-first'
   | 'list-deploys-filters'
   | 'list-deploys-limit-and-before'
@@ -397,6 +398,26 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
         update: { data: { candidate: 'c-1' } },
       });
       same(updated.data, { slot: 'blue', candidate: 'c-1' }, 'data after an update with other keys');
+    },
+  },
+  'update-deploy-keeps-error-fault': {
+    title: "a deploy's error keeps whose fault it was",
+    run: async ({ harness: { store }, unique }) => {
+      const id = `deploy-${unique}`;
+      await store.createDeploy({ deploy: deployInit(projectFor(unique), id) });
+      const error = {
+        code: 'TIMEOUT',
+        message: 'pull did not finish in time',
+        fault: 'infrastructure' as const,
+      };
+      const updated = await store.updateDeploy({
+        id,
+        expectedRevision: 1,
+        update: { state: 'rolled-back', finished: true, error },
+      });
+      same(updated.error, error, 'error after the update');
+      same((await store.getDeploy({ id }))?.error, error, 'error read back');
+      same((await store.listDeploys({ project: projectFor(unique) }))[0]?.error, error, 'error as listed');
     },
   },
   'list-deploys-newest-first': {
