@@ -2,12 +2,10 @@ import { hostname } from 'node:os';
 import {
   createEngine,
   createEventBus,
-  createWebhookNotifier,
   type DeployTarget,
   type Engine,
   instantiate,
   type Logger,
-  type Notifier,
   type Registry,
   type ReverseProxy,
   type StateStore,
@@ -19,6 +17,10 @@ import { Activity } from './live/activity.ts';
 import { StageBoard } from './live/board.ts';
 import { EventHub, type EventHubOptions } from './live/event-hub.ts';
 import { journalOf } from './live/event-journal.ts';
+import { type ComposedNotifications, composeNotifications } from './notify/compose-notifications.ts';
+
+/** How long a shutdown or a reload waits for queued notifications before dropping them. */
+const notifyGraceMs = 5_000;
 
 /** Everything a config composes into: adapters, the engine, metrics. */
 export interface Composed {
@@ -36,6 +38,8 @@ export interface Composed {
   readonly board: StageBoard;
   /** Registries' polls, webhooks and errors, and the replicas seen, for `/api/status`. */
   readonly activity: Activity;
+  /** The notification channels and their dispatcher. */
+  readonly notifications: ComposedNotifications;
   readonly logger: Logger;
   /**
    * Stops the engine (running deploys end in a safe state, or with `drain` run to their end; queued
@@ -113,12 +117,10 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
           instantiate(proxySpec.definition, proxySpec.options, { ...context('proxy'), path: proxySpec.path }),
         )
       : undefined);
-  const notifiers: Notifier[] = config.notifier
-    ? [make(() => createWebhookNotifier(config.notifier!, context('notifier')))]
-    : [];
-
   const bus = createEventBus({ logger: logger.child({ component: 'events' }) });
-  const metrics = createMetrics(bus);
+  // The server runs its own dispatcher (not the engine's): routes, batching, per-channel metrics.
+  const notifications = composeNotifications(config.notify, { bus, logger });
+  const metrics = createMetrics(bus, { notifications: () => notifications.stats() });
   const activity = new Activity(registries);
   const instrumented = Object.fromEntries(
     Object.entries(registries).map(([name, registry]) => [
@@ -152,7 +154,6 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     target,
     ...(proxy ? { proxy } : {}),
     store,
-    notifiers,
     bus,
     logger,
     pollIntervalMs: config.pollIntervalMs,
@@ -171,12 +172,15 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     events,
     board,
     activity,
+    notifications,
     logger,
     dispose(options = {}) {
       disposing ??= (async () => {
         await engine.stop(options);
         // The engine's last events still reach the feed, before the store closes.
         await events.close();
+        // What the last deploys reported still goes out, for a few seconds at most.
+        await notifications.close(Math.min(config.shutdownTimeoutMs, notifyGraceMs));
         metrics.dispose();
         // The store last: the engine's final writes go through it.
         for (const adapter of created.reverse()) {

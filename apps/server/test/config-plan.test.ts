@@ -17,7 +17,10 @@ describe("the plan's config file", () => {
     const config = report.config!;
     expect(config.target.type).toBe('docker');
     expect(config.proxy?.type).toBe('npm');
-    expect(config.notifier?.url).toBe('https://notify.example.com/webhook');
+    // The plan's notification_url stays the signed JSON webhook.
+    expect(config.notify.channels.map((channel) => [channel.channel, channel.options.url])).toEqual([
+      ['webhook', 'https://notify.example.com/webhook'],
+    ]);
   });
 
   it('means what the plan says: three stages with their gates, port and health check', () => {

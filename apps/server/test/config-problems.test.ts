@@ -81,7 +81,7 @@ describe('bad input: every problem in one run, with its path, in plain words', (
         /^projects\.web-app-launcher\.stages\.prod\.zzz: unknown key; known here: tag_pattern, policy/,
       ),
       'projects.web-app-launcher.helthcheck: unknown key; did you mean healthcheck?',
-      'colour: unknown key; known here: global, registries, projects',
+      'colour: unknown key; known here: global, registries, projects, notify',
     ]);
   });
 

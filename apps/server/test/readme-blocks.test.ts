@@ -28,12 +28,16 @@ const where = (block: Block) => whereIn(block);
 /** Each `*_env` variable a config names, set to a value of its own. */
 function envFor(code: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const match of code.matchAll(/(\w*)_env:\s*["']?([A-Za-z_][A-Za-z0-9_]*)/g)) {
-    const [, key, name] = match as unknown as [string, string, string];
-    // A bcrypt hash's shape, where the key wants one.
+  for (const match of code.matchAll(/(\w*)_env:\s*["']?([A-Za-z_][A-Za-z0-9_]*)[^\n#]*(?:#\s*(\S+))?/g)) {
+    const [, key, name, comment] = match as unknown as [string, string, string, string | undefined];
+    // A bcrypt hash's shape, where the key wants one; a notify channel's URL from its comment.
     env[name] = key.endsWith('password_hash')
       ? `$2b$12$${'a'.repeat(53)}`
-      : `readme-${name.toLowerCase()}-value-0123456789`;
+      : key === 'url'
+        ? comment && /^[a-z+]+:\/\//.test(comment)
+          ? comment
+          : 'ntfy://ntfy.sh/readme'
+        : `readme-${name.toLowerCase()}-value-0123456789`;
   }
   return env;
 }

@@ -3,10 +3,26 @@
 // everything it started; `--once` stops after the story (CI runs this).
 import { demoProject, demoProjects, demoRepository } from './demo-config.ts';
 import { runDemoScenario } from './demo-scenario.ts';
-import { type Stack, startStack } from './stack.ts';
+import { type Stack, type StartStackOptions, startStack } from './stack.ts';
 import { serverCli } from './stack-server.ts';
 
 const once = process.argv.includes('--once');
+/** The one line that points the demo at a channel: its URL in DW_DEMO_NOTIFY, each event at once. */
+const demoNotify: StartStackOptions['notify'] = {
+  batch_window_seconds: 0,
+  channels: [
+    {
+      url_env: 'DW_DEMO_NOTIFY',
+      events: [
+        'deploy:succeeded',
+        'deploy:failed',
+        'deploy:rolled-back',
+        'deploy:awaiting-confirmation',
+        'release:available',
+      ],
+    },
+  ],
+};
 const say = (line: string) => process.stdout.write(`${line}\n`);
 // scripts/start.sh records when the command started, before it installs anything.
 const startedAt = Number(process.env.DW_DEMO_STARTED_AT) || Math.round(performance.timeOrigin);
@@ -25,6 +41,8 @@ async function run(): Promise<void> {
     projects: demoProjects,
     pollIntervalSeconds: 30,
     onStep: (line) => say(`  ${line}`),
+    // DW_DEMO_NOTIFY=<service URL> (ntfy://ntfy.sh/<topic>, discord://…): the story's deploys there too.
+    ...(process.env.DW_DEMO_NOTIFY ? { notify: demoNotify } : {}),
   });
   stack = await starting;
   await runDemoScenario(stack, say, startedAt);

@@ -34,6 +34,8 @@ export interface StackConfigParams {
   readonly stackId: string;
   readonly pollIntervalSeconds: number;
   readonly domain: string;
+  /** The server's `notify` key; messages then link to the server's own URL. */
+  readonly notify?: ConfigInput['notify'];
 }
 
 /** The label naming the stack a deployed container belongs to. */
@@ -66,6 +68,7 @@ export function stackConfigText(params: StackConfigParams): string {
       },
       server: {
         listen: `127.0.0.1:${params.listenPort}`,
+        ...(params.notify ? { public_url: `http://127.0.0.1:${params.listenPort}` } : {}),
         shutdown_timeout_ms: 5_000,
         tokens: [{ name: 'admin', token_env: stackEnvNames.adminToken, scopes: ['admin'] }],
       },
@@ -86,6 +89,7 @@ export function stackConfigText(params: StackConfigParams): string {
         },
       ]),
     ),
+    ...(params.notify ? { notify: params.notify } : {}),
   };
   return stringify(config);
 }

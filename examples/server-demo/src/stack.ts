@@ -20,7 +20,13 @@ import {
   startRegistry,
 } from '@docker-watcher/testkit';
 import type Docker from 'dockerode';
-import { type StackProject, stackConfigText, stackEnvNames, stackIdLabel } from './stack-config.ts';
+import {
+  type StackConfigParams,
+  type StackProject,
+  stackConfigText,
+  stackEnvNames,
+  stackIdLabel,
+} from './stack-config.ts';
 import { createStackServer, type StackServer, type StackServerMode } from './stack-server.ts';
 
 export interface StartStackOptions {
@@ -35,6 +41,8 @@ export interface StartStackOptions {
   readonly store?: string;
   /** Called with a line at each step of starting, for a demo's progress output. */
   readonly onStep?: (line: string) => void;
+  /** The servers' `notify` key (notification channels). */
+  readonly notify?: StackConfigParams['notify'];
   /**
    * The server reaches the registry's API through a fault-switching proxy (`stack.registryFaults`);
    * pushes and the Docker Engine's pulls still go to the registry itself.
@@ -195,6 +203,7 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
           stackId,
           pollIntervalSeconds: options.pollIntervalSeconds ?? 0,
           domain: stackDomain,
+          ...(options.notify ? { notify: options.notify } : {}),
         }),
       );
       return createStackServer({

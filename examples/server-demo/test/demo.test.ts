@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { dockerClient } from '@docker-watcher/testkit';
+import { startNtfyFake } from '@docker-watcher/testkit/notify';
 import { expect, it } from 'vitest';
 import { stackIdLabel } from '../src/stack-config.ts';
 
@@ -30,8 +31,14 @@ async function served(line: string): Promise<string> {
 }
 
 it('tells the story: automatic dev deploy, rel confirmed, prod promoted by digest, broken dev rolled back', async () => {
+  // Pointed at a channel by one line: DW_DEMO_NOTIFY.
+  const ntfy = await startNtfyFake();
+  const notifyUrl = `ntfy://${ntfy.username}:${ntfy.password}@${new URL(ntfy.origin).host}/${ntfy.topic}?scheme=http`;
   const [command, args] = node(['--once']);
-  const { stdout } = await promisify(execFile)(command, args, { timeout: 240_000 });
+  const { stdout } = await promisify(execFile)(command, args, {
+    timeout: 240_000,
+    env: { ...process.env, DW_DEMO_NOTIFY: notifyUrl },
+  }).finally(() => ntfy.close());
   expect(stdout).toMatch(/dev: dev-1 deployed automatically \(auto\), curl .* -> v1/);
   expect(stdout).toMatch(/time from the command to the first automatic deploy: \d+\.\d s/);
   expect(stdout).toMatch(/rel: v1\.0\.0 \(sha256:[0-9a-f]{12}…\) waits for confirmation \(approval [\w-]+\)/);
@@ -47,6 +54,23 @@ it('tells the story: automatic dev deploy, rel confirmed, prod promoted by diges
   );
   expect(stdout).toContain('done');
   expect(stdout).not.toContain('Ctrl-C');
+  // The channel heard the story, with links to the server's deploys and approvals pages.
+  const told = ntfy.messages.map((message) => message.json as { title: string; click?: string });
+  expect(told.map((message) => message.title)).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/dev-1/),
+      expect.stringMatching(/v1\.0\.0.*rel|rel.*v1\.0\.0/),
+      expect.stringMatching(/v1\.0\.0.*prod|prod.*v1\.0\.0/),
+      expect.stringMatching(/dev-2/),
+    ]),
+  );
+  expect(told.map((message) => message.click)).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/deploys\/[\w-]+$/),
+      expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/approvals$/),
+    ]),
+  );
+  expect(stdout).not.toContain(ntfy.password);
 }, 300_000);
 
 it('keeps serving until Ctrl-C, prints what to try, then removes what it started and exits 0', async () => {

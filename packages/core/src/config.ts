@@ -52,9 +52,16 @@ export function parseOptions<TSchema extends v.GenericSchema>(
   const problems = result.issues.map((issue) => {
     const keys = (issue.path ?? []).map((item) => String(item.key));
     const secret = keys.some((key) => secrets.has(key));
-    const message = secret
-      ? `Invalid ${issue.kind === 'schema' ? 'type' : 'value'}: Expected ${issue.expected ?? 'a valid value'}`
-      : issue.message;
+    // A message that cannot quote the value (a custom one, about a string it does not contain) is kept.
+    const quotes =
+      typeof issue.input !== 'string' ||
+      issue.input === '' ||
+      issue.message.includes(issue.input) ||
+      issue.message.includes(issue.received);
+    const message =
+      secret && quotes
+        ? `Invalid ${issue.kind === 'schema' ? 'type' : 'value'}: Expected ${issue.expected ?? 'a valid value'}`
+        : issue.message;
     return { path: pathOf(issue, context.path ?? ''), message };
   });
   throw new ConfigError(problems, context.subject ? { subject: context.subject } : {});

@@ -260,6 +260,27 @@ describe('broken notifiers', () => {
     });
     expect(ids).toEqual(['delivery-failure-is-retryable-core-error']);
   });
+
+  it('a digest sent as one message per event fails digest-is-one-message', async () => {
+    const ids = await failing(notifierSuite, () => {
+      const harness = memoryNotifierHarness();
+      const { notifier } = harness;
+      return {
+        ...harness,
+        notifier: {
+          ...notifier,
+          notifyDigest: async ({
+            digest,
+            signal,
+          }: Parameters<NonNullable<typeof notifier.notifyDigest>>[0]) => {
+            for (const event of digest.events)
+              await notifier.notify({ event, ...(signal ? { signal } : {}) });
+          },
+        },
+      };
+    });
+    expect(ids).toEqual(['digest-is-one-message']);
+  });
 });
 
 describe('broken state stores', () => {

@@ -23,7 +23,7 @@ import {
 import { createMemoryReverseProxy, type MemoryReverseProxy } from '../src/memory/memory-reverse-proxy.ts';
 import { createMemoryStateStore, type MemoryStateStore } from '../src/memory/memory-state-store.ts';
 import type { DeployTargetHarness } from '../src/testing/deploy-target-suite.ts';
-import type { NotifierHarness } from '../src/testing/notifier-suite.ts';
+import type { NotifierHarness, ReceivedNotification } from '../src/testing/notifier-suite.ts';
 import type { RegistryHarness } from '../src/testing/registry-suite.ts';
 import type { ReverseProxyHarness } from '../src/testing/reverse-proxy-suite.ts';
 import type { StateStoreHarness } from '../src/testing/state-store-suite.ts';
@@ -99,19 +99,46 @@ export function memoryReverseProxyHarness(
 export function memoryNotifierHarness(
   wrap: (notifier: MemoryNotifier) => Notifier = (notifier) => notifier,
 ): NotifierHarness {
-  // One "backend" behind every notifier the harness hands out.
-  const notifiers: MemoryNotifier[] = [createMemoryNotifier()];
+  // One "backend" behind every notifier the harness hands out, recording messages in order.
+  const received: ReceivedNotification[] = [];
+  const make = (options: Parameters<typeof createMemoryNotifier>[0] = {}): MemoryNotifier => {
+    const notifier = createMemoryNotifier(options);
+    const { notify, notifyDigest } = notifier;
+    notifier.notify = async (params) => {
+      const before = notifier.delivered.length;
+      await notify(params);
+      for (const event of notifier.delivered.slice(before)) {
+        received.push({
+          type: event.type,
+          ...('project' in event ? { project: event.project, stage: event.stage } : {}),
+        });
+      }
+    };
+    notifier.notifyDigest = async (params) => {
+      const before = notifier.digests.length;
+      await notifyDigest(params);
+      for (const digest of notifier.digests.slice(before)) {
+        const projects = new Set(
+          digest.events.flatMap((event) => ('project' in event ? [event.project] : [])),
+        );
+        const [project] = projects;
+        received.push({ type: 'digest', ...(projects.size === 1 && project ? { project } : {}) });
+      }
+    };
+    return notifier;
+  };
+  const notifiers: MemoryNotifier[] = [make()];
   const main = notifiers[0] as MemoryNotifier;
   let broken = false;
   return {
     notifier: wrap(main),
-    received: () => notifiers.flatMap((notifier) => notifier.delivered),
+    received: () => received,
     breakBackend: () => {
       broken = true;
       for (const notifier of notifiers) notifier.faults.failAlways('notify', 'UNAVAILABLE');
     },
     filtered: (events) => {
-      const notifier = createMemoryNotifier({ events: [...events] });
+      const notifier = make({ events: [...events] });
       if (broken) notifier.faults.failAlways('notify', 'UNAVAILABLE');
       notifiers.push(notifier);
       return wrap(notifier);

@@ -16,6 +16,7 @@ import { applyEnvironment } from './environment.ts';
 import { node } from './file-form.ts';
 import { plainMessage } from './messages.ts';
 import { type Environment, keyIndex, type NormalizeContext, normalize } from './normalize.ts';
+import { type NotifySettings, resolveNotify } from './notify.ts';
 import { resolveProxy, resolveRegistries, resolveStore, resolveTarget } from './resolve-adapters.ts';
 import { resolveProjects } from './resolve-projects.ts';
 import {
@@ -48,7 +49,10 @@ export interface ResolvedConfig {
   readonly target: AdapterSpec<'target', DeployTarget>;
   readonly proxy?: AdapterSpec<'proxy', ReverseProxy>;
   readonly store: AdapterSpec<'store', StateStore>;
-  readonly notifier?: { readonly url: string; readonly secret?: string };
+  /** Notification channels (`notify`, and the plan's `global.notification_url`) and the dispatcher's settings. */
+  readonly notify: NotifySettings;
+  /** `global.server.public_url`: where people reach the server and its dashboard. */
+  readonly publicUrl?: string;
   readonly tokens: readonly ApiToken[];
   readonly users: readonly DashboardUser[];
   readonly session: SessionSettings;
@@ -219,6 +223,18 @@ function resolveAll(
         server.listen,
         ctx.origins.get('global.server.listen')?.path ?? 'global.server.listen',
       );
+  const notify = resolveNotify(
+    isMapping(file.notify) || Array.isArray(file.notify) ? file.notify : undefined,
+    {
+      ...ctx,
+      broken,
+      publicUrl: broken('global.server.public_url') ? undefined : server.public_url,
+      legacyWebhook:
+        global.notification_url && !broken('global.notification_url') && !broken('global.notification_secret')
+          ? { url: global.notification_url, secret: global.notification_secret }
+          : undefined,
+    },
+  );
   if (!targetSpec || !store || broken('global')) return undefined;
   return {
     file,
@@ -227,14 +243,8 @@ function resolveAll(
     target: targetSpec,
     ...(proxy ? { proxy } : {}),
     store,
-    ...(global.notification_url
-      ? {
-          notifier: {
-            url: global.notification_url,
-            ...(global.notification_secret ? { secret: global.notification_secret } : {}),
-          },
-        }
-      : {}),
+    notify,
+    ...(server.public_url ? { publicUrl: server.public_url } : {}),
     tokens,
     users,
     session: {

@@ -10,6 +10,7 @@ import {
   targetAdapters,
 } from '../adapters.ts';
 import { envName, fileForm, fileObject, node, secretEntries, secretFieldsOf, unwrap } from './file-form.ts';
+import { notifyConfig } from './notify.ts';
 
 /**
  * The config file's schema: the server's own keys and, composed from the adapter table, every
@@ -528,6 +529,18 @@ export const serverConfig = v.strictObject({
     ),
     30_000,
   ),
+  public_url: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
+        'must be an http:// or https:// URL, e.g. https://deploy.example.com',
+      ),
+      v.description(
+        'Where people reach this server (and its dashboard): notifications link to deploys and approvals there.',
+      ),
+    ),
+  ),
   replica_name: v.optional(
     v.pipe(
       v.string(),
@@ -600,6 +613,7 @@ export const configSchema = fileObject({
     v.description('Registries by name; projects refer to them.'),
   ),
   projects: v.pipe(v.record(name, projectConfig), v.description('Projects by id, each with its stages.')),
+  notify: v.optional(notifyConfig),
 });
 
 export { envName };

@@ -1,4 +1,6 @@
 import { type EventBus, isCoreError, type Registry } from '@docker-watcher/core';
+import type { ChannelStats } from '../notify/compose-notifications.ts';
+import { notificationMetricLines } from '../notify/notify-metrics.ts';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -40,7 +42,12 @@ export interface ServerMetrics {
   dispose(): void;
 }
 
-export function createMetrics(bus: EventBus): ServerMetrics {
+export interface MetricsSources {
+  /** Per-channel counters of the notification dispatcher. */
+  readonly notifications?: () => readonly ChannelStats[];
+}
+
+export function createMetrics(bus: EventBus, sources: MetricsSources = {}): ServerMetrics {
   const polls = new Counter();
   const registryRequests = new Counter();
   const webhooks = new Counter();
@@ -201,6 +208,7 @@ export function createMetrics(bus: EventBus): ServerMetrics {
         lines.push(
           `docker_watcher_leader${labelText({ holder: leadership.holder })} ${leadership.leader ? 1 : 0}`,
         );
+      if (sources.notifications) lines.push(...notificationMetricLines(sources.notifications()));
       return `${lines.join('\n')}\n`;
     },
     dispose: unsubscribe,

@@ -459,7 +459,7 @@ describe('engine: webhooks and faults', () => {
 
   it('notifies about outcomes without blocking deploys, and delivers before stop() resolves', async () => {
     const w = world();
-    const notifier = createMemoryNotifier();
+    const notifier = createMemoryNotifier({ events: ['deploy:started', 'deploy:succeeded'] });
     notifier.faults.delay('notify', 20);
     w.registry.push(repository, 'dev-1');
     const engine = w.make({ notifiers: [notifier] });
@@ -467,7 +467,7 @@ describe('engine: webhooks and faults', () => {
     await engine.idle();
     expect(w.running('dev')).toEqual(['dev-1']);
     await engine.stop();
-    expect(notifier.delivered.map((event) => event.type)).toEqual(['deploy:succeeded']);
+    expect(notifier.delivered.map((event) => event.type)).toEqual(['deploy:started', 'deploy:succeeded']);
   });
 
   it("points a drifted route back at the instance that runs the stage's release", async () => {

@@ -55,4 +55,14 @@ describe('createMemoryNotifier', () => {
     });
     expect(notifier.delivered).toEqual([]);
   });
+
+  it('keeps digests, with only the events it wants', async () => {
+    const notifier = createMemoryNotifier({ events: ['deploy:awaiting-confirmation'] });
+    await notifier.notifyDigest({ digest: { events: [succeeded, awaiting] } });
+    await notifier.notifyDigest({ digest: { events: [succeeded] } });
+    const dropped = { count: 2, types: { 'deploy:failed': 2 }, from: succeeded.at, to: succeeded.at };
+    await notifier.notifyDigest({ digest: { events: [], dropped } });
+    expect(notifier.digests).toEqual([{ events: [awaiting] }, { events: [], dropped }]);
+    expect(notifier.delivered).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@ import { type AdapterContext, adapterId, instantiate, onceDisposer } from '../co
 import {
   defineNotifier,
   type NotifiableEventName,
+  type NotificationDigest,
   type NotificationEvent,
   type Notifier,
   notifiableEvents,
@@ -20,14 +21,17 @@ export const memoryNotifierOptions = v.strictObject({
 
 export type MemoryNotifierOptions = v.InferInput<typeof memoryNotifierOptions>;
 
-export type MemoryNotifierOperation = 'notify';
+export type MemoryNotifierOperation = 'notify' | 'notifyDigest';
 
 export interface MemoryNotifier extends Notifier {
   readonly faults: Faults<MemoryNotifierOperation>;
   /** Events delivered so far, oldest first (events outside `events` are not delivered). */
   readonly delivered: readonly NotificationEvent[];
-  /** Forgets the delivered events. */
+  /** Digests delivered so far, oldest first, with only the events the filter lets through. */
+  readonly digests: readonly NotificationDigest[];
+  /** Forgets the delivered events and digests. */
   clear(): void;
+  notifyDigest(params: { readonly digest: NotificationDigest; readonly signal?: AbortSignal }): Promise<void>;
 }
 
 function buildMemoryNotifier(
@@ -36,6 +40,7 @@ function buildMemoryNotifier(
 ): MemoryNotifier {
   const id = adapterId('notifier', 'memory', context.instance);
   const delivered: NotificationEvent[] = [];
+  const digests: NotificationDigest[] = [];
   const lifecycle = onceDisposer(async () => {});
   const faults = new FaultInjector<MemoryNotifierOperation>(id, lifecycle.disposed);
   const wanted: readonly NotifiableEventName[] | undefined = options.events
@@ -49,13 +54,23 @@ function buildMemoryNotifier(
     get delivered() {
       return structuredClone(delivered);
     },
+    get digests() {
+      return structuredClone(digests);
+    },
     clear() {
       delivered.length = 0;
+      digests.length = 0;
     },
     notify: ({ event, signal }) =>
       faults.run('notify', signal, () => {
         if (wanted && !wanted.includes(event.type)) return;
         delivered.push(structuredClone(event));
+      }),
+    notifyDigest: ({ digest, signal }) =>
+      faults.run('notifyDigest', signal, () => {
+        const events = digest.events.filter((event) => !wanted || wanted.includes(event.type));
+        if (events.length === 0 && digest.dropped === undefined) return;
+        digests.push(structuredClone({ ...digest, events }));
       }),
     dispose: lifecycle.dispose,
   };

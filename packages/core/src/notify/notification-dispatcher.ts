@@ -1,15 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as v from 'valibot';
 import { parseOptions } from '../config.ts';
-import {
-  type NotifiableEventName,
-  type NotificationEvent,
-  type Notifier,
-  notifiableEvents,
-} from '../contracts/notifier.ts';
-import { CoreError, toCoreError } from '../errors.ts';
+import { type NotificationEvent, type Notifier, notifiableEvents } from '../contracts/notifier.ts';
+import { CoreError } from '../errors.ts';
 import type { EventBus, Unsubscribe } from '../events.ts';
 import { type LogFields, type Logger, type LogLevel, silentLogger } from '../logger.ts';
+import { type DeliveryContext, deliverItem, describeItem, itemFields } from './notification-delivery.ts';
+import {
+  mergeDropped,
+  type NotificationChannelStats,
+  NotificationLane,
+  type QueueItem,
+} from './notification-lane.ts';
+import { compileRoutes, type NotificationRoute } from './notification-routes.ts';
 
 const wholeNumber = (description: string, min: number) =>
   v.pipe(v.number(), v.integer(), v.minValue(min), v.description(description));
@@ -39,15 +42,34 @@ export const notificationDispatcherSettings = v.object({
     60_000,
   ),
   maxQueue: v.optional(
-    wholeNumber('Most deliveries waiting per notifier; when full, the oldest waiting one is dropped.', 1),
+    wholeNumber(
+      'Most deliveries waiting per channel; when full, the oldest waiting one is dropped (and reported).',
+      1,
+    ),
     1000,
   ),
+  batchWindowMs: v.optional(
+    wholeNumber(
+      'Events reaching a channel within this long after a first one go out as one digest message; 0 sends each at once.',
+      0,
+    ),
+    0,
+  ),
+  maxBatch: v.optional(wholeNumber('Most events in one digest; a fuller burst makes several.', 1), 50),
 });
 
 export type NotificationDispatcherSettings = v.InferInput<typeof notificationDispatcherSettings>;
 
+/** A notifier and the routes that choose what reaches it. */
+export interface NotificationChannel {
+  readonly notifier: Notifier;
+  /** An event goes out when any route lets it through; without routes, every event the notifier wants. */
+  readonly routes?: readonly NotificationRoute[];
+}
+
 export interface NotificationDispatcherOptions extends NotificationDispatcherSettings {
-  readonly notifiers: readonly Notifier[];
+  /** Notifiers (every event they want) or channels (what their routes let through). */
+  readonly notifiers: readonly (Notifier | NotificationChannel)[];
   /** When given, the dispatcher delivers its notifiable events and reports give-ups on it as `adapter:error`. */
   readonly bus?: EventBus;
   /** Receives a warning for every dropped or given-up delivery. Silent by default. */
@@ -57,43 +79,36 @@ export interface NotificationDispatcherOptions extends NotificationDispatcherSet
 }
 
 export interface NotificationDispatcher {
-  /** Queues `event` for every notifier that wants it and returns at once; never throws. */
+  /** Routes `event` to every channel that takes it and returns at once; never throws. */
   dispatch(event: NotificationEvent): void;
-  /** Resolves once every queued delivery has finished (delivered, given up or dropped). Never rejects. */
-  flush(): Promise<void>;
   /**
-   * Stops listening to the bus, aborts in-flight deliveries, forgets queued ones and resolves when
-   * all have stopped. Idempotent. The notifiers themselves are left to their owner to dispose.
+   * Sends open batches at once and resolves when every queued delivery has finished (delivered,
+   * given up or dropped), or after `timeoutMs` when given. Never rejects. Resolves `true` when all
+   * finished.
+   */
+  flush(options?: { readonly timeoutMs?: number }): Promise<boolean>;
+  /** Counters per channel, in the order the notifiers were given. */
+  stats(): NotificationChannelStats[];
+  /**
+   * Stops listening to the bus, aborts in-flight deliveries, drops queued ones (counted and
+   * logged) and resolves when all have stopped. Idempotent. The notifiers are left to their owner.
    */
   dispose(): Promise<void>;
 }
 
-interface Lane {
-  readonly notifier: Notifier;
-  readonly wants: ReadonlySet<NotifiableEventName>;
-  readonly queue: NotificationEvent[];
-  /** The running drain, while there is one. */
-  running: Promise<void> | undefined;
-}
-
-const notifiable: ReadonlySet<string> = new Set(notifiableEvents);
-
 const defaultWait = (ms: number, signal: AbortSignal): Promise<void> =>
   sleep(ms, undefined, { signal }).then(() => undefined);
 
-function eventFields(event: NotificationEvent): LogFields {
-  return {
-    event: event.type,
-    project: event.project,
-    stage: event.stage,
-    ...('deployId' in event ? { deployId: event.deployId } : {}),
-  };
-}
+/** A notifier's own delivery failures are never notified: two broken channels would report each other forever. */
+const isNotifierError = (event: NotificationEvent) =>
+  event.type === 'adapter:error' && event.adapterId.startsWith('notifier:');
 
 /**
- * Delivers notifiable events to notifiers without ever holding up whoever emitted them: each
- * notifier has its own in-order queue, each attempt is bounded by `timeoutMs`, retryable failures
- * are retried with exponential backoff, and a delivery given up on is reported, not thrown.
+ * Delivers notifiable events to channels without ever holding up whoever emitted them: each channel
+ * has its own in-order, bounded queue (the oldest waiting delivery is dropped when full, and what
+ * was lost is reported in the channel once it answers again), a burst within `batchWindowMs` is one
+ * digest, each attempt is bounded by `timeoutMs`, retryable failures are retried with exponential
+ * backoff or after the delay the service asked for, and a delivery given up on is reported, not thrown.
  */
 export function createNotificationDispatcher(options: NotificationDispatcherOptions): NotificationDispatcher {
   const settings = parseOptions(
@@ -104,181 +119,174 @@ export function createNotificationDispatcher(options: NotificationDispatcherOpti
       backoffMs: options.backoffMs,
       maxRetryDelayMs: options.maxRetryDelayMs,
       maxQueue: options.maxQueue,
+      batchWindowMs: options.batchWindowMs,
+      maxBatch: options.maxBatch,
     },
     { subject: 'notification dispatcher options' },
   );
-  const logger = options.logger ?? silentLogger;
-  const wait = options.wait ?? defaultWait;
-  const { bus } = options;
-  const lifetime = new AbortController();
-  const lanes: Lane[] = options.notifiers.map((notifier) => ({
-    notifier,
-    wants: new Set(notifier.events ?? notifiableEvents),
-    queue: [],
-    running: undefined,
-  }));
+  return new Dispatcher(options, settings);
+}
 
-  // Runs on the emitter's stack: a throwing logger must not reach it.
-  const log = (level: LogLevel, message: string, fields: LogFields): void => {
+const notifiable: ReadonlySet<string> = new Set(notifiableEvents);
+
+class Dispatcher implements NotificationDispatcher {
+  readonly #settings: v.InferOutput<typeof notificationDispatcherSettings>;
+  readonly #logger: Logger;
+  readonly #lifetime = new AbortController();
+  readonly #lanes: NotificationLane[];
+  readonly #delivery: DeliveryContext;
+  readonly #unsubscribes: Unsubscribe[];
+  #disposing: Promise<void> | undefined;
+
+  constructor(
+    options: NotificationDispatcherOptions,
+    settings: v.InferOutput<typeof notificationDispatcherSettings>,
+  ) {
+    this.#settings = settings;
+    this.#logger = options.logger ?? silentLogger;
+    this.#lanes = options.notifiers.map((entry) => {
+      const channel: NotificationChannel = 'notifier' in entry ? entry : { notifier: entry };
+      return new NotificationLane(channel.notifier, compileRoutes(channel.routes, channel.notifier.events));
+    });
+    const { bus } = options;
+    this.#delivery = {
+      settings,
+      lifetime: this.#lifetime.signal,
+      wait: options.wait ?? defaultWait,
+      log: (level, message, fields) => this.#log(level, message, fields),
+      bus,
+    };
+    this.#unsubscribes = bus
+      ? notifiableEvents.map((name) => bus.on(name, (event) => this.dispatch(event)))
+      : [];
+  }
+
+  dispatch(event: NotificationEvent): void {
+    if (this.#lifetime.signal.aborted || !notifiable.has(event.type) || isNotifierError(event)) return;
+    for (const lane of this.#lanes) {
+      if (lane.matches(event)) this.#route(lane, event);
+    }
+  }
+
+  async flush(options: { readonly timeoutMs?: number } = {}): Promise<boolean> {
+    if (options.timeoutMs === undefined) {
+      await this.#drained();
+      return true;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), options.timeoutMs);
+    });
+    const result = await Promise.race([this.#drained().then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  stats(): NotificationChannelStats[] {
+    return this.#lanes.map((lane) => lane.stats());
+  }
+
+  dispose(): Promise<void> {
+    this.#disposing ??= (async () => {
+      for (const unsubscribe of this.#unsubscribes) unsubscribe();
+      let pending = 0;
+      for (const lane of this.#lanes) {
+        if (lane.batch) clearTimeout(lane.batch.timer);
+        const left = [...(lane.batch?.events ?? []), ...lane.queue.flatMap((item) => item.events)];
+        lane.batch = undefined;
+        lane.queue.length = 0;
+        lane.dropped += left.length;
+        pending += left.length;
+      }
+      if (pending > 0)
+        this.#log('warn', `Dropped ${pending} queued notifications on dispose`, { dropped: pending });
+      this.#lifetime.abort(new CoreError('ABORTED', 'The notification dispatcher was disposed'));
+      await this.#drained();
+    })();
+    return this.#disposing;
+  }
+
+  // Runs on the emitter's stack too: a throwing logger must not reach it.
+  #log(level: LogLevel, message: string, fields: LogFields): void {
     try {
-      logger[level](message, fields);
+      this.#logger[level](message, fields);
     } catch {
       // Nothing left to report it to.
     }
-  };
+  }
 
-  /** One attempt, settled by the notifier, by `timeoutMs` or by dispose, whichever comes first. */
-  const attempt = (notifier: Notifier, event: NotificationEvent): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const controller = new AbortController();
-      const settle = (error?: unknown) => {
-        clearTimeout(timer);
-        lifetime.signal.removeEventListener('abort', onDispose);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const onDispose = () => {
-        const error = new CoreError('ABORTED', `Delivery of ${event.type} to ${notifier.id} was aborted`, {
-          details: { notifier: notifier.id, event: event.type },
-          cause: lifetime.signal.reason,
-        });
-        settle(error);
-        controller.abort(error);
-      };
-      // Not left to the notifier: one that ignores its signal must not stall the queue.
-      const timer = setTimeout(() => {
-        const error = new CoreError(
-          'TIMEOUT',
-          `${notifier.id} did not deliver ${event.type} within ${settings.timeoutMs} ms`,
-          { details: { notifier: notifier.id, event: event.type, timeoutMs: settings.timeoutMs } },
-        );
-        settle(error);
-        controller.abort(error);
-      }, settings.timeoutMs);
-      lifetime.signal.addEventListener('abort', onDispose, { once: true });
-      Promise.resolve()
-        .then(() => notifier.notify({ event, signal: controller.signal }))
-        .then(
-          () => settle(),
-          (error: unknown) => settle(error ?? new Error('notify rejected without a reason')),
-        );
-    });
-
-  const giveUp = (lane: Lane, event: NotificationEvent, error: CoreError, attempts: number, why: string) => {
-    log('warn', `Gave up delivering ${event.type} to ${lane.notifier.id}: ${why}`, {
-      notifier: lane.notifier.id,
-      ...eventFields(event),
-      attempts,
-      error: error.toJSON(),
-    });
-    bus?.emit({
-      type: 'adapter:error',
-      at: new Date().toISOString(),
-      adapterId: lane.notifier.id,
-      operation: 'notify',
-      error: error.toJSON(),
-    });
-  };
-
-  /** Delivers one event with retries; never throws. */
-  const deliver = async (lane: Lane, event: NotificationEvent): Promise<void> => {
-    for (let attempts = 1; ; attempts++) {
-      if (lifetime.signal.aborted) return;
-      let error: CoreError;
-      try {
-        await attempt(lane.notifier, event);
-        if (attempts > 1) {
-          log('debug', `Delivered ${event.type} to ${lane.notifier.id} after ${attempts} attempts`, {
-            notifier: lane.notifier.id,
-            ...eventFields(event),
-            attempts,
-          });
-        }
-        return;
-      } catch (thrown) {
-        error = toCoreError(thrown);
-      }
-      if (lifetime.signal.aborted) return;
-      if (!error.retryable) return giveUp(lane, event, error, attempts, `${error.code} is not retryable`);
-      if (attempts > settings.retries)
-        return giveUp(lane, event, error, attempts, `${attempts} attempts failed`);
-      const backoff = Math.min(settings.backoffMs * 2 ** (attempts - 1), settings.maxRetryDelayMs);
-      if (error.retryAfterMs !== undefined && error.retryAfterMs > settings.maxRetryDelayMs) {
-        const why = `it asked to wait ${error.retryAfterMs} ms, more than ${settings.maxRetryDelayMs} ms`;
-        return giveUp(lane, event, error, attempts, why);
-      }
-      const delay = Math.max(backoff, error.retryAfterMs ?? 0);
-      log('debug', `Retrying ${event.type} to ${lane.notifier.id} in ${delay} ms`, {
-        notifier: lane.notifier.id,
-        ...eventFields(event),
-        attempts,
-        error: error.toJSON(),
-      });
-      try {
-        await wait(delay, lifetime.signal);
-      } catch {
-        // Only dispose interrupts the pause; the check at the top of the loop ends the delivery.
-      }
+  #route(lane: NotificationLane, event: NotificationEvent): void {
+    const { batchWindowMs, maxBatch } = this.#settings;
+    if (batchWindowMs === 0) {
+      this.#enqueue(lane, [{ events: [event], digest: false }]);
+      return;
     }
-  };
+    if (lane.batch === undefined) {
+      const timer = setTimeout(() => this.#closeBatch(lane), batchWindowMs);
+      lane.batch = { events: [], timer };
+    }
+    lane.batch.events.push(event);
+    if (lane.batch.events.length >= maxBatch) this.#closeBatch(lane);
+  }
 
-  const drain = async (lane: Lane): Promise<void> => {
+  #closeBatch(lane: NotificationLane): void {
+    const { batch } = lane;
+    if (batch === undefined) return;
+    clearTimeout(batch.timer);
+    lane.batch = undefined;
+    this.#enqueue(lane, lane.itemsOf(batch.events));
+  }
+
+  #enqueue(lane: NotificationLane, items: readonly QueueItem[]): void {
+    const { maxQueue } = this.#settings;
+    for (const item of items) {
+      lane.queue.push(item);
+      if (lane.queue.length <= maxQueue) continue;
+      const dropped = lane.queue.shift() as QueueItem;
+      lane.dropped += dropped.events.length;
+      lane.lose(dropped.events);
+      this.#log(
+        'warn',
+        `Notification queue of ${lane.notifier.id} is full: dropped ${describeItem(dropped)}`,
+        {
+          notifier: lane.notifier.id,
+          ...itemFields(dropped),
+          maxQueue,
+        },
+      );
+    }
+    lane.running ??= this.#drain(lane);
+  }
+
+  async #drain(lane: NotificationLane): Promise<void> {
     // Never call a notifier on the emitter's stack.
     await Promise.resolve();
-    for (let event = lane.queue.shift(); event !== undefined; event = lane.queue.shift()) {
-      if (lifetime.signal.aborted) break;
-      await deliver(lane, event);
+    const { signal } = this.#lifetime;
+    for (let item = lane.queue.shift(); item !== undefined; item = lane.queue.shift()) {
+      if (signal.aborted) break;
+      lane.current = item;
+      const delivered = await deliverItem(this.#delivery, lane, item);
+      lane.current = undefined;
+      const report = item.events.length === 0 ? item.dropped : undefined;
+      // A report that could not go out waits for the next delivery that does.
+      if (!delivered && report && !signal.aborted) lane.lost = mergeDropped(lane.lost, report);
+      else if (delivered && lane.lost !== undefined && lane.canDigest) {
+        // The channel answers again: it hears what it missed, first.
+        lane.queue.unshift({ events: [], digest: true, dropped: lane.lost });
+        lane.lost = undefined;
+      }
     }
     // Synchronously after the queue was seen empty: a later dispatch starts a new drain.
     lane.running = undefined;
-  };
+  }
 
-  const enqueue = (lane: Lane, event: NotificationEvent): void => {
-    lane.queue.push(event);
-    if (lane.queue.length > settings.maxQueue) {
-      const dropped = lane.queue.shift() as NotificationEvent;
-      log('warn', `Notification queue of ${lane.notifier.id} is full: dropped ${dropped.type}`, {
-        notifier: lane.notifier.id,
-        ...eventFields(dropped),
-        maxQueue: settings.maxQueue,
-      });
-    }
-    lane.running ??= drain(lane);
-  };
-
-  const dispatch = (event: NotificationEvent): void => {
-    if (lifetime.signal.aborted || !notifiable.has(event.type)) return;
-    for (const lane of lanes) {
-      if (lane.wants.has(event.type)) enqueue(lane, event);
-    }
-  };
-
-  const unsubscribes: Unsubscribe[] = bus
-    ? notifiableEvents.map((name) => bus.on(name, (event) => dispatch(event)))
-    : [];
-
-  const flush = async (): Promise<void> => {
-    // Deliveries may queue more (a bus listener reacting to adapter:error): loop until all are idle.
+  async #drained(): Promise<void> {
+    // Deliveries may queue more (a drop report, a bus listener reacting to adapter:error): loop until idle.
     for (;;) {
-      const running = lanes.flatMap((lane) => (lane.running ? [lane.running] : []));
+      for (const lane of this.#lanes) this.#closeBatch(lane);
+      const running = this.#lanes.flatMap((lane) => (lane.running ? [lane.running] : []));
       if (running.length === 0) return;
       await Promise.all(running);
     }
-  };
-
-  let disposing: Promise<void> | undefined;
-  const dispose = (): Promise<void> => {
-    disposing ??= (async () => {
-      for (const unsubscribe of unsubscribes) unsubscribe();
-      const pending = lanes.reduce((total, lane) => total + lane.queue.length, 0);
-      for (const lane of lanes) lane.queue.length = 0;
-      if (pending > 0)
-        log('warn', `Dropped ${pending} queued notifications on dispose`, { dropped: pending });
-      lifetime.abort(new CoreError('ABORTED', 'The notification dispatcher was disposed'));
-      await flush();
-    })();
-    return disposing;
-  };
-
-  return { dispatch, flush, dispose };
+  }
 }

@@ -14,7 +14,10 @@ import {
   runCase,
 } from './suite.ts';
 
-/** One delivery as the harness decodes it from its backend; `project` and `stage` when the message carries them. */
+/**
+ * One delivery as the harness decodes it from its backend: the event's type (`digest` for a message
+ * of `notifyDigest`), and `project` and `stage` when the message carries them.
+ */
 export interface ReceivedNotification {
   readonly type: string;
   readonly project?: string;
@@ -37,24 +40,22 @@ export type NotifierCaseId =
   | 'events-are-notifiable'
   | 'notify-delivers-every-event-type'
   | 'notify-honours-event-filter'
+  | 'digest-is-one-message'
   | 'delivery-failure-is-retryable-core-error'
   | 'aborted-signal-aborts'
   | 'dispose-is-idempotent';
 
-/** One event of each notifiable type, for a project of its own. */
+/** One event of each notifiable type, for a project of its own (in the order of `notifiableEvents`). */
 export function sampleNotificationEvents(project: string, stage = 'dev'): NotificationEvent[] {
   const at = new Date().toISOString();
   const release = { tag: 'v1.2.3', digest: `sha256:${'a'.repeat(64)}` };
   const previous = { tag: 'v1.2.2', digest: `sha256:${'b'.repeat(64)}` };
   const deploy = { at, project, stage, deployId: `deploy-${project}` };
+  const error = { code: 'TIMEOUT' as const, message: 'health gate timed out', retryable: true, details: {} };
   return [
+    { type: 'deploy:started', ...deploy, release, previous, trigger: 'manual', by: 'conformance' },
     { type: 'deploy:succeeded', ...deploy, release, previous, durationMs: 1_840 },
-    {
-      type: 'deploy:failed',
-      ...deploy,
-      release,
-      error: { code: 'TIMEOUT', message: 'health gate timed out', retryable: true, details: {} },
-    },
+    { type: 'deploy:failed', ...deploy, release, previous, durationMs: 30_500, error },
     { type: 'deploy:rolled-back', ...deploy, release, restored: previous, reason: 'health gate failed' },
     {
       type: 'deploy:awaiting-confirmation',
@@ -65,6 +66,9 @@ export function sampleNotificationEvents(project: string, stage = 'dev'): Notifi
       approvalId: `approval-${project}`,
       current: previous,
     },
+    { type: 'release:available', at, project, stage, release, current: previous, reason: 'newest v* tag' },
+    { type: 'adapter:error', at, adapterId: `registry:${project}`, operation: 'listTags', error },
+    { type: 'engine:leadership', at, holder: `${project}-replica`, leader: true },
   ];
 }
 
@@ -131,6 +135,28 @@ export const notifierCases = caseTable<NotifierHarness, NotifierCaseId>({
         (await receivedBy(harness, project)).map((item) => item.type),
         ['deploy:failed'],
         'types received through a notifier filtered to deploy:failed',
+      );
+    },
+  },
+  'digest-is-one-message': {
+    title: 'notifyDigest delivers a burst, and a report of dropped notifications, as one message each',
+    gate: {
+      claim: 'notifyDigest',
+      when: true,
+      claimed: (harness) => typeof harness.notifier.notifyDigest === 'function',
+    },
+    run: async ({ harness, unique }) => {
+      const project = `conformance-${unique}`;
+      const notifyDigest = defined(harness.notifier.notifyDigest, 'notifyDigest').bind(harness.notifier);
+      const events = sampleNotificationEvents(project).slice(0, 5);
+      await notifyDigest({ digest: { events } });
+      const first = events[0] as NotificationEvent;
+      const dropped = { count: 3, types: { 'deploy:succeeded': 3 }, from: first.at, to: first.at };
+      await notifyDigest({ digest: { events: [], dropped } });
+      same(
+        (await receivedBy(harness, project)).map((item) => item.type),
+        ['digest', 'digest'],
+        'messages received for a digest and a drop report',
       );
     },
   },

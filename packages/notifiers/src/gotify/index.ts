@@ -1,0 +1,4 @@
+export * from './gotify-notifier.ts';
+export * from './options.ts';
+export * from './render.ts';
+export * from './service-url.ts';

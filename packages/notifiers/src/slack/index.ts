@@ -1,0 +1,4 @@
+export * from './options.ts';
+export * from './render.ts';
+export * from './service-url.ts';
+export * from './slack-notifier.ts';
