@@ -1,4 +1,5 @@
 import { defaultCaddyBinary } from './caddy.ts';
+import { ensureChromium } from './chromium.ts';
 import { ensureDebianPackage } from './debian-packages.ts';
 import { dockerClient, removeTestkitResources } from './docker-client.ts';
 import { ensureDockerEngine } from './docker-engine.ts';
@@ -25,6 +26,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     const built = await buildFixtureImages(docker);
     // Installed here, once, rather than by test files racing each other for dpkg's lock.
     await ensureDebianPackage('caddy', defaultCaddyBinary);
+    await ensureChromium();
     const total = performance.now() - started;
     process.stdout.write(
       `testkit: engine ${engine.startedByUs ? 'started' : 'reused'} in ${Math.round(engineMs)} ms; ` +

@@ -1,4 +1,5 @@
 export * from './caddy.ts';
+export * from './chromium.ts';
 export * from './command.ts';
 export * from './debian-packages.ts';
 export * from './docker-client.ts';
