@@ -8,6 +8,18 @@ export const stackEnvNames = {
   webhookSecret: 'DW_STACK_WEBHOOK_SECRET',
 } as const;
 
+/** The environment variable holding the bcrypt hash of the stack's `index`th dashboard user. */
+export const stackUserHashEnv = (index: number): string => `DW_STACK_USER_${index}_HASH`;
+
+/** A dashboard user of the stack; the password is hashed into the environment, never written. */
+export interface StackUser {
+  readonly name: string;
+  readonly password: string;
+  readonly scopes: ReadonlyArray<'read' | 'deploy' | 'admin'>;
+}
+
+type ServerInput = NonNullable<NonNullable<ConfigInput['global']>['server']>;
+
 type ProjectInput = ConfigInput['projects'][string];
 
 /** A project of the stack: everything of the config's project except where its image lives. */
@@ -34,6 +46,10 @@ export interface StackConfigParams {
   readonly stackId: string;
   readonly pollIntervalSeconds: number;
   readonly domain: string;
+  /** Dashboard users (their hashes come from `stackUserHashEnv(i)`). */
+  readonly users?: readonly Pick<StackUser, 'name' | 'scopes'>[];
+  /** Dashboard session settings (`global.server.session`). */
+  readonly session?: ServerInput['session'];
 }
 
 /** The label naming the stack a deployed container belongs to. */
@@ -68,6 +84,16 @@ export function stackConfigText(params: StackConfigParams): string {
         listen: `127.0.0.1:${params.listenPort}`,
         shutdown_timeout_ms: 5_000,
         tokens: [{ name: 'admin', token_env: stackEnvNames.adminToken, scopes: ['admin'] }],
+        ...(params.users?.length
+          ? {
+              users: params.users.map((user, i) => ({
+                name: user.name,
+                password_hash_env: stackUserHashEnv(i),
+                scopes: [...user.scopes],
+              })),
+            }
+          : {}),
+        ...(params.session ? { session: params.session } : {}),
       },
     },
     registries: {

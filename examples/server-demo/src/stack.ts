@@ -17,8 +17,16 @@ import {
   startCaddy,
   startRegistry,
 } from '@docker-watcher/testkit';
+import { hash } from 'bcryptjs';
 import type Docker from 'dockerode';
-import { type StackProject, stackConfigText, stackEnvNames, stackIdLabel } from './stack-config.ts';
+import {
+  type StackProject,
+  type StackUser,
+  stackConfigText,
+  stackEnvNames,
+  stackIdLabel,
+  stackUserHashEnv,
+} from './stack-config.ts';
 import { createStackServer, type StackServer, type StackServerMode } from './stack-server.ts';
 
 export interface StartStackOptions {
@@ -33,6 +41,10 @@ export interface StartStackOptions {
   readonly store?: string;
   /** Called with a line at each step of starting, for a demo's progress output. */
   readonly onStep?: (line: string) => void;
+  /** Dashboard users (passwords are hashed into the servers' environment). */
+  readonly users?: readonly StackUser[];
+  /** Dashboard session settings (`global.server.session`), e.g. a short login window for tests. */
+  readonly session?: Parameters<typeof stackConfigText>[0]['session'];
 }
 
 /** A served answer, read through Caddy. */
@@ -120,10 +132,13 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
     const dir = mkdtempSync(join(tmpdir(), 'dw-server-demo-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const adminToken = `dw-demo-${randomBytes(16).toString('hex')}`;
-    const env = {
+    const env: Record<string, string> = {
       [stackEnvNames.adminToken]: adminToken,
       [stackEnvNames.webhookSecret]: randomBytes(24).toString('hex'),
     };
+    // The lowest bcrypt cost: these passwords live as long as the stack.
+    const users = options.users ?? [];
+    for (const [i, user] of users.entries()) env[stackUserHashEnv(i)] = await hash(user.password, 4);
     const ports: number[] = [];
     for (let i = 0; i < replicas; i++) ports.push(await freePort());
 
@@ -182,6 +197,8 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
           stackId,
           pollIntervalSeconds: options.pollIntervalSeconds ?? 0,
           domain: stackDomain,
+          users,
+          ...(options.session ? { session: options.session } : {}),
         }),
       );
       return createStackServer({
