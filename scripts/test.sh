@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
 # The one command that runs all of Docker Watcher's checks and tests on this machine, from a fresh
 # clone: toolchain, lint, workspace conventions, typecheck, every test against real parts (the
-# testkit starts a Docker Engine if none answers, and stops what it started), and the build.
+# testkit starts a Docker Engine if none answers, and stops what it started), the build, and the
+# release rehearsal (packed packages installed and used outside the workspace).
+# Every step runs even when an earlier one failed; the last line counts every failure
+# (`N passed, N failed, N skipped`), and the exit code is non-zero when anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 . scripts/bootstrap.sh
 echo "test: setup (toolchain) took $(( $(date +%s) - started )) s"
-pnpm -s lint
-pnpm -s conventions
-pnpm -s typecheck
+
+failed_steps=()
+step() {
+  local name="$1"
+  shift
+  echo "test: $name"
+  "$@" || failed_steps+=("$name")
+}
+
+step lint pnpm -s lint
+step conventions pnpm -s conventions
+step typecheck pnpm -s typecheck
+
 mkdir -p .cache
+# A stale report must never speak for this run: the summary reads only what this run wrote.
+rm -f .cache/test-report.json
 status=0
-pnpm -s vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-report.json "$@" || status=$?
-node -e '
-  const r = JSON.parse(require("node:fs").readFileSync(".cache/vitest-report.json", "utf8"));
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-' || true
-[ "$status" -eq 0 ] || exit "$status"
-pnpm -s build
+DW_TEST_REPORT=.cache/test-report.json pnpm -s vitest run --reporter=default --reporter=./scripts/summary-reporter.ts "$@" || status=$?
+
+step build pnpm -s build
+
 echo "test: all done in $(( $(date +%s) - started )) s"
+summary_args=()
+for name in "${failed_steps[@]}"; do summary_args+=(--failed-step "$name"); done
+node scripts/test-summary.ts .cache/test-report.json "$status" "${summary_args[@]}"
+[ "$status" -eq 0 ] && [ "${#failed_steps[@]}" -eq 0 ]

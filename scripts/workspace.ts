@@ -55,3 +55,13 @@ export function sourceEntries(): Array<{ specifier: string; file: string }> {
   }
   return entries;
 }
+
+/** Whether a package's tests use the testkit's real parts (it depends on the testkit, or is it). */
+export function usesTestkit(pkg: WorkspacePackage): boolean {
+  if (pkg.manifest.name === '@docker-watcher/testkit') return true;
+  const deps = {
+    ...(pkg.manifest.dependencies as Record<string, string> | undefined),
+    ...(pkg.manifest.devDependencies as Record<string, string> | undefined),
+  };
+  return '@docker-watcher/testkit' in deps;
+}

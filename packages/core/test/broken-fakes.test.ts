@@ -318,6 +318,19 @@ describe('broken state stores', () => {
     ]);
   });
 
+  it('a mark cleared whatever its number fails repository-marks-grow-and-clear-by-number', async () => {
+    const ids = await broken((store) => ({
+      ...store,
+      clearRepositoryMark: async (params) => {
+        const current = (await store.listRepositoryMarks()).find(
+          (m) => m.registry === params.registry && m.repository === params.repository,
+        );
+        return current ? store.clearRepositoryMark({ ...params, mark: current.mark }) : false;
+      },
+    }));
+    expect(ids).toEqual(['repository-marks-grow-and-clear-by-number']);
+  });
+
   it('a claimed durability that forgets on reopen fails durable-state-survives-reopen', async () => {
     const durably = (store: StateStore): StateStore => ({
       ...store,

@@ -121,6 +121,23 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Repositories a webhook reported changed, until the engine acted on them. A cleared mark keeps
+    // its row (cleared), so that the repository's next mark gets a larger number.
+    version: 4,
+    name: 'repository-marks',
+    sql: `
+      CREATE TABLE repository_marks (
+        registry text NOT NULL,
+        repository text NOT NULL,
+        mark bigint NOT NULL,
+        tags json NOT NULL,
+        since text NOT NULL,
+        cleared boolean NOT NULL,
+        PRIMARY KEY (registry, repository)
+      );
+    `,
+  },
 ];
 
 export const latestSchemaVersion: number = migrations.at(-1)?.version ?? 0;

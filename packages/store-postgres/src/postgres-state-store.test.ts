@@ -36,8 +36,13 @@ describe('createPostgresStateStore', () => {
     expect(store.schema).toBe(schema);
     expect(store.capabilities).toEqual({ sharedLeases: true, durable: true });
     expect(await store.open()).toEqual({
-      schemaVersion: 3,
-      migrationsApplied: ['1-initial', '2-deploy-journal-table-and-list-indexes', '3-encrypted-secrets'],
+      schemaVersion: 4,
+      migrationsApplied: [
+        '1-initial',
+        '2-deploy-journal-table-and-list-indexes',
+        '3-encrypted-secrets',
+        '4-repository-marks',
+      ],
     });
     const tables = await live.query<{ name: string }>(
       'SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1',
@@ -51,6 +56,7 @@ describe('createPostgresStateStore', () => {
       'leases',
       'log_lines',
       'log_streams',
+      'repository_marks',
       'schema_migrations',
       'secrets',
       'seen_events',
@@ -60,7 +66,7 @@ describe('createPostgresStateStore', () => {
       {
         adapter: 'store:postgres/main',
         schema,
-        schemaVersion: 3,
+        schemaVersion: 4,
       },
     );
     expect(JSON.stringify(logger.entries)).not.toContain('owner-pw');
@@ -313,7 +319,7 @@ describe('exportJson / importJson', () => {
     await populateBackupFixture(source);
     await source.acquireLease({ name: 'engine', holder: 'a', ttlMs: 60_000 });
     const backup = await source.exportJson();
-    expect(backup).toMatchObject({ format: 'docker-watcher.store-backup', version: 1, schemaVersion: 3 });
+    expect(backup).toMatchObject({ format: 'docker-watcher.store-backup', version: 1, schemaVersion: 4 });
     expect(backup.deploys.map((deploy) => deploy.id)).toEqual(['d-1', 'd-2', 'd-3']);
     expect(JSON.stringify(backup)).not.toContain('gitea-secret-value');
 

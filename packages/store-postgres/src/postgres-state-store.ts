@@ -23,9 +23,11 @@ import {
   type LogLine,
   makeBackup,
   maxTime,
+  mergeMarkTags,
   onceDisposer,
   openSecret,
   parseBackup,
+  type RepositoryMark,
   type SecretStore,
   type StateStore,
   type StoreBackup,
@@ -163,6 +165,7 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
     audit: `${s}.audit`,
     leases: `${s}.leases`,
     secrets: `${s}.secrets`,
+    marks: `${s}.repository_marks`,
   };
 
   const pool = new pg.Pool({ ...config, max: options.poolSize });
@@ -751,6 +754,68 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
           )
         ).map(auditOf),
       ),
+
+    markRepository: ({ signal, registry, repository, tags }) =>
+      run('markRepository', signal, (client) => {
+        checkName('registry', registry);
+        checkName('repository', repository);
+        return write(client, async (tx): Promise<RepositoryMark> => {
+          // The row lock serialises replicas marking the same repository.
+          await tx.query(
+            `INSERT INTO ${T.marks} (registry, repository, mark, tags, since, cleared)
+             VALUES ($1, $2, 0, '[]', '', true) ON CONFLICT (registry, repository) DO NOTHING`,
+            [registry, repository],
+          );
+          const [current] = await rows<{ mark: string; tags: string[]; since: string; cleared: boolean }>(
+            tx,
+            `SELECT mark, tags, since, cleared FROM ${T.marks} WHERE registry = $1 AND repository = $2 FOR UPDATE`,
+            [registry, repository],
+          );
+          const open = current !== undefined && !current.cleared;
+          const next: RepositoryMark = {
+            registry,
+            repository,
+            tags: mergeMarkTags(open ? current.tags : [], tags),
+            mark: Number(current?.mark ?? 0) + 1,
+            since: open ? current.since : iso(Date.now()),
+          };
+          await tx.query(
+            `UPDATE ${T.marks} SET mark = $3, tags = $4, since = $5, cleared = false
+             WHERE registry = $1 AND repository = $2`,
+            [registry, repository, next.mark, json(next.tags), next.since],
+          );
+          return next;
+        });
+      }),
+
+    listRepositoryMarks: ({ signal } = {}) =>
+      run('listRepositoryMarks', signal, async (client) =>
+        (
+          await rows<{ registry: string; repository: string; mark: string; tags: string[]; since: string }>(
+            client,
+            `SELECT registry, repository, mark, tags, since FROM ${T.marks} WHERE NOT cleared
+             ORDER BY since, registry, repository`,
+          )
+        ).map(
+          (row): RepositoryMark => ({
+            registry: row.registry,
+            repository: row.repository,
+            tags: row.tags,
+            mark: Number(row.mark),
+            since: row.since,
+          }),
+        ),
+      ),
+
+    clearRepositoryMark: ({ signal, registry, repository, mark }) =>
+      run('clearRepositoryMark', signal, async (client) => {
+        const cleared = await client.query(
+          `UPDATE ${T.marks} SET cleared = true, tags = '[]'
+           WHERE registry = $1 AND repository = $2 AND mark = $3 AND NOT cleared`,
+          [registry, repository, mark],
+        );
+        return cleared.rowCount === 1;
+      }),
 
     acquireLease: ({ signal, name, holder, ttlMs }) =>
       run('acquireLease', signal, async (client): Promise<Lease | undefined> => {

@@ -5,6 +5,7 @@ import { createMemoryLogger } from '@docker-watcher/core';
 import { freePort } from '@docker-watcher/testkit';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { latestSchemaVersion } from '../src/_migrations.ts';
 import { livePostgres, rejection } from './live-postgres.ts';
 
 const live = livePostgres({ passwordRoles: ['app', 'limited'] });
@@ -71,7 +72,7 @@ describe('the database restarting mid-run', () => {
       },
     });
     expect(await store?.listStages()).toEqual([]);
-    expect((await store?.open())?.schemaVersion).toBe(3);
+    expect((await store?.open())?.schemaVersion).toBe(latestSchemaVersion);
   });
 });
 

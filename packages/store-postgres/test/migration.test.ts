@@ -95,7 +95,11 @@ describe('migrations', () => {
     const store = live.store({ schema });
     expect(await store.open()).toEqual({
       schemaVersion: latestSchemaVersion,
-      migrationsApplied: ['2-deploy-journal-table-and-list-indexes', '3-encrypted-secrets'],
+      migrationsApplied: [
+        '2-deploy-journal-table-and-list-indexes',
+        '3-encrypted-secrets',
+        '4-repository-marks',
+      ],
     });
 
     for (const { body, ...stage } of v1Stages) {
@@ -139,7 +143,7 @@ describe('migrations', () => {
     const applied = await live.query<{ version: number; applied_at: string }>(
       `SELECT version, applied_at FROM "${schema}".schema_migrations ORDER BY version`,
     );
-    expect(applied.map((row) => row.version)).toEqual([1, 2, 3]);
+    expect(applied.map((row) => row.version)).toEqual([1, 2, 3, 4]);
     expect(applied[0]?.applied_at).toBe(v1AppliedAt);
     const [journal] = await live.query<{ count: number }>(
       `SELECT count(*)::int AS count FROM "${schema}".deploy_journal`,
@@ -192,6 +196,7 @@ describe('migrations', () => {
       { version: 1 },
       { version: 2 },
       { version: 3 },
+      { version: 4 },
     ]);
   });
 
@@ -226,10 +231,10 @@ describe('migrations', () => {
       expect(await tablesOf(schema)).not.toContain('secrets');
       expect(await migrate(client, { schema })).toMatchObject({
         from: 2,
-        to: 3,
-        applied: ['3-encrypted-secrets'],
+        to: 4,
+        applied: ['3-encrypted-secrets', '4-repository-marks'],
       });
-      expect(await migrate(client, { schema })).toEqual({ from: 3, to: 3, applied: [] });
+      expect(await migrate(client, { schema })).toEqual({ from: 4, to: 4, applied: [] });
     });
   });
 });

@@ -115,6 +115,23 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    // Repositories a webhook reported changed, until the engine acted on them. A cleared mark keeps
+    // its row (cleared = 1), so that the repository's next mark gets a larger number.
+    version: 4,
+    name: 'repository-marks',
+    sql: `
+      CREATE TABLE repository_marks (
+        registry TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        mark INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        since TEXT NOT NULL,
+        cleared INTEGER NOT NULL,
+        PRIMARY KEY (registry, repository)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSchemaVersion: number = migrations.at(-1)?.version ?? 0;

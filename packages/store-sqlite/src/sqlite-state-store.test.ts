@@ -52,7 +52,12 @@ describe('createSqliteStateStore', () => {
     expect(logger.entries.map((entry) => entry.message)).toContain('SQLite store opened');
     expect(logger.entries[0]?.fields).toMatchObject({
       adapter: 'store:sqlite',
-      migrationsApplied: ['1-initial', '2-deploy-journal-table-and-list-indexes', '3-encrypted-secrets'],
+      migrationsApplied: [
+        '1-initial',
+        '2-deploy-journal-table-and-list-indexes',
+        '3-encrypted-secrets',
+        '4-repository-marks',
+      ],
     });
     const logged = JSON.stringify(logger.entries);
     expect(logged).not.toContain('very-secret-value');

@@ -22,9 +22,11 @@ import {
   type Logger,
   type LogLine,
   makeBackup,
+  mergeMarkTags,
   onceDisposer,
   openSecret,
   parseBackup,
+  type RepositoryMark,
   type SealedSecret,
   type SecretStore,
   type StateStore,
@@ -66,6 +68,15 @@ export interface SqliteStateStore extends StateStore, BackupStore, SecretStore {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+interface MarkRow {
+  registry: string;
+  repository: string;
+  mark: number;
+  tags: string;
+  since: string;
+  cleared: number;
+}
 
 /** `limit` as `Array.prototype.slice` reads it, as a SQLite LIMIT (-1: none). */
 const sqlLimit = (limit: number | undefined): number => sliceLimit(limit) ?? -1;
@@ -485,6 +496,60 @@ function buildSqliteStateStore(
           return inserted.changes > 0;
         });
       }),
+
+    markRepository: ({ signal, registry, repository, tags }) =>
+      run('markRepository', signal, () => {
+        checkName('registry', registry);
+        checkName('repository', repository);
+        return write((): RepositoryMark => {
+          const current = sql(
+            'SELECT mark, tags, since, cleared FROM repository_marks WHERE registry = ? AND repository = ?',
+          ).get(registry, repository) as MarkRow | undefined;
+          const open = current !== undefined && current.cleared === 0;
+          const next: RepositoryMark = {
+            registry,
+            repository,
+            tags: mergeMarkTags(open ? parse<string[]>(current.tags) : [], tags),
+            mark: (current?.mark ?? 0) + 1,
+            since: open ? current.since : iso(Date.now()),
+          };
+          sql(
+            `INSERT INTO repository_marks (registry, repository, mark, tags, since, cleared) VALUES (?, ?, ?, ?, ?, 0)
+             ON CONFLICT (registry, repository) DO UPDATE SET mark = excluded.mark, tags = excluded.tags,
+               since = excluded.since, cleared = 0`,
+          ).run(registry, repository, next.mark, json(next.tags), next.since);
+          return next;
+        });
+      }),
+
+    listRepositoryMarks: ({ signal } = {}) =>
+      run('listRepositoryMarks', signal, () =>
+        (
+          sql(
+            `SELECT registry, repository, mark, tags, since FROM repository_marks WHERE cleared = 0
+             ORDER BY since, registry, repository`,
+          ).all() as unknown as MarkRow[]
+        ).map(
+          (row): RepositoryMark => ({
+            registry: row.registry,
+            repository: row.repository,
+            tags: parse<string[]>(row.tags),
+            mark: row.mark,
+            since: row.since,
+          }),
+        ),
+      ),
+
+    clearRepositoryMark: ({ signal, registry, repository, mark }) =>
+      run('clearRepositoryMark', signal, () =>
+        write(
+          () =>
+            sql(
+              `UPDATE repository_marks SET cleared = 1, tags = '[]'
+               WHERE registry = ? AND repository = ? AND mark = ? AND cleared = 0`,
+            ).run(registry, repository, mark).changes > 0,
+        ),
+      ),
 
     appendAudit: ({ signal, event }) =>
       run('appendAudit', signal, () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type CoreError, isCoreError } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
+import { latestSchemaVersion } from '../src/_migrations.ts';
 import { createSqliteStateStore } from '../src/index.ts';
 import { sha256Of, tempDir } from './temp-dir.ts';
 
@@ -106,7 +107,7 @@ describe('a file the store does not know', () => {
     const error = openError(() => createSqliteStateStore({ path }));
     expect(error).toMatchObject({
       code: 'CONFIG_INVALID',
-      details: { path, schemaVersion: 99, knownVersion: 3 },
+      details: { path, schemaVersion: 99, knownVersion: latestSchemaVersion },
     });
     expect(error.message).toMatch(/schema version 99, written by a newer @docker-watcher\/store-sqlite/);
     expect(sha256Of(path)).toBe(before);

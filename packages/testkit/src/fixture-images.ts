@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { ensureDebianPackage } from './debian-packages.ts';
-import { testkitLabel } from './labels.ts';
+import { testkitLabel, testkitLabels } from './labels.ts';
 import { TestkitError } from './testkit-error.ts';
 
 /** One image to build from a scratch base: its Dockerfile and the files of its context. */
@@ -22,6 +22,11 @@ export interface FixtureImage {
   dockerfile: string;
   /** Context path -> content, or `{ from }` to copy a file from the host. */
   files: Record<string, string | { from: string }>;
+  /**
+   * One of the testkit's own fixtures, kept across runs as a cache (one image per ref, rebuilt when
+   * its content changes). Any other build belongs to the run that made it and is removed at its end.
+   */
+  cache?: boolean;
 }
 
 export const appImage = 'dw-testkit/app';
@@ -70,7 +75,12 @@ function appFiles(release: AppRelease): FixtureImage['files'] {
 }
 
 export function appFixture(release: AppRelease): FixtureImage {
-  return { ref: `${appImage}:${release}`, dockerfile: appDockerfile(release), files: appFiles(release) };
+  return {
+    ref: `${appImage}:${release}`,
+    dockerfile: appDockerfile(release),
+    files: appFiles(release),
+    cache: true,
+  };
 }
 
 const registryBinary = '/usr/bin/docker-registry';
@@ -108,6 +118,7 @@ export function registryFixture(): FixtureImage {
       'config.yml': registryConfig,
       'tmp/.keep': '',
     },
+    cache: true,
   };
 }
 
@@ -142,6 +153,15 @@ export function contentHash(image: FixtureImage): string {
 }
 
 const hashLabel = `${testkitLabel}.content-hash`;
+/** Marks the images of the fixture cache, the only images a test run leaves on the engine. */
+export const cacheLabel = `${testkitLabel}.cache`;
+
+/** Whether a reference names an image of the fixture cache (by its ref; the label marks the image). */
+export function isCachedFixtureRef(reference: string): boolean {
+  return (
+    allFixtures().some((fixture) => fixture.ref === reference) || /^dw-testkit\/node:\d+$/.test(reference)
+  );
+}
 
 /**
  * Builds the image unless an image with the same content hash exists already.
@@ -149,9 +169,11 @@ const hashLabel = `${testkitLabel}.content-hash`;
  */
 export async function buildFixtureImage(docker: Docker, image: FixtureImage): Promise<boolean> {
   const hash = contentHash(image);
+  let previous: string | undefined;
   try {
     const existing = await docker.getImage(image.ref).inspect();
     if (existing.Config?.Labels?.[hashLabel] === hash) return false;
+    previous = existing.Id;
   } catch {
     // not built yet
   }
@@ -166,7 +188,12 @@ export async function buildFixtureImage(docker: Docker, image: FixtureImage): Pr
     }
     const stream = await docker.buildImage(
       { context, src: ['Dockerfile', ...Object.keys(image.files)] },
-      { t: image.ref, labels: { [hashLabel]: hash }, rm: true, forcerm: true },
+      {
+        t: image.ref,
+        labels: { [hashLabel]: hash, ...(image.cache ? { [cacheLabel]: 'fixture' } : testkitLabels()) },
+        rm: true,
+        forcerm: true,
+      },
     );
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(
@@ -187,6 +214,12 @@ export async function buildFixtureImage(docker: Docker, image: FixtureImage): Pr
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
+  // The cache stays one image per ref: the image this one replaces goes, unless something uses it.
+  if (previous)
+    await docker
+      .getImage(previous)
+      .remove({ noprune: false })
+      .catch(() => undefined);
   return true;
 }
 

@@ -58,6 +58,7 @@ export async function nodeBaseFixture(execPath: string = process.execPath): Prom
       '',
     ].join('\n'),
     files,
+    cache: true,
   };
 }
 

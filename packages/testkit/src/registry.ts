@@ -3,6 +3,7 @@ import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainer
 import { registryFixture } from './fixture-images.ts';
 import { testkitLabels } from './labels.ts';
 import { assertPortFree, freePort } from './ports.ts';
+import { recordRegistryHost } from './test-run.ts';
 import { startTokenServer, type TokenServer } from './token-server.ts';
 
 // Ryuk (testcontainers' reaper) is an image we cannot pull here; the testkit labels and removes what it starts.
@@ -143,6 +144,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     throw error;
   }
 
+  // Images pulled from or pushed to it are named after it: the run removes them at its end.
+  recordRegistryHost(`127.0.0.1:${port}`);
   const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   let stopping: Promise<void> | undefined;
   return {

@@ -91,6 +91,28 @@ export interface AuditEvent {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A repository a webhook reported changed, kept until the engine has looked at it and acted on what
+ * it found: an accepted notification is never lost to a registry fault, a store fault or a restart.
+ */
+export interface RepositoryMark {
+  /** The engine's name of the registry (a key of its `registries`). */
+  readonly registry: string;
+  readonly repository: string;
+  /** Tags the notifications named since the mark was set, newest last (their digests are resolved anew). */
+  readonly tags: readonly string[];
+  /**
+   * Grows with every `markRepository` of the repository, across clears: a clear with an older
+   * number leaves the mark, and a mark made after a clear never repeats the cleared one's number.
+   */
+  readonly mark: number;
+  /** When the repository was first marked (ISO 8601). */
+  readonly since: string;
+}
+
+/** How many tags a mark remembers; older ones fall off (their repository is listed anyway). */
+export const repositoryMarkTagLimit = 100;
+
 export interface Lease {
   readonly name: string;
   readonly holder: string;
@@ -155,6 +177,24 @@ export interface StateStore extends Adapter {
   /** Records a webhook event id; `false` when it was seen before (a replay). */
   rememberEvent(
     params: CallOptions & { readonly source: string; readonly eventId: string; readonly ttlMs: number },
+  ): Promise<boolean>;
+
+  /**
+   * Marks a repository as needing a look (adding `tags` to the mark's, at most
+   * `repositoryMarkTagLimit`, newest kept); the mark number grows with every call.
+   */
+  markRepository(
+    params: CallOptions & {
+      readonly registry: string;
+      readonly repository: string;
+      readonly tags: readonly string[];
+    },
+  ): Promise<RepositoryMark>;
+  /** Every marked repository, in no particular order. */
+  listRepositoryMarks(params?: CallOptions): Promise<RepositoryMark[]>;
+  /** Removes a mark when its number is still `mark`; `false` when it changed meanwhile or is gone. */
+  clearRepositoryMark(
+    params: CallOptions & { readonly registry: string; readonly repository: string; readonly mark: number },
   ): Promise<boolean>;
 
   appendAudit(params: CallOptions & { readonly event: Omit<AuditEvent, 'seq'> }): Promise<AuditEvent>;

@@ -4,7 +4,13 @@ import type { EngineStage } from './engine-config.ts';
 
 /** What should happen in a stage now, and why (for people: logs, the API, `plan`). */
 export type StageDecision =
-  | { readonly action: 'none'; readonly reason: string; readonly release?: Release }
+  | {
+      readonly action: 'none';
+      readonly reason: string;
+      readonly release?: Release;
+      /** Set while the stage waits for a retry (a registry or infrastructure fault): when it comes. */
+      readonly retryAt?: string;
+    }
   | { readonly action: 'deploy'; readonly release: Release; readonly reason: string }
   | { readonly action: 'await-confirmation'; readonly release: Release; readonly reason: string }
   | { readonly action: 'hold'; readonly release: Release; readonly reason: string };

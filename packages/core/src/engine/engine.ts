@@ -22,6 +22,7 @@ import { runDeploy } from './deploy-runner.ts';
 import { defaultHealthCheck, type StageDeploySettings } from './deploy-settings.ts';
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
+import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { ReplicaLeases } from './replica-leases.ts';
 import { StageQueue } from './stage-queue.ts';
 
@@ -111,7 +112,6 @@ export interface Engine {
 }
 
 const stageKey = (ref: StageRef) => `${ref.project}/${ref.stage}`;
-const repoKey = (registry: string, repository: string) => `${registry}\u0000${repository}`;
 
 export function createEngine(options: EngineOptions): Engine {
   const { target, proxy, registries } = options;
@@ -155,8 +155,9 @@ export function createEngine(options: EngineOptions): Engine {
   const tagCache = new Map<string, string[]>();
   /** Bumped when a repository's listing changes: part of a stage's decision fingerprint. */
   const tagVersions = new Map<string, number>();
-  /** Tags a webhook reported as pushed again, whose digests must be resolved anew. */
-  const repushed = new Map<string, Set<string>>();
+  /** Repositories webhooks reported changed, durable until acted on; their tags' digests are resolved anew. */
+  const inbox = new ObservationInbox({ store, logger });
+  const repushed = (repo: string, tag: string) => inbox.tags(repo).includes(tag);
   /**
    * Digests of candidate tags, per repository and tag, with the listing version they were resolved
    * at: a release held for a click (or a confirmation) costs no request per cycle while nothing changed.
@@ -166,6 +167,8 @@ export function createEngine(options: EngineOptions): Engine {
   const decided = new Map<string, string>();
   const backoffUntil = new Map<string, number>();
   const failures = new Map<string, number>();
+  /** Why a repository's last look failed, for `plan`: cleared by the next look that acts. */
+  const lookFailed = new Map<string, string>();
   const inFlight = new Set<Promise<unknown>>();
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
@@ -187,7 +190,7 @@ export function createEngine(options: EngineOptions): Engine {
       bus.emit({ type: 'engine:leadership', at: at(), holder: leases.holder, leader }),
     // Replicas that died leave unfinished deploys: looked for on every renewal, polling or not.
     onTick: async () => {
-      if (started && !stopping) await track(adoptOrphans());
+      if (started && !stopping) await track(Promise.all([adoptOrphans(), lookAtOthersMarks()]));
     },
   });
   let stopping = false;
@@ -299,7 +302,7 @@ export function createEngine(options: EngineOptions): Engine {
     // Request economy: the running tag's digest is re-checked only for pins (that is what a pin
     // watches) and after a webhook reported a push of that tag; new tags are always resolved.
     const repo = repoKey(project.registry, project.repository);
-    if (!pin && state?.actual?.tag === tag && !repushed.get(repo)?.has(tag)) return state.actual;
+    if (!pin && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
     const version = tagVersions.get(repo) ?? 0;
     // A new listing forgets every digest of the repository: a re-push may hide behind any change.
     let known = resolved.get(repo);
@@ -308,7 +311,7 @@ export function createEngine(options: EngineOptions): Engine {
       resolved.set(repo, known);
     }
     const cached = known.digests.get(tag);
-    if (!pin && cached && !repushed.get(repo)?.has(tag)) return { tag, digest: cached };
+    if (!pin && cached && !repushed(repo, tag)) return { tag, digest: cached };
     const digest = await resolveDigest(ref, tag, signal);
     if (digest) known.digests.set(tag, digest);
     return digest ? { tag, digest } : undefined;
@@ -461,30 +464,44 @@ export function createEngine(options: EngineOptions): Engine {
     return cancelled;
   }
 
-  const reconcile = async (
+  /**
+   * Decides a stage and acts on the decision. `settled` is false when it could not act yet (another
+   * replica holds the stage): whoever asked looks again later. A failure forgets the memo, so that
+   * the next look decides anew.
+   */
+  const reconcileStage = async (
     ref: StageRef,
     signal?: AbortSignal,
     memo = false,
-  ): Promise<StageDecision | undefined> => {
-    const first = await decideStage(ref, signal, memo);
-    if (first.decision === undefined) return undefined;
-    if (first.decision.action === 'none') return first.decision;
+  ): Promise<{ readonly decision?: StageDecision; readonly settled: boolean }> => {
     const key = stageKey(ref);
-    if (!(await leases.enter(key))) {
-      decided.delete(key);
-      return {
-        action: 'none',
-        reason: 'another replica is working on this stage',
-        release: first.decision.release,
-      };
-    }
     try {
-      // Under the stage's lease: whatever another replica did meanwhile is in the store now.
-      return await act(ref, await decisionOf(ref, await readState(ref), first.candidate));
-    } finally {
-      await leases.exit(key);
+      const first = await decideStage(ref, signal, memo);
+      if (first.decision === undefined) return { settled: true };
+      if (first.decision.action === 'none') return { decision: first.decision, settled: true };
+      if (!(await leases.enter(key))) {
+        decided.delete(key);
+        const decision: StageDecision = {
+          action: 'none',
+          reason: 'another replica is working on this stage',
+          release: first.decision.release,
+        };
+        return { decision, settled: false };
+      }
+      try {
+        // Under the stage's lease: whatever another replica did meanwhile is in the store now.
+        const decision = await act(ref, await decisionOf(ref, await readState(ref), first.candidate));
+        return { decision, settled: true };
+      } finally {
+        await leases.exit(key);
+      }
+    } catch (error) {
+      decided.delete(key);
+      throw error;
     }
   };
+  const reconcile = async (ref: StageRef, signal?: AbortSignal, memo = false) =>
+    (await reconcileStage(ref, signal, memo)).decision;
 
   const act = async (ref: StageRef, decision: StageDecision): Promise<StageDecision> => {
     if (decision.action === 'deploy') {
@@ -537,10 +554,25 @@ export function createEngine(options: EngineOptions): Engine {
     return decision;
   };
 
-  /** Lists one repository's tags once and reconciles every stage that watches it. */
+  /** After a failed look, the repository waits; twice as long with each failure in a row (max 30 min). */
+  const backOff = (key: string, failure: CoreError, what: string) => {
+    const count = (failures.get(key) ?? 0) + 1;
+    failures.set(key, count);
+    const pause = Math.min(backoffBaseMs * 2 ** (count - 1), 30 * 60_000);
+    backoffUntil.set(key, Date.now() + Math.max(failure.retryAfterMs ?? 0, pause));
+    lookFailed.set(key, `${what} failed (${failure.code}: ${failure.message})`);
+  };
+
+  /**
+   * Lists one repository's tags once and reconciles every stage that watches it. A webhook's mark
+   * is cleared only when every stage acted; otherwise the look is tried again after the backoff.
+   */
   const refreshRepository = async (entry: Watched, signal: AbortSignal) => {
     const key = repoKey(entry.registry, entry.repository);
-    if ((backoffUntil.get(key) ?? 0) > Date.now()) return;
+    const look = () => void track(refreshRepository(entry, lifetime.signal));
+    const waitUntil = backoffUntil.get(key) ?? 0;
+    if (waitUntil > Date.now()) return inbox.retry(key, waitUntil, look);
+    const mark = inbox.current(key);
     const registry = registries[entry.registry]!;
     try {
       const tags = await registry.listTags({ repository: entry.repository, signal });
@@ -549,25 +581,35 @@ export function createEngine(options: EngineOptions): Engine {
         tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
       }
       tagCache.set(key, tags);
-      failures.delete(key);
-      backoffUntil.delete(key);
     } catch (error) {
       if (signal.aborted) return;
       const failure = toCoreError(error);
-      const count = (failures.get(key) ?? 0) + 1;
-      failures.set(key, count);
-      const pause = Math.min(backoffBaseMs * 2 ** (count - 1), 30 * 60_000);
-      backoffUntil.set(key, Date.now() + Math.max(failure.retryAfterMs ?? 0, pause));
+      backOff(key, failure, `listing the tags of ${entry.repository}`);
       adapterError(registry.id, 'listTags', failure);
-      return;
+      return inbox.retry(key, backoffUntil.get(key)!, look);
     }
+    let settled = true;
     for (const stage of entry.stages) {
       if (stage.config.promoteFrom) continue;
-      await reconcile(stage, signal, true).catch((error: unknown) =>
-        adapterError(registry.id, 'reconcile', error),
-      );
+      try {
+        if (!(await reconcileStage(stage, signal, true)).settled) settled = false;
+      } catch (error) {
+        settled = false;
+        adapterError(registry.id, 'reconcile', error);
+        if (!signal.aborted)
+          backOff(key, toCoreError(error), `acting on ${entry.repository} for ${stageKey(stage)}`);
+      }
     }
-    repushed.delete(key);
+    if (signal.aborted) return;
+    if (settled && (await inbox.settle(key, mark))) {
+      failures.delete(key);
+      backoffUntil.delete(key);
+      lookFailed.delete(key);
+      return;
+    }
+    // Another replica held a stage, or the store could not clear the mark: look again soon.
+    if ((backoffUntil.get(key) ?? 0) <= Date.now()) backoffUntil.set(key, Date.now() + backoffBaseMs);
+    inbox.retry(key, backoffUntil.get(key)!, look);
   };
 
   /**
@@ -587,6 +629,16 @@ export function createEngine(options: EngineOptions): Engine {
       logger.info(`taking over unfinished deploy ${record.id} of ${key}`, { deployId: record.id });
       addLocal(key, record.id);
       await queue.push(key, { deployId: record.id });
+    }
+  };
+
+  /** The leader looks at repositories other replicas marked and did not clear (they may have died). */
+  const lookAtOthersMarks = async () => {
+    if (!store.capabilities.sharedLeases || !leases.leader) return;
+    try {
+      for (const key of await inbox.load((k) => watched.has(k))) observe(watched.get(key)!);
+    } catch (error) {
+      adapterError(store.id, 'listRepositoryMarks', error);
     }
   };
 
@@ -687,6 +739,16 @@ export function createEngine(options: EngineOptions): Engine {
     );
   };
 
+  /** A repository whose last look failed: what its stages wait for, and when the next look comes. */
+  const waitingFor = (project: EngineProject): StageDecision | undefined => {
+    const key = repoKey(project.registry, project.repository);
+    const failed = lookFailed.get(key);
+    if (failed === undefined) return undefined;
+    const retryAt = new Date(Math.max(Date.now(), backoffUntil.get(key) ?? 0)).toISOString();
+    const notified = inbox.has(key) ? 'a notification waits; ' : '';
+    return { action: 'none', reason: `waiting: ${notified}${failed}; retrying at ${retryAt}`, retryAt };
+  };
+
   const requireAllowed = (ref: StageRef, config: EngineStage, tag: string, state: StageState | undefined) => {
     const pinned = (state === undefined ? config.pin : state.pin) === tag;
     if (!pinned && !config.policy.allows(tag)) {
@@ -711,7 +773,11 @@ export function createEngine(options: EngineOptions): Engine {
       // still at work stay theirs).
       await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse());
       await queue.idle();
+      // Webhooks accepted before a crash or restart (here or at a replica that died) are looked at
+      // now: by the first cycle, or on their own when this replica does not poll.
+      const marked = await inbox.load((key) => watched.has(key));
       await track(pollOnce());
+      if (!leases.leader) for (const key of marked) observe(watched.get(key)!);
       for (const project of options.projects) {
         for (const [stage, config] of Object.entries(project.stages)) {
           if (config.promoteFrom)
@@ -726,6 +792,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (stopping) return;
       stopping = true;
       if (timer) clearTimeout(timer);
+      inbox.stop();
       for (const pending of coalescing.values()) clearTimeout(pending);
       coalescing.clear();
       for (const [key, job] of queue.clear()) {
@@ -747,6 +814,19 @@ export function createEngine(options: EngineOptions): Engine {
       if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);
       if (!registry.parseWebhook) throw new CoreError('UNSUPPORTED', `${registry.id} does not take webhooks`);
       const observations = await registry.parseWebhook(request);
+      // Marked in the store before anything else: a store that cannot write fails the webhook, so
+      // that the registry sends it again, and a marked repository is looked at until acted on.
+      const touched = new Map<string, { entry: Watched; tags: string[] }>();
+      for (const observation of observations) {
+        const key = repoKey(name, observation.repository);
+        const entry = watched.get(key);
+        if (!entry) continue;
+        const seen = touched.get(key) ?? { entry, tags: [] };
+        if (observation.action === 'pushed') seen.tags.push(observation.tag);
+        touched.set(key, seen);
+      }
+      for (const { entry, tags } of touched.values())
+        await inbox.accept(entry.registry, entry.repository, tags);
       const fresh: RegistryObservation[] = [];
       for (const observation of observations) {
         if (
@@ -770,22 +850,22 @@ export function createEngine(options: EngineOptions): Engine {
           source: 'webhook',
           ...(observation.eventId ? { eventId: observation.eventId } : {}),
         });
-        const key = repoKey(name, observation.repository);
-        const entry = watched.get(key);
-        if (!entry) continue;
-        if (observation.action === 'pushed')
-          repushed.set(key, (repushed.get(key) ?? new Set()).add(observation.tag));
-        observe(entry);
       }
+      // Replays too: their mark is cleared by a look, which costs one listing per burst.
+      for (const { entry } of touched.values()) observe(entry);
       return fresh;
     },
     async plan(ref = {}) {
       const out: Array<StageRef & { decision: StageDecision }> = [];
       for (const project of options.projects) {
         if (ref.project && ref.project !== project.id) continue;
-        for (const stage of Object.keys(project.stages)) {
+        for (const [stage, config] of Object.entries(project.stages)) {
           if (ref.stage && ref.stage !== stage) continue;
-          const { decision } = await decideStage({ project: project.id, stage });
+          // Promoted stages wait for their source stage, not for the registry.
+          const waiting = config.promoteFrom ? undefined : waitingFor(project);
+          const { decision } = waiting
+            ? { decision: waiting }
+            : await decideStage({ project: project.id, stage });
           if (decision) out.push({ project: project.id, stage, decision });
         }
       }

@@ -9,11 +9,12 @@ import {
   type JournalEntry,
   type Lease,
   type LogLine,
+  type RepositoryMark,
   type StageState,
   type StateStore,
 } from '../contracts/state-store.ts';
 import { CoreError } from '../errors.ts';
-import { checkRevision, conflict } from '../storage/store-helpers.ts';
+import { checkName, checkRevision, conflict, mergeMarkTags } from '../storage/store-helpers.ts';
 import { FaultInjector, type Faults } from './faults.ts';
 
 export const memoryStateStoreOptions = v.strictObject({
@@ -51,6 +52,11 @@ function buildMemoryStateStore(
   const approvals = new Map<string, Approval>();
   const events = new Map<string, number>();
   const audit: AuditEvent[] = [];
+  // A cleared mark stays (flagged) so that its repository's next mark gets a larger number.
+  const marks = new Map<string, RepositoryMark & { cleared: boolean }>();
+  const markKey = (registry: string, repository: string) => `${registry}\n${repository}`;
+  const markOf = ({ cleared: _cleared, ...mark }: RepositoryMark & { cleared: boolean }): RepositoryMark =>
+    mark;
   const leases = new Map<string, { holder: string; expiresAt: number }>();
   const lifecycle = onceDisposer(async () => {});
   const faults = new FaultInjector<MemoryStateStoreOperation>(id, lifecycle.disposed);
@@ -218,6 +224,41 @@ function buildMemoryStateStore(
         const key = `${source}\n${eventId}`;
         if (events.has(key)) return false;
         events.set(key, now + ttlMs);
+        return true;
+      }),
+
+    markRepository: ({ signal, registry, repository, tags }) =>
+      faults.run('markRepository', signal, () => {
+        checkName('registry', registry);
+        checkName('repository', repository);
+        const key = markKey(registry, repository);
+        const current = marks.get(key);
+        const open = current !== undefined && !current.cleared;
+        const next = {
+          registry,
+          repository,
+          tags: mergeMarkTags(open ? current.tags : [], tags),
+          mark: (current?.mark ?? 0) + 1,
+          since: open ? current.since : iso(Date.now()),
+          cleared: false,
+        };
+        marks.set(key, next);
+        return clone(markOf(next));
+      }),
+
+    listRepositoryMarks: ({ signal } = {}) =>
+      faults.run('listRepositoryMarks', signal, () =>
+        [...marks.values()]
+          .filter((m) => !m.cleared)
+          .sort((a, b) => a.since.localeCompare(b.since))
+          .map((m) => clone(markOf(m))),
+      ),
+
+    clearRepositoryMark: ({ signal, registry, repository, mark }) =>
+      faults.run('clearRepositoryMark', signal, () => {
+        const current = marks.get(markKey(registry, repository));
+        if (!current || current.cleared || current.mark !== mark) return false;
+        current.cleared = true;
         return true;
       }),
 

@@ -1,11 +1,12 @@
 // What every state store checks and computes the same way, whatever keeps its data: argument checks,
 // revision conflicts, ttls, limits, and the split of records into keyed fields and a free-form body.
-import type {
-  DeployRecord,
-  DeployRecordInit,
-  JournalEntry,
-  StageState,
-  StageStateInit,
+import {
+  type DeployRecord,
+  type DeployRecordInit,
+  type JournalEntry,
+  repositoryMarkTagLimit,
+  type StageState,
+  type StageStateInit,
 } from '../contracts/state-store.ts';
 import { CoreError } from '../errors.ts';
 
@@ -93,4 +94,10 @@ export function toJournalEntry(row: {
   readonly note: string | null;
 }): JournalEntry {
   return { seq: row.seq, state: row.state, at: row.at, ...(row.note === null ? {} : { note: row.note }) };
+}
+
+/** The tags of a mark after `markRepository` adds `incoming`: each once, newest last, the newest `repositoryMarkTagLimit`. */
+export function mergeMarkTags(existing: readonly string[], incoming: readonly string[]): string[] {
+  const merged = [...existing.filter((tag) => !incoming.includes(tag)), ...new Set(incoming)];
+  return merged.slice(-repositoryMarkTagLimit);
 }

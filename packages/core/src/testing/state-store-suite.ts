@@ -3,6 +3,7 @@ import type {
   Approval,
   DeployRecord,
   DeployRecordInit,
+  RepositoryMark,
   StageStateInit,
   StateStore,
 } from '../contracts/state-store.ts';
@@ -71,6 +72,7 @@ export type StateStoreCaseId =
   | 'approvals-round-trip'
   | 'remember-event-detects-replay'
   | 'remember-event-forgets-after-ttl'
+  | 'repository-marks-grow-and-clear-by-number'
   | 'audit-lists-newest-first'
   | 'lease-is-exclusive-until-expiry'
   | 'lease-renews-for-its-holder'
@@ -559,6 +561,60 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
       );
     },
   },
+  'repository-marks-grow-and-clear-by-number': {
+    title: 'a marked repository stays listed until its current mark is cleared',
+    run: async ({ harness: { store }, unique }) => {
+      const registry = `registry-${unique}`;
+      const mine = (marks: readonly RepositoryMark[]) => marks.filter((m) => m.registry === registry);
+      const first = await store.markRepository({ registry, repository: 'team/web', tags: ['v1', 'v2'] });
+      same(
+        { registry: first.registry, repository: first.repository, tags: first.tags },
+        { registry, repository: 'team/web', tags: ['v1', 'v2'] },
+        'first mark',
+      );
+      check(isIsoTime(first.since), `since: expected an ISO timestamp, got ${first.since}`);
+      const second = await store.markRepository({ registry, repository: 'team/web', tags: ['v3', 'v1'] });
+      check(second.mark > first.mark, `the mark must grow: ${first.mark}, then ${second.mark}`);
+      same(second.tags, ['v2', 'v3', 'v1'], 'tags after a second mark (each once, newest last)');
+      same(second.since, first.since, 'since of a repository marked again');
+      await store.markRepository({ registry, repository: 'team/api', tags: [] });
+      same(
+        mine(await store.listRepositoryMarks())
+          .map((m) => m.repository)
+          .sort(),
+        ['team/api', 'team/web'],
+        'marked repositories',
+      );
+      same(
+        await store.clearRepositoryMark({ registry, repository: 'team/web', mark: first.mark }),
+        false,
+        'clearing with an older mark',
+      );
+      same(
+        mine(await store.listRepositoryMarks()).find((m) => m.repository === 'team/web'),
+        second,
+        'the mark after a clear with an older number',
+      );
+      same(
+        await store.clearRepositoryMark({ registry, repository: 'team/web', mark: second.mark }),
+        true,
+        'clearing with the current mark',
+      );
+      same(
+        mine(await store.listRepositoryMarks()).map((m) => m.repository),
+        ['team/api'],
+        'marked repositories after the clear',
+      );
+      const again = await store.markRepository({ registry, repository: 'team/web', tags: ['v4'] });
+      check(again.mark > second.mark, `a mark after a clear must not repeat: ${second.mark}, ${again.mark}`);
+      same(again.tags, ['v4'], 'tags of a mark after a clear');
+      same(
+        await store.clearRepositoryMark({ registry, repository: 'team/none', mark: again.mark }),
+        false,
+        'clearing a repository that was never marked',
+      );
+    },
+  },
   'audit-lists-newest-first': {
     title: 'audit events get growing sequence numbers and list newest first',
     run: async ({ harness: { store }, unique }) => {
@@ -652,7 +708,7 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
     },
   },
   'durable-state-survives-reopen': {
-    title: 'stages, deploys, logs and audit survive a reopen',
+    title: 'stages, deploys, logs and repository marks survive a reopen',
     gate: {
       claim: 'capabilities.durable',
       when: true,
@@ -671,6 +727,11 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
         deployId: deploy.id,
         lines: [{ at: new Date().toISOString(), level: 'info', line: 'kept' }],
       });
+      const mark = await harness.store.markRepository({
+        registry: `registry-${unique}`,
+        repository: 'team/web',
+        tags: ['v1'],
+      });
       await harness.store.dispose();
       const reopened = await reopen();
       context.defer(() => reopened.dispose());
@@ -680,6 +741,11 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
         (await reopened.readLog({ deployId: deploy.id })).map((line) => line.line),
         ['kept'],
         'log after reopen',
+      );
+      same(
+        (await reopened.listRepositoryMarks()).find((m) => m.registry === mark.registry),
+        mark,
+        'repository mark after reopen',
       );
       await expectCoreError(
         reopened.putStage({ state: stageInit(project), expectedRevision: 0 }),
