@@ -28,7 +28,6 @@ export default {
         'form-action': ['self'],
       },
     },
-    output: { bundleStrategy: 'single' },
     version: { pollInterval: 0 },
   },
 };

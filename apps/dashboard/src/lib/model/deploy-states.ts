@@ -41,3 +41,13 @@ export const happyPath: readonly string[] = [
   'retiring-old',
   'succeeded',
 ];
+
+const actionWords: Readonly<Record<string, string>> = {
+  none: 'nothing to do',
+  deploy: 'deploy',
+  'await-confirmation': 'wait for approval',
+  hold: 'wait for a deploy by hand',
+};
+
+/** A plan decision's action in words. */
+export const actionOf = (action: string): string => actionWords[action] ?? action;

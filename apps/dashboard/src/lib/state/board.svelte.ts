@@ -1,6 +1,5 @@
 // The pipeline board's state: projects, plan, pending approvals and deploys, loaded once and kept
 // current by the event stream (deploy states directly, the rest by re-reading the one project).
-import { SvelteMap } from 'svelte/reactivity';
 import type { DwEvent } from '../api/events.ts';
 import { api } from '../api/index.ts';
 import type { Approval, DeployRecord, ProjectSummary, StageDecision } from '../api/types.ts';
@@ -11,17 +10,44 @@ import { events } from './events.svelte.ts';
 /** Re-reads of one project within this window are merged into one. */
 const refreshDelayMs = 60;
 
+/**
+ * The maps are plain (a reactive entry per stage would cost a signal each at 1,000 projects): every
+ * change marks its project, and `rows` rebuilds the rows of marked projects only.
+ */
 class Board implements BoardState {
   projects = $state.raw<readonly ProjectSummary[]>([]);
-  decisions = new SvelteMap<string, StageDecision>();
-  approvals = new SvelteMap<string, Approval>();
-  active = new SvelteMap<string, LiveDeploy>();
-  last = new SvelteMap<string, DeployRecord>();
+  readonly decisions = new Map<string, StageDecision>();
+  readonly approvals = new Map<string, Approval>();
+  readonly active = new Map<string, LiveDeploy>();
+  readonly last = new Map<string, DeployRecord>();
   loaded = $state(false);
   error = $state.raw<unknown>(undefined);
-  rows: readonly Row[] = $derived(this.projects.map((project) => buildRow(project, this)));
+  /** Bumped by every change of the maps. */
+  #version = $state(0);
+  /** Built rows by project, with the summary they were built from. */
+  #rowCache = new Map<string, { readonly source: ProjectSummary; readonly row: Row }>();
+  rows: readonly Row[] = $derived.by(() => {
+    void this.#version;
+    return this.projects.map((project) => {
+      const cached = this.#rowCache.get(project.id);
+      if (cached?.source === project) return cached.row;
+      const row = buildRow(project, this);
+      this.#rowCache.set(project.id, { source: project, row });
+      return row;
+    });
+  });
   /** Pending approvals in total (the navigation's count). */
-  pendingCount = $derived(this.approvals.size);
+  pendingCount = $derived.by(() => {
+    void this.#version;
+    return this.approvals.size;
+  });
+
+  /** The maps changed for `project` (every project when absent). */
+  #changed(project?: string): void {
+    if (project === undefined) this.#rowCache.clear();
+    else this.#rowCache.delete(project);
+    this.#version++;
+  }
 
   #loading: Promise<void> | undefined;
   #refresh = new Map<string, ReturnType<typeof setTimeout>>();
@@ -65,6 +91,7 @@ class Board implements BoardState {
       this.#takeDeploys(deploys, true);
       this.projects = projects;
       this.error = undefined;
+      this.#changed();
     } catch (error) {
       this.error = error;
     } finally {
@@ -112,6 +139,7 @@ class Board implements BoardState {
           ...(event.type === 'deploy:started' && event.by ? { by: event.by } : {}),
           ...(event.type === 'deploy:started' && event.previous ? { previous: event.previous } : {}),
         });
+        this.#changed(event.project);
         return;
       }
       case 'deploy:state-changed': {
@@ -121,8 +149,12 @@ class Board implements BoardState {
           this.#refreshLater(event.project);
           return;
         }
-        if (current?.id === event.deployId) this.active.set(key, { ...current, state: event.to });
-        else this.#refreshLater(event.project);
+        if (current?.id !== event.deployId) {
+          this.#refreshLater(event.project);
+          return;
+        }
+        this.active.set(key, { ...current, state: event.to });
+        this.#changed(event.project);
         return;
       }
       case 'deploy:health-checked': {
@@ -133,6 +165,7 @@ class Board implements BoardState {
             ...current,
             health: { attempt: event.attempt, failures: event.failures, healthy: event.healthy },
           });
+        this.#changed(event.project);
         return;
       }
       case 'deploy:succeeded':
@@ -177,12 +210,20 @@ class Board implements BoardState {
         this.last.delete(key);
       }
       for (const entry of plan) this.decisions.set(stageKey(entry.project, entry.stage), entry.decision);
-      this.approvals.clear();
+      // Approvals are read for every project: only the rows whose approvals changed are rebuilt.
+      const pending = new Map<string, Approval>();
       for (const approval of approvals)
-        if (approval.status === 'pending')
-          this.approvals.set(stageKey(approval.project, approval.stage), approval);
+        if (approval.status === 'pending') pending.set(stageKey(approval.project, approval.stage), approval);
+      for (const key of new Set([...pending.keys(), ...this.approvals.keys()])) {
+        if (pending.get(key)?.id === this.approvals.get(key)?.id) continue;
+        const approval = pending.get(key);
+        if (approval) this.approvals.set(key, approval);
+        else this.approvals.delete(key);
+        this.#rowCache.delete(key.slice(0, key.indexOf('/')));
+      }
       this.#takeDeploys(deploys, false);
       this.projects = this.projects.map((p) => (p.id === id ? project : p));
+      this.#changed(id);
     } catch {
       // The next event or reconnect reads it again; a lasting failure shows in the connection banner.
     }
