@@ -113,5 +113,7 @@ export function stackConfigText(params: StackConfigParams): string {
       ]),
     ),
   };
-  return stringify(config);
+  // Projects share objects (the health check): written out each time, since YAML aliases beyond
+  // 100 make the server refuse the file as a resource-exhaustion attack.
+  return stringify(config, { aliasDuplicateObjects: false });
 }
