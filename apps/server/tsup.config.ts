@@ -7,9 +7,9 @@ const dashboardBuild = join(import.meta.dirname, '../dashboard/build');
 const dashboardOut = join(import.meta.dirname, 'dist/dashboard');
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', cli: 'src/cli.ts' },
+  entry: { index: 'src/index.ts', cli: 'src/cli.ts', client: 'src/client.ts' },
   format: ['esm'],
-  dts: { entry: { index: 'src/index.ts' } },
+  dts: { entry: { index: 'src/index.ts', client: 'src/client.ts' } },
   clean: true,
   target: 'node22',
   external: [/^@docker-watcher\//, 'node:sqlite'],

@@ -15,6 +15,10 @@ import {
 } from '@docker-watcher/core';
 import type { ResolvedConfig } from './config/load.ts';
 import { createMetrics, type ServerMetrics } from './http/metrics.ts';
+import { Activity } from './live/activity.ts';
+import { StageBoard } from './live/board.ts';
+import { EventHub, type EventHubOptions } from './live/event-hub.ts';
+import { journalOf } from './live/event-journal.ts';
 
 /** Everything a config composes into: adapters, the engine, metrics. */
 export interface Composed {
@@ -26,6 +30,12 @@ export interface Composed {
   readonly target: DeployTarget;
   readonly proxy?: ReverseProxy;
   readonly metrics: ServerMetrics;
+  /** The event stream of `/api/events`: every replica's events, in order. */
+  readonly events: EventHub;
+  /** Every stage's summary, kept current by events. */
+  readonly board: StageBoard;
+  /** Registries' polls, webhooks and errors, and the replicas seen, for `/api/status`. */
+  readonly activity: Activity;
   readonly logger: Logger;
   /** Stops the engine (running deploys end in a safe state), then disposes every adapter. */
   dispose(): Promise<void>;
@@ -40,6 +50,8 @@ export interface ComposeOptions {
   readonly proxy?: ReverseProxy;
   /** The port the server listens on when it is not the config's (0: any free port). */
   readonly listenPort?: number;
+  /** Limits of the event stream (tests make them small). */
+  readonly eventStream?: Pick<EventHubOptions, 'ringSize' | 'clientBufferBytes' | 'heartbeatMs' | 'pollMs'>;
 }
 
 /**
@@ -104,15 +116,31 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
 
   const bus = createEventBus({ logger: logger.child({ component: 'events' }) });
   const metrics = createMetrics(bus);
+  const activity = new Activity(registries);
   const instrumented = Object.fromEntries(
-    Object.entries(registries).map(([name, registry]) => [name, metrics.instrument(name, registry)]),
+    Object.entries(registries).map(([name, registry]) => [
+      name,
+      activity.instrument(name, metrics.instrument(name, registry)),
+    ]),
   );
-  const events = logger.child({ component: 'events' });
+  const events = new EventHub({
+    bus,
+    store,
+    journal: journalOf(store),
+    logger: logger.child({ component: 'event-stream' }),
+    ...options.eventStream,
+  });
+  const board = new StageBoard({ store, projects: config.projects, lastEventId: () => events.lastEventId });
+  events.onEntry((entry) => {
+    board.onEntry(entry);
+    activity.onEntry(entry);
+  });
+  const eventLog = logger.child({ component: 'events' });
   bus.onAny((event) => {
     if (event.type === 'deploy:log') return;
     const { type, at: _at, ...fields } = event;
     const level = type === 'deploy:failed' || type === 'adapter:error' ? 'warn' : 'info';
-    events[level](type, fields);
+    eventLog[level](type, fields);
   });
 
   const engine = createEngine({
@@ -137,10 +165,15 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     target,
     ...(proxy ? { proxy } : {}),
     metrics,
+    events,
+    board,
+    activity,
     logger,
     dispose() {
       disposing ??= (async () => {
         await engine.stop();
+        // The engine's last events still reach the feed, before the store closes.
+        await events.close();
         metrics.dispose();
         // The store last: the engine's final writes go through it.
         for (const adapter of created.reverse()) {

@@ -88,10 +88,17 @@ describe('projects and stages', () => {
     expect(await json(stageResponse)).toMatchObject({ project: 'web-app', name: 'dev', autoDeploy: true });
     const unknownProject = await h.app.request('/api/projects/nope', { headers: auth(tokens.read) });
     expect(unknownProject.status).toBe(404);
-    expect((await json(unknownProject)).error).toEqual({ code: 'NOT_FOUND', message: 'No project nope' });
+    expect((await json(unknownProject)).error).toEqual({
+      code: 'NOT_FOUND',
+      message: 'No project "nope"',
+      notFound: { kind: 'project', name: 'nope' },
+    });
     const unknownStage = await h.app.request(`${stage}/qa/deploy`, post(tokens.deploy, {}));
     expect(unknownStage.status).toBe(404);
-    expect((await json(unknownStage)).error.message).toBe('No stage qa in project web-app');
+    expect((await json(unknownStage)).error).toMatchObject({
+      message: 'No stage "qa" in project "web-app"',
+      notFound: { kind: 'stage', name: 'qa' },
+    });
   });
 
   it('shows what the policy selects and the plan', async () => {
@@ -451,7 +458,7 @@ describe('operations', () => {
     );
     const openapi = await json(await h.app.request('/api/openapi.json'));
     expect(openapi.openapi).toBe('3.1.0');
-    for (const path of ['/api/projects', '/api/deploys/{id}/logs', '/tags/{repo}', '/api/webhook/github'])
+    for (const path of ['/api/projects', '/api/deploys/{id}/logs', '/tags/{repo}', '/api/webhook/{source}'])
       expect(openapi.paths[path]).toBeDefined();
   });
 

@@ -12,7 +12,7 @@ import {
   type MemoryRegistry,
 } from '@docker-watcher/core';
 import { createSqliteStateStore, type SqliteStateStore } from '@docker-watcher/store-sqlite';
-import { type Composed, compose } from '../src/compose.ts';
+import { type Composed, type ComposeOptions, compose } from '../src/compose.ts';
 import { loadConfigText } from '../src/config/load.ts';
 import { createApp } from '../src/http/app.ts';
 
@@ -70,9 +70,19 @@ export interface Harness {
 }
 
 /** An app composed from the test config with memory adapters and a SQLite store on a temp file. */
-export async function harness(options: { start?: boolean; storeFile?: string } = {}): Promise<Harness> {
+export async function harness(
+  options: {
+    start?: boolean;
+    storeFile?: string;
+    /** Another config (e.g. with users), and its environment. */
+    config?: string;
+    env?: Record<string, string>;
+    checkResponses?: boolean;
+    eventStream?: ComposeOptions['eventStream'];
+  } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dw-server-'));
-  const config = loadConfigText(configText, env);
+  const config = loadConfigText(options.config ?? configText, { ...env, ...options.env });
   const registry = createMemoryRegistry({ webhookSecret });
   const target = createMemoryDeployTarget();
   const storeFile = options.storeFile ?? join(dir, 'state.db');
@@ -87,8 +97,9 @@ export async function harness(options: { start?: boolean; storeFile?: string } =
     registries: { local: registry },
     // Not listening: a random replica name, as a server on a random port gets.
     listenPort: 0,
+    ...(options.eventStream ? { eventStream: options.eventStream } : {}),
   });
-  const app = createApp(composed, { heartbeatMs: 50 });
+  const app = createApp(composed, { heartbeatMs: 50, checkResponses: options.checkResponses ?? true });
   if (options.start !== false) await composed.engine.start();
   return {
     composed,

@@ -44,7 +44,7 @@ const samples: { [N in EventName]: EventOf<N> } = {
     current: { tag: 'v1.1.0', digest: 'sha256:bbbb' },
     reason: 'newest tag matching v*; rel deploys by hand',
   },
-  'deploy:queued': { type: 'deploy:queued', at, ...deploy, release, trigger: 'auto' },
+  'deploy:queued': { type: 'deploy:queued', at, ...deploy, release, trigger: 'manual', by: 'alice' },
   'deploy:started': {
     type: 'deploy:started',
     at,
@@ -101,6 +101,28 @@ const samples: { [N in EventName]: EventOf<N> } = {
     release,
     approvalId: 'approval-1',
     current: { tag: 'v1.1.0', digest: 'sha256:bbbb' },
+  },
+  'approval:decided': {
+    type: 'approval:decided',
+    at,
+    project: 'web-app',
+    stage: 'prod',
+    approvalId: 'approval-1',
+    release,
+    status: 'approved',
+    by: 'alice',
+    comment: 'checked on rel',
+    deployId: 'd-2',
+  },
+  'stage:updated': {
+    type: 'stage:updated',
+    at,
+    project: 'web-app',
+    stage: 'prod',
+    change: 'pin',
+    autoDeploy: true,
+    pin: 'v1.2.0',
+    by: 'alice',
   },
   'adapter:error': {
     type: 'adapter:error',
@@ -243,13 +265,15 @@ describe('createEventBus', () => {
       'deploy:failed',
       'deploy:rolled-back',
       'deploy:awaiting-confirmation',
+      'approval:decided',
+      'stage:updated',
       'adapter:error',
       'engine:leadership',
     ]);
     unsubscribe();
     unsubscribe();
     bus.emit(queued);
-    expect(seen).toHaveLength(15);
+    expect(seen).toHaveLength(17);
   });
 
   it('a listener that unsubscribes another during emit does not disturb the current delivery', () => {

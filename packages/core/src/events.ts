@@ -43,6 +43,8 @@ export interface ReleaseSelectedEvent extends EventBase<'release:selected'> {
 export interface DeployQueuedEvent extends DeployBase<'deploy:queued'> {
   readonly release: Release;
   readonly trigger: DeployTrigger;
+  /** The user or token name that asked for it, for deploys a person started. */
+  readonly by?: string;
 }
 
 export interface DeployStateChangedEvent extends DeployBase<'deploy:state-changed'> {
@@ -130,6 +132,31 @@ export interface ReleaseAvailableEvent extends EventBase<'release:available'> {
   readonly reason: string;
 }
 
+/** A person changed how a stage follows its releases: pinned or unpinned it, or turned auto-deploy on or off. */
+export interface StageUpdatedEvent extends EventBase<'stage:updated'> {
+  readonly project: string;
+  readonly stage: string;
+  readonly change: 'pin' | 'unpin' | 'auto-deploy';
+  readonly autoDeploy: boolean;
+  /** The pinned tag after the change, when the stage is pinned. */
+  readonly pin?: string;
+  /** The user or token name that changed it, when a person did. */
+  readonly by?: string;
+}
+
+/** A person approved or rejected a release that waited for confirmation. */
+export interface ApprovalDecidedEvent extends EventBase<'approval:decided'> {
+  readonly project: string;
+  readonly stage: string;
+  readonly approvalId: string;
+  readonly release: Release;
+  readonly status: 'approved' | 'rejected';
+  readonly by: string;
+  readonly comment?: string;
+  /** The deploy an approval started. */
+  readonly deployId?: string;
+}
+
 /** An adapter operation failed; whatever called it goes on (retries, rollback) and reports this. */
 export interface AdapterErrorEvent extends EventBase<'adapter:error'> {
   /** The adapter's id, e.g. `registry:gitea`. */
@@ -162,6 +189,8 @@ export interface EventMap {
   'deploy:failed': [DeployFailedEvent];
   'deploy:rolled-back': [DeployRolledBackEvent];
   'deploy:awaiting-confirmation': [DeployAwaitingConfirmationEvent];
+  'approval:decided': [ApprovalDecidedEvent];
+  'stage:updated': [StageUpdatedEvent];
   'adapter:error': [AdapterErrorEvent];
   'engine:leadership': [EngineLeadershipEvent];
 }
@@ -187,6 +216,8 @@ const eventNameSet: Record<EventName, true> = {
   'deploy:failed': true,
   'deploy:rolled-back': true,
   'deploy:awaiting-confirmation': true,
+  'approval:decided': true,
+  'stage:updated': true,
   'adapter:error': true,
   'engine:leadership': true,
 };

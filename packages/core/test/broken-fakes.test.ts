@@ -297,6 +297,7 @@ describe('broken state stores', () => {
     }));
     expect(ids).toEqual([
       'list-deploys-filters',
+      'list-deploys-filters-by-state-trigger-and-time',
       'list-deploys-limit-and-before',
       'list-deploys-newest-first',
     ]);

@@ -138,6 +138,26 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    // The event feed every replica streams from. Its numbers come from a one-row counter whose row
+    // lock is held until commit, so appenders commit in the order of their numbers and a reader that
+    // has seen number n never finds a smaller one later. The indexes serve the API's listings.
+    version: 5,
+    name: 'event-feed-and-listing-indexes',
+    sql: `
+      CREATE TABLE feed (
+        seq bigint PRIMARY KEY,
+        body json NOT NULL
+      );
+      CREATE TABLE feed_sequence (
+        id integer PRIMARY KEY CHECK (id = 1),
+        seq bigint NOT NULL
+      );
+      INSERT INTO feed_sequence (id, seq) VALUES (1, 0);
+      CREATE INDEX approvals_by_status ON approvals (status, pos);
+      CREATE INDEX deploys_by_created ON deploys (created_at);
+    `,
+  },
 ];
 
 export const latestSchemaVersion: number = migrations.at(-1)?.version ?? 0;

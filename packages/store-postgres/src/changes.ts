@@ -12,13 +12,15 @@ export type StoreChangeKind =
   | 'lease'
   | 'secret'
   | 'import'
+  | 'feed'
   | 'resync';
 
 export interface StoreChange {
   readonly kind: StoreChangeKind;
   /**
    * `project/stage` for a stage, the deploy id for a deploy and its log, the approval id, the audit
-   * sequence number, `source/eventId`, the lease or secret name; empty for `import` and `resync`.
+   * sequence number, `source/eventId`, the lease or secret name, the newest feed number; empty for
+   * `import` and `resync`.
    */
   readonly key: string;
 }

@@ -36,12 +36,13 @@ describe('createPostgresStateStore', () => {
     expect(store.schema).toBe(schema);
     expect(store.capabilities).toEqual({ sharedLeases: true, durable: true });
     expect(await store.open()).toEqual({
-      schemaVersion: 4,
+      schemaVersion: 5,
       migrationsApplied: [
         '1-initial',
         '2-deploy-journal-table-and-list-indexes',
         '3-encrypted-secrets',
         '4-repository-marks',
+        '5-event-feed-and-listing-indexes',
       ],
     });
     const tables = await live.query<{ name: string }>(
@@ -53,6 +54,8 @@ describe('createPostgresStateStore', () => {
       'audit',
       'deploy_journal',
       'deploys',
+      'feed',
+      'feed_sequence',
       'leases',
       'log_lines',
       'log_streams',
@@ -66,7 +69,7 @@ describe('createPostgresStateStore', () => {
       {
         adapter: 'store:postgres/main',
         schema,
-        schemaVersion: 4,
+        schemaVersion: 5,
       },
     );
     expect(JSON.stringify(logger.entries)).not.toContain('owner-pw');
@@ -319,7 +322,7 @@ describe('exportJson / importJson', () => {
     await populateBackupFixture(source);
     await source.acquireLease({ name: 'engine', holder: 'a', ttlMs: 60_000 });
     const backup = await source.exportJson();
-    expect(backup).toMatchObject({ format: 'docker-watcher.store-backup', version: 1, schemaVersion: 4 });
+    expect(backup).toMatchObject({ format: 'docker-watcher.store-backup', version: 1, schemaVersion: 5 });
     expect(backup.deploys.map((deploy) => deploy.id)).toEqual(['d-1', 'd-2', 'd-3']);
     expect(JSON.stringify(backup)).not.toContain('gitea-secret-value');
 

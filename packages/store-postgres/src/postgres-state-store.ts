@@ -12,10 +12,14 @@ import {
   conflict,
   copy,
   createKeyring,
+  type DeployListFilter,
   type DeployRecord,
+  defaultFeedReadLimit,
   defineStateStore,
   deployBody,
   expiryOf,
+  type FeedEntry,
+  feedKeepOf,
   instantiate,
   isCoreError,
   type JournalEntry,
@@ -130,6 +134,28 @@ function batches<T>(items: readonly T[]): T[][] {
   return result;
 }
 
+/** The WHERE conditions of a deploy listing, with `$n` parameters; `param` adds more. */
+function deployConditions(filter: Omit<DeployListFilter, 'limit'>, deploysTable: string) {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  // An unknown `before` matches nothing, like a cursor past the end.
+  if (filter.before !== undefined)
+    where.push(`pos < (SELECT pos FROM ${deploysTable} WHERE id = ${param(filter.before)})`);
+  if (filter.project !== undefined) where.push(`project = ${param(filter.project)}`);
+  if (filter.stage !== undefined) where.push(`stage = ${param(filter.stage)}`);
+  // Written out literally so that the partial index deploys_unfinished applies.
+  if (filter.unfinished === true) where.push('NOT finished');
+  if (filter.states !== undefined) where.push(`state = ANY(${param([...filter.states])}::text[])`);
+  if (filter.trigger !== undefined) where.push(`body ->> 'trigger' = ${param(filter.trigger)}`);
+  if (filter.since !== undefined) where.push(`created_at >= ${param(filter.since)}`);
+  if (filter.until !== undefined) where.push(`created_at < ${param(filter.until)}`);
+  return { where, values, param };
+}
+
 function buildPostgresStateStore(options: Options, context: AdapterContext): PostgresStateStore {
   const id = adapterId('store', 'postgres', context.instance);
   const logger = (context.logger ?? silentLogger).child({ adapter: id });
@@ -166,6 +192,8 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
     leases: `${s}.leases`,
     secrets: `${s}.secrets`,
     marks: `${s}.repository_marks`,
+    feed: `${s}.feed`,
+    feedSequence: `${s}.feed_sequence`,
   };
 
   const pool = new pg.Pool({ ...config, max: options.poolSize });
@@ -597,21 +625,9 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
         () => checkRevision(expectedRevision),
       ),
 
-    listDeploys: ({ signal, project, stage, unfinished, limit, before } = {}) =>
+    listDeploys: ({ signal, limit, ...conditions } = {}) =>
       run('listDeploys', signal, (client) => {
-        const where: string[] = [];
-        const values: unknown[] = [];
-        const param = (value: unknown) => {
-          values.push(value);
-          return `$${values.length}`;
-        };
-        // An unknown `before` matches nothing, like a cursor past the end.
-        if (before !== undefined)
-          where.push(`pos < (SELECT pos FROM ${T.deploys} WHERE id = ${param(before)})`);
-        if (project !== undefined) where.push(`project = ${param(project)}`);
-        if (stage !== undefined) where.push(`stage = ${param(stage)}`);
-        // Written out literally so that the partial index deploys_unfinished applies.
-        if (unfinished === true) where.push('NOT finished');
+        const { where, values, param } = deployConditions(conditions, T.deploys);
         const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
         return read(client, async () => {
           const found = await rows<DeployRow>(
@@ -696,15 +712,12 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
 
     listApprovals: (params) =>
       run('listApprovals', params?.signal, async (client) => {
-        const found =
-          params === undefined
-            ? await rows<{ body: Approval }>(client, `SELECT body FROM ${T.approvals} ORDER BY pos`)
-            : await rows<{ body: Approval }>(
-                client,
-                `SELECT body FROM ${T.approvals} WHERE project = $1 AND stage = $2
-                   AND ($3::text IS NULL OR status = $3) ORDER BY pos`,
-                [params.project ?? null, params.stage ?? null, params.status ?? null],
-              );
+        const found = await rows<{ body: Approval }>(
+          client,
+          `SELECT body FROM ${T.approvals} WHERE ($1::text IS NULL OR project = $1)
+             AND ($2::text IS NULL OR stage = $2) AND ($3::text IS NULL OR status = $3) ORDER BY pos`,
+          [params?.project ?? null, params?.stage ?? null, params?.status ?? null],
+        );
         return found.map((row) => row.body);
       }),
 
@@ -744,13 +757,15 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
         });
       }),
 
-    listAudit: ({ signal, limit } = {}) =>
+    listAudit: ({ signal, limit, before, actor, action } = {}) =>
       run('listAudit', signal, async (client) =>
         (
           await rows<{ seq: number; body: Omit<AuditEvent, 'seq'> }>(
             client,
-            `SELECT seq, body FROM ${T.audit} ORDER BY seq DESC LIMIT $1::bigint`,
-            [sqlLimit(limit)],
+            `SELECT seq, body FROM ${T.audit} WHERE ($2::bigint IS NULL OR seq < $2)
+               AND ($3::text IS NULL OR body ->> 'actor' = $3) AND ($4::text IS NULL OR body ->> 'action' = $4)
+             ORDER BY seq DESC LIMIT $1::bigint`,
+            [sqlLimit(limit), before ?? null, actor ?? null, action ?? null],
           )
         ).map(auditOf),
       ),
@@ -815,6 +830,47 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
           [registry, repository, mark],
         );
         return cleared.rowCount === 1;
+      }),
+
+    appendFeed: ({ signal, events, keep }) =>
+      run('appendFeed', signal, (client) =>
+        write(client, async (tx): Promise<FeedEntry[]> => {
+          if (events.length === 0) return [];
+          // The counter's row lock is held until commit: appenders commit in the order of their numbers.
+          const [counter] = await rows<{ seq: number }>(
+            tx,
+            `UPDATE ${T.feedSequence} SET seq = seq + $1 WHERE id = 1 RETURNING seq`,
+            [events.length],
+          );
+          const newest = counter?.seq ?? 0;
+          const first = newest - events.length + 1;
+          await tx.query(
+            `INSERT INTO ${T.feed} (seq, body)
+             SELECT $1::bigint + entry.n - 1, entry.body FROM unnest($2::json[]) WITH ORDINALITY AS entry (body, n)`,
+            [first, events.map((event) => json(event))],
+          );
+          await tx.query(`DELETE FROM ${T.feed} WHERE seq <= $1`, [newest - feedKeepOf(keep)]);
+          tx.changed('feed', String(newest));
+          return events.map((event, index) => ({ seq: first + index, event: copy(event) }));
+        }),
+      ),
+
+    readFeed: ({ signal, after, limit, newest } = {}) =>
+      run('readFeed', signal, async (client) => {
+        const count = sqlLimit(limit ?? defaultFeedReadLimit);
+        const found = newest
+          ? await rows<FeedEntry & { body: FeedEntry['event'] }>(
+              client,
+              `SELECT seq, body FROM (SELECT seq, body FROM ${T.feed} ORDER BY seq DESC LIMIT $1::bigint) AS last
+               ORDER BY seq`,
+              [count],
+            )
+          : await rows<FeedEntry & { body: FeedEntry['event'] }>(
+              client,
+              `SELECT seq, body FROM ${T.feed} WHERE seq > $1 ORDER BY seq LIMIT $2::bigint`,
+              [after ?? 0, count],
+            );
+        return found.map((row): FeedEntry => ({ seq: row.seq, event: row.body }));
       }),
 
     acquireLease: ({ signal, name, holder, ttlMs }) =>

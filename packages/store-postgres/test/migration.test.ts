@@ -99,6 +99,7 @@ describe('migrations', () => {
         '2-deploy-journal-table-and-list-indexes',
         '3-encrypted-secrets',
         '4-repository-marks',
+        '5-event-feed-and-listing-indexes',
       ],
     });
 
@@ -143,7 +144,7 @@ describe('migrations', () => {
     const applied = await live.query<{ version: number; applied_at: string }>(
       `SELECT version, applied_at FROM "${schema}".schema_migrations ORDER BY version`,
     );
-    expect(applied.map((row) => row.version)).toEqual([1, 2, 3, 4]);
+    expect(applied.map((row) => row.version)).toEqual([1, 2, 3, 4, 5]);
     expect(applied[0]?.applied_at).toBe(v1AppliedAt);
     const [journal] = await live.query<{ count: number }>(
       `SELECT count(*)::int AS count FROM "${schema}".deploy_journal`,
@@ -197,6 +198,7 @@ describe('migrations', () => {
       { version: 2 },
       { version: 3 },
       { version: 4 },
+      { version: 5 },
     ]);
   });
 
@@ -231,10 +233,10 @@ describe('migrations', () => {
       expect(await tablesOf(schema)).not.toContain('secrets');
       expect(await migrate(client, { schema })).toMatchObject({
         from: 2,
-        to: 4,
-        applied: ['3-encrypted-secrets', '4-repository-marks'],
+        to: 5,
+        applied: ['3-encrypted-secrets', '4-repository-marks', '5-event-feed-and-listing-indexes'],
       });
-      expect(await migrate(client, { schema })).toEqual({ from: 4, to: 4, applied: [] });
+      expect(await migrate(client, { schema })).toEqual({ from: 5, to: 5, applied: [] });
     });
   });
 });

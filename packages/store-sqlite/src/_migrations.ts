@@ -132,6 +132,20 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    // The event feed every server on the store streams from, numbered in one sequence; the indexes
+    // serve the API's listings of approvals across stages and deploys by time.
+    version: 5,
+    name: 'event-feed-and-listing-indexes',
+    sql: `
+      CREATE TABLE feed (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        body TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX approvals_by_status ON approvals (status, pos);
+      CREATE INDEX deploys_by_created ON deploys (created_at);
+    `,
+  },
 ];
 
 export const latestSchemaVersion: number = migrations.at(-1)?.version ?? 0;

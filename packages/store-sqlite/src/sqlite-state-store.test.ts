@@ -57,6 +57,7 @@ describe('createSqliteStateStore', () => {
         '2-deploy-journal-table-and-list-indexes',
         '3-encrypted-secrets',
         '4-repository-marks',
+        '5-event-feed-and-listing-indexes',
       ],
     });
     const logged = JSON.stringify(logger.entries);

@@ -12,10 +12,14 @@ import {
   conflict,
   copy,
   createKeyring,
+  type DeployListFilter,
   type DeployRecord,
+  defaultFeedReadLimit,
   defineStateStore,
   deployBody,
   expiryOf,
+  type FeedEntry,
+  feedKeepOf,
   instantiate,
   type JournalEntry,
   type Lease,
@@ -80,6 +84,30 @@ interface MarkRow {
 
 /** `limit` as `Array.prototype.slice` reads it, as a SQLite LIMIT (-1: none). */
 const sqlLimit = (limit: number | undefined): number => sliceLimit(limit) ?? -1;
+
+/** The WHERE conditions of a deploy listing; an unknown `before` matches nothing, like a cursor past the end. */
+function deployConditions(filter: Omit<DeployListFilter, 'limit'>): {
+  where: string[];
+  params: SQLInputValue[];
+} {
+  const where: string[] = [];
+  const params: SQLInputValue[] = [];
+  const add = (condition: string, ...values: SQLInputValue[]) => {
+    where.push(condition);
+    params.push(...values);
+  };
+  if (filter.before !== undefined) add('pos < (SELECT pos FROM deploys WHERE id = ?)', filter.before);
+  if (filter.project !== undefined) add('project = ?', filter.project);
+  if (filter.stage !== undefined) add('stage = ?', filter.stage);
+  // Written out literally so that the partial index deploys_unfinished applies.
+  if (filter.unfinished === true) where.push('finished = 0');
+  if (filter.states !== undefined)
+    add(`state IN (${filter.states.map(() => '?').join(', ') || 'NULL'})`, ...filter.states);
+  if (filter.trigger !== undefined) add("json_extract(body, '$.trigger') = ?", filter.trigger);
+  if (filter.since !== undefined) add('created_at >= ?', filter.since);
+  if (filter.until !== undefined) add('created_at < ?', filter.until);
+  return { where, params };
+}
 
 function buildSqliteStateStore(
   options: v.InferOutput<typeof sqliteStateStoreOptions>,
@@ -399,25 +427,9 @@ function buildSqliteStateStore(
         });
       }),
 
-    listDeploys: ({ signal, project, stage, unfinished, limit, before } = {}) =>
+    listDeploys: ({ signal, limit, ...conditions } = {}) =>
       run('listDeploys', signal, () => {
-        const where: string[] = [];
-        const params: SQLInputValue[] = [];
-        if (before !== undefined) {
-          // An unknown `before` matches nothing, like a cursor past the end.
-          where.push('pos < (SELECT pos FROM deploys WHERE id = ?)');
-          params.push(before);
-        }
-        if (project !== undefined) {
-          where.push('project = ?');
-          params.push(project);
-        }
-        if (stage !== undefined) {
-          where.push('stage = ?');
-          params.push(stage);
-        }
-        // Written out literally so that the partial index deploys_unfinished applies.
-        if (unfinished === true) where.push('finished = 0');
+        const { where, params } = deployConditions(conditions);
         const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
         return read(() => {
           const rows = sql(`SELECT ${deployColumns} FROM deploys ${filter} ORDER BY pos DESC LIMIT ?`).all(
@@ -471,17 +483,19 @@ function buildSqliteStateStore(
 
     listApprovals: (params) =>
       run('listApprovals', params?.signal, () => {
-        const rows =
-          params === undefined
-            ? sql('SELECT body FROM approvals ORDER BY pos').all()
-            : params.status === undefined
-              ? sql('SELECT body FROM approvals WHERE project = ? AND stage = ? ORDER BY pos').all(
-                  params.project ?? null,
-                  params.stage ?? null,
-                )
-              : sql(
-                  'SELECT body FROM approvals WHERE project = ? AND stage = ? AND status = ? ORDER BY pos',
-                ).all(params.project ?? null, params.stage ?? null, params.status);
+        const where: string[] = [];
+        const values: SQLInputValue[] = [];
+        for (const [column, value] of [
+          ['project', params?.project],
+          ['stage', params?.stage],
+          ['status', params?.status],
+        ] as const) {
+          if (value === undefined) continue;
+          where.push(`${column} = ?`);
+          values.push(value);
+        }
+        const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+        const rows = sql(`SELECT body FROM approvals ${filter} ORDER BY pos`).all(...values);
         return (rows as unknown as Array<{ body: string }>).map((row) => parse<Approval>(row.body));
       }),
 
@@ -560,17 +574,62 @@ function buildSqliteStateStore(
         return { ...fields, seq: Number(inserted.lastInsertRowid) };
       }),
 
-    listAudit: ({ signal, limit } = {}) =>
-      run('listAudit', signal, () =>
-        (
-          sql('SELECT seq, body FROM audit ORDER BY seq DESC LIMIT ?').all(
+    listAudit: ({ signal, limit, before, actor, action } = {}) =>
+      run('listAudit', signal, () => {
+        const where: string[] = [];
+        const values: SQLInputValue[] = [];
+        if (before !== undefined) {
+          where.push('seq < ?');
+          values.push(before);
+        }
+        if (actor !== undefined) {
+          where.push("json_extract(body, '$.actor') = ?");
+          values.push(actor);
+        }
+        if (action !== undefined) {
+          where.push("json_extract(body, '$.action') = ?");
+          values.push(action);
+        }
+        const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+        return (
+          sql(`SELECT seq, body FROM audit ${filter} ORDER BY seq DESC LIMIT ?`).all(
+            ...values,
             sqlLimit(limit),
           ) as unknown as Array<{
             seq: number;
             body: string;
           }>
-        ).map((row): AuditEvent => ({ ...parse<Omit<AuditEvent, 'seq'>>(row.body), seq: row.seq })),
+        ).map((row): AuditEvent => ({ ...parse<Omit<AuditEvent, 'seq'>>(row.body), seq: row.seq }));
+      }),
+
+    appendFeed: ({ signal, events, keep }) =>
+      run('appendFeed', signal, () =>
+        write(() => {
+          const entries = events.map(
+            (event): FeedEntry => ({
+              seq: Number(sql('INSERT INTO feed (body) VALUES (?)').run(json(event)).lastInsertRowid),
+              event: copy(event),
+            }),
+          );
+          const newest = entries.at(-1)?.seq;
+          if (newest !== undefined) sql('DELETE FROM feed WHERE seq <= ?').run(newest - feedKeepOf(keep));
+          return entries;
+        }),
       ),
+
+    readFeed: ({ signal, after, limit, newest } = {}) =>
+      run('readFeed', signal, () => {
+        const count = sqlLimit(limit ?? defaultFeedReadLimit);
+        const rows = (newest
+          ? sql(
+              'SELECT seq, body FROM (SELECT seq, body FROM feed ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+            ).all(count)
+          : sql('SELECT seq, body FROM feed WHERE seq > ? ORDER BY seq LIMIT ?').all(
+              after ?? 0,
+              count,
+            )) as unknown as Array<{ seq: number; body: string }>;
+        return rows.map((row): FeedEntry => ({ seq: row.seq, event: parse(row.body) }));
+      }),
 
     acquireLease: ({ signal, name, holder, ttlMs }) =>
       run('acquireLease', signal, (): Lease | undefined => {

@@ -119,9 +119,21 @@ describe('HTTP probe', () => {
   const probe = (path: string, timeoutMs = 1_000) => probeHttp({ host: '127.0.0.1', port, path, timeoutMs });
 
   it('2xx and 3xx are healthy, others unhealthy, with the status in the detail', async () => {
-    expect(await probe('/health')).toEqual({ status: 'healthy', detail: 'GET /health -> 200' });
-    expect(await probe('/moved')).toEqual({ status: 'healthy', detail: 'GET /moved -> 302' });
-    expect(await probe('/broken')).toEqual({ status: 'unhealthy', detail: 'GET /broken -> 503' });
+    expect(await probe('/health')).toEqual({
+      status: 'healthy',
+      detail: 'GET /health -> 200',
+      httpStatus: 200,
+    });
+    expect(await probe('/moved')).toEqual({
+      status: 'healthy',
+      detail: 'GET /moved -> 302',
+      httpStatus: 302,
+    });
+    expect(await probe('/broken')).toEqual({
+      status: 'unhealthy',
+      detail: 'GET /broken -> 503',
+      httpStatus: 503,
+    });
   });
 
   it('a timeout or a refused connection is unhealthy', async () => {

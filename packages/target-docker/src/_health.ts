@@ -43,6 +43,7 @@ export function probeHttp(params: {
       resolve({
         status: status >= 200 && status < 400 ? 'healthy' : 'unhealthy',
         detail: `${what} -> ${status}`,
+        httpStatus: status,
       });
     });
     req.on('error', (error: NodeJS.ErrnoException) => {

@@ -72,6 +72,8 @@ export interface SessionSettings {
 /** A config file turned into what the server composes: every reference checked, every secret read. */
 export interface ResolvedConfig {
   readonly file: ConfigFile;
+  /** The config as given, before defaults: what `GET /api/config` tells from defaults. */
+  readonly raw: unknown;
   readonly projects: EngineProject[];
   readonly registries: Readonly<Record<string, AdapterSpec<'registry', Registry>>>;
   readonly target: AdapterSpec<'target', DeployTarget>;
@@ -320,6 +322,7 @@ export function resolveConfig(raw: unknown, env: Environment): ResolvedConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file,
+    raw,
     projects,
     registries,
     target: target!,

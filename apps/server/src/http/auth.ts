@@ -58,33 +58,41 @@ export function authenticate(tokens: readonly ApiToken[], header: string | undef
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * 401 without a valid token or session, 403 with one that lacks `scope`. A Bearer token wins over
- * the session cookie; a mutating request authenticated by the cookie must pass the CSRF guard.
+ * The caller of a request that needs `scope`: 401 without a valid token or session, 403 with one
+ * that lacks it. A Bearer token wins over the session cookie; a mutating request authenticated by
+ * the cookie must pass the CSRF guard.
  */
+export function authorize(
+  c: Context<{ Variables: AuthVariables }>,
+  tokens: readonly ApiToken[],
+  scope: TokenScope,
+): Caller {
+  const header = c.req.header('authorization');
+  const session = header === undefined ? c.get('session') : undefined;
+  const caller = session ? session.caller : authenticate(tokens, header);
+  if (!caller) {
+    c.header('WWW-Authenticate', 'Bearer realm="docker-watcher"');
+    throw new CoreError(
+      'UNAUTHORIZED',
+      header === undefined && c.get('sessionEnded')
+        ? 'The dashboard session has expired or was ended: log in again'
+        : 'A valid API token (Authorization: Bearer <token>) or dashboard session is required',
+    );
+  }
+  if (session && !safeMethods.has(c.req.method)) session.guardMutation(c);
+  if (!caller.scopes.has(scope))
+    throw new CoreError('FORBIDDEN', `${session ? 'User' : 'Token'} ${caller.name} lacks the ${scope} scope`);
+  c.set('caller', caller);
+  return caller;
+}
+
+/** `authorize` as a middleware. */
 export function requireScope(
   tokens: readonly ApiToken[],
   scope: TokenScope,
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
-    const header = c.req.header('authorization');
-    const session = header === undefined ? c.get('session') : undefined;
-    const caller = session ? session.caller : authenticate(tokens, header);
-    if (!caller) {
-      c.header('WWW-Authenticate', 'Bearer realm="docker-watcher"');
-      throw new CoreError(
-        'UNAUTHORIZED',
-        header === undefined && c.get('sessionEnded')
-          ? 'The dashboard session has expired or was ended: log in again'
-          : 'A valid API token (Authorization: Bearer <token>) or dashboard session is required',
-      );
-    }
-    if (session && !safeMethods.has(c.req.method)) session.guardMutation(c);
-    if (!caller.scopes.has(scope))
-      throw new CoreError(
-        'FORBIDDEN',
-        `${session ? 'User' : 'Token'} ${caller.name} lacks the ${scope} scope`,
-      );
-    c.set('caller', caller);
+    authorize(c, tokens, scope);
     await next();
   };
 }

@@ -1,8 +1,9 @@
 import { CoreError } from '@docker-watcher/core';
 import type { Context } from 'hono';
+import { csrfHeader } from '../api/auth.ts';
 import type { RequestOrigin } from './forwarded.ts';
 
-export const csrfHeader = 'X-CSRF-Token';
+export { csrfHeader };
 
 /**
  * 403 for a request a browser marks as coming from another site: `Sec-Fetch-Site` other than

@@ -43,8 +43,27 @@ export async function jsonBody<S extends v.GenericSchema>(c: Context, schema: S)
   return validate(schema, value, 'request body');
 }
 
-export function errorBody(code: ErrorCode, message: string, fields?: unknown) {
-  return { error: { code, message, ...(fields === undefined ? {} : { fields }) } };
+/** A 404 naming what was not found; the name goes back as data (`notFound`), quoted in the message. */
+export function notFound(kind: string, name: string, within?: string): CoreError {
+  return new CoreError('NOT_FOUND', `No ${kind} ${JSON.stringify(name)}${within ? ` in ${within}` : ''}`, {
+    details: { notFound: { kind, name } },
+  });
+}
+
+export interface ErrorExtras {
+  readonly fields?: unknown;
+  readonly notFound?: unknown;
+}
+
+export function errorBody(code: ErrorCode, message: string, extras: ErrorExtras = {}) {
+  return {
+    error: {
+      code,
+      message,
+      ...(extras.fields === undefined ? {} : { fields: extras.fields }),
+      ...(extras.notFound === undefined ? {} : { notFound: extras.notFound }),
+    },
+  };
 }
 
 /**
@@ -56,8 +75,8 @@ export function errorHandler(logger: Logger, body: typeof errorBody = errorBody)
     if (isCoreError(error)) {
       const status = httpStatusOf(error.code) as ContentfulStatusCode;
       if (error.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', 'Bearer realm="docker-watcher"');
-      const fields = (error.details as { fields?: unknown } | undefined)?.fields;
-      return c.json(body(error.code, error.message, fields), status);
+      const { fields, notFound } = error.details as ErrorExtras;
+      return c.json(body(error.code, error.message, { fields, notFound }), status);
     }
     logger.error('request failed', { method: c.req.method, path: c.req.path, error: String(error) });
     return c.json(body('INTERNAL', 'Internal error'), 500);

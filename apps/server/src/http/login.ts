@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CoreError, type Logger } from '@docker-watcher/core';
 import { getRounds } from 'bcryptjs';
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import * as v from 'valibot';
+import { type authRoutes, loginBody } from '../api/auth.ts';
 import type { DashboardUser, SessionSettings } from '../config/load.ts';
 import { type AuthVariables, type Caller, grantedScopes, type SessionAuth, scopeList } from './auth.ts';
 import { assertCsrfToken, assertSameOrigin } from './csrf.ts';
@@ -11,27 +11,12 @@ import { jsonBody } from './errors.ts';
 import { proxyMatcher, requestOrigin } from './forwarded.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { createFailureLimiter, type FailureLimiter } from './rate-limit.ts';
+import type { Handlers } from './register.ts';
 import { createSessionStore, type SessionStore } from './sessions.ts';
 
 export const sessionCookie = 'dw_session';
 
-// Messages of their own, so that a wrong-typed password is never echoed back.
-export const loginBody = v.strictObject(
-  {
-    username: v.pipe(
-      v.string('must be a string'),
-      v.minLength(1, 'must not be empty'),
-      v.maxLength(128, 'must be at most 128 characters'),
-      v.description('User name from `global.server.users`.'),
-    ),
-    password: v.pipe(
-      v.string('must be a string'),
-      v.minLength(1, 'must not be empty'),
-      v.maxLength(1024, 'must be at most 1024 characters'),
-    ),
-  },
-  'must be an object with exactly username and password',
-);
+export { loginBody };
 
 export interface DashboardLoginOptions {
   readonly users: readonly DashboardUser[];
@@ -76,8 +61,8 @@ export function loginStateFor(settings: SessionSettings, previous?: LoginState):
 export interface DashboardLogin {
   /** Resolves the session cookie into `c.var.session` for `requireScope`. */
   readonly middleware: MiddlewareHandler<{ Variables: AuthVariables }>;
-  /** `POST /login`, `POST /logout`, `GET /session`, to mount under `/api/auth`. */
-  readonly routes: Hono<{ Variables: AuthVariables }>;
+  /** `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/auth/session`. */
+  readonly handlers: Handlers<typeof authRoutes>;
 }
 
 const fingerprint = (passwordHash: string) =>
@@ -132,8 +117,7 @@ export function createDashboardLogin(options: DashboardLoginOptions): DashboardL
     await next();
   };
 
-  const routes = new Hono<{ Variables: AuthVariables }>();
-  routes.post('/login', async (c) => {
+  const login = async (c: Context) => {
     const origin = requestOrigin(c, trusted);
     assertSameOrigin(c, origin);
     // A cross-site form cannot send JSON without a preflight, which CORS (off) refuses.
@@ -180,9 +164,9 @@ export function createDashboardLogin(options: DashboardLoginOptions): DashboardL
     return c.json(
       sessionBody({ name: user.name, scopes: grantedScopes(user.scopes) }, opened.id, opened.expiresAt),
     );
-  });
+  };
 
-  routes.post('/logout', (c) => {
+  const logout = (c: Context) => {
     const id = getCookie(c, sessionCookie);
     const session = id === undefined ? undefined : sessions.touch(id);
     if (id !== undefined && session) {
@@ -192,9 +176,9 @@ export function createDashboardLogin(options: DashboardLoginOptions): DashboardL
     }
     clearCookie(c);
     return c.json({ loggedOut: true });
-  });
+  };
 
-  routes.get('/session', (c) => {
+  const session = (c: Context) => {
     const id = getCookie(c, sessionCookie);
     const caller = id === undefined ? undefined : callerOf(id);
     c.header('Cache-Control', 'no-store');
@@ -205,9 +189,9 @@ export function createDashboardLogin(options: DashboardLoginOptions): DashboardL
         id === undefined ? 'Not logged in' : 'The dashboard session has expired or was ended: log in again',
       );
     }
-    const session = sessions.touch(id)!;
-    return c.json(sessionBody(caller, id, sessions.expiresAt(session)));
-  });
+    const touched = sessions.touch(id)!;
+    return c.json(sessionBody(caller, id, sessions.expiresAt(touched)));
+  };
 
-  return { middleware, routes };
+  return { middleware, handlers: { login, logout, getSession: session } };
 }

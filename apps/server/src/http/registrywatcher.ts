@@ -3,28 +3,25 @@ import {
   CoreError,
   type EngineProject,
   isCoreError,
-  type Logger,
   type Registry,
   type StateStore,
-  silentLogger,
 } from '@docker-watcher/core';
-import { type Context, Hono } from 'hono';
-import type { ApiToken } from '../config/load.ts';
+import type { intakeRoutes } from '../api/intake.ts';
 import { stageTags } from '../tags.ts';
-import type { AuthVariables } from './auth.ts';
-import { requireScope } from './auth.ts';
-import { registryWatcherBody } from './bodies.ts';
-import { errorBody, errorHandler, fieldError, jsonBody } from './errors.ts';
+import type { ApiContext } from './api-context.ts';
+import { fieldError } from './errors.ts';
+import type { Handlers } from './register.ts';
 
 export interface RegistryWatcherDeps {
   readonly engine: Engine;
   readonly store: StateStore;
   readonly projects: readonly EngineProject[];
   readonly registries: Readonly<Record<string, Registry>>;
-  readonly tokens: readonly ApiToken[];
-  /** Where failures that are not ours to explain are logged (never into the answer). */
-  readonly logger?: Logger;
+  /** Records who pinned, toggled or deployed. */
+  readonly audit: ApiContext['audit'];
 }
+
+type RegistryWatcherRoutes = Omit<typeof intakeRoutes, 'webhook'>;
 
 /**
  * registrywatcher's API, kept for its users in the shapes its README documents: `GET /ping/` →
@@ -36,15 +33,7 @@ export interface RegistryWatcherDeps {
  * more fields of ours (project, stage, what runs). A "repo" is a project-stage, named
  * `<project>.<stage>`, or just `<project>` when the project has one stage.
  */
-export function registryWatcherRoutes(deps: RegistryWatcherDeps): Hono<{ Variables: AuthVariables }> {
-  const app = new Hono<{ Variables: AuthVariables }>();
-  // registrywatcher's errors are `{ message }`; ours stand beside it.
-  app.onError(
-    errorHandler(deps.logger ?? silentLogger, (code, message, fields) => ({
-      message,
-      ...errorBody(code, message, fields),
-    })),
-  );
+export function registryWatcherHandlers(deps: RegistryWatcherDeps): Handlers<RegistryWatcherRoutes> {
   const repos = deps.projects.flatMap((project) => {
     const stages = Object.keys(project.stages);
     return stages.map((stage) => ({
@@ -90,44 +79,62 @@ export function registryWatcherRoutes(deps: RegistryWatcherDeps): Hono<{ Variabl
     };
   };
 
-  const pong = (c: Context) => c.json({ message: 'pong' });
-  app.get('/ping', pong);
-  app.get('/ping/', pong);
-  app.get('/repos', requireScope(deps.tokens, 'read'), async (c) => {
-    const described = await Promise.all(
-      repos.map(async (repo) => [repo.name, await describe(repo)] as const),
-    );
-    return c.json(Object.fromEntries(described));
-  });
-  app.get('/tags/:repo', requireScope(deps.tokens, 'read'), async (c) => {
-    const described = await describe(repoOf(c.req.param('repo')));
-    return c.json({ repo_tag: described.pinned_tag_value, ...described });
-  });
-  app.post('/tags/:repo', requireScope(deps.tokens, 'deploy'), async (c) => {
-    const repo = repoOf(c.req.param('repo'));
-    const body = await jsonBody(c, registryWatcherBody);
-    if (body.pinned_tag === undefined && body.auto_deploy === undefined)
-      throw fieldError([{ path: '', message: 'give pinned_tag, auto_deploy or both' }], 'Nothing to change');
-    const ref = { project: repo.project, stage: repo.stage };
-    if (body.pinned_tag !== undefined)
-      await deps.engine.pin({ ...ref, tag: body.pinned_tag === '' ? undefined : body.pinned_tag });
-    if (body.auto_deploy !== undefined)
-      await deps.engine.setAutoDeploy({ ...ref, enabled: body.auto_deploy });
-    // A fresh listing, as registrywatcher did: the engine's cached one may be older than the push.
-    const state = await stateOf(repo);
-    const tag = state?.pin ?? (await tagsOf(repo, state)).selected;
-    const deploy = await deps.engine.deploy({ ...ref, ...(tag ? { tag } : {}) });
-    return c.json({
-      message: `${repo.name}: deploying ${deploy.release.tag}`,
-      deploy_id: deploy.id,
-      ...(await describe(repo)),
-    });
-  });
-  app.post('/tags/:repo/reset', requireScope(deps.tokens, 'deploy'), async (c) => {
-    const repo = repoOf(c.req.param('repo'));
-    // registrywatcher's reset: pinned_tag back to "" (its default), the stage follows its newest release.
-    await deps.engine.pin({ project: repo.project, stage: repo.stage, tag: undefined });
-    return c.json({ message: `${repo.name}: pinned_tag reset`, ...(await describe(repo)) });
-  });
-  return app;
+  const pong = () => ({ message: 'pong' as const });
+  return {
+    ping: pong,
+    pingSlash: pong,
+    listRepos: async () => {
+      const described = await Promise.all(
+        repos.map(async (repo) => [repo.name, await describe(repo)] as const),
+      );
+      // A null prototype: repo names come from the config and must not reach Object.prototype.
+      return Object.assign(
+        Object.create(null) as Record<string, Awaited<ReturnType<typeof describe>>>,
+        Object.fromEntries(described),
+      );
+    },
+    getRepoTag: async (_c, { params }) => {
+      const described = await describe(repoOf(params.repo));
+      return { repo_tag: described.pinned_tag_value, ...described };
+    },
+    setRepoTag: async (c, { params, body }) => {
+      const repo = repoOf(params.repo);
+      if (body.pinned_tag === undefined && body.auto_deploy === undefined)
+        throw fieldError(
+          [{ path: '', message: 'give pinned_tag, auto_deploy or both' }],
+          'Nothing to change',
+        );
+      const ref = { project: repo.project, stage: repo.stage };
+      const by = c.get('caller').name;
+      if (body.pinned_tag !== undefined)
+        await deps.engine.pin({ ...ref, tag: body.pinned_tag === '' ? undefined : body.pinned_tag, by });
+      if (body.auto_deploy !== undefined)
+        await deps.engine.setAutoDeploy({ ...ref, enabled: body.auto_deploy, by });
+      // A fresh listing, as registrywatcher did: the engine's cached one may be older than the push.
+      const state = await stateOf(repo);
+      const tag = state?.pin ?? (await tagsOf(repo, state)).selected;
+      const deploy = await deps.engine.deploy({ ...ref, ...(tag ? { tag } : {}), by });
+      await deps.audit(c, 'registrywatcher-set', `${ref.project}/${ref.stage}`, {
+        ...body,
+        deployId: deploy.id,
+      });
+      return {
+        message: `${repo.name}: deploying ${deploy.release.tag}`,
+        deploy_id: deploy.id,
+        ...(await describe(repo)),
+      };
+    },
+    resetRepoTag: async (c, { params }) => {
+      const repo = repoOf(params.repo);
+      // registrywatcher's reset: pinned_tag back to "" (its default), the stage follows its newest release.
+      await deps.engine.pin({
+        project: repo.project,
+        stage: repo.stage,
+        tag: undefined,
+        by: c.get('caller').name,
+      });
+      await deps.audit(c, 'unpin', `${repo.project}/${repo.stage}`);
+      return { message: `${repo.name}: pinned_tag reset`, ...(await describe(repo)) };
+    },
+  };
 }

@@ -1,9 +1,11 @@
 import { CoreError, type Engine, isCoreError, type Logger, type Registry } from '@docker-watcher/core';
-import { Hono } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { intakeRoutes } from '../api/intake.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { errorBody } from './errors.ts';
 import type { ServerMetrics, WebhookOutcome } from './metrics.ts';
+import type { AppEnv, Handler } from './register.ts';
 
 /** Which registry types each webhook endpoint serves. */
 export const webhookSources: Readonly<Record<string, readonly string[]>> = {
@@ -40,10 +42,12 @@ export interface WebhookDeps {
 /**
  * `POST /api/webhook/:source`: verified by the registry adapter (a secret is required: a registry
  * without one takes no webhooks), replays dropped by the engine, answered 202 before any listing or
- * deploy runs (the engine coalesces and works asynchronously).
+ * deploy runs (the engine coalesces and works asynchronously). The body limit runs first.
  */
-export function webhookRoutes(deps: WebhookDeps): Hono {
-  const app = new Hono();
+export function webhookRoute(deps: WebhookDeps): {
+  readonly handler: Handler<typeof intakeRoutes.webhook>;
+  readonly limit: MiddlewareHandler<AppEnv>;
+} {
   const { config, metrics } = deps;
 
   const registryFor = (source: string, requested: string | undefined): string => {
@@ -73,40 +77,37 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
     return candidates[0]!;
   };
 
-  app.post(
-    '/:source',
-    bodyLimit({
-      maxSize: config.webhookBodyLimit,
-      onError: (c) => {
-        metrics.webhook(c.req.param('source') ?? 'unknown', 'too_large');
-        return c.json(
-          errorBody('BAD_REQUEST', `The body is larger than ${config.webhookBodyLimit} bytes`),
-          413,
-        );
-      },
-    }),
-    async (c) => {
-      const source = c.req.param('source');
-      try {
-        const registry = registryFor(source, c.req.query('registry'));
-        const body = new Uint8Array(await c.req.arrayBuffer());
-        const headers: Record<string, string> = {};
-        c.req.raw.headers.forEach((value, key) => {
-          headers[key.toLowerCase()] = value;
-        });
-        const observations = await deps.engine.ingestWebhook({ registry, request: { headers, body } });
-        metrics.webhook(source, 'accepted');
-        deps.logger.info('webhook accepted', { source, registry, observations: observations.length });
-        return c.json({ accepted: observations.length }, 202);
-      } catch (error) {
-        metrics.webhook(source, outcomeOf(error));
-        deps.logger.warn('webhook refused', {
-          source,
-          code: isCoreError(error) ? error.code : 'INTERNAL',
-        });
-        throw error;
-      }
+  const limit = bodyLimit({
+    maxSize: config.webhookBodyLimit,
+    onError: (c) => {
+      metrics.webhook(c.req.param('source') ?? 'unknown', 'too_large');
+      return c.json(
+        errorBody('BAD_REQUEST', `The body is larger than ${config.webhookBodyLimit} bytes`),
+        413,
+      );
     },
-  );
-  return app;
+  });
+  const handler: Handler<typeof intakeRoutes.webhook> = async (c, { params, query }) => {
+    const { source } = params;
+    try {
+      const registry = registryFor(source, query.registry);
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      const headers: Record<string, string> = {};
+      c.req.raw.headers.forEach((value, key) => {
+        headers[key.toLowerCase()] = value;
+      });
+      const observations = await deps.engine.ingestWebhook({ registry, request: { headers, body } });
+      metrics.webhook(source, 'accepted');
+      deps.logger.info('webhook accepted', { source, registry, observations: observations.length });
+      return { accepted: observations.length };
+    } catch (error) {
+      metrics.webhook(source, outcomeOf(error));
+      deps.logger.warn('webhook refused', {
+        source,
+        code: isCoreError(error) ? error.code : 'INTERNAL',
+      });
+      throw error;
+    }
+  };
+  return { handler, limit };
 }

@@ -52,6 +52,8 @@ export interface HealthReport {
   readonly status: HealthStatus;
   /** Why, in one line, for the deploy record (`GET /health -> 503`). */
   readonly detail?: string;
+  /** The HTTP status of the probe, when it got an answer. */
+  readonly httpStatus?: number;
 }
 
 export interface DeployTarget extends Adapter {

@@ -1,4 +1,5 @@
 import type * as v from 'valibot';
+import type { DockerWatcherEvent } from '../events.ts';
 import type { Adapter, AdapterDefinition, CallOptions } from './adapter.ts';
 import type { Release, StageRef } from './release.ts';
 
@@ -39,6 +40,8 @@ export interface DeployRecord extends StageRef {
   /** What ran before, to restore on failure. */
   readonly previous?: Release;
   readonly trigger: DeployTrigger;
+  /** The user or token name that asked for it; absent for the engine's own deploys. */
+  readonly by?: string;
   readonly state: string;
   /** Whether `state` is final (succeeded, failed, rolled back, cancelled). */
   readonly finished: boolean;
@@ -80,6 +83,10 @@ export interface Approval extends StageRef {
   readonly requestedAt: string;
   readonly decidedAt?: string;
   readonly decidedBy?: string;
+  /** What the person who decided said about it. */
+  readonly comment?: string;
+  /** The deploy the approval started. */
+  readonly deployId?: string;
 }
 
 export interface AuditEvent {
@@ -89,6 +96,29 @@ export interface AuditEvent {
   readonly action: string;
   readonly target?: string;
   readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** One event in the store's feed, numbered across every process that writes to the store. */
+export interface FeedEntry {
+  /** Grows by one per event, in the order readers see them (no later reader finds a smaller one). */
+  readonly seq: number;
+  readonly event: DockerWatcherEvent;
+}
+
+export interface DeployListFilter {
+  readonly project?: string;
+  readonly stage?: string;
+  readonly unfinished?: boolean;
+  /** Only deploys in one of these states. */
+  readonly states?: readonly string[];
+  readonly trigger?: DeployTrigger;
+  /** Created at or after this ISO 8601 time. */
+  readonly since?: string;
+  /** Created before this ISO 8601 time. */
+  readonly until?: string;
+  readonly limit?: number;
+  /** A deploy id: only deploys created before it. */
+  readonly before?: string;
 }
 
 /**
@@ -150,15 +180,7 @@ export interface StateStore extends Adapter {
     },
   ): Promise<DeployRecord>;
   /** Newest first. */
-  listDeploys(
-    params?: CallOptions & {
-      readonly project?: string;
-      readonly stage?: string;
-      readonly unfinished?: boolean;
-      readonly limit?: number;
-      readonly before?: string;
-    },
-  ): Promise<DeployRecord[]>;
+  listDeploys(params?: CallOptions & DeployListFilter): Promise<DeployRecord[]>;
 
   appendLog(
     params: CallOptions & { readonly deployId: string; readonly lines: ReadonlyArray<Omit<LogLine, 'seq'>> },
@@ -170,8 +192,9 @@ export interface StateStore extends Adapter {
 
   putApproval(params: CallOptions & { readonly approval: Approval }): Promise<Approval>;
   getApproval(params: CallOptions & { readonly id: string }): Promise<Approval | undefined>;
+  /** Oldest first; of one project or stage when given. */
   listApprovals(
-    params?: CallOptions & StageRef & { readonly status?: Approval['status'] },
+    params?: CallOptions & Partial<StageRef> & { readonly status?: Approval['status'] },
   ): Promise<Approval[]>;
 
   /** Records a webhook event id; `false` when it was seen before (a replay). */
@@ -198,7 +221,30 @@ export interface StateStore extends Adapter {
   ): Promise<boolean>;
 
   appendAudit(params: CallOptions & { readonly event: Omit<AuditEvent, 'seq'> }): Promise<AuditEvent>;
-  listAudit(params?: CallOptions & { readonly limit?: number }): Promise<AuditEvent[]>;
+  /** Newest first; `before` is a sequence number (the page after it). */
+  listAudit(
+    params?: CallOptions & {
+      readonly limit?: number;
+      readonly before?: number;
+      readonly actor?: string;
+      readonly action?: string;
+    },
+  ): Promise<AuditEvent[]>;
+
+  /**
+   * Appends events to the feed that every process on the store reads, numbered in one sequence;
+   * keeps the newest `keep` (default 10 000). Optional: without it a server streams only its own events.
+   */
+  appendFeed?(
+    params: CallOptions & { readonly events: readonly DockerWatcherEvent[]; readonly keep?: number },
+  ): Promise<FeedEntry[]>;
+  /**
+   * Feed entries with `seq > after`, oldest first, at most `limit` (default 1000); with `newest`,
+   * the last `limit` entries instead (still oldest first).
+   */
+  readFeed?(
+    params?: CallOptions & { readonly after?: number; readonly limit?: number; readonly newest?: boolean },
+  ): Promise<FeedEntry[]>;
 
   /** Takes or renews a lease; `undefined` when another holder has it and it has not expired. */
   acquireLease(

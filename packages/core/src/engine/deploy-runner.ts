@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DeployTarget, Instance, InstanceSpec } from '../contracts/deploy-target.ts';
+import type { DeployTarget, HealthReport, Instance, InstanceSpec } from '../contracts/deploy-target.ts';
 import type { Release } from '../contracts/release.ts';
 import type { ReverseProxy, Route } from '../contracts/reverse-proxy.ts';
 import type { DeployRecord, StateStore } from '../contracts/state-store.ts';
@@ -114,6 +114,28 @@ export async function runDeploy(
       (instance) => instance.id !== exceptId && instance.deployId !== record!.id,
     );
 
+  /** The gate speaks: each probe as an event and a log line. */
+  const probed = async (attempt: number, report: HealthReport, failures: number, deadline: number) => {
+    const healthy = report.status === 'healthy';
+    bus.emit({
+      type: 'deploy:health-checked',
+      ...base(),
+      attempt,
+      healthy,
+      ...(report.httpStatus === undefined ? {} : { status: report.httpStatus }),
+      ...(healthy || report.detail === undefined ? {} : { error: report.detail }),
+      failures,
+      deadline: new Date(deadline).toISOString(),
+    });
+    const detail = report.detail ? `: ${report.detail}` : '';
+    if (healthy) await log('info', `health gate passed${detail}`);
+    else
+      await log(
+        report.status === 'starting' ? 'info' : 'warn',
+        `health probe ${attempt} ${report.status}${detail} (${failures} failed so far)`,
+      );
+  };
+
   const gate = async (instance: Instance) => {
     const health = settings.health;
     const started = Date.now();
@@ -121,18 +143,18 @@ export async function runDeploy(
     const deadline =
       started + health.startPeriodMs + (health.retries + 1) * (health.intervalMs + health.timeoutMs);
     let failures = 0;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const report = await target.checkHealth({ instance, health, ...(signal ? { signal } : {}) });
-      if (report.status === 'healthy')
-        return log('info', `health gate passed${report.detail ? `: ${report.detail}` : ''}`);
+      const inStartPeriod = Date.now() - started < health.startPeriodMs;
+      if (report.status === 'unhealthy' && !inStartPeriod) failures += 1;
+      await probed(attempt, report, failures, deadline);
+      if (report.status === 'healthy') return;
       if (report.status === 'exited') {
         throw new CoreError(
           'UNAVAILABLE',
           `The candidate exited${report.detail ? `: ${report.detail}` : ''}`,
         );
       }
-      const inStartPeriod = Date.now() - started < health.startPeriodMs;
-      if (report.status === 'unhealthy' && !inStartPeriod) failures += 1;
       if (failures > health.retries) {
         throw new CoreError(
           'UNAVAILABLE',
@@ -264,6 +286,7 @@ export async function runDeploy(
         release: record.release,
         ...(record.previous ? { previous: record.previous } : {}),
         trigger: record.trigger,
+        ...(record.by === undefined ? {} : { by: record.by }),
       });
       await log('info', `deploying ${record.release.tag} (${record.release.digest})`);
       await target.pull?.({ spec: spec(record.release, record.id), onLog, ...(signal ? { signal } : {}) });

@@ -6,6 +6,7 @@ import type { RegistryObservation, WebhookRequest } from '../contracts/registry.
 import type { Release, StageRef } from '../contracts/release.ts';
 import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import type {
+  Approval,
   DeployRecord,
   DeployTrigger,
   StageState,
@@ -93,18 +94,35 @@ export interface Engine {
   }): Promise<RegistryObservation[]>;
   /** What each stage would do now, and why, without doing it. */
   plan(ref?: Partial<StageRef>): Promise<Array<StageRef & { readonly decision: StageDecision }>>;
-  /** Deploys a tag the stage's policy allows (or its pin), whatever auto-deploy says. */
-  deploy(params: StageRef & { readonly tag?: string }): Promise<DeployRecord>;
+  /**
+   * Deploys a tag the stage's policy allows (or its pin), whatever auto-deploy says. A release that is
+   * queued or deploying in the stage already is not queued twice: that deploy is the answer.
+   * `by` names the person (user or token) who asked, for the record and its events.
+   */
+  deploy(params: StageRef & { readonly tag?: string; readonly by?: string }): Promise<DeployRecord>;
   /** Deploys to a `promoteFrom` stage exactly the digest that succeeded in its source stage. */
-  promote(params: StageRef & { readonly digest?: string }): Promise<DeployRecord>;
+  promote(params: StageRef & { readonly digest?: string; readonly by?: string }): Promise<DeployRecord>;
   /** Deploys the previous successful release of the stage and pauses auto-deploy there. */
-  rollback(params: StageRef): Promise<DeployRecord>;
+  rollback(params: StageRef & { readonly by?: string }): Promise<DeployRecord>;
   /** Cancels a deploy: a queued one never starts; a running one stops and rolls back to the old release. */
   cancel(params: { readonly id: string; readonly by: string }): Promise<DeployRecord>;
-  approve(params: { readonly id: string; readonly by: string }): Promise<DeployRecord>;
-  reject(params: { readonly id: string; readonly by: string }): Promise<void>;
-  setAutoDeploy(params: StageRef & { readonly enabled: boolean }): Promise<StageState>;
-  pin(params: StageRef & { readonly tag: string | undefined }): Promise<StageState>;
+  /** Confirms a waiting release and deploys it; the approval records who, why and the deploy. */
+  approve(params: {
+    readonly id: string;
+    readonly by: string;
+    readonly comment?: string;
+  }): Promise<DeployRecord>;
+  reject(params: { readonly id: string; readonly by: string; readonly comment?: string }): Promise<Approval>;
+  setAutoDeploy(params: StageRef & { readonly enabled: boolean; readonly by?: string }): Promise<StageState>;
+  pin(params: StageRef & { readonly tag: string | undefined; readonly by?: string }): Promise<StageState>;
+  /**
+   * Looks at the registry now for one stage's repository, or every repository of a project, whatever
+   * the poll cycle or its backoff says, and acts on what it finds; answers each stage's decision.
+   */
+  refresh(params: {
+    readonly project: string;
+    readonly stage?: string;
+  }): Promise<Array<StageRef & { readonly decision: StageDecision }>>;
   /** Waits until no deploy runs or waits. */
   idle(): Promise<void>;
   /** Whether this replica polls (always, on a store of one process); its name in the store's leases. */
@@ -357,12 +375,13 @@ export function createEngine(options: EngineOptions): Engine {
     release: Release,
     trigger: DeployTrigger,
     reason: string,
+    by?: string,
   ): Promise<DeployRecord> => {
     const key = stageKey(ref);
     if (!(await leases.enter(key))) throw busyElsewhere(key);
     let record: DeployRecord | undefined;
     try {
-      record = await createQueued(ref, release, trigger, reason);
+      record = await createQueued(ref, release, trigger, reason, by);
       addLocal(key, record.id);
       await queue.push(key, { deployId: record.id });
       return record;
@@ -378,6 +397,7 @@ export function createEngine(options: EngineOptions): Engine {
     release: Release,
     trigger: DeployTrigger,
     reason: string,
+    by: string | undefined,
   ): Promise<DeployRecord> => {
     const state = await readState(ref);
     const record = await store.createDeploy({
@@ -388,6 +408,7 @@ export function createEngine(options: EngineOptions): Engine {
         release,
         ...(state?.actual ? { previous: state.actual } : {}),
         trigger,
+        ...(by === undefined ? {} : { by }),
         state: 'pending',
         data: {},
       },
@@ -401,9 +422,51 @@ export function createEngine(options: EngineOptions): Engine {
       stage: ref.stage,
       release,
       trigger,
+      ...(by === undefined ? {} : { by }),
     });
     return record;
   };
+
+  /** A deploy of this release that is queued or running in the stage: a second request gets it. */
+  const inFlightFor = async (ref: StageRef, release: Release): Promise<DeployRecord | undefined> =>
+    (await store.listDeploys({ ...ref, unfinished: true, limit: 20 })).find(
+      (d) => d.release.digest === release.digest && d.release.tag === release.tag,
+    );
+
+  /** `enqueue` for a person's request: the same release already under way in the stage is the answer. */
+  const enqueueOnce = async (
+    ref: StageRef,
+    release: Release,
+    trigger: DeployTrigger,
+    reason: string,
+    by: string | undefined,
+  ): Promise<DeployRecord> => (await inFlightFor(ref, release)) ?? enqueue(ref, release, trigger, reason, by);
+
+  const stageUpdated = (state: StageState, change: 'pin' | 'unpin' | 'auto-deploy', by: string | undefined) =>
+    bus.emit({
+      type: 'stage:updated',
+      at: at(),
+      project: state.project,
+      stage: state.stage,
+      change,
+      autoDeploy: state.autoDeploy,
+      ...(state.pin === undefined ? {} : { pin: state.pin }),
+      ...(by === undefined ? {} : { by }),
+    });
+
+  const approvalDecided = (approval: Approval) =>
+    bus.emit({
+      type: 'approval:decided',
+      at: at(),
+      project: approval.project,
+      stage: approval.stage,
+      approvalId: approval.id,
+      release: approval.release,
+      status: approval.status === 'rejected' ? 'rejected' : 'approved',
+      by: approval.decidedBy ?? 'unknown',
+      ...(approval.comment === undefined ? {} : { comment: approval.comment }),
+      ...(approval.deployId === undefined ? {} : { deployId: approval.deployId }),
+    });
 
   const queue: StageQueue<DeployJob> = new StageQueue<DeployJob>({
     limit: options.deployConcurrency ?? 2,
@@ -549,6 +612,16 @@ export function createEngine(options: EngineOptions): Engine {
       const state = await readState(ref);
       if (state?.desired?.digest !== decision.release.digest) {
         await updateState(ref, (s) => ({ ...s, desired: { ...decision.release, reason: decision.reason } }));
+        // Said once per release: the stage holds it until a person deploys it.
+        bus.emit({
+          type: 'release:available',
+          at: at(),
+          project: ref.project,
+          stage: ref.stage,
+          release: decision.release,
+          ...(state?.actual ? { current: state.actual } : {}),
+          reason: decision.reason,
+        });
       }
     }
     return decision;
@@ -875,7 +948,8 @@ export function createEngine(options: EngineOptions): Engine {
       const ref = { project: params.project, stage: params.stage };
       const config = stageOf(ref);
       const state = await readState(ref);
-      if (config.promoteFrom && params.tag === undefined) return this.promote(ref);
+      if (config.promoteFrom && params.tag === undefined)
+        return this.promote({ ...ref, ...(params.by === undefined ? {} : { by: params.by }) });
       const release = params.tag
         ? await (async () => {
             requireAllowed(ref, config, params.tag!, state);
@@ -899,7 +973,7 @@ export function createEngine(options: EngineOptions): Engine {
           `${release.tag} (${release.digest}) never succeeded in ${config.promoteFrom}`,
         );
       }
-      return enqueue(ref, release, 'manual', 'deployed by hand');
+      return enqueueOnce(ref, release, 'manual', 'deployed by hand', params.by);
     },
     async promote(params) {
       const ref = { project: params.project, stage: params.stage };
@@ -916,16 +990,20 @@ export function createEngine(options: EngineOptions): Engine {
           `${params.digest ?? 'That release'} never succeeded in ${config.promoteFrom}`,
         );
       }
-      return enqueue(ref, release, 'promotion', `promoted from ${config.promoteFrom}`);
+      return enqueueOnce(ref, release, 'promotion', `promoted from ${config.promoteFrom}`, params.by);
     },
-    async rollback(ref) {
+    async rollback(params) {
+      const ref = { project: params.project, stage: params.stage };
       const state = await readState(ref);
       const previous = state?.history.find((r) => r.digest !== state.actual?.digest);
       if (!previous)
         throw new CoreError('CONFLICT', `${stageKey(ref)} has no earlier successful release to roll back to`);
+      const running = await inFlightFor(ref, previous);
+      if (running) return running;
       // Without the pause, the next cycle would move forward to the release just rolled back from.
-      await updateState(ref, (s) => ({ ...s, autoDeploy: false }));
-      return enqueue(ref, previous, 'rollback', 'rolled back by hand; auto-deploy paused');
+      const paused = await updateState(ref, (s) => ({ ...s, autoDeploy: false }));
+      if (state?.autoDeploy !== false) stageUpdated(paused, 'auto-deploy', params.by);
+      return enqueue(ref, previous, 'rollback', 'rolled back by hand; auto-deploy paused', params.by);
     },
     async cancel({ id, by }) {
       const record = await store.getDeploy({ id });
@@ -950,7 +1028,7 @@ export function createEngine(options: EngineOptions): Engine {
         await leases.exit(key);
       }
     },
-    async approve({ id, by }) {
+    async approve({ id, by, comment }) {
       const approval = await store.getApproval({ id });
       if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
       if (approval.status !== 'pending')
@@ -959,29 +1037,46 @@ export function createEngine(options: EngineOptions): Engine {
       if (config.promoteFrom && !(await proofOf(approval, config.promoteFrom, approval.release.digest))) {
         throw new CoreError('CONFLICT', `${approval.release.tag} never succeeded in ${config.promoteFrom}`);
       }
-      await store.putApproval({
-        approval: { ...approval, status: 'approved', decidedAt: at(), decidedBy: by },
-      });
-      return enqueue(
+      const decided: Approval = {
+        ...approval,
+        status: 'approved',
+        decidedAt: at(),
+        decidedBy: by,
+        ...(comment === undefined ? {} : { comment }),
+      };
+      await store.putApproval({ approval: decided });
+      const deploy = await enqueue(
         approval,
         approval.release,
         config.promoteFrom ? 'promotion' : 'manual',
         `confirmed by ${by}`,
+        by,
       );
+      await store.putApproval({ approval: { ...decided, deployId: deploy.id } });
+      approvalDecided({ ...decided, deployId: deploy.id });
+      return deploy;
     },
-    async reject({ id, by }) {
+    async reject({ id, by, comment }) {
       const approval = await store.getApproval({ id });
       if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
       if (approval.status !== 'pending')
         throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
-      await store.putApproval({
-        approval: { ...approval, status: 'rejected', decidedAt: at(), decidedBy: by },
-      });
+      const decided: Approval = {
+        ...approval,
+        status: 'rejected',
+        decidedAt: at(),
+        decidedBy: by,
+        ...(comment === undefined ? {} : { comment }),
+      };
+      await store.putApproval({ approval: decided });
+      approvalDecided(decided);
+      return decided;
     },
     async setAutoDeploy(params) {
       const ref = { project: params.project, stage: params.stage };
       stageOf(ref);
       const state = await updateState(ref, (s) => ({ ...s, autoDeploy: params.enabled }));
+      stageUpdated(state, 'auto-deploy', params.by);
       if (params.enabled) await reconcile(ref);
       return state;
     },
@@ -994,8 +1089,35 @@ export function createEngine(options: EngineOptions): Engine {
         const { pin: _dropped, ...rest } = s;
         return params.tag === undefined ? rest : { ...rest, pin: params.tag };
       });
+      stageUpdated(state, params.tag === undefined ? 'unpin' : 'pin', params.by);
       if (!config.promoteFrom) await reconcile(ref);
       return state;
+    },
+    async refresh(params) {
+      const project = projects.get(params.project);
+      if (!project) throw new CoreError('NOT_FOUND', `No project ${params.project}`);
+      if (params.stage !== undefined) stageOf({ project: params.project, stage: params.stage });
+      const entry = watched.get(repoKey(project.registry, project.repository))!;
+      const key = repoKey(entry.registry, entry.repository);
+      // A person asked: now, whatever the backoff says; a failed listing is the answer's error.
+      backoffUntil.delete(key);
+      await listNow(project, lifetime.signal).catch((error: unknown) => {
+        adapterError(registries[project.registry]!.id, 'listTags', error);
+        throw error;
+      });
+      const stages = Object.entries(project.stages).filter(
+        ([stage]) => params.stage === undefined || stage === params.stage,
+      );
+      const out: Array<StageRef & { decision: StageDecision }> = [];
+      for (const [stage, config] of stages) {
+        const ref = { project: project.id, stage };
+        // Promoted stages follow their source stage, not the registry: they are only asked.
+        const decision = config.promoteFrom
+          ? (await decideStage(ref)).decision
+          : await reconcile(ref, lifetime.signal);
+        if (decision) out.push({ ...ref, decision });
+      }
+      return out;
     },
     idle: () => queue.idle(),
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),

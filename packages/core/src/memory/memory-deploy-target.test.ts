@@ -37,6 +37,7 @@ describe('createMemoryDeployTarget', () => {
     expect(await target.checkHealth({ instance, health })).toEqual({
       status: 'unhealthy',
       detail: 'GET /health -> 503',
+      httpStatus: 503,
     });
   });
 

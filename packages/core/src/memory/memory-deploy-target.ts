@@ -138,9 +138,13 @@ function buildMemoryDeployTarget(
     entry.probes += 1;
     if (entry.probes <= options.startingProbes) return { status: 'starting' };
     if (behaviour === 'unhealthy') {
-      return { status: 'unhealthy', detail: path ? `GET ${path} -> 503` : 'health check failed' };
+      return path
+        ? { status: 'unhealthy', detail: `GET ${path} -> 503`, httpStatus: 503 }
+        : { status: 'unhealthy', detail: 'health check failed' };
     }
-    return path ? { status: 'healthy', detail: `GET ${path} -> 200` } : { status: 'healthy' };
+    return path
+      ? { status: 'healthy', detail: `GET ${path} -> 200`, httpStatus: 200 }
+      : { status: 'healthy' };
   };
 
   return {

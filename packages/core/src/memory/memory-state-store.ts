@@ -6,6 +6,7 @@ import {
   type AuditEvent,
   type DeployRecord,
   defineStateStore,
+  type FeedEntry,
   type JournalEntry,
   type Lease,
   type LogLine,
@@ -14,7 +15,16 @@ import {
   type StateStore,
 } from '../contracts/state-store.ts';
 import { CoreError } from '../errors.ts';
-import { checkName, checkRevision, conflict, mergeMarkTags } from '../storage/store-helpers.ts';
+import {
+  checkName,
+  checkRevision,
+  conflict,
+  defaultFeedReadLimit,
+  feedKeepOf,
+  matchesDeployFilter,
+  mergeMarkTags,
+  sliceLimit,
+} from '../storage/store-helpers.ts';
 import { FaultInjector, type Faults } from './faults.ts';
 
 export const memoryStateStoreOptions = v.strictObject({
@@ -35,6 +45,8 @@ export type MemoryStateStoreOperation = Exclude<keyof StateStore, 'id' | 'capabi
 
 export interface MemoryStateStore extends StateStore {
   readonly faults: Faults<MemoryStateStoreOperation>;
+  appendFeed: NonNullable<StateStore['appendFeed']>;
+  readFeed: NonNullable<StateStore['readFeed']>;
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -52,6 +64,8 @@ function buildMemoryStateStore(
   const approvals = new Map<string, Approval>();
   const events = new Map<string, number>();
   const audit: AuditEvent[] = [];
+  const feed: FeedEntry[] = [];
+  let feedSeq = 0;
   // A cleared mark stays (flagged) so that its repository's next mark gets a larger number.
   const marks = new Map<string, RepositoryMark & { cleared: boolean }>();
   const markKey = (registry: string, repository: string) => `${registry}\n${repository}`;
@@ -160,19 +174,14 @@ function buildMemoryStateStore(
         return clone(next);
       }),
 
-    listDeploys: ({ signal, project, stage, unfinished, limit, before } = {}) =>
+    listDeploys: ({ signal, limit, before, ...filter } = {}) =>
       faults.run('listDeploys', signal, () => {
         let newestFirst = [...deploys.values()].reverse();
         if (before !== undefined) {
           const index = newestFirst.findIndex((deploy) => deploy.id === before);
           newestFirst = index === -1 ? [] : newestFirst.slice(index + 1);
         }
-        const matching = newestFirst.filter(
-          (deploy) =>
-            (project === undefined || deploy.project === project) &&
-            (stage === undefined || deploy.stage === stage) &&
-            (unfinished !== true || !deploy.finished),
-        );
+        const matching = newestFirst.filter((deploy) => matchesDeployFilter(deploy, filter));
         return (limit === undefined ? matching : matching.slice(0, Math.max(0, limit))).map(clone);
       }),
 
@@ -207,10 +216,9 @@ function buildMemoryStateStore(
         [...approvals.values()]
           .filter(
             (approval) =>
-              params === undefined ||
-              (approval.project === params.project &&
-                approval.stage === params.stage &&
-                (params.status === undefined || approval.status === params.status)),
+              (params?.project === undefined || approval.project === params.project) &&
+              (params?.stage === undefined || approval.stage === params.stage) &&
+              (params?.status === undefined || approval.status === params.status),
           )
           .map(clone),
       ),
@@ -269,10 +277,35 @@ function buildMemoryStateStore(
         return clone(stored);
       }),
 
-    listAudit: ({ signal, limit } = {}) =>
+    listAudit: ({ signal, limit, before, actor, action } = {}) =>
       faults.run('listAudit', signal, () => {
-        const newestFirst = [...audit].reverse();
+        const newestFirst = [...audit]
+          .reverse()
+          .filter(
+            (event) =>
+              (before === undefined || event.seq < before) &&
+              (actor === undefined || event.actor === actor) &&
+              (action === undefined || event.action === action),
+          );
         return (limit === undefined ? newestFirst : newestFirst.slice(0, Math.max(0, limit))).map(clone);
+      }),
+
+    appendFeed: ({ signal, events: appended, keep }) =>
+      faults.run('appendFeed', signal, () => {
+        const entries = appended.map((event): FeedEntry => ({ seq: ++feedSeq, event: clone(event) }));
+        feed.push(...entries);
+        const excess = feed.length - feedKeepOf(keep);
+        if (excess > 0) feed.splice(0, excess);
+        return entries.map(clone);
+      }),
+
+    readFeed: ({ signal, after, limit, newest } = {}) =>
+      faults.run('readFeed', signal, () => {
+        const count = sliceLimit(limit ?? defaultFeedReadLimit) ?? feed.length;
+        const entries = newest
+          ? feed.slice(Math.max(0, feed.length - count))
+          : feed.filter((entry) => entry.seq > (after ?? 0)).slice(0, count);
+        return entries.map(clone);
       }),
 
     acquireLease: ({ signal, name, holder, ttlMs }) =>

@@ -1,6 +1,7 @@
 // What every state store checks and computes the same way, whatever keeps its data: argument checks,
 // revision conflicts, ttls, limits, and the split of records into keyed fields and a free-form body.
 import {
+  type DeployListFilter,
   type DeployRecord,
   type DeployRecordInit,
   type JournalEntry,
@@ -94,6 +95,31 @@ export function toJournalEntry(row: {
   readonly note: string | null;
 }): JournalEntry {
   return { seq: row.seq, state: row.state, at: row.at, ...(row.note === null ? {} : { note: row.note }) };
+}
+
+/** Whether a deploy passes a `listDeploys` filter's conditions (all but `limit` and `before`). */
+export function matchesDeployFilter(deploy: DeployRecord, filter: DeployListFilter): boolean {
+  return (
+    (filter.project === undefined || deploy.project === filter.project) &&
+    (filter.stage === undefined || deploy.stage === filter.stage) &&
+    (filter.unfinished !== true || !deploy.finished) &&
+    (filter.states === undefined || filter.states.includes(deploy.state)) &&
+    (filter.trigger === undefined || deploy.trigger === filter.trigger) &&
+    (filter.since === undefined || deploy.createdAt >= filter.since) &&
+    (filter.until === undefined || deploy.createdAt < filter.until)
+  );
+}
+
+/** How many feed entries a store keeps unless told otherwise. */
+export const defaultFeedKeep = 10_000;
+
+/** How many feed entries one `readFeed` returns unless told otherwise. */
+export const defaultFeedReadLimit = 1_000;
+
+/** `keep` as a whole number of at least 1. */
+export function feedKeepOf(keep: number | undefined): number {
+  if (keep === undefined || Number.isNaN(keep)) return defaultFeedKeep;
+  return Math.max(1, Math.trunc(Math.min(keep, Number.MAX_SAFE_INTEGER)));
 }
 
 /** The tags of a mark after `markRepository` adds `incoming`: each once, newest last, the newest `repositoryMarkTagLimit`. */

@@ -19,6 +19,7 @@ import {
   sleep,
 } from './assertions.ts';
 import { checkReplicasDeployOnce } from './replicas-case.ts';
+import { type StateStoreQueryCaseId, stateStoreQueryCases } from './state-store-query-cases.ts';
 import {
   type CaseResult,
   type ConformanceSuite,
@@ -48,6 +49,7 @@ export interface StateStoreHarness extends HarnessBase {
 }
 
 export type StateStoreCaseId =
+  | StateStoreQueryCaseId
   | 'id-names-kind-and-backend'
   | 'capabilities-are-flags'
   | 'put-stage-creates-at-revision-1'
@@ -788,6 +790,7 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
     },
   },
   'dispose-is-idempotent': disposeIsIdempotentCase((harness) => harness.store),
+  ...stateStoreQueryCases,
 });
 
 export const stateStoreSuite: ConformanceSuite<StateStoreHarness, StateStoreCaseId> = {

@@ -1,0 +1,276 @@
+import {
+  type Approval,
+  type DeployRecord,
+  type EngineProject,
+  type EngineStage,
+  type FeedEntry,
+  type StageRef,
+  type StageState,
+  type StateStore,
+  stageKey,
+} from '@docker-watcher/core';
+import type * as v from 'valibot';
+import type { boardSchema } from '../api/projects.ts';
+import type { projectSummarySchema, stageSummarySchema } from '../api/schemas.ts';
+
+type StageSummary = v.InferOutput<typeof stageSummarySchema>;
+type ProjectSummary = v.InferOutput<typeof projectSummarySchema>;
+type Board = v.InferOutput<typeof boardSchema>;
+
+/** What the board knows of one stage: its state, last deploy and oldest pending approval. */
+export interface StageFacts {
+  readonly ref: StageRef;
+  readonly config: EngineStage;
+  readonly state?: StageState;
+  readonly lastDeploy?: DeployRecord;
+  readonly approval?: Approval;
+}
+
+interface Entry {
+  facts: StageFacts;
+  /** Bumped by every event about the stage; facts read at an older generation are stale. */
+  generation: number;
+  loaded: number;
+}
+
+/** Deploys read at once when the board first loads: enough to find each stage's last one at 1,000 stages. */
+const initialDeploys = 5_000;
+
+/**
+ * Every stage's summary, kept current by events instead of read per request: an event about a
+ * stage (from any replica, through the event hub) marks it stale, and the next read refreshes only
+ * the stale stages (three store reads each). The answers of `/api/projects` and `/api/board` are
+ * rendered once per change and served as they are until the next one.
+ */
+export class StageBoard {
+  readonly #store: StateStore;
+  readonly #projects: readonly EngineProject[];
+  readonly #entries = new Map<string, Entry>();
+  readonly #lastEventId: () => number;
+  #loading: Promise<void> | undefined;
+  #version = 0;
+  readonly #rendered = new Map<string, { readonly version: number; readonly text: string }>();
+
+  constructor(params: {
+    readonly store: StateStore;
+    readonly projects: readonly EngineProject[];
+    /** The newest event the hub delivered: what a summary read now includes. */
+    readonly lastEventId: () => number;
+  }) {
+    this.#store = params.store;
+    this.#projects = params.projects;
+    this.#lastEventId = params.lastEventId;
+    for (const project of params.projects)
+      for (const [stage, config] of Object.entries(project.stages))
+        this.#entries.set(stageKey({ project: project.id, stage }), {
+          facts: { ref: { project: project.id, stage }, config },
+          generation: 1,
+          loaded: 0,
+        });
+  }
+
+  /** An event (this replica's or another's): the stages it is about are read again on the next request. */
+  onEntry(entry: FeedEntry): void {
+    const event = entry.event as { project?: unknown; stage?: unknown };
+    if (typeof event.project === 'string' && typeof event.stage === 'string')
+      this.invalidate({ project: event.project, stage: event.stage });
+  }
+
+  /** The stage changed (an API action here, whose event may come later). */
+  invalidate(ref: StageRef): void {
+    const entry = this.#entries.get(stageKey(ref));
+    if (!entry) return;
+    entry.generation += 1;
+    this.#version += 1;
+  }
+
+  /** Current facts of one stage. */
+  async stage(ref: StageRef): Promise<StageFacts | undefined> {
+    await this.#fresh();
+    return this.#entries.get(stageKey(ref))?.facts;
+  }
+
+  /** `GET /api/projects` as JSON text; `projectIds` narrows it to those projects. */
+  async projectsText(): Promise<string> {
+    return this.#render('projects', () => ({ projects: this.#projects.map((p) => this.#project(p)) }));
+  }
+
+  async projectText(id: string): Promise<string | undefined> {
+    const project = this.#projects.find((p) => p.id === id);
+    if (!project) return undefined;
+    return this.#render(`project:${id}`, () => this.#project(project));
+  }
+
+  async boardText(): Promise<string> {
+    return this.#render('board', () => this.#board());
+  }
+
+  summaryOf(facts: StageFacts): StageSummary {
+    const { config, state, lastDeploy, approval } = facts;
+    return {
+      name: facts.ref.stage,
+      policy: config.policy.kind,
+      host: config.deploy.host ?? null,
+      confirm: config.confirm === true,
+      promoteFrom: config.promoteFrom ?? null,
+      autoDeploy: state?.autoDeploy ?? config.autoDeploy,
+      pin: (state ? state.pin : config.pin) ?? null,
+      actual: state?.actual ?? null,
+      desired: state?.desired ?? null,
+      lastDeploy: lastDeploy
+        ? {
+            id: lastDeploy.id,
+            state: lastDeploy.state,
+            finished: lastDeploy.finished,
+            trigger: lastDeploy.trigger,
+            ...(lastDeploy.by === undefined ? {} : { by: lastDeploy.by }),
+            release: lastDeploy.release,
+            createdAt: lastDeploy.createdAt,
+            updatedAt: lastDeploy.updatedAt,
+          }
+        : null,
+      approval: approval
+        ? { id: approval.id, release: approval.release, requestedAt: approval.requestedAt }
+        : null,
+      available: availableOf(facts),
+    };
+  }
+
+  async #render(key: string, build: () => unknown): Promise<string> {
+    await this.#fresh();
+    const cached = this.#rendered.get(key);
+    if (cached?.version === this.#version) return cached.text;
+    const version = this.#version;
+    const text = JSON.stringify(build());
+    this.#rendered.set(key, { version, text });
+    return text;
+  }
+
+  #project(project: EngineProject): ProjectSummary {
+    return {
+      id: project.id,
+      registry: project.registry,
+      repository: project.repository,
+      image: Object.values(project.stages)[0]?.deploy.image ?? null,
+      stages: Object.keys(project.stages).map((stage) =>
+        this.summaryOf(this.#entries.get(stageKey({ project: project.id, stage }))!.facts),
+      ),
+    };
+  }
+
+  #board(): Board {
+    return {
+      lastEventId: this.#lastEventId(),
+      generatedAt: new Date().toISOString(),
+      projects: this.#projects.map((project) => ({
+        id: project.id,
+        stages: Object.keys(project.stages).map((stage) => {
+          const facts = this.#entries.get(stageKey({ project: project.id, stage }))!.facts;
+          const summary = this.summaryOf(facts);
+          const deploy = facts.lastDeploy;
+          return {
+            name: stage,
+            autoDeploy: summary.autoDeploy,
+            ...(summary.pin === null ? {} : { pin: summary.pin }),
+            ...(summary.actual === null ? {} : { actual: summary.actual }),
+            ...(deploy
+              ? {
+                  deploy: {
+                    id: deploy.id,
+                    state: deploy.state,
+                    finished: deploy.finished,
+                    tag: deploy.release.tag,
+                    ...(deploy.by === undefined ? {} : { by: deploy.by }),
+                  },
+                }
+              : {}),
+            ...(facts.approval ? { approval: { id: facts.approval.id, ...facts.approval.release } } : {}),
+            ...(summary.available ? { available: summary.available.release } : {}),
+          };
+        }),
+      })),
+    };
+  }
+
+  /** Loads every stage once, then refreshes the stale ones; concurrent callers share one refresh. */
+  async #fresh(): Promise<void> {
+    while (this.#loading) await this.#loading;
+    const stale = [...this.#entries.values()].filter((entry) => entry.loaded !== entry.generation);
+    if (stale.length === 0) return;
+    this.#loading = (
+      stale.length === this.#entries.size && this.#entries.size > 1 ? this.#loadAll() : this.#loadSome(stale)
+    ).finally(() => {
+      this.#loading = undefined;
+    });
+    await this.#loading;
+  }
+
+  async #loadSome(stale: readonly Entry[]): Promise<void> {
+    await Promise.all(
+      stale.map(async (entry) => {
+        const generation = entry.generation;
+        const { ref } = entry.facts;
+        const [state, deploys, approvals] = await Promise.all([
+          this.#store.getStage(ref),
+          this.#store.listDeploys({ ...ref, limit: 1 }),
+          this.#store.listApprovals({ ...ref, status: 'pending' }),
+        ]);
+        this.#set(entry, generation, state, deploys[0], approvals[0]);
+      }),
+    );
+  }
+
+  /** The first load: one read per kind for all stages, then single reads for stages whose last deploy is older. */
+  async #loadAll(): Promise<void> {
+    const generations = new Map([...this.#entries].map(([key, entry]) => [key, entry.generation]));
+    const [states, deploys, approvals] = await Promise.all([
+      this.#store.listStages(),
+      this.#store.listDeploys({ limit: initialDeploys }),
+      this.#store.listApprovals({ status: 'pending' }),
+    ]);
+    const stateOf = new Map(states.map((state) => [stageKey(state), state]));
+    const deployOf = new Map<string, DeployRecord>();
+    for (const deploy of deploys) if (!deployOf.has(stageKey(deploy))) deployOf.set(stageKey(deploy), deploy);
+    const approvalOf = new Map<string, Approval>();
+    for (const approval of approvals)
+      if (!approvalOf.has(stageKey(approval))) approvalOf.set(stageKey(approval), approval);
+    const older: Entry[] = [];
+    for (const [key, entry] of this.#entries) {
+      const deploy = deployOf.get(key);
+      if (!deploy && deploys.length === initialDeploys) older.push(entry);
+      else this.#set(entry, generations.get(key)!, stateOf.get(key), deploy, approvalOf.get(key));
+    }
+    if (older.length > 0) await this.#loadSome(older);
+  }
+
+  #set(
+    entry: Entry,
+    generation: number,
+    state: StageState | undefined,
+    lastDeploy: DeployRecord | undefined,
+    approval: Approval | undefined,
+  ): void {
+    entry.facts = {
+      ref: entry.facts.ref,
+      config: entry.facts.config,
+      ...(state ? { state } : {}),
+      ...(lastDeploy ? { lastDeploy } : {}),
+      ...(approval ? { approval } : {}),
+    };
+    entry.loaded = generation;
+    this.#version += 1;
+  }
+}
+
+/**
+ * A newer allowed release of a stage that deploys by hand: the engine holds it as desired (auto-deploy
+ * is off), it is not what runs, and it is neither deploying nor failed here already.
+ */
+export function availableOf(facts: StageFacts): StageSummary['available'] {
+  const { state, lastDeploy } = facts;
+  const desired = state?.desired;
+  if (!state || state.autoDeploy || !desired || desired.digest === state.actual?.digest) return null;
+  if (lastDeploy && lastDeploy.release.digest === desired.digest && lastDeploy.state !== 'cancelled')
+    return null;
+  return { release: { tag: desired.tag, digest: desired.digest }, reason: desired.reason };
+}
