@@ -29,5 +29,8 @@ export default {
       },
     },
     version: { pollInterval: 0 },
+    // The server's typed API client, from its source: browser-safe (valibot only), and no package
+    // dependency (the server's build depends on this app's).
+    alias: { '@docker-watcher/server/client': '../server/src/client.ts' },
   },
 };

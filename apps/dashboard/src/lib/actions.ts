@@ -1,7 +1,7 @@
 // Every mutating action as a confirmation request: what it will do in words, the typed stage name
 // where the config asks for it, and the API call. Pages and cells only choose which to offer.
 import { goto } from '$app/navigation';
-import { api } from './api/index.ts';
+import { actionKey, api } from './api/index.ts';
 import type { Approval, DeployRecord, Release, StageSummary } from './api/types.ts';
 import { shortDigest } from './model/format.ts';
 import { confirmer } from './state/confirm.svelte.ts';
@@ -10,6 +10,12 @@ const label = (release: Release | null | undefined) =>
   release ? `${release.tag} (${shortDigest(release.digest)})` : 'nothing';
 
 const typed = (stage: StageSummary) => (stage.confirm ? stage.name : undefined);
+
+/**
+ * One key per opened confirmation: a request retried (a flaky network, a second click that got
+ * through) is answered once by the server.
+ */
+const key = actionKey;
 
 /** Opens a deploy's page once it was accepted. */
 const follow = (result: unknown) => {
@@ -28,7 +34,12 @@ export function askDeploy(project: string, stage: StageSummary, tag: string | un
     ],
     confirmLabel: 'Deploy',
     ...(typed(stage) ? { typeToConfirm: stage.name } : {}),
-    run: () => api.deploy(project, stage.name, tag),
+    run: () =>
+      api.deployStage({
+        params: { id: project, stage: stage.name },
+        body: tag ? { tag } : {},
+        idempotencyKey: key(),
+      }),
     done: follow,
   });
 }
@@ -42,7 +53,12 @@ export function askPromote(project: string, stage: StageSummary, release: Releas
     ],
     confirmLabel: 'Promote',
     ...(typed(stage) ? { typeToConfirm: stage.name } : {}),
-    run: () => api.promote(project, stage.name, release.digest),
+    run: () =>
+      api.promoteStage({
+        params: { id: project, stage: stage.name },
+        body: { digest: release.digest },
+        idempotencyKey: key(),
+      }),
     done: follow,
   });
 }
@@ -59,7 +75,7 @@ export function askRollback(project: string, stage: StageSummary, restore: Relea
     confirmLabel: 'Roll back',
     danger: true,
     ...(typed(stage) ? { typeToConfirm: stage.name } : {}),
-    run: () => api.rollback(project, stage.name),
+    run: () => api.rollbackStage({ params: { id: project, stage: stage.name }, idempotencyKey: key() }),
     done: follow,
   });
 }
@@ -71,12 +87,12 @@ export function askApprove(
 ): void {
   confirmer.ask({
     title: `Approve ${approval.release.tag} for ${approval.project} / ${approval.stage}?`,
-    lines: [
-      `${approval.stage} runs ${label(current ?? approval.current)} now; it will run ${label(approval.release)}.`,
-    ],
+    lines: [`${approval.stage} runs ${label(current)} now; it will run ${label(approval.release)}.`],
     confirmLabel: 'Approve and deploy',
     ...(stage?.confirm ? { typeToConfirm: approval.stage } : {}),
-    run: () => api.approve(approval.id),
+    comment: true,
+    run: (comment) =>
+      api.approve({ params: { id: approval.id }, body: comment ? { comment } : {}, idempotencyKey: key() }),
     done: follow,
   });
 }
@@ -89,7 +105,9 @@ export function askReject(approval: Approval): void {
     ],
     confirmLabel: 'Reject',
     danger: true,
-    run: () => api.reject(approval.id),
+    comment: true,
+    run: (comment) =>
+      api.reject({ params: { id: approval.id }, body: comment ? { comment } : {}, idempotencyKey: key() }),
   });
 }
 
@@ -100,7 +118,8 @@ export function askPin(project: string, stage: StageSummary, tag: string, done?:
       `${stage.name} will run ${tag} and follow only its digest: a re-push of ${tag} is deployed, other tags are not.`,
     ],
     confirmLabel: 'Pin',
-    run: () => api.pin(project, stage.name, tag),
+    run: () =>
+      api.pinStage({ params: { id: project, stage: stage.name }, body: { tag }, idempotencyKey: key() }),
     ...(done ? { done } : {}),
   });
 }
@@ -110,7 +129,7 @@ export function askUnpin(project: string, stage: StageSummary, done?: () => void
     title: `Unpin ${project} / ${stage.name}?`,
     lines: [`${stage.name} is pinned to ${stage.pin}; it will follow its ${stage.policy} policy again.`],
     confirmLabel: 'Unpin',
-    run: () => api.unpin(project, stage.name),
+    run: () => api.unpinStage({ params: { id: project, stage: stage.name }, idempotencyKey: key() }),
     ...(done ? { done } : {}),
   });
 }
@@ -129,7 +148,12 @@ export function askAutoDeploy(
         : 'New releases will wait until someone deploys them.',
     ],
     confirmLabel: enabled ? 'Turn on' : 'Turn off',
-    run: () => api.autoDeploy(project, stage.name, enabled),
+    run: () =>
+      api.setAutoDeploy({
+        params: { id: project, stage: stage.name },
+        body: { enabled },
+        idempotencyKey: key(),
+      }),
     ...(done ? { done } : {}),
   });
 }
@@ -142,6 +166,6 @@ export function askCancel(deploy: { id: string; project: string; stage: string; 
     ],
     confirmLabel: 'Cancel deploy',
     danger: true,
-    run: () => api.cancel(deploy.id),
+    run: () => api.cancelDeploy({ params: { id: deploy.id }, idempotencyKey: key() }),
   });
 }

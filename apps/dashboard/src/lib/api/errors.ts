@@ -1,5 +1,6 @@
 // What to tell a person about a failed call: the server's message and the way forward.
-import { ApiError } from './client.ts';
+import { ApiError } from '@docker-watcher/server/client';
+import { apiHooks } from './index.ts';
 
 export interface ErrorView {
   readonly title: string;
@@ -8,8 +9,10 @@ export interface ErrorView {
   readonly hint: string;
 }
 
+export const isApiError = (error: unknown): error is ApiError => error instanceof ApiError;
+
 export function describeError(error: unknown): ErrorView {
-  if (!(error instanceof ApiError)) {
+  if (!isApiError(error)) {
     const message = error instanceof Error ? error.message : String(error);
     return {
       title: 'Something went wrong',
@@ -28,11 +31,7 @@ export function describeError(error: unknown): ErrorView {
   if (status === 403)
     return { title: 'Not allowed', message, hint: 'Ask an administrator for the scope this action needs.' };
   if (status === 404)
-    return {
-      title: 'Not found',
-      message,
-      hint: 'It may have been removed from the config; go back to the board.',
-    };
+    return { title: 'Not found', message, hint: 'It may have left the config; go back to the board.' };
   if (status === 409)
     return {
       title: 'Conflict',
@@ -40,7 +39,7 @@ export function describeError(error: unknown): ErrorView {
       hint: 'Something changed meanwhile: look at the current state and try again.',
     };
   if (status === 429) {
-    const wait = error.retryAfterSeconds;
+    const wait = apiHooks.retryAfterSeconds;
     return {
       title: 'Too many requests',
       message,

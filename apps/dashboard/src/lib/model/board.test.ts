@@ -24,6 +24,9 @@ const stage = (name: string, extra: Partial<StageSummary> = {}): StageSummary =>
   pin: null,
   actual: null,
   desired: null,
+  lastDeploy: null,
+  approval: null,
+  available: null,
   ...extra,
 });
 
@@ -45,6 +48,7 @@ const empty: BoardState = {
 
 const deployRecord = (extra: Partial<DeployRecord>): DeployRecord => ({
   id: 'd1',
+  revision: 1,
   project: 'web',
   stage: 'dev',
   release: release('dev-2', 2),

@@ -63,7 +63,8 @@ class Board implements BoardState {
         offResync();
       };
     }
-    this.#loading ??= this.reload();
+    // Read once the event stream is open, so that no event falls between the read and the stream.
+    this.#loading ??= events.ready(1500).then(() => this.reload());
     return this.#loading;
   }
 
@@ -77,10 +78,10 @@ class Board implements BoardState {
   async reload(): Promise<void> {
     try {
       const [{ projects }, { plan }, { approvals }, { deploys }] = await Promise.all([
-        api.projects(),
-        api.plan(),
-        api.approvals(),
-        api.deploys({ limit: 200 }),
+        api.listProjects(),
+        api.getPlan(),
+        api.listApprovals(),
+        api.listDeploys({ query: { limit: 200 } }),
       ]);
       this.decisions.clear();
       for (const entry of plan) this.decisions.set(stageKey(entry.project, entry.stage), entry.decision);
@@ -198,10 +199,10 @@ class Board implements BoardState {
   async refreshProject(id: string): Promise<void> {
     try {
       const [project, { plan }, { approvals }, { deploys }] = await Promise.all([
-        api.project(id),
-        api.plan({ project: id }),
-        api.approvals(),
-        api.deploys({ project: id, limit: 30 }),
+        api.getProject({ params: { id } }),
+        api.getPlan({ query: { project: id } }),
+        api.listApprovals(),
+        api.listDeploys({ query: { project: id, limit: 30 } }),
       ]);
       for (const stage of project.stages) {
         const key = stageKey(id, stage.name);

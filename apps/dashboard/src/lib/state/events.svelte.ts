@@ -20,6 +20,30 @@ class EventStream {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #backoffMs = 500;
   #everOpened = false;
+  #waiters = new Set<() => void>();
+  /** State was read before the stream first opened: read it again then, events may have been missed. */
+  #readEarly = false;
+
+  /**
+   * Resolves once the stream is open, or after `timeoutMs` (a broken stream must not keep pages
+   * empty). State read after this misses no event; state read after a timeout is read again when
+   * the stream opens.
+   */
+  ready(timeoutMs: number): Promise<void> {
+    if (this.#everOpened) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#readEarly = true;
+        done();
+      }, timeoutMs);
+      this.#waiters.add(done);
+    });
+  }
 
   /** Calls `listener` with every event; returns the unsubscribe function. */
   subscribe(listener: Listener): () => void {
@@ -44,6 +68,7 @@ class EventStream {
     this.#source?.close();
     this.#source = undefined;
     this.#everOpened = false;
+    this.#readEarly = false;
     this.status = 'idle';
     connection.streaming = false;
   }
@@ -63,8 +88,10 @@ class EventStream {
     // The server says the client missed events it no longer has: read everything again.
     source.addEventListener('reset', () => this.#resync());
     source.addEventListener('open', () => {
-      const reopened = this.#everOpened;
+      const reopened = this.#everOpened || this.#readEarly;
       this.#everOpened = true;
+      this.#readEarly = false;
+      for (const waiter of [...this.#waiters]) waiter();
       this.#backoffMs = 500;
       this.status = 'live';
       connection.streaming = true;
@@ -87,7 +114,7 @@ class EventStream {
 
   async #afterClose(): Promise<void> {
     // The session decides: a 401 sends the user to the login (the client's hook does that).
-    const alive = await api.session().then(
+    const alive = await api.getSession().then(
       () => true,
       (error: { status?: number; message?: string }) => {
         if (error.status === 401) void session.ended(error.message ?? 'The session has ended');

@@ -37,7 +37,7 @@ class Session {
   /** Reads the session of the cookie; `false` when there is none. */
   async load(): Promise<boolean> {
     try {
-      this.#take(await api.session());
+      this.#take(await api.getSession());
       return true;
     } catch {
       this.#forget();
@@ -48,7 +48,7 @@ class Session {
   }
 
   async login(username: string, password: string): Promise<void> {
-    this.#take(await api.login(username, password));
+    this.#take(await api.login({ body: { username, password } }));
     this.checked = true;
   }
 
@@ -84,5 +84,5 @@ class Session {
 
 export const session = new Session();
 
-apiHooks.onUnauthorized = (error) => void session.ended(error.message);
+apiHooks.onUnauthorized = (message) => void session.ended(message);
 apiHooks.onActivity = () => session.touched();
