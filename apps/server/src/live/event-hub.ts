@@ -28,6 +28,11 @@ export interface SubscribeOptions {
   readonly lastEventId?: number;
   /** Only these event types; all when absent. */
   readonly types?: ReadonlySet<string>;
+  /**
+   * Ends the client's connection when it is dropped (the HTTP server's socket). Without it the
+   * stream errors, which a server may report as a failed response.
+   */
+  readonly disconnect?: () => void;
 }
 
 export interface EventHubStats {
@@ -112,7 +117,7 @@ export class EventHub {
     const stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          subscriber = new Subscriber(controller, limit, options.types, () => {
+          subscriber = new Subscriber(controller, limit, options.types, options.disconnect, () => {
             this.#dropped += 1;
             this.#subscribers.delete(subscriber!);
           });
@@ -267,6 +272,7 @@ class Subscriber {
   readonly #controller: ReadableStreamDefaultController<Uint8Array>;
   readonly #limit: number;
   readonly #types: ReadonlySet<string> | undefined;
+  readonly #disconnect: (() => void) | undefined;
   readonly #onDrop: () => void;
   #open = true;
 
@@ -274,11 +280,13 @@ class Subscriber {
     controller: ReadableStreamDefaultController<Uint8Array>,
     limit: number,
     types: ReadonlySet<string> | undefined,
+    disconnect: (() => void) | undefined,
     onDrop: () => void,
   ) {
     this.#controller = controller;
     this.#limit = limit;
     this.#types = types;
+    this.#disconnect = disconnect;
     this.#onDrop = onDrop;
   }
 
@@ -290,9 +298,10 @@ class Subscriber {
   send(frame: Uint8Array, type?: string): void {
     if (!this.#open || (type !== undefined && this.#types !== undefined && !this.#types.has(type))) return;
     if ((this.#controller.desiredSize ?? 0) < frame.byteLength) {
-      // Erroring (not closing) the stream drops what waits in it at once, and the server ends the response.
       this.#open = false;
-      this.#controller.error(new Error('The client reads its event stream too slowly'));
+      // Ending the connection cancels the stream, which drops what waits in it; so does an error.
+      if (this.#disconnect) this.#disconnect();
+      else this.#controller.error(new Error('The client reads its event stream too slowly'));
       this.#onDrop();
       return;
     }

@@ -66,9 +66,12 @@ export function systemHandlers(
       const header = c.req.header('last-event-id');
       const lastEventId =
         header !== undefined && /^\d{1,15}$/.test(header.trim()) ? Number(header) : undefined;
+      // Under @hono/node-server: the response, so that a client too slow to keep is disconnected quietly.
+      const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
       const stream = await composed.events.subscribe({
         ...(lastEventId === undefined ? {} : { lastEventId }),
         ...(query.types ? { types: new Set(query.types) } : {}),
+        ...(outgoing ? { disconnect: () => outgoing.destroy() } : {}),
       });
       return new Response(stream, {
         headers: {
