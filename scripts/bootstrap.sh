@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian machine ready to work on Docker Watcher, and is quick when run again:
-# a Node >= 22.12 (Node 24 from the npm registry into .tools/ when the system one is older),
+# a Node >= 22.13 (Node 24 from the npm registry into .tools/ when the system one is older),
 # pnpm at the version package.json pins, and the workspace's dependencies from the lockfile.
 # Source it (". scripts/bootstrap.sh") to get the tools on PATH; run it to just prepare.
 # Debian packages and the Docker Engine are the testkit's business (packages/testkit).
@@ -18,13 +18,13 @@ _dw_bootstrap() {
     return 1
   }
 
-  # A node that satisfies engines.node (>= 22.12), or none.
+  # A node that satisfies engines.node (>= 22.13, where node:sqlite needs no flag), or none.
   _dw_good_node() {
     local candidate="$1" version major minor
     [ -x "$candidate" ] || command -v "$candidate" >/dev/null 2>&1 || return 1
     version="$("$candidate" -p 'process.versions.node' 2>/dev/null)" || return 1
     major="${version%%.*}"; minor="${version#*.}"; minor="${minor%%.*}"
-    [ "$major" -gt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 12 ]; }
+    [ "$major" -gt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 13 ]; }
   }
 
   local need_install=()

@@ -2,12 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { type ConventionContext, checkConventions } from './conventions.ts';
 import type { WorkspacePackage } from './workspace.ts';
 
+const repository = 'git+https://example.test/docker-watcher.git';
 const good: WorkspacePackage = {
   dir: 'packages/registry-acme',
   short: 'registry-acme',
   manifest: {
     name: '@docker-watcher/registry-acme',
     type: 'module',
+    repository: { type: 'git', url: repository, directory: 'packages/registry-acme' },
+    homepage: 'https://example.test/tree/main/packages/registry-acme#readme',
+    bugs: { url: 'https://example.test/issues' },
+    engines: { node: '>=22.13' },
     files: ['dist'],
     scripts: { build: 'tsup' },
     exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } },
@@ -15,10 +20,18 @@ const good: WorkspacePackage = {
   },
 };
 
-function context(missing: string[] = []): ConventionContext {
+function context(missing: string[] = [], files: Record<string, string> = {}): ConventionContext {
+  const texts: Record<string, string> = {
+    LICENSE: 'MIT License\n',
+    'packages/registry-acme/LICENSE': 'MIT License\n',
+    'packages/registry-acme/README.md': '# acme\n\nESM only: load it with `import`.\n',
+    ...files,
+  };
   return {
     exists: (path) => !missing.includes(path),
+    read: (path) => (missing.includes(path) ? undefined : texts[path]),
     tsconfigPaths: { '@docker-watcher/registry-acme': ['./packages/registry-acme/src/index.ts'] },
+    rootManifest: { repository: { url: repository }, engines: { node: '>=22.13' } },
   };
 }
 
@@ -56,6 +69,28 @@ describe('workspace conventions', () => {
     ],
     ['source of an export', context(['packages/registry-acme/src/index.ts']), good, 'does not exist'],
     ['typecheck paths', { ...context(), tsconfigPaths: {} }, good, 'tsconfig.json "paths"'],
+    ['a LICENSE', context(['packages/registry-acme/LICENSE']), good, 'needs a LICENSE file'],
+    [
+      'the root LICENSE',
+      context([], { 'packages/registry-acme/LICENSE': 'ISC\n' }),
+      good,
+      'LICENSE must be a copy of the root LICENSE',
+    ],
+    [
+      'its directory in repository',
+      context(),
+      withManifest({ repository: { type: 'git', url: repository } }),
+      '"repository" must be',
+    ],
+    ['homepage', context(), withManifest({ homepage: undefined }), '"homepage" must link'],
+    ['bugs', context(), withManifest({ bugs: undefined }), 'needs "bugs"'],
+    ["the root's engines", context(), withManifest({ engines: { node: '>=20' } }), '"engines.node" must be'],
+    [
+      'ESM only in the README',
+      context([], { 'packages/registry-acme/README.md': '# acme\n' }),
+      good,
+      'README must say the package is ESM only',
+    ],
   ])('fails without %s', (_, ctx, pkg, expected) => {
     const problems = checkConventions([pkg], ctx);
     expect(problems.join('\n')).toContain(expected);

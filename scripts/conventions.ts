@@ -12,16 +12,47 @@ export function isAdapter(pkg: WorkspacePackage): boolean {
 
 export interface ConventionContext {
   exists(path: string): boolean;
+  /** A file's text, relative to the workspace root; `undefined` when it does not exist. */
+  read(path: string): string | undefined;
   /** Specifier -> files in tsconfig `paths`. */
   tsconfigPaths: Record<string, string[]>;
+  /** The root package.json: its repository and engines are every published package's. */
+  rootManifest: { repository?: { url?: string }; engines?: { node?: string } };
 }
 
 export function defaultContext(): ConventionContext {
   const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
+  const read = (path: string) =>
+    existsSync(join(root, path)) ? readFileSync(join(root, path), 'utf8') : undefined;
   return {
     exists: (path) => existsSync(join(root, path)),
+    read,
     tsconfigPaths: tsconfig.compilerOptions?.paths ?? {},
+    rootManifest: JSON.parse(read('package.json') ?? '{}'),
   };
+}
+
+/** What a published package needs besides its code: licence, links, engines, a word on ESM. */
+function publishMetadataProblems(pkg: WorkspacePackage, context: ConventionContext): string[] {
+  const { manifest, dir } = pkg;
+  const problems: string[] = [];
+  const licence = context.read(`${dir}/LICENSE`);
+  if (licence === undefined) problems.push('needs a LICENSE file (a copy of the root LICENSE; npm packs it)');
+  else if (licence !== context.read('LICENSE')) problems.push('LICENSE must be a copy of the root LICENSE');
+  const repository = manifest.repository as { type?: string; url?: string; directory?: string } | undefined;
+  const url = context.rootManifest.repository?.url;
+  if (repository?.type !== 'git' || repository.url !== url || repository.directory !== dir)
+    problems.push(`"repository" must be { "type": "git", "url": "${url}", "directory": "${dir}" }`);
+  if (typeof manifest.homepage !== 'string' || !manifest.homepage.includes(dir))
+    problems.push(`"homepage" must link to ${dir}'s README`);
+  if (typeof (manifest.bugs as { url?: string } | undefined)?.url !== 'string')
+    problems.push('needs "bugs": { "url" }');
+  const engines = manifest.engines as { node?: string } | undefined;
+  if (engines?.node !== context.rootManifest.engines?.node)
+    problems.push(`"engines.node" must be the root's (${context.rootManifest.engines?.node})`);
+  if (!context.read(`${dir}/README.md`)?.includes('ESM only'))
+    problems.push('README must say the package is ESM only');
+  return problems;
 }
 
 /** Every broken rule, as `<package dir>: <problem>` lines. */
@@ -53,8 +84,9 @@ export function checkConventions(packages: WorkspacePackage[], context: Conventi
       if (!mapped?.includes(`./${source}`))
         problem(`tsconfig.json "paths" must map ${specifier} to ./${source} (typecheck against source)`);
     }
-    if (manifest.private === true || !dir.startsWith('packages/')) continue;
+    if (manifest.private === true || dir.startsWith('examples/')) continue;
     // Publishable packages.
+    for (const text of publishMetadataProblems(pkg, context)) problem(text);
     const files = manifest.files as unknown;
     if (!Array.isArray(files) || files.length !== 1 || files[0] !== 'dist')
       problem('"files" must be ["dist"]');

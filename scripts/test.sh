@@ -30,6 +30,7 @@ status=0
 DW_TEST_REPORT=.cache/test-report.json pnpm -s vitest run --reporter=default --reporter=./scripts/summary-reporter.ts "$@" || status=$?
 
 step build pnpm -s build
+step release-rehearsal node scripts/release-rehearsal.ts
 
 echo "test: all done in $(( $(date +%s) - started )) s"
 summary_args=()

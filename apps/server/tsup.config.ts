@@ -7,8 +7,10 @@ const dashboardBuild = join(import.meta.dirname, '../dashboard/build');
 const dashboardOut = join(import.meta.dirname, 'dist/dashboard');
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', cli: 'src/cli.ts', client: 'src/client.ts' },
+  entry: { index: 'src/index.ts', cli: 'src/cli.ts', bin: 'src/bin.ts', client: 'src/client.ts' },
   format: ['esm'],
+  // Stack traces point into the sources (shipped in the maps), the conformance kit's included.
+  sourcemap: true,
   dts: { entry: { index: 'src/index.ts', client: 'src/client.ts' } },
   clean: true,
   target: 'node22',

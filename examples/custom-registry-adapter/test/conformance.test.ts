@@ -1,4 +1,5 @@
-import { describeRegistry, type RegistryHarness } from '@docker-watcher/core/testing';
+import type { RegistryHarness } from '@docker-watcher/core/testing';
+import { describeRegistry } from '@docker-watcher/core/testing/vitest';
 import { createStaticIndexRegistry } from '../src/index.ts';
 import { randomDigest, startIndexServer } from './index-server.ts';
 

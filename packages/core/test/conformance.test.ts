@@ -4,7 +4,7 @@ import {
   describeRegistry,
   describeReverseProxy,
   describeStateStore,
-} from '../src/testing/index.ts';
+} from '../src/testing/vitest.ts';
 import {
   memoryDeployTargetHarness,
   memoryNotifierHarness,

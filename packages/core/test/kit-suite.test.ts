@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { deployTargetCases } from '../src/testing/deploy-target-suite.ts';
-import { describeRegistry, runRegistryCase } from '../src/testing/index.ts';
+import { runRegistryCase } from '../src/testing/index.ts';
 import { notifierCases } from '../src/testing/notifier-suite.ts';
 import { type RegistryHarness, registryCases, registrySuite } from '../src/testing/registry-suite.ts';
 import { reverseProxyCases } from '../src/testing/reverse-proxy-suite.ts';
 import { stateStoreCases } from '../src/testing/state-store-suite.ts';
 import { registerSuite, runCases, type SuiteOptions, type TestApi } from '../src/testing/suite.ts';
+import { describeRegistry } from '../src/testing/vitest.ts';
 import { memoryRegistryHarness, webhookSecret } from './memory-harnesses.ts';
 
 interface Recorded {

@@ -59,7 +59,16 @@ describe('the main entry of core', () => {
   });
 
   it('finds vitest from the testing entry (the walk does see it)', () => {
-    const testing = importGraph(join(sourceDir, 'testing', 'index.ts'));
+    const testing = importGraph(join(sourceDir, 'testing', 'vitest.ts'));
     expect(testing.packages.has('vitest')).toBe(true);
+  });
+});
+
+describe('the testing entry of core', () => {
+  it('loads without vitest: only its vitest entry imports it', () => {
+    const testing = importGraph(join(sourceDir, 'testing', 'index.ts'));
+    expect(testing.files).toContain('src/testing/registry-suite.ts');
+    expect([...testing.packages].filter(([specifier]) => /^(vitest|@vitest\/)/.test(specifier))).toEqual([]);
+    expect(testing.files).not.toContain('src/testing/vitest.ts');
   });
 });

@@ -1,4 +1,4 @@
-import { describeReverseProxy } from '@docker-watcher/core/testing';
+import { describeReverseProxy } from '@docker-watcher/core/testing/vitest';
 import { type CaddyInstance, startCaddy } from '@docker-watcher/testkit';
 import { afterAll, beforeAll } from 'vitest';
 import { createCaddyProxy } from '../src/index.ts';

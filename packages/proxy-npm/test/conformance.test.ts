@@ -1,4 +1,4 @@
-import { describeReverseProxy } from '@docker-watcher/core/testing';
+import { describeReverseProxy } from '@docker-watcher/core/testing/vitest';
 import { afterAll, beforeAll } from 'vitest';
 import { createNpmProxy } from '../src/index.ts';
 import { type FakeNpm, startFakeNpm } from './fake-npm.ts';

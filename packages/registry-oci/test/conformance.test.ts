@@ -1,4 +1,4 @@
-import { describeRegistry } from '@docker-watcher/core/testing';
+import { describeRegistry } from '@docker-watcher/core/testing/vitest';
 import { type LocalRegistry, type RegistryAuthMode, startRegistry } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { ociHarness } from './support/harness.ts';

@@ -1,4 +1,5 @@
-import { describeStateStore, type StateStoreHarness } from '@docker-watcher/core/testing';
+import type { StateStoreHarness } from '@docker-watcher/core/testing';
+import { describeStateStore } from '@docker-watcher/core/testing/vitest';
 import { createPostgresStateStore } from '../src/index.ts';
 import { livePostgres } from './live-postgres.ts';
 

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { CoreError, isCoreError } from '@docker-watcher/core';
 import { toStoreError } from './_errors.ts';
 import { latestSchemaVersion, type MigrationResult, migrate, schemaVersionOf } from './_migrations.ts';
+import { loadNodeSqlite } from './_node-sqlite.ts';
 
 export const memoryPath = ':memory:';
 
@@ -41,9 +42,10 @@ export function openDatabase(options: OpenOptions): OpenedDatabase {
       });
     }
   }
+  const sqlite = loadNodeSqlite();
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
+    db = new sqlite.DatabaseSync(path, { enableForeignKeyConstraints: true });
   } catch (error) {
     throw toStoreError(error, facts);
   }

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeStateStore, type StateStoreHarness } from '@docker-watcher/core/testing';
+import type { StateStoreHarness } from '@docker-watcher/core/testing';
+import { describeStateStore } from '@docker-watcher/core/testing/vitest';
 import { createSqliteStateStore } from '../src/index.ts';
 
 /** A real SQLite file in a fresh folder per case; `reopen()` opens a second store on the same file. */

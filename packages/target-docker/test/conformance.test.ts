@@ -1,4 +1,4 @@
-import { describeDeployTarget } from '@docker-watcher/core/testing';
+import { describeDeployTarget } from '@docker-watcher/core/testing/vitest';
 import { appPort } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { type FixtureRegistry, startFixtureRegistry, testRun } from './support/fixtures.ts';

@@ -1,4 +1,4 @@
-import { describeDeployTarget } from '@docker-watcher/core/testing';
+import { describeDeployTarget } from '@docker-watcher/core/testing/vitest';
 import { createNomadTarget, type NomadTargetOptions } from '../src/index.ts';
 import { type FakeJobSeed, startFakeNomad } from './support/fake-nomad.ts';
 import { image, releases } from './support/fixtures.ts';

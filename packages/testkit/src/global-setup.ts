@@ -8,7 +8,13 @@ import { removeRunImages } from './image-cleanup.ts';
 import { type HostState, hostDifferences, hostState } from './machine-state.ts';
 import { removePrivateEngines } from './private-engine.ts';
 import { ensureRealParts, type RealParts } from './real-parts.ts';
-import { otherLiveRuns, recordedRegistryHosts, runDirPrefix, runEnv } from './test-run.ts';
+import {
+  otherLiveRuns,
+  recordedRegistryHosts,
+  removeStaleRunDirs,
+  runDirPrefix,
+  runEnv,
+} from './test-run.ts';
 
 /**
  * Vitest global setup of every project whose tests use real parts. It is cheap: it notes the state
@@ -42,6 +48,7 @@ interface TestRun {
 
 async function startRun(): Promise<TestRun> {
   const owner = process.pid;
+  removeStaleRunDirs(tmpdir());
   const dir = mkdtempSync(join(tmpdir(), `${runDirPrefix}${owner}-`));
   const hostBefore = await hostState();
   const othersSeen = new Set(otherLiveRuns(owner, tmpdir()));

@@ -12,14 +12,20 @@ export interface HostState {
   readonly enginePid: number | 'unknown' | undefined;
 }
 
-/** Names of the host's network links, without the `@ifN` peer suffix of veth devices. */
+/**
+ * Devices an engine makes and removes with containers (`veth…`) and user networks (`br-<id>`): they
+ * come and go with those, also another run's, and are removed with the run's containers and networks.
+ */
+const engineManaged = /^(veth[0-9a-f]{7}|br-[0-9a-f]{12})$/;
+
+/** Names of the host's own network links (not those the engine manages), e.g. `docker0`, `eth0`. */
 export async function hostLinks(): Promise<string[]> {
   const result = await runCommand('ip', ['-o', 'link', 'show']);
   if (result.code !== 0) return [];
   return result.stdout
     .split('\n')
     .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1])
-    .filter((name): name is string => name !== undefined)
+    .filter((name): name is string => name !== undefined && !engineManaged.test(name))
     .sort();
 }
 

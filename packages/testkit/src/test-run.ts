@@ -1,7 +1,7 @@
 // One test run's ledger, shared by vitest's main process and its workers through the environment:
 // which run owns what a worker creates (DW_TESTKIT_RUN), where the run keeps its notes
 // (DW_TESTKIT_RUN_DIR), and where its real parts are asked for (DW_TESTKIT_BROKER).
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const runEnv = {
@@ -26,6 +26,17 @@ export function recordedRegistryHosts(dir: string): string[] {
     return readFileSync(join(dir, 'registries'), 'utf8').split('\n').filter(Boolean);
   } catch {
     return [];
+  }
+}
+
+const ownerOfRunDir = (name: string) =>
+  name.startsWith(runDirPrefix) ? Number(name.slice(runDirPrefix.length).split('-')[0]) : 0;
+
+/** Removes the folders of runs that ended without their teardown (a killed vitest). */
+export function removeStaleRunDirs(tmp: string): void {
+  for (const name of readdirSync(tmp)) {
+    const owner = ownerOfRunDir(name);
+    if (owner > 0 && !alive(owner)) rmSync(join(tmp, name), { recursive: true, force: true });
   }
 }
 
@@ -56,8 +67,7 @@ export function otherLiveRuns(ownOwner: number, tmp: string): number[] {
     }
   }
   for (const name of readdirSync(tmp)) {
-    if (!name.startsWith(runDirPrefix)) continue;
-    const owner = Number(name.slice(runDirPrefix.length).split('-')[0]);
+    const owner = ownerOfRunDir(name);
     if (owner > 0) owners.add(owner);
   }
   owners.delete(ownOwner);

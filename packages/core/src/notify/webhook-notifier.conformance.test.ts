@@ -1,5 +1,6 @@
 import type { Notifier } from '../contracts/notifier.ts';
-import { describeNotifier, type NotifierHarness, type ReceivedNotification } from '../testing/index.ts';
+import type { NotifierHarness, ReceivedNotification } from '../testing/index.ts';
+import { describeNotifier } from '../testing/vitest.ts';
 import { startLoopbackReceiver } from './_loopback-receiver.ts';
 import { createWebhookNotifier } from './webhook-notifier.ts';
 

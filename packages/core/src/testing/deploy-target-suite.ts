@@ -7,7 +7,6 @@ import type {
   InstanceSpec,
 } from '../contracts/deploy-target.ts';
 import type { Release } from '../contracts/release.ts';
-import { vitestApi } from './_vitest.ts';
 import {
   abortedSignal,
   check,
@@ -25,10 +24,7 @@ import {
   caseTable,
   disposeIsIdempotentCase,
   type HarnessBase,
-  registerSuite,
   runCase,
-  type SkipMap,
-  type SuiteOptions,
 } from './suite.ts';
 
 export interface DeployTargetHarness extends HarnessBase {
@@ -340,13 +336,6 @@ export const deployTargetSuite: ConformanceSuite<DeployTargetHarness, DeployTarg
   cases: deployTargetCases,
   subject: (harness) => harness.target,
 };
-
-/** Registers the DeployTarget conformance cases with vitest: one test per case, a fresh harness each. */
-export function describeDeployTarget<const S extends SkipMap<S, DeployTargetCaseId> = Record<never, never>>(
-  options: SuiteOptions<DeployTargetHarness, S>,
-): void {
-  registerSuite(deployTargetSuite, options, vitestApi);
-}
 
 /** Runs one DeployTarget case without vitest; failures come back as results. */
 export function runDeployTargetCase(

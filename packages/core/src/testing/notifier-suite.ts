@@ -4,7 +4,6 @@ import {
   type Notifier,
   notifiableEvents,
 } from '../contracts/notifier.ts';
-import { vitestApi } from './_vitest.ts';
 import { abortedSignal, check, checkAdapterId, defined, expectCoreError, same } from './assertions.ts';
 import {
   type CaseResult,
@@ -12,10 +11,7 @@ import {
   caseTable,
   disposeIsIdempotentCase,
   type HarnessBase,
-  registerSuite,
   runCase,
-  type SkipMap,
-  type SuiteOptions,
 } from './suite.ts';
 
 /** One delivery as the harness decodes it from its backend; `project` and `stage` when the message carries them. */
@@ -170,13 +166,6 @@ export const notifierSuite: ConformanceSuite<NotifierHarness, NotifierCaseId> = 
   cases: notifierCases,
   subject: (harness) => harness.notifier,
 };
-
-/** Registers the Notifier conformance cases with vitest: one test per case, a fresh harness each. */
-export function describeNotifier<const S extends SkipMap<S, NotifierCaseId> = Record<never, never>>(
-  options: SuiteOptions<NotifierHarness, S>,
-): void {
-  registerSuite(notifierSuite, options, vitestApi);
-}
 
 /** Runs one Notifier case without vitest; failures come back as results. */
 export function runNotifierCase(

@@ -1,6 +1,5 @@
 import type { Platform, Registry, RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
 import { isDigest } from '../contracts/release.ts';
-import { vitestApi } from './_vitest.ts';
 import {
   abortedSignal,
   check,
@@ -16,10 +15,7 @@ import {
   caseTable,
   disposeIsIdempotentCase,
   type HarnessBase,
-  registerSuite,
   runCase,
-  type SkipMap,
-  type SuiteOptions,
 } from './suite.ts';
 
 /** What the kit asks the harness to create in the backend. */
@@ -447,13 +443,6 @@ export const registrySuite: ConformanceSuite<RegistryHarness, RegistryCaseId> = 
   cases: registryCases,
   subject: (harness) => harness.registry,
 };
-
-/** Registers the Registry conformance cases with vitest: one test per case, a fresh harness each. */
-export function describeRegistry<const S extends SkipMap<S, RegistryCaseId> = Record<never, never>>(
-  options: SuiteOptions<RegistryHarness, S>,
-): void {
-  registerSuite(registrySuite, options, vitestApi);
-}
 
 /** Runs one Registry case without vitest; failures come back as results. */
 export function runRegistryCase(

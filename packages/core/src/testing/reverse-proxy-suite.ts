@@ -1,5 +1,4 @@
 import type { ReverseProxy, Route, Upstream } from '../contracts/reverse-proxy.ts';
-import { vitestApi } from './_vitest.ts';
 import { abortedSignal, checkAdapterId, checkFlags, expectCoreError, same } from './assertions.ts';
 import {
   type CaseContext,
@@ -8,10 +7,7 @@ import {
   caseTable,
   disposeIsIdempotentCase,
   type HarnessBase,
-  registerSuite,
   runCase,
-  type SkipMap,
-  type SuiteOptions,
 } from './suite.ts';
 
 export interface ReverseProxyHarness extends HarnessBase {
@@ -225,13 +221,6 @@ export const reverseProxySuite: ConformanceSuite<ReverseProxyHarness, ReversePro
   cases: reverseProxyCases,
   subject: (harness) => harness.proxy,
 };
-
-/** Registers the ReverseProxy conformance cases with vitest: one test per case, a fresh harness each. */
-export function describeReverseProxy<const S extends SkipMap<S, ReverseProxyCaseId> = Record<never, never>>(
-  options: SuiteOptions<ReverseProxyHarness, S>,
-): void {
-  registerSuite(reverseProxySuite, options, vitestApi);
-}
 
 /** Runs one ReverseProxy case without vitest; failures come back as results. */
 export function runReverseProxyCase(

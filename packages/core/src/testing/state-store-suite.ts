@@ -7,7 +7,6 @@ import type {
   StageStateInit,
   StateStore,
 } from '../contracts/state-store.ts';
-import { vitestApi } from './_vitest.ts';
 import {
   abortedSignal,
   check,
@@ -26,10 +25,7 @@ import {
   caseTable,
   disposeIsIdempotentCase,
   type HarnessBase,
-  registerSuite,
   runCase,
-  type SkipMap,
-  type SuiteOptions,
 } from './suite.ts';
 
 export interface StateStoreHarness extends HarnessBase {
@@ -798,13 +794,6 @@ export const stateStoreSuite: ConformanceSuite<StateStoreHarness, StateStoreCase
   cases: stateStoreCases,
   subject: (harness) => harness.store,
 };
-
-/** Registers the StateStore conformance cases with vitest: one test per case, a fresh harness each. */
-export function describeStateStore<const S extends SkipMap<S, StateStoreCaseId> = Record<never, never>>(
-  options: SuiteOptions<StateStoreHarness, S>,
-): void {
-  registerSuite(stateStoreSuite, options, vitestApi);
-}
 
 /** Runs one StateStore case without vitest; failures come back as results. */
 export function runStateStoreCase(

@@ -7,7 +7,7 @@ import { type FixtureRegistry, fetchText, startFixtureRegistry } from '../suppor
 
 // The Docker daemon restarting during a deploy, on a real engine: a private dockerd of this file
 // (the shared one serves other test files and must never restart), which pulls the fixtures from
-// a loopback registry like any other engine. v1 serves, a candidate sits in its health gate, the
+// a loopback registry like any other engine (forwarded into the engine's network namespace). v1 serves, a candidate sits in its health gate, the
 // daemon goes away and comes back: the deploy must end rolled back, at once rather than at the end
 // of the gate, with v1 serving again and no candidate left.
 let engine: PrivateEngine;
@@ -26,6 +26,9 @@ beforeAll(async () => {
     startPrivateEngine(),
     startFixtureRegistry({ tags: ['v1', 'slow'] }),
   ]);
+  // The engine runs in a network namespace of its own: the registry on the host's loopback is
+  // forwarded there, and ports are published on the engine's address, which the host reaches.
+  await engine.forwardLoopback(Number(new URL(fixtures.registry.url).port));
   const target = targetOn();
   for (const release of [fixtures.releases.v1, fixtures.releases.slow]) {
     const spec = { project: 'prepull', stage: 'dev', deployId: 'prepull', image: fixtures.image, release };
@@ -45,7 +48,13 @@ afterAll(async () => {
 
 function targetOn(logger?: MemoryLogger): DockerTarget {
   return createDockerTarget(
-    { socketPath: engine.socketPath, network, publish: true, stopTimeoutSeconds: 1 },
+    {
+      socketPath: engine.socketPath,
+      network,
+      publish: true,
+      publishHost: engine.publishHost,
+      stopTimeoutSeconds: 1,
+    },
     logger ? { logger } : {},
   );
 }

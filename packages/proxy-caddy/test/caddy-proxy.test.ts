@@ -5,10 +5,10 @@ import { rootCertificates } from 'node:tls';
 import { type CoreError, createMemoryLogger, isCoreError } from '@docker-watcher/core';
 import { type CaddyInstance, freePort, startCaddy } from '@docker-watcher/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AdminRecorder, startAdminRecorder } from '../test/admin-recorder.ts';
-import { getThrough, type LoopbackUpstream, startUpstream } from '../test/upstreams.ts';
-import { type CaddyProxy, createCaddyProxy } from './caddy-proxy.ts';
-import type { CaddyProxyOptions } from './options.ts';
+import { type CaddyProxy, createCaddyProxy } from '../src/caddy-proxy.ts';
+import type { CaddyProxyOptions } from '../src/options.ts';
+import { type AdminRecorder, startAdminRecorder } from './admin-recorder.ts';
+import { getThrough, type LoopbackUpstream, startUpstream } from './upstreams.ts';
 
 let caddy: CaddyInstance;
 let blue: LoopbackUpstream;
