@@ -10,6 +10,8 @@ import { session } from './session.svelte.ts';
 type Listener = (event: DwEvent) => void;
 
 const maxBackoffMs = 10_000;
+/** Events kept for a page opened after they happened (a deploy's health probes, seen from the board). */
+const keptEvents = 500;
 
 class EventStream {
   /** `connecting`, `live`, or `down` (reconnecting). */
@@ -21,6 +23,7 @@ class EventStream {
   #backoffMs = 500;
   #everOpened = false;
   #waiters = new Set<() => void>();
+  #recent: DwEvent[] = [];
   /** State was read before the stream first opened: read it again then, events may have been missed. */
   #readEarly = false;
 
@@ -51,6 +54,11 @@ class EventStream {
     return () => this.#listeners.delete(listener);
   }
 
+  /** The events of this stream so far (the newest 500) that `wanted` takes, oldest first. */
+  recent<T extends DwEvent>(wanted: (event: DwEvent) => event is T): T[] {
+    return this.#recent.filter(wanted);
+  }
+
   /** Calls `resync` after a reconnect: events may have been missed, so state is read again. */
   onResync(resync: () => void): () => void {
     this.#resyncs.add(resync);
@@ -69,6 +77,7 @@ class EventStream {
     this.#source = undefined;
     this.#everOpened = false;
     this.#readEarly = false;
+    this.#recent = [];
     this.status = 'idle';
     connection.streaming = false;
   }
@@ -81,6 +90,8 @@ class EventStream {
     const deliver = (message: MessageEvent<string>) => {
       const event = parseEvent(message.data);
       if (!event) return;
+      this.#recent.push(event);
+      if (this.#recent.length > keptEvents) this.#recent.splice(0, this.#recent.length - keptEvents);
       for (const listener of this.#listeners) listener(event);
     };
     source.addEventListener('message', deliver);
