@@ -9,8 +9,9 @@ let d: DashboardStack;
 beforeAll(async () => {
   d = await startDashboardStack({
     projects: { shop: pipelineProject('login/shop') },
-    // Three failures block for three seconds: the countdown test waits it out.
-    session: { login_max_failures: 3, login_window_seconds: 3 },
+    // Three failures block for three seconds: the countdown test waits it out. A session ends after a
+    // minute without a request, inside the two minutes the dashboard warns before the end.
+    session: { login_max_failures: 3, login_window_seconds: 3, idle_timeout_seconds: 60 },
   });
 });
 afterAll(async () => {
@@ -52,6 +53,21 @@ describe('login', () => {
     await expect.poll(() => wait.isVisible(), { timeout: 10_000 }).toBe(false);
     await d.login(page, d.users.admin);
     expect(new URL(page.url()).pathname).toBe('/');
+    await close();
+  });
+
+  it('warns before the session ends without activity, and "Stay signed in" keeps it', async () => {
+    const { page, close } = await d.open({ path: '/settings' });
+    const warning = page.getByTestId('session-warning');
+    await expect.poll(() => warning.isVisible()).toBe(true);
+    const secondsLeft = async () => {
+      const [minutes, seconds] = (await warning.locator('.mono').textContent())!.split(':').map(Number);
+      return minutes! * 60 + seconds!;
+    };
+    // Nothing is asked of the server meanwhile: the countdown runs down.
+    await expect.poll(secondsLeft, { timeout: 10_000 }).toBeLessThanOrEqual(56);
+    await warning.getByRole('button', { name: 'Stay signed in' }).click();
+    await expect.poll(secondsLeft, { timeout: 5_000 }).toBeGreaterThanOrEqual(58);
     await close();
   });
 
