@@ -2,6 +2,8 @@
 // registry, and the leader polling every second besides: each push is deployed exactly once, and
 // one container runs. (The shared store drops the second copy of each notification as a replay; the
 // leader's poll racing the other replica's webhook is what the stage leases decide.)
+
+import { readEventStream } from '@docker-watcher/server/client';
 import {
   appFixture,
   buildFixtureImage,
@@ -94,3 +96,69 @@ it('deploys each push exactly once with two replicas on PostgreSQL', async () =>
   expect(await stack.containers(project)).toHaveLength(1);
   expect(await servedBody(stack, project, 'dev')).toBe('200 v1');
 }, 300_000);
+
+/** Every event a replica's `/api/events` stream sends, as it comes, until `stop()`. */
+function follow(url: string, token: string, lastEventId?: string) {
+  const controller = new AbortController();
+  const seen: Array<{ id?: string; event: string; data: Record<string, unknown> }> = [];
+  const done = (async () => {
+    const response = await fetch(`${url}/api/events`, {
+      headers: { authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+      signal: controller.signal,
+    });
+    for await (const message of readEventStream(response.body!))
+      seen.push({ ...message, data: JSON.parse(message.data) as Record<string, unknown> });
+  })().catch(() => undefined);
+  return {
+    seen,
+    stop: async () => {
+      controller.abort();
+      await done;
+    },
+  };
+}
+
+it("sends every replica's events to a client of either, with the same ids", async () => {
+  const [first, second] = stack.servers;
+  const streams = [follow(first!.url, stack.adminToken), follow(second!.url, stack.adminToken)];
+  // A person's action on the first replica.
+  const toggled = await fetch(`${first!.url}/api/projects/${project}/stages/dev/auto-deploy`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ enabled: true }),
+  });
+  expect(toggled.status).toBe(200);
+  // A push, deployed by whichever replica takes it.
+  const pushed = await pushVariant(pushes + 1);
+  const tag = `dev-${pushes + 1}`;
+  const succeeded = (stream: (typeof streams)[number]) =>
+    stream.seen.find(
+      (m) => m.event === 'deploy:succeeded' && (m.data.release as { tag: string }).tag === tag,
+    );
+  for (const stream of streams)
+    await waitFor(`both replicas' clients to see ${tag} succeed`, async () => succeeded(stream));
+  await Promise.all(streams.map((stream) => stream.stop()));
+  const [one, two] = streams;
+  expect(succeeded(one!)?.id).toBe(succeeded(two!)?.id);
+  expect((succeeded(two!)!.data.release as { digest: string }).digest).toBe(pushed.digest);
+  for (const stream of streams)
+    expect(stream.seen.find((m) => m.event === 'stage:updated')?.data).toMatchObject({
+      project,
+      stage: 'dev',
+      change: 'auto-deploy',
+      by: 'admin',
+    });
+  // Each client saw the same events in the same order, whichever replica it asked.
+  const ids = (stream: (typeof streams)[number]) => stream.seen.map((m) => m.id);
+  const common = ids(one!).filter((id) => ids(two!).includes(id));
+  expect(common.length).toBeGreaterThan(3);
+  expect(ids(two!).filter((id) => common.includes(id))).toEqual(common);
+  // A client of the first replica resumes on the second after the event it saw last.
+  const queued = one!.seen.find((m) => m.event === 'deploy:queued');
+  const resumed = follow(second!.url, stack.adminToken, queued!.id);
+  await waitFor('the resumed stream to reach the success', async () =>
+    resumed.seen.find((m) => m.event === 'deploy:succeeded'),
+  );
+  await resumed.stop();
+  expect(resumed.seen[0]?.id).toBe(String(Number(queued!.id) + 1));
+}, 120_000);

@@ -33,6 +33,8 @@ interface Entry {
   loaded: number;
 }
 
+const encoder = new TextEncoder();
+
 /** Deploys read at once when the board first loads: enough to find each stage's last one at 1,000 stages. */
 const initialDeploys = 5_000;
 
@@ -49,7 +51,7 @@ export class StageBoard {
   readonly #lastEventId: () => number;
   #loading: Promise<void> | undefined;
   #version = 0;
-  readonly #rendered = new Map<string, { readonly version: number; readonly text: string }>();
+  readonly #rendered = new Map<string, { readonly version: number; readonly body: Uint8Array }>();
 
   constructor(params: {
     readonly store: StateStore;
@@ -90,18 +92,18 @@ export class StageBoard {
     return this.#entries.get(stageKey(ref))?.facts;
   }
 
-  /** `GET /api/projects` as JSON text; `projectIds` narrows it to those projects. */
-  async projectsText(): Promise<string> {
+  /** `GET /api/projects` as UTF-8 JSON. */
+  async projectsJson(): Promise<Uint8Array> {
     return this.#render('projects', () => ({ projects: this.#projects.map((p) => this.#project(p)) }));
   }
 
-  async projectText(id: string): Promise<string | undefined> {
+  async projectJson(id: string): Promise<Uint8Array | undefined> {
     const project = this.#projects.find((p) => p.id === id);
     if (!project) return undefined;
     return this.#render(`project:${id}`, () => this.#project(project));
   }
 
-  async boardText(): Promise<string> {
+  async boardJson(): Promise<Uint8Array> {
     return this.#render('board', () => this.#board());
   }
 
@@ -136,14 +138,18 @@ export class StageBoard {
     };
   }
 
-  async #render(key: string, build: () => unknown): Promise<string> {
+  /**
+   * The answer as bytes, encoded once per change: at 1,000 stages a summary is about a megabyte, and
+   * encoding (and allocating) it per request was most of the request's cost.
+   */
+  async #render(key: string, build: () => unknown): Promise<Uint8Array> {
     await this.#fresh();
     const cached = this.#rendered.get(key);
-    if (cached?.version === this.#version) return cached.text;
+    if (cached?.version === this.#version) return cached.body;
     const version = this.#version;
-    const text = JSON.stringify(build());
-    this.#rendered.set(key, { version, text });
-    return text;
+    const body = encoder.encode(JSON.stringify(build()));
+    this.#rendered.set(key, { version, body });
+    return body;
   }
 
   #project(project: EngineProject): ProjectSummary {

@@ -4,7 +4,7 @@ import { stageTags } from '../../tags.ts';
 import { type ApiContext, deployView } from '../api-context.ts';
 import type { Handlers } from '../register.ts';
 
-const json = (text: string) => new Response(text, { headers: { 'content-type': 'application/json' } });
+const json = (body: Uint8Array) => new Response(body, { headers: { 'content-type': 'application/json' } });
 
 /** Releases that succeeded in a stage, newest first, with the deploy that proved each. */
 async function provenIn(api: ApiContext, ref: StageRef, state: StageState | undefined) {
@@ -37,11 +37,11 @@ export function projectHandlers(api: ApiContext): Handlers<typeof projectRoutes>
   const { composed } = api;
   const { engine, store, board } = composed;
   return {
-    listProjects: async () => json(await board.projectsText()),
-    getBoard: async () => json(await board.boardText()),
+    listProjects: async () => json(await board.projectsJson()),
+    getBoard: async () => json(await board.boardJson()),
     getProject: async (_c, { params }) => {
       api.projectOf(params.id);
-      return json((await board.projectText(params.id))!);
+      return json((await board.projectJson(params.id))!);
     },
     getStage: async (_c, { params }) => {
       const ref = api.refOf(params.id, params.stage);
