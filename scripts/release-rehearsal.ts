@@ -10,6 +10,8 @@
 // 4. it type-checks an import of every public entry with `skipLibCheck: false` (the published types
 //    must compile), imports every entry at run time (`@docker-watcher/core/testing` without vitest),
 //    and opens a SQLite store;
+// 4b. every README's TypeScript blocks that import only published entries (and node:*) type-check
+//    there too, and the `ts runnable` ones run (scripts/readme-blocks.ts);
 // 5. the packed CLI runs (`--help`, `check` of a config);
 // 6. an older Node (the system's, when it is older than 22.13) gets a clear message from the CLI and
 //    the SQLite store instead of "No such built-in module".
@@ -18,6 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type PackedPackage, packPublicPackages } from './pack.ts';
+import { type ReadmeBlock, readmeLines, writeReadmeBlocks } from './readme-blocks.ts';
 import { tarballProblems } from './tarball-check.ts';
 import { root } from './workspace.ts';
 
@@ -40,7 +43,7 @@ const catalog = (name: string) =>
   )?.[1];
 
 /** The scratch project: every tarball, TypeScript and Node's types, and nothing of the workspace. */
-function writeApp(app: string, packed: readonly PackedPackage[]): void {
+function writeApp(app: string, packed: readonly PackedPackage[]): Map<string, ReadmeBlock> {
   mkdirSync(app, { recursive: true });
   const tarballs = Object.fromEntries(packed.map((p) => [p.name, `file:${p.tarball}`]));
   const manifest = {
@@ -48,7 +51,12 @@ function writeApp(app: string, packed: readonly PackedPackage[]): void {
     private: true,
     type: 'module',
     dependencies: tarballs,
-    devDependencies: { typescript: catalog('typescript'), '@types/node': catalog('@types/node') },
+    devDependencies: {
+      typescript: catalog('typescript'),
+      '@types/node': catalog('@types/node'),
+      // The custom adapter README's option schema, as an adapter author installs it.
+      valibot: catalog('valibot'),
+    },
   };
   writeFileSync(join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   // Packages depend on each other by version; the overrides point those at the tarballs too.
@@ -64,9 +72,10 @@ function writeApp(app: string, packed: readonly PackedPackage[]): void {
       // The Docker target's public client type is dockerode's: it must resolve for users too.
       `export type DockerClient = import('@docker-watcher/target-docker').DockerTarget['docker'];\n`,
   );
+  const blocks = writeReadmeBlocks(app, packed);
   writeFileSync(
     join(app, 'tsconfig.json'),
-    `${JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', target: 'es2023', types: ['node'], skipLibCheck: false, noEmit: true }, files: ['check.ts'] }, null, 2)}\n`,
+    `${JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', target: 'es2023', types: ['node'], skipLibCheck: false, noEmit: true }, files: ['check.ts', ...blocks.keys()] }, null, 2)}\n`,
   );
   writeFileSync(
     join(app, 'run.mjs'),
@@ -96,6 +105,7 @@ projects:
     stages: { dev: { tag_pattern: "dev-*", auto_deploy: true } }
 `,
   );
+  return blocks;
 }
 
 /** A Node older than 22.13 to check the messages with: DW_OLD_NODE, or the system's /usr/bin/node. */
@@ -136,15 +146,19 @@ function rehearse(work: string): void {
   step(`${packed.length} tarballs: ${packed.map((p) => `${p.name}@${p.version}`).join(', ')}`);
 
   const app = join(work, 'app');
-  writeApp(app, packed);
+  const blocks = writeApp(app, packed);
   step(`installing them into a scratch project outside the workspace (${app})`);
   const install = sh('pnpm', ['install', '--prefer-offline', '--reporter=append-only'], app);
   if (install.status !== 0) {
     problems.push(`pnpm install of the tarballs failed:\n${install.stdout}${install.stderr}`);
     return;
   }
-  step('type-checking an import of every entry with skipLibCheck: false');
-  expectRun('tsc', sh(join(app, 'node_modules/.bin/tsc'), ['-p', app], app), 0, /^$/);
+  step(`type-checking an import of every entry and ${blocks.size} README blocks with skipLibCheck: false`);
+  const tsc = sh(join(app, 'node_modules/.bin/tsc'), ['-p', app, '--pretty', 'false'], app);
+  expectRun('tsc', { ...tsc, stdout: readmeLines(tsc.stdout, blocks) }, 0, /^$/);
+  for (const [file, block] of blocks)
+    if (block.flags.includes('runnable'))
+      expectRun(`${block.file}:${block.line} (runnable)`, sh(process.execPath, [file], app), 0, /(?:)/);
   expectRun(
     'importing every entry',
     sh(process.execPath, ['run.mjs'], app),

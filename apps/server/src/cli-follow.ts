@@ -1,4 +1,5 @@
-import { CoreError, type ErrorCode } from '@docker-watcher/core';
+// No import of the core here: the CLI's remote commands load only what they use, and start fast.
+import { answerError as apiError, CliError } from './cli-api.ts';
 
 /** A deploy as the API returns it; only the fields the CLI prints. */
 export interface DeploySummary {
@@ -9,11 +10,17 @@ export interface DeploySummary {
   readonly state: string;
   readonly finished: boolean;
   readonly error?: { readonly code: string; readonly message: string };
-  readonly journal: ReadonlyArray<{ readonly seq: number; readonly state: string; readonly note?: string }>;
+  readonly journal: ReadonlyArray<{
+    readonly seq: number;
+    readonly state: string;
+    readonly at?: string;
+    readonly note?: string;
+  }>;
 }
 
 export interface DeployLogLine {
   readonly seq: number;
+  readonly at?: string;
   readonly level: string;
   readonly line: string;
 }
@@ -28,6 +35,8 @@ export interface FollowDeployOptions {
   readonly onLog?: (line: DeployLogLine) => void;
   /** Reconnections after the stream broke off before the deploy ended. Default 3. */
   readonly retries?: number;
+  /** Stop once the lines written so far are read, instead of following the deploy to its end. */
+  readonly untilCaughtUp?: boolean;
 }
 
 interface SseEvent {
@@ -84,18 +93,58 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
   const retries = options.retries ?? 3;
   let lastId: string | undefined;
   let lastStep = 0;
-  const read = async () => {
+  // Lines wait here until the journal is read, and steps until the lines before them came (the
+  // stream may send a step's state before the last line of the step it ends): each line prints
+  // under the step it belongs to.
+  let pending: DeployLogLine[] = [];
+  let held: Array<DeploySummary['journal'][number]> = [];
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<DeploySummary | undefined> = Promise.resolve(undefined);
+  const read = async (force: boolean) => {
     const response = await fetch(`${base}/api/deploys/${encodeURIComponent(deployId)}`, {
       headers: headersOf(token),
     });
-    if (!response.ok) throw await answerError(response);
+    if (!response.ok) throw await answerError(response, base, token);
     const { deploy } = (await response.json()) as { deploy: DeploySummary };
-    for (const entry of deploy.journal) {
-      if (entry.seq <= lastStep) continue;
-      lastStep = entry.seq;
-      options.onState?.(entry.state, entry.note);
-    }
+    held.push(...deploy.journal.filter((entry) => entry.seq > lastStep));
+    lastStep = Math.max(lastStep, ...deploy.journal.map((entry) => entry.seq));
+    const lines = pending;
+    pending = [];
+    const newest =
+      lines
+        .map((line) => line.at ?? '')
+        .sort()
+        .pop() ?? '';
+    const due = force ? held : held.filter((step) => (step.at ?? '') < newest);
+    held = held.filter((step) => !due.includes(step));
+    const events = [
+      // On the same millisecond a line goes first: a step is journaled after the work that ends the one before.
+      ...due.map((step) => ({
+        at: step.at ?? '',
+        order: 1,
+        emit: () => options.onState?.(step.state, step.note),
+      })),
+      ...lines.map((line) => ({ at: line.at ?? '', order: 0, emit: () => options.onLog?.(line) })),
+    ];
+    events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));
+    for (const event of events) event.emit();
+    if (held.length > 0) arm();
     return deploy;
+  };
+  const flush = (force = false) => {
+    clearTimeout(timer);
+    timer = undefined;
+    const run = () => read(force);
+    flushing = flushing.then(run, run);
+    return flushing;
+  };
+  /** Nothing waits longer than this for what orders it. */
+  const arm = () => {
+    timer ??= setTimeout(() => void flush(true).catch(() => undefined), 150);
+  };
+  const onLine = (line: DeployLogLine) => {
+    pending.push(line);
+    arm();
   };
   for (let attempt = 0; ; attempt += 1) {
     let ended = false;
@@ -108,18 +157,21 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
         }),
       });
       // The server said no (token, unknown deploy): asking again changes nothing.
-      if (response.status >= 400 && response.status < 500) throw await answerError(response);
+      if (response.status >= 400 && response.status < 500) throw await answerError(response, base, token);
       if (!response.ok || !response.body) {
-        throw new CoreError(
-          'UNAVAILABLE',
-          `The log stream of deploy ${deployId} answered ${response.status}`,
-        );
+        throw new CliError('UNAVAILABLE', `The log stream of deploy ${deployId} answered ${response.status}`);
       }
       for await (const event of sseEvents(response.body)) {
         if (event.id !== undefined) lastId = event.id;
-        if (event.event === 'log') options.onLog?.(JSON.parse(event.data) as DeployLogLine);
-        else if (event.event === 'state') await read();
-        else if (event.event === 'end') ended = true;
+        if (event.event === 'log') onLine(JSON.parse(event.data) as DeployLogLine);
+        else if (event.event === 'state') {
+          await flush();
+          // The stream sends the state after replaying the lines written so far.
+          if (options.untilCaughtUp) {
+            ended = true;
+            break;
+          }
+        } else if (event.event === 'end') ended = true;
       }
     } catch (error) {
       if (error instanceof AnswerError) throw error.error;
@@ -127,15 +179,14 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
     }
     if (ended) break;
     if (attempt >= retries) {
-      throw new CoreError(
+      throw new CliError(
         'UNAVAILABLE',
         `Lost the log stream of deploy ${deployId} (${failure instanceof Error ? failure.message : 'it ended early'}); the deploy goes on on the server: GET /api/deploys/${deployId}`,
-        failure === undefined ? {} : { cause: failure },
       );
     }
   }
   try {
-    return await read();
+    return (await flush(true))!;
   } catch (error) {
     throw error instanceof AnswerError ? error.error : error;
   }
@@ -143,18 +194,17 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
 
 /** An error answer of the API, kept apart from connection failures (which are retried). */
 class AnswerError extends Error {
-  readonly error: CoreError;
-  constructor(error: CoreError) {
+  readonly error: CliError;
+  constructor(error: CliError) {
     super(error.message);
     this.error = error;
   }
 }
 
-async function answerError(response: Response): Promise<AnswerError> {
-  const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-  const codes: Record<number, ErrorCode> = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' };
-  const code = codes[response.status] ?? 'BAD_RESPONSE';
-  return new AnswerError(
-    new CoreError(code, `${body.error?.code ?? response.status}: ${body.error?.message ?? 'request failed'}`),
-  );
+async function answerError(
+  response: Response,
+  base: string,
+  token: string | undefined,
+): Promise<AnswerError> {
+  return new AnswerError(await apiError(base, token, response));
 }

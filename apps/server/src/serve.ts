@@ -37,7 +37,11 @@ export interface StartServerOptions {
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const env = options.env ?? process.env;
   let config: ResolvedConfig = loadConfigFile(options.configFile, env);
-  const logger = options.logger ?? createServerLogger({ secrets: config.secrets });
+  const logger = options.logger ?? createServerLogger({ secrets: config.secrets, level: config.logLevel });
+  const warn = (resolved: ResolvedConfig) => {
+    for (const w of resolved.warnings) logger.warn(`config: ${w.path ? `${w.path}: ` : ''}${w.message}`);
+  };
+  warn(config);
   let loginState: LoginState | undefined;
   const build = async (resolved: ResolvedConfig) => {
     const composed = compose(resolved, {
@@ -108,6 +112,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       swapping = undefined;
     }
     logger.info('config reloaded', { projects: config.projects.length });
+    warn(config);
     return true;
   };
   const running: RunningServer = {

@@ -512,7 +512,8 @@ describe('users in the config', () => {
     expect(fromEnv).toEqual([
       {
         path: 'global.server.users.0.password_hash_env',
-        message: 'the value of BOB_HASH is not a bcrypt hash (make one with `docker-watcher hash-password`)',
+        message:
+          'the value of BOB_HASH: must be a bcrypt hash ($2b$…) from `docker-watcher hash-password`, never a password',
       },
     ]);
     expect(JSON.stringify([plain, posing, fromEnv])).not.toContain('hunter2');

@@ -78,6 +78,7 @@ describe('docker-watcher CLI', () => {
       valid: false,
       file: 'nope.yml',
       problems: [{ path: '', message: 'cannot read nope.yml (ENOENT)' }],
+      warnings: [],
     });
   });
 
@@ -85,5 +86,18 @@ describe('docker-watcher CLI', () => {
     expect(run(['deploy', 'web-app']).code).toBe(2);
     const down = run(['plan', '--url', 'http://127.0.0.1:9']);
     expect(down.code).toBe(1);
+  });
+
+  it('serve with a broken file starts nothing and says why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dw-cli-serve-'));
+    const file = join(dir, 'broken.yml');
+    writeFileSync(
+      file,
+      'global:\n  target: { type: docker }\n  server: { listen: 127.0.0.1:0 }\nregistries: {}\nprojects:\n  web: { registry: nope, image: web, stages: { dev: {} } }\n',
+    );
+    const { code, stderr, stdout } = run(['serve', '--config', file]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('projects.web.registry: no registry named "nope"');
   });
 });

@@ -2,8 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
+import { proxyAdapters, registryAdapters, storeAdapters, targetAdapters } from '../src/adapters.ts';
 import { configJsonSchemaText } from '../src/config/json-schema.ts';
 import { loadConfigText, repositoryOf } from '../src/config/load.ts';
+import { configReferenceText } from '../src/config/reference.ts';
 import { configText, env } from './support.ts';
 
 const root = join(import.meta.dirname, '../../..');
@@ -31,7 +33,12 @@ describe('config', () => {
     const dir = join(root, 'examples/configs');
     const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
     expect(files.length).toBeGreaterThanOrEqual(3);
-    const exampleEnv = new Proxy({} as Record<string, string>, { get: () => 'example-secret-value-123456' });
+    // Each variable a value of its own (one token value under two names is refused); none of the
+    // server's DOCKER_WATCHER_* settings.
+    const exampleEnv = new Proxy({} as Record<string, string>, {
+      get: (_, key) =>
+        String(key).startsWith('DOCKER_WATCHER_') ? undefined : `example-${String(key)}-secret-value`,
+    });
     for (const file of files) {
       expect(() => loadConfigText(readFileSync(join(dir, file), 'utf8'), exampleEnv), file).not.toThrow();
     }
@@ -152,12 +159,12 @@ projects:
     [
       'unknown key',
       base(`  w:\n    registry: local\n    image: x\n    stages:\n      a: { tag_patern: "v*" }`),
-      'projects.w.stages.a.tag_patern: Invalid key: Expected never but received "tag_patern"',
+      'projects.w.stages.a.tag_patern: unknown key; did you mean tag_pattern?',
     ],
     [
       'wrong type',
       base(`  w:\n    registry: local\n    image: x\n    port: "80"\n    stages:\n      a: {}`),
-      'projects.w.port: Invalid type: Expected number but received "80"',
+      'projects.w.port: must be a number, not the text "80"',
     ],
     [
       'no stages',
@@ -178,7 +185,7 @@ projects:
         `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
         `global:\n  server:\n    tokens: [{ name: ci, token_env: DW_ADMIN, scopes: [root] }]`,
       ),
-      'global.server.tokens.0.scopes.0: Invalid type: Expected ("read" | "deploy" | "admin") but received "root"',
+      'global.server.tokens.0.scopes.0: must be one of read, deploy, admin, not the text "root"',
     ],
     [
       'bad proxy option',
@@ -192,9 +199,9 @@ projects:
       'bad adapter option',
       base(
         `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
-        `global:\n  target: { type: memory, basePort: -1 }`,
+        `global:\n  target: { type: memory, base_port: -1 }`,
       ),
-      'global.target.basePort: Invalid value: Expected >=1 but received -1',
+      'global.target.base_port: must be at least 1, not -1',
     ],
     [
       'bad store',
@@ -221,7 +228,7 @@ projects:
     );
     expect(problems).toEqual([
       'projects.w.registry: no registry named "nope"; known: local',
-      'projects.w.stages.a.promote_from: no stage "qa" in project w',
+      'projects.w.stages.a.promote_from: no stage "qa" in project w; its stages: b',
       'projects.w.stages.b.policy: set tag_pattern or policy, not both',
     ]);
   });
@@ -242,7 +249,7 @@ projects:
     );
     const problems = problemsOf(text, { SHORT: 'tiny-secret' });
     expect(problems).toEqual([
-      'global.server.tokens.0.token_env: the token in SHORT is too short (at least 16 characters)',
+      'global.server.tokens.0.token_env: the value of SHORT: is too short (at least 16 characters)',
     ]);
     expect(problems.join('\n')).not.toContain('tiny-secret');
   });
@@ -263,5 +270,65 @@ projects:
     ).toBe(true);
     const schema = JSON.parse(published) as { properties: Record<string, unknown> };
     expect(Object.keys(schema.properties)).toEqual(['global', 'registries', 'projects']);
+  });
+
+  it('publishes the complete config reference in docs/config-reference.md', () => {
+    const published = readFileSync(join(root, 'docs/config-reference.md'), 'utf8');
+    expect(
+      published === configReferenceText(),
+      'docs/config-reference.md is stale: run `pnpm --filter @docker-watcher/server schema` to regenerate it',
+    ).toBe(true);
+  });
+
+  it("covers every adapter's options in the JSON Schema and the reference, in the file's spelling", () => {
+    const schema = JSON.parse(configJsonSchemaText()) as Record<string, unknown>;
+    const reference = configReferenceText();
+    const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    type Json = {
+      properties?: Record<string, Json>;
+      oneOf?: Json[];
+      anyOf?: Json[];
+      additionalProperties?: Json;
+    };
+    const at = (value: Json, ...keys: string[]) => keys.reduce<Json>((v, k) => v.properties![k]!, value);
+    const variants = (section: Json) => [
+      ...(section.oneOf ?? []),
+      ...(section.anyOf ?? []).flatMap((s) => s.oneOf ?? []),
+    ];
+    const sections: Array<[Record<string, { options: unknown; secrets: readonly string[] }>, Json[]]> = [
+      [registryAdapters, variants(at(schema as Json, 'registries').additionalProperties!)],
+      [targetAdapters, variants(at(schema as Json, 'global', 'target'))],
+      [proxyAdapters, variants(at(schema as Json, 'global', 'proxy'))],
+      [storeAdapters, variants(at(schema as Json, 'global', 'store'))],
+    ];
+    let checked = 0;
+    for (const [adapters, options] of sections) {
+      for (const [type, definition] of Object.entries(adapters)) {
+        const variant = options.find(
+          (o) => (o.properties?.type as { const?: string } | undefined)?.const === type,
+        );
+        expect(variant, type).toBeDefined();
+        const entries = definition.options as {
+          entries?: Record<string, unknown>;
+          pipe?: Array<{ entries?: Record<string, unknown> }>;
+        };
+        const keys = Object.keys(entries.entries ?? entries.pipe?.[0]?.entries ?? {});
+        for (const key of keys) {
+          const name = snake(key);
+          // Secret lists (`previous_keys`) stay lists: only single values come from a variable or a file.
+          const secret =
+            definition.secrets.includes(key) &&
+            (variant!.properties![name] as { type?: string } | undefined)?.type !== 'array';
+          expect(Object.keys(variant!.properties!), `${type}.${name}`).toContain(name);
+          if (secret)
+            expect(Object.keys(variant!.properties!), `${type}.${name}_env`).toContain(`${name}_env`);
+          expect(reference, `${type}.${name}`).toContain(
+            `| \`${secret && reference.includes(`\`${name}_env\``) ? `${name}_env` : name}\` |`,
+          );
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(60);
   });
 });

@@ -1,25 +1,51 @@
 import { isIP } from 'node:net';
 import { tagPolicyOptions } from '@docker-watcher/core';
+import { dockerHubUrl } from '@docker-watcher/registry-oci';
 import * as v from 'valibot';
+import {
+  type AnyDefinition,
+  proxyAdapters,
+  registryAdapters,
+  storeAdapters,
+  targetAdapters,
+} from '../adapters.ts';
+import { envName, fileForm, fileObject, node, secretEntries, secretFieldsOf, unwrap } from './file-form.ts';
 
-const envName = v.pipe(
-  v.string(),
-  v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable, e.g. GITEA_TOKEN'),
-);
+/**
+ * The config file's schema: the server's own keys and, composed from the adapter table, every
+ * adapter's options in the file's form (snake_case, secrets as `*_env` / `*_file`). The single
+ * source of the loader's validation, the JSON Schema and the reference document.
+ */
 
 const name = v.pipe(
   v.string(),
-  v.regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - and _'),
+  v.regex(
+    /^[a-z0-9][a-z0-9_-]*$/,
+    'must be lower-case letters, digits, - and _ (starting with a letter or digit)',
+  ),
 );
 
-/** Adapter options passed through as they are; the adapter's own schema validates them. */
-const adapterOptions = v.optional(
-  v.pipe(
-    v.record(v.string(), v.unknown()),
-    v.description(
-      "Further options of the adapter, as its README lists them (validated by the adapter's schema).",
-    ),
-  ),
+const domainPart = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+const pathPart = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+/** Docker's reference grammar without tag or digest: `[host[:port]/]path/of/lower-case/parts`. */
+const imagePattern = new RegExp(
+  `^(?:${domainPart}(?:\\.${domainPart})*(?::[0-9]+)?/)?${pathPart}(?:/${pathPart})*$`,
+);
+
+const image = v.pipe(
+  v.string(),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || imagePattern.test(dataset.value)) return;
+    const untagged = dataset.value.replace(/(?:@sha256:[a-f0-9]{64}|:\w[\w.-]{0,127})$/, '');
+    addIssue({
+      message:
+        untagged !== dataset.value && imagePattern.test(untagged)
+          ? "must not carry a tag or digest: the stage's policy picks the tag"
+          : 'must be an image name such as registry.example.com/team/web-app (host[:port]/ then lower-case path parts; no spaces, no empty parts)',
+    });
+  }),
+  v.description('Image without tag, e.g. `git.example.com/team/web-app`.'),
+  v.examples(['git.example.com/team/web-app']),
 );
 
 export const registryTypes = ['oci', 'dockerhub', 'gitea', 'ghcr', 'memory'] as const;
@@ -27,49 +53,276 @@ export const targetTypes = ['docker', 'nomad', 'memory'] as const;
 export const proxyTypes = ['npm', 'caddy', 'memory'] as const;
 export const tokenScopes = ['read', 'deploy', 'admin'] as const;
 export type TokenScope = (typeof tokenScopes)[number];
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
 
-export const registryConfig = v.strictObject({
-  type: v.pipe(
-    v.picklist(registryTypes),
-    v.description('Registry backend; `memory` is for tests and demos (it starts empty).'),
-  ),
-  url: v.optional(
-    v.pipe(
-      v.string(),
-      v.description('Base URL of the registry (`dockerhub`: https://registry-1.docker.io by default).'),
+/** A section whose keys depend on its `type`: typed loosely here, checked by its variant schema. */
+type Section = Record<string, unknown>;
+const loose = (schema: unknown) => schema as v.GenericSchema<Section, Section>;
+
+/** The entries of an adapter's options in the file's form, and which of its secrets are required. */
+function adapterEntries(definition: AnyDefinition<never, never>) {
+  const form = unwrap(node(fileForm(definition.options, definition.secrets)));
+  const required = secretFieldsOf(form)
+    .filter((field) => field.required)
+    .map((field) => field.name);
+  return { entries: { ...(form.entries as Record<string, v.GenericSchema>) }, required };
+}
+
+const typeEntry = (type: string, description: string) => v.pipe(v.literal(type), v.description(description));
+
+const deprecatedOptions = v.optional(
+  v.pipe(
+    v.record(v.string(), v.unknown()),
+    v.description(
+      'Deprecated: the adapter options now sit on the registry itself, in snake_case. Still read, with a warning.',
     ),
+    v.metadata({ deprecated: true }),
   ),
-  username: v.optional(v.pipe(v.string(), v.minLength(1), v.description('User for the registry.'))),
-  token_env: v.optional(v.pipe(envName, v.description('Environment variable holding an access token.'))),
-  password_env: v.optional(v.pipe(envName, v.description('Environment variable holding a password.'))),
-  webhook_secret_env: v.optional(
-    v.pipe(
-      envName,
-      v.description(
-        'Environment variable holding the shared secret of incoming webhooks; without it the registry takes no webhooks.',
+);
+
+/** One registry type: the adapter's options plus the plan's spellings of them. */
+function registryForm(type: (typeof registryTypes)[number]) {
+  const definition = registryAdapters[type] as unknown as AnyDefinition<never, never>;
+  const { entries, required } = adapterEntries(definition);
+  const describe = (key: string, text: string) =>
+    secretEntries(key, v.pipe(v.string(), v.minLength(1)), text);
+  let extra: Record<string, v.GenericSchema> = {};
+  if (type === 'oci' || type === 'dockerhub') {
+    extra = {
+      ...describe('token', 'Same as `password` (the plan writes `token_env`).'),
+      ...describe(
+        'webhook_secret',
+        'Shared secret of incoming registry notifications; same as `webhook.secret`.',
       ),
+    };
+  }
+  if (type === 'dockerhub') {
+    entries.url = v.optional(
+      v.pipe(v.string(), v.description("Docker Hub's registry endpoint.")),
+      dockerHubUrl,
+    );
+    entries.default_namespace = v.optional(
+      unwrap(node(entries.default_namespace)) as unknown as v.GenericSchema,
+      'library',
+    );
+  }
+  if (type === 'gitea' || type === 'ghcr') extra = describe('password', 'Same as `token`.');
+  if (type === 'ghcr') extra.url = v.optional(v.pipe(v.string(), v.description('Same as `registry_url`.')));
+  return fileObject(
+    {
+      type: typeEntry(
+        type,
+        {
+          oci: 'Any OCI Distribution registry (registry:2, Harbor, Quay, GitLab…).',
+          dockerhub: 'Docker Hub (an OCI registry with its endpoint and `library/` namespace preset).',
+          gitea: 'Gitea or Forgejo: the OCI registry plus its packages API and signed package webhooks.',
+          ghcr: 'GitHub Container Registry: ghcr.io plus the GitHub packages API and signed webhooks.',
+          memory: 'An in-memory registry for tests and demos (it starts empty).',
+        }[type],
+      ),
+      ...entries,
+      ...extra,
+      options: deprecatedOptions,
+    },
+    required,
+  );
+}
+
+export const registryConfig = v.pipe(
+  loose(v.variant('type', registryTypes.map(registryForm) as never)),
+  v.description("A registry, by its `type`; the other keys are that type's options."),
+);
+
+/** One adapter of a kind, chosen by `type`. */
+function adapterForm(
+  table: Readonly<Record<string, AnyDefinition<never, never>>>,
+  type: string,
+  description: string,
+  more: Record<string, v.GenericSchema> = {},
+) {
+  const { entries, required } = adapterEntries(table[type]!);
+  return fileObject({ type: typeEntry(type, description), ...entries, ...more }, required);
+}
+
+const table = <T>(t: T) => t as unknown as Readonly<Record<string, AnyDefinition<never, never>>>;
+
+export const targetConfig = v.pipe(
+  loose(
+    v.variant('type', [
+      adapterForm(table(targetAdapters), 'docker', "Docker Engine (or Podman's Docker-compatible API).", {
+        reuse_registry_credentials: v.optional(
+          v.pipe(
+            v.boolean(),
+            v.description(
+              'Pull with the credentials of the configured registry whose host the image names (unless `auth` has that host).',
+            ),
+          ),
+          true,
+        ),
+      }),
+      adapterForm(
+        table(targetAdapters),
+        'nomad',
+        'HashiCorp Nomad: each project-stage is a job whose image is set.',
+      ),
+      adapterForm(table(targetAdapters), 'memory', 'In-memory instances, for tests and demos.'),
+    ] as never),
+  ),
+  v.description("Where deploys run (default: docker); the other keys are the target's options."),
+);
+
+export const proxyConfig = v.pipe(
+  loose(
+    v.variant('type', [
+      adapterForm(table(proxyAdapters), 'npm', 'Nginx Proxy Manager: one proxy host per stage host.'),
+      adapterForm(table(proxyAdapters), 'caddy', 'Caddy, through its admin API.'),
+      adapterForm(table(proxyAdapters), 'memory', 'In-memory routes, for tests and demos.'),
+    ] as never),
+  ),
+  v.description('The reverse proxy that routes stage hosts; the other keys are its options.'),
+);
+
+const npmShorthand = v.pipe(
+  loose(
+    fileObject(
+      adapterEntries(table(proxyAdapters).npm!).entries,
+      adapterEntries(table(proxyAdapters).npm!).required,
     ),
   ),
-  options: adapterOptions,
-});
+  v.description("The plan's shorthand for `proxy: { type: npm, … }`."),
+);
+
+export const storeUrlPattern = /^(?:sqlite:.+|postgres(?:ql)?:\/\/.+|memory:)$/;
+
+const storeConfig = v.union([
+  v.pipe(
+    v.string(),
+    v.regex(storeUrlPattern, 'must be sqlite:<file>, a postgres:// URL or memory:'),
+    v.description('`sqlite:<file>`, a PostgreSQL URL, or `memory:` (forgets on exit).'),
+    v.examples(['sqlite:./data/docker-watcher.db', 'postgres://watcher@db:5432/watcher']),
+  ),
+  loose(
+    v.variant('type', [
+      adapterForm(table(storeAdapters), 'sqlite', 'SQLite file (node:sqlite).'),
+      adapterForm(table(storeAdapters), 'postgres', 'PostgreSQL, for several replicas on one store.'),
+      adapterForm(table(storeAdapters), 'memory', 'In memory: forgets on exit.'),
+    ] as never),
+  ),
+]);
 
 const healthcheck = v.union([
   v.pipe(v.string(), v.startsWith('/', 'must be a path starting with /'), v.description('HTTP path probed.')),
   v.strictObject({
-    path: v.optional(v.pipe(v.string(), v.startsWith('/', 'must be a path starting with /'))),
-    interval_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10))),
-    timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10))),
-    retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-    start_period_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    path: v.optional(
+      v.pipe(
+        v.string(),
+        v.startsWith('/', 'must be a path starting with /'),
+        v.description(
+          'HTTP path probed; without it the image\'s own HEALTHCHECK or "still running" decides.',
+        ),
+      ),
+    ),
+    interval_ms: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(10), v.description('Pause between probes.')),
+      1_000,
+    ),
+    timeout_ms: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(10), v.description('Time limit of one probe.')),
+      2_000,
+    ),
+    retries: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.description('Failed probes in a row that fail the gate.'),
+      ),
+      3,
+    ),
+    start_period_ms: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(0),
+        v.description('Failures in this first period do not count.'),
+      ),
+      0,
+    ),
   }),
 ]);
 
-export const stageConfig = v.strictObject({
+const nonEmpty = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
+
+/** What the containers of a project get; a stage may override each. */
+const containerEntries = {
+  port: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.maxValue(65_535),
+      v.description("Container port that serves traffic; default: the image's lowest EXPOSEd port."),
+      v.examples([3000]),
+    ),
+  ),
+  healthcheck: v.optional(
+    v.pipe(
+      healthcheck,
+      v.description('Health gate of a new release: an HTTP path (`/api/health`) or its settings.'),
+      v.examples(['/api/health']),
+    ),
+  ),
+  env: v.optional(
+    v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[^=\s]+$/, 'must be a variable name without `=` or spaces')),
+        v.string(),
+      ),
+      v.description("Environment of the containers; a stage's `env` adds to (and overrides) the project's."),
+    ),
+  ),
+  env_file: v.optional(
+    v.pipe(
+      v.union([nonEmpty, v.array(nonEmpty)]),
+      v.description(
+        'File(s) of `KEY=VALUE` lines (Docker `--env-file` syntax) for the containers, relative to the config file, read at each start (docker target); `env` wins over them.',
+      ),
+      v.examples(['./envs/web-app.env']),
+    ),
+  ),
+  volumes: v.optional(
+    v.pipe(
+      v.array(
+        v.pipe(
+          v.string(),
+          v.regex(/^[^:]+:\/[^:]*(:[a-z,]+)?$/, 'must be `source:/container/path` with optional `:ro`'),
+        ),
+      ),
+      v.description(
+        'Bind mounts or named volumes in `docker run -v` syntax (`./data:/data`, `app-data:/data:ro`); relative sources are relative to the config file (docker target).',
+      ),
+      v.examples([['./data:/data']]),
+    ),
+  ),
+};
+
+const policyForm = fileForm(tagPolicyOptions, []);
+
+export const stageConfig = fileObject({
   tag_pattern: v.optional(
-    v.pipe(v.string(), v.description('Glob the tag must match, e.g. `dev-*` or `v*` (newest by name).')),
+    v.pipe(
+      v.string(),
+      v.description('Glob the tag must match, e.g. `dev-*` or `v*` (newest by name).'),
+      v.examples(['dev-*', 'v*']),
+    ),
   ),
   policy: v.optional(
-    v.pipe(tagPolicyOptions, v.description('A full tag policy (semver range, include/exclude, extract…).')),
+    v.pipe(
+      policyForm,
+      v.description(
+        'A full tag policy (semver range, include/exclude regexes, extract…), instead of `tag_pattern`.',
+      ),
+    ),
   ),
   pinned_tag: v.optional(
     v.pipe(
@@ -79,63 +332,93 @@ export const stageConfig = v.strictObject({
       ),
     ),
   ),
-  auto_deploy: v.optional(v.pipe(v.boolean(), v.description('Initial auto-deploy switch.')), false),
-  confirm: v.optional(v.pipe(v.boolean(), v.description('A person confirms each release.')), false),
+  auto_deploy: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        'Initial auto-deploy switch. `false`: a new allowed release waits for a person (a pending release, notified); `true`: it is deployed at once.',
+      ),
+    ),
+    false,
+  ),
+  confirm: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        'A person confirms each new release (an approval) before it is deployed; the confirmation is the manual trigger.',
+      ),
+    ),
+    false,
+  ),
   promote_from: v.optional(
     v.pipe(name, v.description('Deploy only what succeeded in this other stage, by digest.')),
   ),
   subdomain: v.optional(
-    v.pipe(name, v.description('Subdomain of `global.domain`, instead of `subdomain_pattern`.')),
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+        'must be a host name part: lower-case letters, digits, - and .',
+      ),
+      v.description('Subdomain of `global.domain` for this stage, instead of `subdomain_pattern`.'),
+    ),
   ),
-  env: v.optional(v.record(v.string(), v.string())),
+  ...containerEntries,
 });
 
-export const projectConfig = v.strictObject({
+export const projectConfig = fileObject({
   registry: v.pipe(v.string(), v.description('Name of an entry of `registries`.')),
-  image: v.pipe(
-    v.string(),
-    v.minLength(1),
-    v.description('Image without tag, e.g. `git.example.com/team/web-app`.'),
-  ),
+  image,
   repository: v.optional(
-    v.pipe(v.string(), v.description('Repository in the registry; by default the image without its host.')),
+    v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.description('Repository in the registry; by default the image without its host.'),
+    ),
   ),
-  port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65_535))),
-  healthcheck: v.optional(healthcheck),
-  strategy: v.optional(v.picklist(['blue-green', 'recreate'])),
-  env: v.optional(v.record(v.string(), v.string())),
+  strategy: v.optional(
+    v.pipe(
+      v.picklist(['blue-green', 'recreate']),
+      v.description('How a release replaces the running one; default: blue-green where the target can.'),
+    ),
+  ),
+  ...containerEntries,
   stages: v.pipe(
     v.record(name, stageConfig),
     v.check((stages) => Object.keys(stages).length > 0, 'a project needs at least one stage'),
+    v.description('Stages by name (`dev`, `rel`, `prod`…), each with its own policy and gates.'),
   ),
 });
 
-const adapterChoice = <const T extends readonly [string, ...string[]]>(types: T, description: string) =>
-  v.pipe(
-    v.looseObject({ type: v.picklist(types) }),
-    v.description(
-      `${description} Other keys are the adapter's options; \`*_env\` keys read the environment.`,
+export const tokenConfig = fileObject(
+  {
+    name: v.pipe(name, v.description('Name of the token in the audit log.')),
+    ...secretEntries(
+      'token',
+      v.pipe(v.string(), v.minLength(16, 'is too short (at least 16 characters)')),
+      'The API token (at least 16 characters); the server keeps only its SHA-256.',
     ),
-  );
-
-export const tokenConfig = v.strictObject({
-  name: name,
-  token_env: envName,
-  scopes: v.pipe(v.array(v.picklist(tokenScopes)), v.minLength(1, 'needs at least one scope')),
-});
+    scopes: v.pipe(
+      v.array(v.picklist(tokenScopes)),
+      v.minLength(1, 'needs at least one scope'),
+      v.description('`read` (GET), `deploy` (changes), `admin` (all).'),
+    ),
+  },
+  ['token'],
+);
 
 /** A bcrypt hash as `docker-watcher hash-password` prints it (`$2a$`, `$2b$` or `$2y$`, cost 4–31). */
 export const bcryptHashPattern = /^\$2[aby]\$(?:0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
 const notAHash = 'must be a bcrypt hash ($2b$…) from `docker-watcher hash-password`, never a password';
 
-export const userConfig = v.strictObject({
+export const userConfig = fileObject({
   name: v.pipe(name, v.description('User name typed at the dashboard login.')),
-  password_hash: v.optional(
-    v.pipe(v.string(), v.regex(bcryptHashPattern, notAHash), v.description('bcrypt hash of the password.')),
-  ),
-  password_hash_env: v.optional(
-    v.pipe(envName, v.description('Environment variable holding the bcrypt hash of the password.')),
+  ...secretEntries(
+    'password_hash',
+    v.pipe(v.string(), v.regex(bcryptHashPattern, notAHash)),
+    'bcrypt hash of the password (`docker-watcher hash-password`).',
+    { warnPlain: false },
   ),
   password: v.optional(
     v.pipe(
@@ -196,17 +479,29 @@ export const sessionConfig = v.strictObject({
   login_window_seconds: seconds(1, 'How long failed logins count.', 900),
 });
 
+export const listenPattern = /^(?:[^:]*|\[[0-9a-fA-F:]+\]):\d{1,5}$/;
+
 export const serverConfig = v.strictObject({
   listen: v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^(?:[^:]*|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:8080'),
-      v.description('Address the HTTP server listens on.'),
+      v.regex(listenPattern, 'must be host:port, e.g. 0.0.0.0:8080'),
+      v.description('Address the HTTP server listens on (`DOCKER_WATCHER_LISTEN` overrides it).'),
     ),
     '0.0.0.0:8080',
   ),
+  log_level: v.optional(
+    v.pipe(
+      v.picklist(logLevels),
+      v.description('Lowest level logged (`DOCKER_WATCHER_LOG_LEVEL` overrides it).'),
+    ),
+    'info',
+  ),
   tokens: v.optional(
-    v.pipe(v.array(tokenConfig), v.description('API tokens; the token values come from the environment.')),
+    v.pipe(
+      v.array(tokenConfig),
+      v.description('API tokens; their values come from the environment or files.'),
+    ),
     [],
   ),
   users: v.optional(
@@ -216,12 +511,23 @@ export const serverConfig = v.strictObject({
     ),
     [],
   ),
-  session: v.optional(sessionConfig, {}),
+  session: v.optional(
+    v.pipe(sessionConfig, v.description("Dashboard sessions and the login's rate limit.")),
+    {},
+  ),
   webhook_body_limit: v.optional(
     v.pipe(v.number(), v.integer(), v.minValue(1024), v.description('Largest webhook body in bytes.')),
     1024 * 1024,
   ),
-  shutdown_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 30_000),
+  shutdown_timeout_ms: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.description('How long a shutdown waits for running deploys to reach a safe state.'),
+    ),
+    30_000,
+  ),
   replica_name: v.optional(
     v.pipe(
       v.string(),
@@ -233,9 +539,16 @@ export const serverConfig = v.strictObject({
   ),
 });
 
-export const globalConfig = v.strictObject({
-  domain: v.optional(v.pipe(v.string(), v.description('Domain the stage subdomains live under.'))),
-  network: v.optional(v.pipe(v.string(), v.description('Docker network of the deployed containers.'))),
+export const globalConfig = fileObject({
+  domain: v.optional(
+    v.pipe(v.string(), v.description('Domain the stage hosts live under.'), v.examples(['example.com'])),
+  ),
+  network: v.optional(
+    v.pipe(
+      v.string(),
+      v.description('Docker network of the deployed containers (docker target; same as `target.network`).'),
+    ),
+  ),
   subdomain_pattern: v.optional(
     v.pipe(
       v.string(),
@@ -244,41 +557,44 @@ export const globalConfig = v.strictObject({
     ),
     'stage-{stage}-{project}',
   ),
-  target: v.optional(adapterChoice(targetTypes, 'Where deploys run (default: docker).'), { type: 'docker' }),
-  proxy: v.optional(adapterChoice(proxyTypes, 'Reverse proxy that routes stage hosts.')),
-  npm: v.optional(
-    v.pipe(v.looseObject({}), v.description('Shorthand for `proxy: { type: npm, … }` (the plan’s form).')),
-  ),
+  target: v.optional(targetConfig, { type: 'docker' }),
+  proxy: v.optional(proxyConfig),
+  npm: v.optional(npmShorthand),
   notification_url: v.optional(
-    v.pipe(v.string(), v.url(), v.description('Deploy events are POSTed here as JSON.')),
-  ),
-  notification_secret_env: v.optional(
-    v.pipe(envName, v.description('Environment variable holding the HMAC key of notifications.')),
-  ),
-  store: v.optional(
     v.pipe(
       v.string(),
-      v.regex(
-        /^(?:sqlite:.+|postgres(?:ql)?:\/\/.+|memory:)$/,
-        'must be sqlite:<file>, a postgres:// URL or memory:',
-      ),
-      v.description('Where state lives: `sqlite:<file>`, a PostgreSQL URL, or `memory:` (forgets on exit).'),
+      v.url('must be a URL such as https://notify.example.com/webhook'),
+      v.description('Deploy events are POSTed here as JSON.'),
     ),
-    'sqlite:./data/docker-watcher.db',
   ),
-  store_env: v.optional(
-    v.pipe(envName, v.description('Environment variable holding the store URL (overrides `store`).')),
+  ...secretEntries(
+    'notification_secret',
+    v.pipe(v.string(), v.minLength(1)),
+    "HMAC key of the notifications' `X-Docker-Watcher-Signature`.",
+  ),
+  ...secretEntries(
+    'store',
+    storeConfig,
+    'Where state lives: `sqlite:<file>` (default `sqlite:./data/docker-watcher.db`), a PostgreSQL URL, `memory:`, or `{ type, …options }` (`DOCKER_WATCHER_STORE` overrides it).',
+    { warnPlain: false },
   ),
   poll_interval_seconds: v.optional(
-    v.pipe(v.number(), v.minValue(0), v.description('Poll period; 0 means webhooks only.')),
+    v.pipe(
+      v.number(),
+      v.minValue(0),
+      v.description('Poll period; 0 means webhooks only (`DOCKER_WATCHER_POLL_INTERVAL` overrides it).'),
+    ),
     60,
   ),
-  server: v.optional(serverConfig, {}),
+  server: v.optional(
+    v.pipe(serverConfig, v.description('The HTTP server: listen address, tokens, users, limits.')),
+    {},
+  ),
 });
 
 /** The whole YAML file. */
-export const configSchema = v.strictObject({
-  global: v.optional(globalConfig, {}),
+export const configSchema = fileObject({
+  global: v.optional(v.pipe(globalConfig, v.description('Settings for every project.')), {}),
   registries: v.pipe(
     v.record(name, registryConfig),
     v.description('Registries by name; projects refer to them.'),
@@ -286,8 +602,8 @@ export const configSchema = v.strictObject({
   projects: v.pipe(v.record(name, projectConfig), v.description('Projects by id, each with its stages.')),
 });
 
+export { envName };
 export type ConfigInput = v.InferInput<typeof configSchema>;
 export type ConfigFile = v.InferOutput<typeof configSchema>;
-export type RegistryConfig = v.InferOutput<typeof registryConfig>;
 export type ProjectConfig = v.InferOutput<typeof projectConfig>;
 export type StageConfig = v.InferOutput<typeof stageConfig>;

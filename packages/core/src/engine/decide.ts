@@ -57,13 +57,9 @@ export function decide(input: DecideInput): StageDecision {
     };
   }
   const autoDeploy = state?.autoDeploy ?? stage.autoDeploy;
-  if (!autoDeploy)
-    return {
-      action: 'hold',
-      release: candidate,
-      reason: `${candidate.tag} is available; auto-deploy is off`,
-    };
   if (stage.confirm) {
+    // The confirmation is the manual trigger: with auto-deploy off, a new release still asks for
+    // it (the plan's `auto_deploy: false, confirm: true`), and approving deploys it.
     const decided = input.approvals.find((a) => same(a.release, candidate) && a.status !== 'pending');
     if (decided?.status === 'rejected')
       return { action: 'none', reason: `${candidate.tag} was rejected`, release: candidate };
@@ -74,7 +70,19 @@ export function decide(input: DecideInput): StageDecision {
         reason: `${candidate.tag} waits for confirmation`,
       };
     }
-  }
+    // Confirmed before, and no longer running (a rollback paused auto-deploy): a person moves on.
+    if (!autoDeploy)
+      return {
+        action: 'hold',
+        release: candidate,
+        reason: `${candidate.tag} is available; auto-deploy is off`,
+      };
+  } else if (!autoDeploy)
+    return {
+      action: 'hold',
+      release: candidate,
+      reason: `${candidate.tag} is available; auto-deploy is off`,
+    };
   const why = state?.pin
     ? `pinned to ${state.pin}`
     : stage.promoteFrom

@@ -492,3 +492,74 @@ describe('engine: webhooks and faults', () => {
     expect(w.registry.faults.calls()).toBe(calls);
   });
 });
+
+describe("engine: the plan's gates (auto_deploy: false, confirm: true)", () => {
+  it('announces a release waiting for a click once, with what runs now', async () => {
+    const w = world();
+    w.registry.push(repository, 'v1.0.0');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    const available = () => w.events.filter((e) => e.type === 'release:available');
+    expect(available()).toMatchObject([
+      {
+        project: 'web-app',
+        stage: 'rel',
+        release: { tag: 'v1.0.0' },
+        reason: 'v1.0.0 is available; auto-deploy is off',
+      },
+    ]);
+    await engine.pollOnce();
+    expect(available()).toHaveLength(1);
+    await engine.deploy({ project: 'web-app', stage: 'rel' });
+    await engine.idle();
+    w.registry.push(repository, 'v1.1.0');
+    await engine.pollOnce();
+    await engine.idle();
+    expect(available()[1]).toMatchObject({ release: { tag: 'v1.1.0' }, current: { tag: 'v1.0.0' } });
+  });
+
+  it('asks prod for a confirmation when rel succeeds, even with auto-deploy off; the confirmation deploys', async () => {
+    const w = world({ stageOverrides: { prod: { autoDeploy: false } } });
+    w.registry.push(repository, 'v1.0.0');
+    const engine = w.make();
+    await engine.start();
+    await engine.deploy({ project: 'web-app', stage: 'rel' });
+    await engine.idle();
+    const pending = await w.store.listApprovals({ project: 'web-app', stage: 'prod', status: 'pending' });
+    expect(pending.map((a) => a.release.tag)).toEqual(['v1.0.0']);
+    expect(w.running('prod')).toEqual([]);
+    await engine.approve({ id: pending[0]!.id, by: 'alice' });
+    await engine.idle();
+    expect((await w.actual('prod'))?.tag).toBe('v1.0.0');
+  });
+
+  it('after a rollback, a release confirmed before is held, not deployed or asked for again', async () => {
+    const w = world({ stageOverrides: { prod: { autoDeploy: false } } });
+    w.registry.push(repository, 'v1.0.0');
+    const engine = w.make();
+    await engine.start();
+    const confirmRel = async () => {
+      await engine.deploy({ project: 'web-app', stage: 'rel' });
+      await engine.idle();
+      const [approval] = await w.store.listApprovals({
+        project: 'web-app',
+        stage: 'prod',
+        status: 'pending',
+      });
+      await engine.approve({ id: approval!.id, by: 'alice' });
+      await engine.idle();
+    };
+    await confirmRel();
+    w.registry.push(repository, 'v2.0.0');
+    await engine.pollOnce();
+    await confirmRel();
+    expect((await w.actual('prod'))?.tag).toBe('v2.0.0');
+    await engine.rollback({ project: 'web-app', stage: 'prod' });
+    await engine.idle();
+    expect((await w.actual('prod'))?.tag).toBe('v1.0.0');
+    const plan = (await engine.plan({ stage: 'prod' }))[0]?.decision;
+    expect(plan).toMatchObject({ action: 'hold', release: { tag: 'v2.0.0' } });
+    expect(await w.store.listApprovals({ project: 'web-app', stage: 'prod', status: 'pending' })).toEqual([]);
+  });
+});

@@ -31,3 +31,18 @@ describe('compileGlob', () => {
     expect(literalPrefixOf(glob)).toBe(prefix);
   });
 });
+
+describe('compileGlob refuses what picomatch would read its own way', () => {
+  it.each([
+    ['dev-[*', '"[" at position 5 is never closed'],
+    ['dev-{a,b', '"{" at position 5 is never closed'],
+    ['v(1', '"(" at position 2 is never closed'],
+    ['v1}', '"}" at position 3 closes nothing'],
+  ])('%s: %s', (glob, message) => {
+    expect(() => compileGlob(glob)).toThrow(message);
+  });
+
+  it.each(['dev-\\[*', 'v[0-9]*', '[]x]*', '@(a|b)-*', '{main,release}-*'])('accepts %s', (glob) => {
+    expect(() => compileGlob(glob)).not.toThrow();
+  });
+});

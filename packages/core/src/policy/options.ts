@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { hasKeyGroup } from './extract-order.ts';
 import { compileGlob } from './glob.ts';
 import { isValidTagName } from './ignored-tags.ts';
+import { exponentialRegexProblem } from './safe-regex.ts';
 import { compileRange, prereleaseChannels } from './semver-order.ts';
 
 function problemOf(run: () => unknown): string | undefined {
@@ -20,6 +21,13 @@ const regexSource = v.pipe(
     if (!dataset.typed || dataset.issues !== undefined) return;
     const problem = problemOf(() => new RegExp(dataset.value));
     if (problem !== undefined) addIssue({ message: problem });
+    else {
+      const slow = exponentialRegexProblem(dataset.value);
+      if (slow !== undefined)
+        addIssue({
+          message: `can take exponential time on a crafted tag: ${slow}; rewrite it without nested repetition`,
+        });
+    }
   }),
 );
 

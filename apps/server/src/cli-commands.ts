@@ -1,0 +1,357 @@
+import { type ApiClient, CliError, segment, stagePath } from './cli-api.ts';
+import { type DeploySummary, followDeploy } from './cli-follow.ts';
+import {
+  type ApprovalView,
+  type DeployView,
+  historyText,
+  type ProjectView,
+  type StageView,
+  stageText,
+  statusText,
+} from './cli-output.ts';
+
+/** What a command sees: its arguments, the options, where to write, and the API of a running server. */
+export interface CommandContext {
+  readonly args: readonly string[];
+  readonly options: {
+    readonly json: boolean;
+    readonly wait: boolean;
+    readonly follow: boolean;
+    readonly limit?: number;
+    readonly config: string;
+    readonly watch: boolean;
+    readonly write?: string;
+    readonly reference: boolean;
+  };
+  /** The running server (`--url`, `--token`); made when a command first asks. */
+  api(): ApiClient;
+  /** Progress for people: stderr, and nothing with `--json`. */
+  progress(text: string): void;
+  /** Output for people as it happens: stdout, and nothing with `--json`. */
+  print(text: string): void;
+}
+
+/** What a command reports: the JSON answer (`--json`), the text for people, and the exit code. */
+export interface CommandResult {
+  readonly json: unknown;
+  readonly text?: string;
+  readonly code?: number;
+}
+
+export interface Command {
+  /** One word, or two for a group (`notify test`). */
+  readonly name: string;
+  readonly args: string;
+  readonly summary: string;
+  readonly details?: string;
+  readonly examples: readonly string[];
+  /** Options beyond the global ones (`--url`, `--token`, `--json`). */
+  readonly options?: readonly string[];
+  /** How many positional arguments it takes: [least, most]. */
+  readonly arity: readonly [number, number];
+  /** Whether it talks to a running server (then `--url` and `--token` apply). */
+  readonly remote: boolean;
+  run(context: CommandContext): Promise<CommandResult>;
+}
+
+/**
+ * Follows a queued deploy to its end (progress on stderr), unless `--no-wait`: the outcome is the
+ * finished record, and the exit code 0 only when it succeeded.
+ */
+async function followQueued(context: CommandContext, queued: DeploySummary): Promise<CommandResult> {
+  if (!context.options.wait)
+    return {
+      json: { deploy: queued },
+      text: `deploy ${queued.id}: ${queued.release.tag} (${queued.release.digest}) ${queued.state}`,
+    };
+  const api = context.api();
+  context.progress(
+    `deploy ${queued.id}: ${queued.release.tag} (${queued.release.digest}) to ${queued.project}/${queued.stage}`,
+  );
+  const deploy = await followDeploy({
+    base: api.base,
+    token: api.token,
+    deployId: queued.id,
+    onState: (state, note) => context.progress(`  ${state}${note ? `: ${note}` : ''}`),
+    onLog: (line) => context.progress(`    ${line.level === 'info' ? '' : `${line.level}: `}${line.line}`),
+  });
+  if (deploy.error) context.progress(`${deploy.error.code}: ${deploy.error.message}`);
+  return {
+    json: { deploy },
+    text: `deploy ${deploy.id}: ${deploy.release.tag} (${deploy.release.digest}) ${deploy.state}`,
+    code: deploy.state === 'succeeded' ? 0 : 1,
+  };
+}
+
+const deployCommand = (
+  name: 'deploy' | 'promote' | 'rollback',
+  args: string,
+  summary: string,
+  examples: string[],
+  body: (extra: string | undefined) => object,
+): Command => ({
+  name,
+  args,
+  summary,
+  details:
+    'Follows the deploy to its end: each step and log line on stderr, the outcome on stdout; exit 0 only when it succeeded. --no-wait returns once it is queued.',
+  examples,
+  options: ['--no-wait'],
+  arity: [2, name === 'rollback' ? 2 : 3],
+  remote: true,
+  async run(context) {
+    const [project, stage, extra] = context.args as [string, string, string | undefined];
+    const answer = await context
+      .api()
+      .request<{ deploy: DeploySummary }>('POST', `${stagePath(project, stage)}/${name}`, body(extra));
+    return followQueued(context, answer.deploy);
+  },
+});
+
+const stageChange = (
+  name: string,
+  args: string,
+  summary: string,
+  examples: string[],
+  arity: readonly [number, number],
+  request: (args: readonly string[]) => { path: string; body: unknown },
+): Command => ({
+  name,
+  args,
+  summary,
+  examples,
+  arity,
+  remote: true,
+  async run(context) {
+    const [project, stage] = context.args as [string, string];
+    const { path, body } = request(context.args);
+    const answer = await context
+      .api()
+      .request<StageView>('POST', `${stagePath(project, stage)}/${path}`, body);
+    return { json: answer, text: stageText(answer, project) };
+  },
+});
+
+/** The commands that talk to a running server. Adding one is adding an entry. */
+export const remoteCommands: readonly Command[] = [
+  {
+    name: 'status',
+    args: '[project]',
+    summary: 'every stage at a glance: release, digest, last deploy, auto-deploy, what waits for a person',
+    examples: ['docker-watcher status', 'docker-watcher status web-app --json'],
+    arity: [0, 1],
+    remote: true,
+    async run(context) {
+      const api = context.api();
+      const [project] = context.args;
+      const [projects, approvals, deploys] = await Promise.all([
+        project
+          ? api.request<ProjectView>('GET', `/api/projects/${segment(project)}`).then((p) => [p])
+          : api.request<{ projects: ProjectView[] }>('GET', '/api/projects').then((a) => a.projects),
+        api.request<{ approvals: ApprovalView[] }>('GET', '/api/approvals').then((a) => a.approvals),
+        api
+          .request<{ deploys: DeployView[] }>(
+            'GET',
+            `/api/deploys?limit=200${project ? `&project=${segment(project)}` : ''}`,
+          )
+          .then((a) => a.deploys),
+      ]);
+      const mine = approvals.filter((a) => !project || a.project === project);
+      return { json: { projects, approvals: mine }, text: statusText(projects, mine, deploys) };
+    },
+  },
+  {
+    name: 'plan',
+    args: '[project] [stage]',
+    summary: 'what each stage would do now, and why',
+    examples: ['docker-watcher plan', 'docker-watcher plan web-app prod'],
+    arity: [0, 2],
+    remote: true,
+    async run(context) {
+      const [project, stage] = context.args;
+      const query = new URLSearchParams({ ...(project ? { project } : {}), ...(stage ? { stage } : {}) });
+      const answer = await context.api().request<{
+        plan: Array<{ project: string; stage: string; decision: { action: string; reason: string } }>;
+      }>('GET', `/api/plan${query.size > 0 ? `?${query}` : ''}`);
+      return {
+        json: answer,
+        text: answer.plan
+          .map((p) => `${p.project}/${p.stage}: ${p.decision.action} (${p.decision.reason})`)
+          .join('\n'),
+      };
+    },
+  },
+  {
+    name: 'tags',
+    args: '<project> <stage>',
+    summary: "what the stage's policy selects from its repository",
+    examples: ['docker-watcher tags web-app dev'],
+    arity: [2, 2],
+    remote: true,
+    async run(context) {
+      const [project, stage] = context.args as [string, string];
+      const t = await context
+        .api()
+        .request<{ allowed: string[]; tags: string[]; selected?: string; reason: string }>(
+          'GET',
+          `${stagePath(project, stage)}/tags`,
+        );
+      return {
+        json: t,
+        text: `${t.allowed.length} of ${t.tags.length} tags allowed: ${t.allowed.join(', ')}\nselected: ${t.selected ?? 'none'} (${t.reason})`,
+      };
+    },
+  },
+  {
+    name: 'history',
+    args: '[project] [stage]',
+    summary: 'past deploys, newest first (--limit, default 20)',
+    examples: ['docker-watcher history', 'docker-watcher history web-app prod --limit 5'],
+    options: ['--limit <n>'],
+    arity: [0, 2],
+    remote: true,
+    async run(context) {
+      const [project, stage] = context.args;
+      const query = new URLSearchParams({
+        ...(project ? { project } : {}),
+        ...(stage ? { stage } : {}),
+        limit: String(context.options.limit ?? 20),
+      });
+      const answer = await context.api().request<{ deploys: DeployView[] }>('GET', `/api/deploys?${query}`);
+      return { json: answer, text: historyText(answer.deploys) };
+    },
+  },
+  {
+    name: 'logs',
+    args: '<deploy>',
+    summary: "a deploy's steps and log lines (--follow: until it ends)",
+    examples: ['docker-watcher logs 3f2a…', 'docker-watcher logs 3f2a… --follow'],
+    options: ['--follow, -f'],
+    arity: [1, 1],
+    remote: true,
+    async run(context) {
+      const api = context.api();
+      const [id] = context.args as [string];
+      const lines: Array<{ seq: number; level: string; line: string }> = [];
+      const steps: Array<{ state: string; note?: string }> = [];
+      const show = context.print;
+      await api.request('GET', `/api/deploys/${segment(id)}`);
+      const deploy = await followDeploy({
+        base: api.base,
+        token: api.token,
+        deployId: id,
+        untilCaughtUp: !context.options.follow,
+        onState: (state, note) => {
+          steps.push({ state, ...(note ? { note } : {}) });
+          show(`${state}${note ? `: ${note}` : ''}`);
+        },
+        onLog: (line) => {
+          lines.push(line);
+          show(`  ${line.level === 'info' ? '' : `${line.level}: `}${line.line}`);
+        },
+      });
+      return {
+        json: { deploy, lines },
+        ...(context.options.json ? {} : { text: `deploy ${deploy.id}: ${deploy.state}` }),
+      };
+    },
+  },
+  deployCommand(
+    'deploy',
+    '<project> <stage> [tag]',
+    "deploy a tag the stage's policy allows (default: its newest)",
+    ['docker-watcher deploy web-app dev', 'docker-watcher deploy web-app rel v1.4.0 --no-wait'],
+    (tag) => (tag ? { tag } : {}),
+  ),
+  deployCommand(
+    'promote',
+    '<project> <stage> [digest]',
+    'deploy to a promote_from stage exactly what succeeded in its source',
+    ['docker-watcher promote web-app prod'],
+    (digest) => (digest ? { digest } : {}),
+  ),
+  deployCommand(
+    'rollback',
+    '<project> <stage>',
+    'deploy the previous successful release again and pause auto-deploy',
+    ['docker-watcher rollback web-app prod'],
+    () => ({}),
+  ),
+  {
+    name: 'approve',
+    args: '<approval>',
+    summary: 'confirm a release that waits for a person (ids in `status`), and follow its deploy',
+    examples: ['docker-watcher approve 5c1e…', 'docker-watcher approve 5c1e… --no-wait --json'],
+    options: ['--no-wait'],
+    arity: [1, 1],
+    remote: true,
+    async run(context) {
+      const answer = await context
+        .api()
+        .request<{ deploy: DeploySummary }>('POST', `/api/approvals/${segment(context.args[0]!)}/approve`);
+      return followQueued(context, answer.deploy);
+    },
+  },
+  {
+    name: 'reject',
+    args: '<approval>',
+    summary: 'refuse a release that waits for a person: it stays out of the stage',
+    examples: ['docker-watcher reject 5c1e…'],
+    arity: [1, 1],
+    remote: true,
+    async run(context) {
+      const answer = await context
+        .api()
+        .request('POST', `/api/approvals/${segment(context.args[0]!)}/reject`);
+      return { json: answer, text: `rejected ${context.args[0]}` };
+    },
+  },
+  stageChange(
+    'pin',
+    '<project> <stage> <tag>',
+    'hold the stage on a tag (its digest stays watched)',
+    ['docker-watcher pin web-app prod v1.4.2'],
+    [3, 3],
+    (a) => ({
+      path: 'pin',
+      body: { tag: a[2] },
+    }),
+  ),
+  stageChange(
+    'unpin',
+    '<project> <stage>',
+    'let the stage follow its policy again',
+    ['docker-watcher unpin web-app prod'],
+    [2, 2],
+    () => ({
+      path: 'unpin',
+      body: {},
+    }),
+  ),
+  stageChange(
+    'auto-deploy',
+    '<project> <stage> on|off',
+    'turn automatic deploys of the stage on or off (on: it catches up at once)',
+    ['docker-watcher auto-deploy web-app rel on', 'docker-watcher auto-deploy web-app prod off'],
+    [3, 3],
+    (a) => {
+      if (a[2] !== 'on' && a[2] !== 'off')
+        throw new CliError('USAGE', `auto-deploy takes on or off, not ${a[2]}`, 2);
+      return { path: 'auto-deploy', body: { enabled: a[2] === 'on' } };
+    },
+  ),
+  {
+    name: 'cancel',
+    args: '<deploy>',
+    summary: 'cancel a deploy: a queued one never starts, a running one is rolled back',
+    examples: ['docker-watcher cancel 3f2a…'],
+    arity: [1, 1],
+    remote: true,
+    async run(context) {
+      const answer = await context
+        .api()
+        .request<{ deploy: DeploySummary }>('POST', `/api/deploys/${segment(context.args[0]!)}/cancel`);
+      return { json: answer, text: `deploy ${answer.deploy.id}: ${answer.deploy.state}` };
+    },
+  },
+];

@@ -1,0 +1,187 @@
+import type { DeployTarget, Registry, ReverseProxy, StateStore } from '@docker-watcher/core';
+import { proxyAdapters, registryAdapters, storeAdapters, targetAdapters } from '../adapters.ts';
+import { type AdapterSpec, adapterSpec, originMessage, type ResolveContext } from './context.ts';
+
+type Section = Record<string, unknown>;
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** Credentials a registry holds, by the host Docker names its images with. */
+export interface RegistryCredentials {
+  readonly host: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+const hostOf = (url: string | undefined): string | undefined => {
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  const host = new URL(url).host;
+  return host === 'registry-1.docker.io' || host === 'index.docker.io' ? 'docker.io' : host;
+};
+
+/**
+ * The plan's spellings of a registry's options -> the adapter's: `token` and `password` are one
+ * secret, `webhook_secret` is the OCI base's `webhook.secret`, GHCR's `url` its `registry_url`.
+ */
+function registryOptions(ctx: ResolveContext, type: string, registry: Section, path: string) {
+  const { type: _type, options: _options, ...rest } = registry;
+  const alias = (from: string, to: string) => {
+    if (rest[from] === undefined) return;
+    if (rest[to] !== undefined) ctx.problem(`${path}.${from}`, `set ${from} or ${to}, not both`);
+    else rest[to] = rest[from];
+    delete rest[from];
+  };
+  if (type === 'oci' || type === 'dockerhub') {
+    alias('token', 'password');
+    if (rest.webhook_secret !== undefined) {
+      if (rest.webhook !== undefined)
+        ctx.problem(`${path}.webhook_secret`, 'set webhook_secret or webhook, not both');
+      else rest.webhook = { secret: rest.webhook_secret };
+      delete rest.webhook_secret;
+    }
+  }
+  if (type === 'gitea' || type === 'ghcr') alias('password', 'token');
+  if (type === 'ghcr') alias('url', 'registry_url');
+  return rest;
+}
+
+function credentialsOf(type: string, options: Section): RegistryCredentials | undefined {
+  const secret = str(options.password) ?? str(options.token);
+  if (secret === undefined) return undefined;
+  const host =
+    type === 'dockerhub'
+      ? 'docker.io'
+      : type === 'gitea'
+        ? hostOf(str(options.registry_url) ?? str(options.url))
+        : type === 'ghcr'
+          ? hostOf(str(options.registry_url) ?? 'https://ghcr.io')
+          : hostOf(str(options.url));
+  if (host === undefined) return undefined;
+  // Gitea tells a token by itself; the registry's Basic auth still wants some user name.
+  const username = str(options.username) ?? (type === 'gitea' ? 'docker-watcher' : undefined);
+  return username === undefined ? undefined : { host, username, password: secret };
+}
+
+export function resolveRegistries(ctx: ResolveContext, registries: Readonly<Record<string, Section>>) {
+  const specs: Record<string, AdapterSpec<'registry', Registry>> = Object.create(null);
+  const credentials: RegistryCredentials[] = [];
+  for (const [name, registry] of Object.entries(registries)) {
+    const path = `registries.${name}`;
+    const type = String(registry.type);
+    const options = registryOptions(ctx, type, registry, path);
+    const spec = adapterSpec(ctx, registryAdapters, type, options, path);
+    if (!spec) continue;
+    specs[name] = spec;
+    const found = credentialsOf(type, options);
+    if (found) credentials.push(found);
+  }
+  return { registries: specs, credentials };
+}
+
+export interface TargetInput {
+  readonly target: Section;
+  /** `global.network`, when the file sets it. */
+  readonly network?: string;
+  /** Whether the file's target section sets its own network. */
+  readonly targetSetsNetwork: boolean;
+  readonly credentials: readonly RegistryCredentials[];
+  /** Per `project/stage`: env files and volumes from the projects (docker target). */
+  readonly stageSettings: ReadonlyMap<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
+}
+
+export function resolveTarget(
+  ctx: ResolveContext,
+  input: TargetInput,
+): AdapterSpec<'target', DeployTarget> | undefined {
+  const { type, reuse_registry_credentials: reuse, ...options } = input.target;
+  if (type !== 'docker') {
+    if (input.network !== undefined)
+      ctx.warn(
+        'global.network',
+        `does nothing with the ${String(type)} target (it applies to the docker target)`,
+      );
+    return adapterSpec(ctx, targetAdapters, String(type), options, 'global.target');
+  }
+  if (input.network !== undefined && !input.targetSetsNetwork) options.network = input.network;
+  if (reuse !== false && input.credentials.length > 0) {
+    const auth: Section = { ...((options.auth as Section | undefined) ?? {}) };
+    for (const found of input.credentials) {
+      if (auth[found.host] === undefined)
+        auth[found.host] = { username: found.username, password: found.password };
+    }
+    options.auth = auth;
+  }
+  if (input.stageSettings.size > 0) {
+    const stages: Record<string, Section> = {
+      ...((options.stages as Record<string, Section> | undefined) ?? {}),
+    };
+    for (const [key, settings] of input.stageSettings) {
+      const own = { ...(stages[key] ?? {}) };
+      for (const [field, fileKey, value] of [
+        ['env_files', 'env_file', settings.envFiles],
+        ['volumes', 'volumes', settings.volumes],
+      ] as const) {
+        if (value === undefined) continue;
+        if (own[field] !== undefined) {
+          ctx.problem(
+            `${settings.path}.${fileKey}`,
+            `global.target.stages.${key}.${field} sets it too: keep one`,
+          );
+          continue;
+        }
+        own[field] = value;
+      }
+      stages[key] = own;
+    }
+    options.stages = stages;
+  }
+  return adapterSpec(ctx, targetAdapters, 'docker', options, 'global.target');
+}
+
+export function resolveProxy(
+  ctx: ResolveContext,
+  proxy: Section | undefined,
+  npm: Section | undefined,
+): AdapterSpec<'proxy', ReverseProxy> | undefined {
+  if (proxy && npm) {
+    ctx.problem('global.npm', 'set global.proxy or global.npm, not both');
+    return undefined;
+  }
+  if (npm) return adapterSpec(ctx, proxyAdapters, 'npm', npm, 'global.npm');
+  if (!proxy) return undefined;
+  const { type, ...options } = proxy;
+  return adapterSpec(ctx, proxyAdapters, String(type), options, 'global.proxy');
+}
+
+export const defaultStore = 'sqlite:./data/docker-watcher.db';
+
+export function resolveStore(
+  ctx: ResolveContext,
+  store: string | Section | undefined,
+  path: string,
+): AdapterSpec<'store', StateStore> | undefined {
+  const value = store ?? defaultStore;
+  if (typeof value !== 'string') {
+    const { type, ...options } = value;
+    return adapterSpec(ctx, storeAdapters, String(type), options, path);
+  }
+  const before = ctx.problems.length;
+  const spec = value.startsWith('sqlite:')
+    ? adapterSpec(ctx, storeAdapters, 'sqlite', { path: value.slice(7) }, path)
+    : value === 'memory:'
+      ? adapterSpec(ctx, storeAdapters, 'memory', {}, path)
+      : /^postgres(ql)?:\/\//.test(value)
+        ? adapterSpec(ctx, storeAdapters, 'postgres', { url: value }, path)
+        : undefined;
+  // The user wrote one URL: its problems belong to it (or to the variable it came from).
+  const origin = ctx.origins.get(path);
+  for (let i = before; i < ctx.problems.length; i++) {
+    const { message } = ctx.problems[i]!;
+    ctx.problems[i] = origin
+      ? { path: origin.path, message: originMessage(origin, message) }
+      : { path, message };
+  }
+  if (spec || ctx.problems.length > before) return spec;
+  ctx.problem(path, 'must be sqlite:<file>, a postgres:// URL or memory:');
+  return undefined;
+}

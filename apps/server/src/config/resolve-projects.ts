@@ -1,0 +1,275 @@
+import { accessSync, constants } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import {
+  ConfigError,
+  compileTagPolicy,
+  defaultHealthCheck,
+  type EngineProject,
+  type EngineStage,
+  fromRegistryWatcherPin,
+  fromTagPattern,
+  type TagPolicyOptions,
+  tagPolicyOptions,
+} from '@docker-watcher/core';
+import type * as v from 'valibot';
+import type { ResolveContext } from './context.ts';
+import { toAdapterOptions, toFilePath } from './file-form.ts';
+import type { ProjectConfig, StageConfig } from './schema.ts';
+
+/** `git.example.com/team/web-app` -> `team/web-app`; `team/web-app` stays. */
+export function repositoryOf(image: string): string {
+  const [first, ...rest] = image.split('/');
+  if (rest.length > 0 && first !== undefined && (/[.:]/.test(first) || first === 'localhost'))
+    return rest.join('/');
+  return image;
+}
+
+export interface ProjectsInput {
+  readonly projects: Readonly<Record<string, ProjectConfig>>;
+  /** Projects (or stages) with shape problems: not resolved further, so no problem is reported twice. */
+  readonly broken: (path: string) => boolean;
+  /** Undefined when the `registries` section is missing or not a mapping (a problem of its own). */
+  readonly registryNames: readonly string[] | undefined;
+  readonly targetType: string;
+  readonly domain?: string;
+  readonly subdomainPattern: string;
+}
+
+export interface ResolvedProjects {
+  readonly projects: EngineProject[];
+  /** Env files and volumes per `project/stage`, for the docker target. */
+  readonly stageSettings: Map<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
+}
+
+type Health = ProjectConfig['healthcheck'];
+
+const projectKeys = [
+  'registry',
+  'image',
+  'repository',
+  'strategy',
+  'port',
+  'healthcheck',
+  'env',
+  'env_file',
+  'volumes',
+];
+
+const healthOf = (health: Health) =>
+  health === undefined
+    ? undefined
+    : typeof health === 'string'
+      ? { ...defaultHealthCheck, path: health }
+      : {
+          intervalMs: health.interval_ms,
+          timeoutMs: health.timeout_ms,
+          retries: health.retries,
+          startPeriodMs: health.start_period_ms,
+          ...(health.path ? { path: health.path } : {}),
+        };
+
+/** A glob's fixed beginning: `dev-` for `dev-*`. */
+const literalPrefixOf = (glob: string) => {
+  const index = glob.search(/[*?[\]{}()!+@\\]/);
+  return index === -1 ? glob : glob.slice(0, index);
+};
+
+const list = (value: string | string[] | undefined) =>
+  value === undefined ? undefined : typeof value === 'string' ? [value] : value;
+
+export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): ResolvedProjects {
+  const projects: EngineProject[] = [];
+  const stageSettings: ResolvedProjects['stageSettings'] = new Map();
+  const hosts = new Map<string, string>();
+  for (const [id, project] of Object.entries(input.projects)) {
+    const path = `projects.${id}`;
+    if (input.broken(path) && (!project || typeof project !== 'object' || !project.stages)) continue;
+    // Without a `registries` section (a problem of its own) every reference would be a second one.
+    const known = input.registryNames;
+    if (known && typeof project.registry === 'string' && !known.includes(project.registry)) {
+      ctx.problem(
+        `${path}.registry`,
+        `no registry named "${project.registry}"${known.length > 0 ? `; known: ${known.join(', ')}` : ''}`,
+      );
+    }
+    const stages: Record<string, EngineStage> = Object.create(null);
+    let valid = !input.broken(path);
+    // A project-level setting of the wrong shape: its stages' own checks still run.
+    const projectFieldsBroken = projectKeys.some((key) => input.broken(`${path}.${key}`));
+    for (const [name, stage] of Object.entries(project.stages ?? {})) {
+      const stagePath = `${path}.stages.${name}`;
+      if (input.broken(stagePath)) continue;
+      checkPromotion(ctx, project, name, stagePath, id);
+      const policy = stagePolicy(ctx, stage, stagePath);
+      if (!policy) {
+        valid = false;
+        continue;
+      }
+      const host = hostOf(input, id, name, stage);
+      if (host !== undefined) {
+        const other = hosts.get(host);
+        if (other)
+          ctx.problem(
+            `${stagePath}${stage.subdomain ? '.subdomain' : ''}`,
+            `the host ${host} is ${other}'s already; each stage needs its own`,
+          );
+        else hosts.set(host, stagePath);
+      }
+      if (!projectFieldsBroken)
+        containerSettings(ctx, input, project, stage, stagePath, `${id}/${name}`, stageSettings);
+      const env = { ...(project.env ?? {}), ...(stage.env ?? {}) };
+      const port = stage.port ?? project.port;
+      const health = healthOf(stage.healthcheck ?? project.healthcheck);
+      stages[name] = {
+        policy,
+        autoDeploy: stage.auto_deploy,
+        ...(stage.confirm ? { confirm: true } : {}),
+        ...(stage.promote_from ? { promoteFrom: stage.promote_from } : {}),
+        ...(stage.pinned_tag?.trim() ? { pin: stage.pinned_tag.trim() } : {}),
+        deploy: {
+          image: project.image,
+          ...(port ? { port } : {}),
+          ...(Object.keys(env).length > 0 ? { env } : {}),
+          ...(project.strategy ? { strategy: project.strategy } : {}),
+          ...(health ? { health } : {}),
+          ...(host ? { host } : {}),
+        },
+      };
+    }
+    if (valid && typeof project.image === 'string')
+      projects.push({
+        id,
+        registry: project.registry,
+        repository: project.repository ?? repositoryOf(project.image),
+        stages,
+      });
+  }
+  return { projects, stageSettings };
+}
+
+function hostOf(
+  input: ProjectsInput,
+  project: string,
+  stage: string,
+  config: StageConfig,
+): string | undefined {
+  if (!input.domain) return undefined;
+  const sub =
+    config.subdomain ?? input.subdomainPattern.replaceAll('{stage}', stage).replaceAll('{project}', project);
+  return `${sub}.${input.domain}`.toLowerCase();
+}
+
+function checkPromotion(ctx: ResolveContext, project: ProjectConfig, name: string, path: string, id: string) {
+  const from = project.stages[name]?.promote_from;
+  if (from === undefined) return;
+  if (from === name) ctx.problem(`${path}.promote_from`, 'a stage cannot promote from itself');
+  else if (!Object.hasOwn(project.stages, from)) {
+    const known = Object.keys(project.stages).filter((s) => s !== name);
+    ctx.problem(
+      `${path}.promote_from`,
+      `no stage "${from}" in project ${id}${known.length ? `; its stages: ${known.join(', ')}` : ''}`,
+    );
+  } else if (promotionLoops(project, name))
+    ctx.problem(`${path}.promote_from`, 'promotions must not go round in a circle');
+  else {
+    const source = project.stages[from]!;
+    const mine = project.stages[name]!;
+    // Two globs whose fixed beginnings differ never match the same tag.
+    if (typeof source.tag_pattern === 'string' && typeof mine.tag_pattern === 'string') {
+      const a = literalPrefixOf(source.tag_pattern);
+      const b = literalPrefixOf(mine.tag_pattern);
+      if (!a.startsWith(b) && !b.startsWith(a))
+        ctx.warn(
+          `${path}.tag_pattern`,
+          `nothing can be deployed here: ${from} takes ${source.tag_pattern} tags, which ${mine.tag_pattern} never allows`,
+        );
+    }
+    if (mine.pinned_tag !== undefined)
+      ctx.warn(`${path}.pinned_tag`, `does nothing on a stage that promotes from ${from}`);
+  }
+}
+
+function promotionLoops(project: ProjectConfig, start: string): boolean {
+  const seen = new Set<string>([start]);
+  let current = project.stages[start]?.promote_from;
+  while (current !== undefined) {
+    if (seen.has(current)) return true;
+    seen.add(current);
+    current = Object.hasOwn(project.stages, current) ? project.stages[current]?.promote_from : undefined;
+  }
+  return false;
+}
+
+function stagePolicy(
+  ctx: ResolveContext,
+  stage: StageConfig,
+  path: string,
+): EngineStage['policy'] | undefined {
+  if (stage.tag_pattern !== undefined && stage.policy !== undefined) {
+    ctx.problem(`${path}.policy`, 'set tag_pattern or policy, not both');
+    return undefined;
+  }
+  const [options, policyPath]: [TagPolicyOptions, string] =
+    stage.policy !== undefined
+      ? [toAdapterOptions(stage.policy, tagPolicyOptions) as TagPolicyOptions, `${path}.policy`]
+      : stage.tag_pattern !== undefined
+        ? [fromTagPattern(stage.tag_pattern), `${path}.tag_pattern`]
+        : // registrywatcher's default, also what its `pinned_tag: ""` means: the newest vX.Y.Z.
+          [fromRegistryWatcherPin(''), path];
+  try {
+    return compileTagPolicy(options, {});
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const p of error.problems) {
+      // `fromTagPattern` puts the glob under `pattern`: the user wrote `tag_pattern`.
+      const segments = p.path === '' ? [] : p.path.split('.');
+      const where =
+        stage.policy !== undefined
+          ? [policyPath, ...toFilePath(segments, tagPolicyOptions as v.GenericSchema)].join('.')
+          : policyPath;
+      ctx.problem(where, p.message);
+    }
+    return undefined;
+  }
+}
+
+/** `env_file` and `volumes` of a stage (else its project's), relative to the config file. */
+function containerSettings(
+  ctx: ResolveContext,
+  input: ProjectsInput,
+  project: ProjectConfig,
+  stage: StageConfig,
+  path: string,
+  key: string,
+  out: ResolvedProjects['stageSettings'],
+) {
+  const envFiles = list(stage.env_file ?? project.env_file);
+  const volumes = stage.volumes ?? project.volumes;
+  if (envFiles === undefined && volumes === undefined) return;
+  const from =
+    stage.env_file !== undefined || stage.volumes !== undefined ? path : path.replace(/\.stages\..*$/, '');
+  if (input.targetType !== 'docker') {
+    const keys = [envFiles ? 'env_file' : undefined, volumes ? 'volumes' : undefined]
+      .filter(Boolean)
+      .join(' and ');
+    if (input.targetType === 'memory') ctx.warn(from, `${keys} do nothing with the memory target`);
+    else ctx.problem(from, `${keys} need the docker target (global.target.type is ${input.targetType})`);
+    return;
+  }
+  const absolute = (file: string) => (isAbsolute(file) ? file : resolve(ctx.baseDir, file));
+  const files = envFiles?.map(absolute);
+  for (const file of files ?? []) {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      ctx.warn(
+        `${from}.env_file`,
+        `cannot read ${file}${code ? ` (${code})` : ''}: deploys of ${key} fail until it can be read`,
+      );
+    }
+  }
+  // Relative bind sources are relative to the config file, as in a compose file.
+  const mounts = volumes?.map((volume) => (/^\.\.?\//.test(volume) ? absolute(volume) : volume));
+  out.set(key, { ...(files ? { envFiles: files } : {}), ...(mounts ? { volumes: mounts } : {}), path: from });
+}
