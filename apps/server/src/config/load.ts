@@ -130,6 +130,8 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
       problems: [{ path: '', message: 'must be a mapping with global, registries and projects' }],
       warnings: [],
     };
+  // The file as given, before the environment, the lifted options and the schema's defaults.
+  const given = structuredClone(input);
   applyEnvironment(input, env, ctx.origins, ctx.problems);
   liftRegistryOptions(input, ctx);
   const normalized = normalize(node(configSchema), input, '', ctx, index);
@@ -151,7 +153,7 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
   noOpWarnings(ctx, file, input);
   const warnings = unique(ctx.warnings);
   if (ctx.problems.length > 0 || !resolved) return { problems: unique(ctx.problems), warnings };
-  return { config: { ...resolved, warnings }, problems: [], warnings };
+  return { config: { ...resolved, raw: given, warnings }, problems: [], warnings };
 }
 
 function resolveAll(
@@ -159,7 +161,7 @@ function resolveAll(
   file: ConfigFile,
   broken: (prefix: string) => boolean,
   targetSetsNetwork: boolean,
-): Omit<ResolvedConfig, 'warnings'> | undefined {
+): Omit<ResolvedConfig, 'warnings' | 'raw'> | undefined {
   const global = (isMapping(file.global) ? file.global : {}) as ConfigFile['global'];
   const registriesFile = isMapping(file.registries) ? file.registries : {};
   const okRegistries = Object.fromEntries(
@@ -214,7 +216,6 @@ function resolveAll(
   if (!targetSpec || !store || broken('global')) return undefined;
   return {
     file,
-    raw,
     projects,
     registries,
     target: targetSpec,

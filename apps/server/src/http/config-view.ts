@@ -49,6 +49,12 @@ export function configValues(config: ResolvedConfig): ConfigValue[] {
     if (typeof value === 'object' && value !== null) {
       for (const [key, child] of Object.entries(value)) {
         const childPath = path === '' ? key : `${path}.${key}`;
+        // A secret the file named by `x_env` or `x_file` arrives here read, as `x`.
+        const from = has(raw, `${key}_env`) ? 'env' : has(raw, `${key}_file`) ? 'file' : undefined;
+        if (from && !has(raw, key)) {
+          values.push({ path: childPath, value: mask, source: from, secret: true });
+          continue;
+        }
         walk(child, has(raw, key) ? raw[key] : undefined, childPath, inFile && has(raw, key));
         if (key.endsWith('_env') && typeof child === 'string')
           values.push({ path: childPath.slice(0, -'_env'.length), value: mask, source: 'env', secret: true });
