@@ -117,7 +117,7 @@ describe('actions', () => {
     await d.stack.push('v1', 'actions/shop', 'v1.1.0');
     const approval = await pendingApproval(d.stack, 'shop', 'rel');
     const { page, close } = await d.open({ path: '/approvals' });
-    await page.getByRole('button', { name: 'Reject' }).click();
+    await page.locator(`[data-approval="${approval.id}"]`).getByRole('button', { name: 'Reject' }).click();
     // Someone else decides first.
     await d.stack.api(`/api/approvals/${approval.id}/reject`, { body: {} });
     await page.getByRole('dialog').getByTestId('confirm-go').click();

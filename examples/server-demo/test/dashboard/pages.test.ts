@@ -60,7 +60,8 @@ describe('every page', () => {
       .locator('.chip')
       .evaluateAll((chips) => chips.map((c) => c.getAttribute('data-colour')));
     expect(new Set(colours).size).toBe(2);
-    expect(await page.getByTestId('pending-count').textContent()).toBe('1');
+    // rel's v1.1.0, and prod's v1.0.0 (a confirmed stage asks even with auto-deploy off).
+    expect(await page.getByTestId('pending-count').textContent()).toBe('2');
     await close();
   });
 
@@ -109,8 +110,11 @@ describe('every page', () => {
 
   it('approvals: what waits, from what to what, with approve and reject', async () => {
     const { page, close } = await checkPage('/approvals', 'approvals', 'waiting');
-    expect(await page.locator('[data-approval]').count()).toBe(1);
-    expect(await page.locator('[data-approval]').textContent()).toContain('v1.1.0');
+    const items = await page.locator('[data-approval]').allTextContents();
+    expect(items).toHaveLength(2);
+    expect(items.find((text) => text.includes('/ rel'))).toContain('v1.1.0');
+    // prod asks for the release rel proved, and says so.
+    expect(items.find((text) => text.includes('/ prod'))).toMatch(/v1\.0\.0[\s\S]*in rel/);
     await close();
   });
 
