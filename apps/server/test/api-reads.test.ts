@@ -266,6 +266,20 @@ describe('status, config and refresh', () => {
       expect(text).not.toContain(secret);
   });
 
+  it('says which values the environment set, over the file or a default', async () => {
+    await h.close();
+    h = await harness({ env: { DOCKER_WATCHER_LOG_LEVEL: 'debug', DOCKER_WATCHER_POLL_INTERVAL: '7' } });
+    const { values } = await read('/api/config');
+    const at = (path: string) => values.find((value: { path: string }) => value.path === path);
+    expect(at('global.server.log_level')).toEqual({
+      path: 'global.server.log_level',
+      value: 'debug',
+      source: 'env',
+    });
+    expect(at('global.poll_interval_seconds')).toMatchObject({ value: 7, source: 'env' });
+    expect(at('global.domain')).toMatchObject({ source: 'file' });
+  });
+
   it('looks at the registry now for one stage or a project, and records who asked', async () => {
     h.registry.push(repo, 'dev-7', digest(7));
     const { refreshed } = await act(`${stage}/dev/refresh`);

@@ -161,7 +161,7 @@ describe('containers', () => {
       (report) => report.status === 'healthy',
       { intervalMs: 100, timeoutMs: 10_000 },
     );
-    expect(reports.at(-1)).toEqual({ status: 'healthy', detail: 'GET /health -> 200' });
+    expect(reports.at(-1)).toEqual({ status: 'healthy', detail: 'GET /health -> 200', httpStatus: 200 });
   });
 
   it('without a health path are judged by the image HEALTHCHECK', async () => {

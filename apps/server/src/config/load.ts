@@ -39,8 +39,10 @@ export { parseYaml } from './yaml.ts';
 /** A config file turned into what the server composes: every reference checked, every secret read. */
 export interface ResolvedConfig {
   readonly file: ConfigFile;
-  /** The config as given, before defaults: what `GET /api/config` tells from defaults. */
+  /** The config as written, before the environment and defaults: what `GET /api/config` tells from defaults. */
   readonly raw: unknown;
+  /** Values that came from elsewhere than the file's text, by path: `DOCKER_WATCHER_*` and `*_env` (env), `*_file` (file). */
+  readonly sources: ReadonlyMap<string, 'env' | 'file'>;
   readonly projects: EngineProject[];
   readonly registries: Readonly<Record<string, AdapterSpec<'registry', Registry>>>;
   readonly target: AdapterSpec<'target', DeployTarget>;
@@ -130,8 +132,7 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
       problems: [{ path: '', message: 'must be a mapping with global, registries and projects' }],
       warnings: [],
     };
-  // The file as given, before the environment, the lifted options and the schema's defaults.
-  const given = structuredClone(input);
+  const written = structuredClone(input);
   applyEnvironment(input, env, ctx.origins, ctx.problems);
   liftRegistryOptions(input, ctx);
   const normalized = normalize(node(configSchema), input, '', ctx, index);
@@ -150,10 +151,15 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
   const rawGlobal = isMapping(input.global) ? input.global : {};
   const targetSetsNetwork = isMapping(rawGlobal.target) && rawGlobal.target.network !== undefined;
   const resolved = resolveAll(ctx, file, broken, targetSetsNetwork);
+  const sources = new Map(
+    [...ctx.origins].map(
+      ([path, origin]) => [path, origin.what.startsWith('the content of') ? 'file' : 'env'] as const,
+    ),
+  );
   noOpWarnings(ctx, file, input);
   const warnings = unique(ctx.warnings);
   if (ctx.problems.length > 0 || !resolved) return { problems: unique(ctx.problems), warnings };
-  return { config: { ...resolved, raw: given, warnings }, problems: [], warnings };
+  return { config: { ...resolved, raw: written, sources, warnings }, problems: [], warnings };
 }
 
 function resolveAll(
@@ -161,7 +167,7 @@ function resolveAll(
   file: ConfigFile,
   broken: (prefix: string) => boolean,
   targetSetsNetwork: boolean,
-): Omit<ResolvedConfig, 'warnings' | 'raw'> | undefined {
+): Omit<ResolvedConfig, 'warnings' | 'raw' | 'sources'> | undefined {
   const global = (isMapping(file.global) ? file.global : {}) as ConfigFile['global'];
   const registriesFile = isMapping(file.registries) ? file.registries : {};
   const okRegistries = Object.fromEntries(

@@ -28,9 +28,10 @@ function withoutPassword(text: string): string {
 }
 
 /**
- * The running config as a list of leaf values with where each came from: the file, the environment
- * (`*_env` keys, always masked) or a default. Values that are secrets (known secret values, secret
- * keys written into the file, passwords in URLs) are masked.
+ * The running config as a list of leaf values with where each came from: the file (written there, or
+ * read from a `*_file`), the environment (`DOCKER_WATCHER_*` variables, `*_env` keys) or a default.
+ * Values that are secrets (known secret values, values read through `*_env`/`*_file`, secret keys
+ * written into the file, passwords in URLs) are masked.
  */
 export function configValues(config: ResolvedConfig): ConfigValue[] {
   const secrets = new Set(config.secrets);
@@ -49,26 +50,19 @@ export function configValues(config: ResolvedConfig): ConfigValue[] {
     if (typeof value === 'object' && value !== null) {
       for (const [key, child] of Object.entries(value)) {
         const childPath = path === '' ? key : `${path}.${key}`;
-        // A secret the file named by `x_env` or `x_file` arrives here read, as `x`.
-        const from = has(raw, `${key}_env`) ? 'env' : has(raw, `${key}_file`) ? 'file' : undefined;
-        if (from && !has(raw, key)) {
-          values.push({ path: childPath, value: mask, source: from, secret: true });
-          continue;
-        }
         walk(child, has(raw, key) ? raw[key] : undefined, childPath, inFile && has(raw, key));
-        if (key.endsWith('_env') && typeof child === 'string')
-          values.push({ path: childPath.slice(0, -'_env'.length), value: mask, source: 'env', secret: true });
       }
       return;
     }
     if (value === undefined) return;
     const key = path.split('.').at(-1) ?? '';
+    const from = config.sources.get(path);
     const secret =
       (typeof value === 'string' && secrets.has(value)) || (!key.endsWith('_env') && secretKey.test(key));
     values.push({
       path,
       value: secret ? mask : typeof value === 'string' ? withoutPassword(value) : value,
-      source: inFile ? 'file' : 'default',
+      source: from ?? (inFile ? 'file' : 'default'),
       ...(secret ? { secret: true as const } : {}),
     });
   };

@@ -612,7 +612,7 @@ export function createEngine(options: EngineOptions): Engine {
       const state = await readState(ref);
       if (state?.desired?.digest !== decision.release.digest) {
         await updateState(ref, (s) => ({ ...s, desired: { ...decision.release, reason: decision.reason } }));
-        // Said once per release: the stage holds it until a person deploys it (and notifiers may say so).
+        // Said once per release: the stage holds it until a person deploys it (notifiers may say so).
         bus.emit({
           type: 'release:available',
           at: at(),
