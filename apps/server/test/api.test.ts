@@ -470,7 +470,8 @@ describe('operations', () => {
   });
 
   it('answers unknown routes with a JSON 404 and never shows a stack', async () => {
-    const response = await h.app.request('/nope');
+    // Page paths belong to the dashboard (its not-found page); the API's own paths answer JSON.
+    const response = await h.app.request('/api/nope');
     expect(response.status).toBe(404);
     expect((await json(response)).error.code).toBe('NOT_FOUND');
     h.store.dispose();

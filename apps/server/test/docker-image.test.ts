@@ -193,16 +193,24 @@ describe('apps/server/Dockerfile', () => {
       'node',
       '-e',
       `const fs = require('node:fs');
-       fetch('http://127.0.0.1:8080/api/projects', { headers: { authorization: 'Bearer ${token}' } })
-         .then((r) => r.json())
-         .then((body) => console.log(JSON.stringify({
+       Promise.all([
+         fetch('http://127.0.0.1:8080/api/projects', { headers: { authorization: 'Bearer ${token}' } }).then((r) => r.json()),
+         fetch('http://127.0.0.1:8080/').then(async (r) => [r.headers.get('content-type'), await r.text()]),
+       ]).then(([body, [type, page]]) => console.log(JSON.stringify({
            uid: process.getuid(),
            db: fs.statSync('/data/docker-watcher.db').isFile(),
            projects: body.projects.map((p) => p.id),
+           dashboard: type + ' ' + page.includes('<title>Docker Watcher</title>'),
          })));`,
     ]);
     expect(facts.code).toBe(0);
-    expect(JSON.parse(facts.stdout)).toEqual({ uid: 1000, db: true, projects: ['web-app'] });
+    // The dashboard ships inside the image: served at / with no extra step.
+    expect(JSON.parse(facts.stdout)).toEqual({
+      uid: 1000,
+      db: true,
+      projects: ['web-app'],
+      dashboard: 'text/html; charset=utf-8 true',
+    });
 
     // A broken config: check says so, with the path, and exits 1.
     const broken = await exec(container, [

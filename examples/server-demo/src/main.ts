@@ -1,6 +1,8 @@
 // The run command's demo: the reference server on a real local registry, Docker Engine, Caddy and
 // SQLite, shown through real subdomain routing on loopback. Keeps serving until Ctrl-C, then removes
 // everything it started; `--once` stops after the story (CI runs this).
+import { randomBytes } from 'node:crypto';
+import { ensureDashboardBuild } from './dashboard-build.ts';
 import { demoProject, demoProjects, demoRepository } from './demo-config.ts';
 import { runDemoScenario } from './demo-scenario.ts';
 import { type Stack, type StartStackOptions, startStack } from './stack.ts';
@@ -34,17 +36,29 @@ const stopRequested = new Promise<string>((resolve) => {
 });
 let starting: Promise<Stack> | undefined;
 let stack: Stack | undefined;
+// A dashboard login made up for this run (it lives as long as the demo's server).
+const dashboardUser = {
+  name: 'demo',
+  password: randomBytes(9).toString('base64url'),
+  scopes: ['admin'] as const,
+};
+const dashboardLine = (s: Stack) =>
+  `Dashboard: ${s.server.url}/  user ${dashboardUser.name}, password ${dashboardUser.password} (made up for this run)`;
 
 async function run(): Promise<void> {
   say('Docker Watcher demo: starting a Docker Engine (if none runs), a registry, Caddy and the server…');
   starting = startStack({
     projects: demoProjects,
     pollIntervalSeconds: 30,
+    users: [dashboardUser],
     onStep: (line) => say(`  ${line}`),
     // DW_DEMO_NOTIFY=<service URL> (ntfy://ntfy.sh/<topic>, discord://…): the story's deploys there too.
     ...(process.env.DW_DEMO_NOTIFY ? { notify: demoNotify } : {}),
   });
-  stack = await starting;
+  // The server serves the dashboard as soon as its build exists; it is made meanwhile when needed.
+  const [started] = await Promise.all([starting, ensureDashboardBuild()]);
+  stack = started;
+  say(`\n${dashboardLine(stack)}: watch the story there, live.`);
   await runDemoScenario(stack, say, startedAt);
   if (!once) printWhatToTry(stack);
 }
@@ -54,6 +68,8 @@ function printWhatToTry(s: Stack): void {
   const auth = `-H 'Authorization: Bearer ${s.adminToken}'`;
   const cli = `node --conditions=@docker-watcher/source ${serverCli}`;
   say(`
+${dashboardLine(s)}
+
 Open (Caddy routes each stage's host name; curl resolves *.localhost to loopback by itself):
   ${['dev', 'rel', 'prod'].map((stage) => `http://${s.hostOf(demoProject, stage)}:${s.caddy.httpPort}/`).join('\n  ')}
   or: curl -H 'Host: ${s.hostOf(demoProject, 'dev')}' ${caddy}/version

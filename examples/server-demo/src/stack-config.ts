@@ -8,6 +8,18 @@ export const stackEnvNames = {
   webhookSecret: 'DW_STACK_WEBHOOK_SECRET',
 } as const;
 
+/** The environment variable holding the bcrypt hash of the stack's `index`th dashboard user. */
+export const stackUserHashEnv = (index: number): string => `DW_STACK_USER_${index}_HASH`;
+
+/** A dashboard user of the stack; the password is hashed into the environment, never written. */
+export interface StackUser {
+  readonly name: string;
+  readonly password: string;
+  readonly scopes: ReadonlyArray<'read' | 'deploy' | 'admin'>;
+}
+
+type ServerInput = NonNullable<NonNullable<ConfigInput['global']>['server']>;
+
 type ProjectInput = ConfigInput['projects'][string];
 
 /** A project of the stack: everything of the config's project except where its image lives. */
@@ -36,6 +48,10 @@ export interface StackConfigParams {
   readonly domain: string;
   /** The server's `notify` key; messages then link to the server's own URL. */
   readonly notify?: ConfigInput['notify'];
+  /** Dashboard users (their hashes come from `stackUserHashEnv(i)`). */
+  readonly users?: readonly Pick<StackUser, 'name' | 'scopes'>[];
+  /** Dashboard session settings (`global.server.session`). */
+  readonly session?: ServerInput['session'];
 }
 
 /** The label naming the stack a deployed container belongs to. */
@@ -71,6 +87,16 @@ export function stackConfigText(params: StackConfigParams): string {
         ...(params.notify ? { public_url: `http://127.0.0.1:${params.listenPort}` } : {}),
         shutdown_timeout_ms: 5_000,
         tokens: [{ name: 'admin', token_env: stackEnvNames.adminToken, scopes: ['admin'] }],
+        ...(params.users?.length
+          ? {
+              users: params.users.map((user, i) => ({
+                name: user.name,
+                password_hash_env: stackUserHashEnv(i),
+                scopes: [...user.scopes],
+              })),
+            }
+          : {}),
+        ...(params.session ? { session: params.session } : {}),
       },
     },
     registries: {
@@ -91,5 +117,7 @@ export function stackConfigText(params: StackConfigParams): string {
     ),
     ...(params.notify ? { notify: params.notify } : {}),
   };
-  return stringify(config);
+  // Projects share objects (the health check): written out each time, since YAML aliases beyond
+  // 100 make the server refuse the file as a resource-exhaustion attack.
+  return stringify(config, { aliasDuplicateObjects: false });
 }

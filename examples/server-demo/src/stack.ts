@@ -19,13 +19,16 @@ import {
   startFaultProxy,
   startRegistry,
 } from '@docker-watcher/testkit';
+import { hash } from 'bcryptjs';
 import type Docker from 'dockerode';
 import {
   type StackConfigParams,
   type StackProject,
+  type StackUser,
   stackConfigText,
   stackEnvNames,
   stackIdLabel,
+  stackUserHashEnv,
 } from './stack-config.ts';
 import { createStackServer, type StackServer, type StackServerMode } from './stack-server.ts';
 
@@ -48,6 +51,10 @@ export interface StartStackOptions {
    * pushes and the Docker Engine's pulls still go to the registry itself.
    */
   readonly registryFaults?: boolean;
+  /** Dashboard users (passwords are hashed into the servers' environment). */
+  readonly users?: readonly StackUser[];
+  /** Dashboard session settings (`global.server.session`), e.g. a short login window for tests. */
+  readonly session?: Parameters<typeof stackConfigText>[0]['session'];
 }
 
 /** A served answer, read through Caddy. */
@@ -137,10 +144,13 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
     const dir = mkdtempSync(join(tmpdir(), 'dw-server-demo-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const adminToken = `dw-demo-${randomBytes(16).toString('hex')}`;
-    const env = {
+    const env: Record<string, string> = {
       [stackEnvNames.adminToken]: adminToken,
       [stackEnvNames.webhookSecret]: randomBytes(24).toString('hex'),
     };
+    // The lowest bcrypt cost: these passwords live as long as the stack.
+    const users = options.users ?? [];
+    for (const [i, user] of users.entries()) env[stackUserHashEnv(i)] = await hash(user.password, 4);
     const ports: number[] = [];
     for (let i = 0; i < replicas; i++) ports.push(await freePort());
 
@@ -204,6 +214,8 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
           pollIntervalSeconds: options.pollIntervalSeconds ?? 0,
           domain: stackDomain,
           ...(options.notify ? { notify: options.notify } : {}),
+          users,
+          ...(options.session ? { session: options.session } : {}),
         }),
       );
       return createStackServer({

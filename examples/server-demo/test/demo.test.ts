@@ -104,6 +104,20 @@ it('keeps serving until Ctrl-C, prints what to try, then removes what it started
     headers: { authorization: `Bearer ${token}` },
   });
   expect(projects.status).toBe(200);
+  // The dashboard, with a login made up for this run.
+  const [, url, user, password] =
+    /Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/ {2}user (\S+), password (\S+) \(made up for this run\)/.exec(
+      output,
+    ) ?? [];
+  const page = await fetch(`${url}/`);
+  expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+  expect(await page.text()).toContain('<title>Docker Watcher</title>');
+  const login = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: user, password }),
+  });
+  expect(login.status).toBe(200);
 
   child.kill('SIGINT');
   expect(await exited).toBe(0);

@@ -1,6 +1,7 @@
 import { realPartsReady } from './real-parts.ts';
 
 export * from './caddy.ts';
+export * from './chromium.ts';
 export * from './command.ts';
 export * from './debian-packages.ts';
 export * from './docker-client.ts';

@@ -3,6 +3,7 @@
 // a test file that never imports the testkit never waits for them, and one that does waits here.
 import { request } from 'node:http';
 import { defaultCaddyBinary } from './caddy.ts';
+import { ensureChromium } from './chromium.ts';
 import { ensureDebianPackage } from './debian-packages.ts';
 import { dockerClient, removeTestkitResources } from './docker-client.ts';
 import { type DockerEngine, ensureDockerEngine } from './docker-engine.ts';
@@ -21,8 +22,8 @@ export interface RealParts {
 
 /**
  * The engine (started, and Debian's docker.io installed, when none answers), the leftovers of runs
- * that ended removed, the fixture images built when their content changed, and Caddy installed
- * (once here, rather than by test files racing each other for dpkg's lock).
+ * that ended removed, the fixture images built when their content changed, and Caddy and Chromium
+ * installed (once here, rather than by test files racing each other for dpkg's lock).
  */
 export async function ensureRealParts(): Promise<RealParts> {
   const started = performance.now();
@@ -35,6 +36,7 @@ export async function ensureRealParts(): Promise<RealParts> {
     const engineMs = performance.now() - started;
     const built = await buildFixtureImages(docker);
     await ensureDebianPackage('caddy', defaultCaddyBinary);
+    await ensureChromium();
     const summary =
       `testkit: engine ${engine.startedByUs ? 'started' : 'reused'} in ${Math.round(engineMs)} ms; ` +
       `fixture images ${built.length ? `built: ${built.join(', ')}` : 'all cached'}; ` +

@@ -1,0 +1,69 @@
+// One thing a page reads from the API, kept current: read again (merged within a short window) when
+// the event stream reports something that concerns it, and after a reconnect.
+import type { DwEvent } from '../api/events.ts';
+import { events } from './events.svelte.ts';
+
+const mergeMs = 80;
+
+export class Resource<T> {
+  value = $state.raw<T | undefined>(undefined);
+  error = $state.raw<unknown>(undefined);
+  /** The first read is done (with a value or an error). */
+  ready = $state(false);
+  #fetch: () => Promise<T>;
+  #concerns: ((event: DwEvent) => boolean) | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #generation = 0;
+
+  constructor(fetch: () => Promise<T>, concerns?: (event: DwEvent) => boolean) {
+    this.#fetch = fetch;
+    this.#concerns = concerns;
+  }
+
+  /** Reads now and follows events until the returned function is called (an `$effect` cleanup). */
+  start(): () => void {
+    void this.load();
+    const offEvents = this.#concerns
+      ? events.subscribe((event) => {
+          if (this.#concerns?.(event)) this.later();
+        })
+      : () => undefined;
+    const offResync = events.onResync(() => void this.load());
+    return () => {
+      this.#generation++;
+      clearTimeout(this.#timer);
+      offEvents();
+      offResync();
+    };
+  }
+
+  /** Reads again soon, once for several calls in a row. */
+  later(): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.load();
+    }, mergeMs);
+  }
+
+  async load(): Promise<void> {
+    const generation = this.#generation;
+    try {
+      const value = await this.#fetch();
+      if (generation !== this.#generation) return;
+      this.value = value;
+      this.error = undefined;
+    } catch (error) {
+      if (generation !== this.#generation) return;
+      this.error = error;
+    } finally {
+      if (generation === this.#generation) this.ready = true;
+    }
+  }
+}
+
+/** Whether an event concerns a project (and a stage, when given). */
+export const concerns =
+  (project: string, stage?: string) =>
+  (event: DwEvent): boolean =>
+    'project' in event && event.project === project && (stage === undefined || event.stage === stage);

@@ -1,0 +1,90 @@
+// The dashboard's login on the real server: session cookie, `?next=` return, wrong passwords, the
+// 429 countdown, and an ended session sending the user to the login and back.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DashboardStack, pipelineProject, startDashboardStack } from '../../src/dashboard-stack.ts';
+import { accessibilityProblems, screenshots } from './page-checks.ts';
+
+let d: DashboardStack;
+
+beforeAll(async () => {
+  d = await startDashboardStack({
+    projects: { shop: pipelineProject('login/shop') },
+    // Three failures block for three seconds: the countdown test waits it out. A session ends after a
+    // minute without a request, inside the two minutes the dashboard warns before the end.
+    session: { login_max_failures: 3, login_window_seconds: 3, idle_timeout_seconds: 60 },
+  });
+});
+afterAll(async () => {
+  await d?.dispose();
+});
+
+describe('login', () => {
+  it('logs in and returns to the page asked for', async () => {
+    const { page, problems, close } = await d.open({ user: null, path: '/approvals' });
+    await page.waitForURL(/\/login\?next=%2Fapprovals$/);
+    await expect.poll(() => page.getByRole('heading', { name: 'Docker Watcher' }).isVisible()).toBe(true);
+    await screenshots(page, 'login');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await d.login(page, d.users.admin);
+    expect(new URL(page.url()).pathname).toBe('/approvals');
+    const cookies = await page.context().cookies();
+    expect(cookies.find((c) => c.name === 'dw_session')).toMatchObject({
+      httpOnly: true,
+      sameSite: 'Strict',
+    });
+    expect(problems).toEqual([]);
+    await close();
+  });
+
+  it("shows the server's message for a wrong password, and a countdown when it is rate limited", async () => {
+    const { page, close } = await d.open({ user: null, path: '/login' });
+    for (let i = 0; i < 3; i++) {
+      await page.getByLabel('User name').fill('mallory');
+      await page.getByLabel('Password').fill(`guess-${i}`);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong user name or password');
+    }
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const wait = page.getByTestId('login-wait');
+    await expect.poll(() => wait.isVisible()).toBe(true);
+    expect(Number(await wait.locator('strong').textContent())).toBeGreaterThan(0);
+    expect(await page.getByRole('button', { name: 'Log in' }).isDisabled()).toBe(true);
+    // Once it ran out, the right password gets in.
+    await expect.poll(() => wait.isVisible(), { timeout: 10_000 }).toBe(false);
+    await d.login(page, d.users.admin);
+    expect(new URL(page.url()).pathname).toBe('/');
+    await close();
+  });
+
+  it('warns before the session ends without activity, and "Stay signed in" keeps it', async () => {
+    const { page, close } = await d.open({ path: '/settings' });
+    const warning = page.getByTestId('session-warning');
+    await expect.poll(() => warning.isVisible()).toBe(true);
+    const secondsLeft = async () => {
+      const [minutes, seconds] = (await warning.locator('.mono').textContent())!.split(':').map(Number);
+      return minutes! * 60 + seconds!;
+    };
+    // Nothing is asked of the server meanwhile: the countdown runs down.
+    await expect.poll(secondsLeft, { timeout: 10_000 }).toBeLessThanOrEqual(56);
+    await warning.getByRole('button', { name: 'Stay signed in' }).click();
+    await expect.poll(secondsLeft, { timeout: 5_000 }).toBeGreaterThanOrEqual(58);
+    await close();
+  });
+
+  it('sends an ended session to the login with a message, and back to the same page after it', async () => {
+    const { page, context, close } = await d.open({ path: '/' });
+    await page.locator('[data-project=shop]').waitFor();
+    // The server no longer knows the cookie (as after a restart, or a session that ran out).
+    const [cookie] = (await context.cookies()).filter((c) => c.name === 'dw_session');
+    await context.addCookies([{ ...cookie!, value: 'ended-session-0123456789' }]);
+    // The project page reads the API, which answers 401.
+    await page.getByRole('link', { name: 'shop', exact: true }).click();
+    await page.waitForURL(/\/login\?next=/);
+    const next = new URL(page.url()).searchParams.get('next');
+    expect(next).toBe('/projects/shop');
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('log in again');
+    await d.login(page, d.users.admin);
+    expect(new URL(page.url()).pathname).toBe('/projects/shop');
+    await close();
+  });
+});
