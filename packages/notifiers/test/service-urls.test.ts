@@ -1,6 +1,6 @@
 import { isCoreError } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
-import { notifierChannels, parseServiceUrl } from '../src/index.ts';
+import { notifierChannels, parseServiceUrl, serviceUrlExamples } from '../src/index.ts';
 
 const problem = (url: string): string => {
   try {
@@ -67,5 +67,15 @@ describe('parseServiceUrl', () => {
     const message = problem('discord://s3cretToken@123456?colour=red');
     expect(message).toMatch(/discord:\/\/ URL discord:\/\/ URLs take no parameter "colour"/);
     expect(message).not.toContain('s3cretToken');
+  });
+});
+
+describe('the examples the config reference shows', () => {
+  it('name every channel once, and each parses as its channel', () => {
+    expect(serviceUrlExamples.map((example) => example.channel).sort()).toEqual(
+      Object.keys(notifierChannels).sort(),
+    );
+    for (const example of serviceUrlExamples)
+      expect(parseServiceUrl(example.url).channel, example.url).toBe(example.channel);
   });
 });

@@ -1,3 +1,4 @@
+import { serviceUrlExamples } from '@docker-watcher/notifiers';
 import { environmentSettings } from './environment.ts';
 import { descriptionOf, node, type SchemaNode, secretFieldsOf, unwrap } from './file-form.ts';
 import { configSchema } from './schema.ts';
@@ -181,6 +182,30 @@ const placeholder = (path: string) =>
     >
   )[path.split('.').pop() ?? ''] ?? 'name';
 
+/** The `notify` channels, each with a service URL that parses (the notifiers' tests read every one). */
+function channelsText(): string[] {
+  return [
+    '',
+    '## Notification channels',
+    '',
+    'Each entry of `notify` names a channel by its service URL, in the format Shoutrrr documents, so',
+    "Watchtower's URLs work as they are. The URL holds credentials: give it as `url_env` or `url_file`",
+    '(the examples below are made up). The keys of an entry are in the `notify[]` section below.',
+    '',
+    '```yaml',
+    'notify:',
+    '  - url_env: SLACK_URL            # failures, rollbacks and releases waiting for a person',
+    '  - name: ops-mail',
+    '    url_file: /run/secrets/smtp_url',
+    '    events: [deploy:failed, deploy:rolled-back]',
+    '```',
+    '',
+    '| channel | example service URL | sends |',
+    '| --- | --- | --- |',
+    ...serviceUrlExamples.map((e) => `| ${cell(e.service)} | \`${e.url}\` | ${cell(e.sends)} |`),
+  ];
+}
+
 export function configReferenceText(): string {
   const sections: Section[] = [];
   collect(node(configSchema), '', sections);
@@ -206,6 +231,7 @@ export function configReferenceText(): string {
     '',
     'The CLI reads `DOCKER_WATCHER_CONFIG` (the config file, default `docker-watcher.yml`), `DOCKER_WATCHER_URL`',
     '(a running server, default `http://127.0.0.1:8080`) and `DOCKER_WATCHER_TOKEN` (its API token).',
+    ...channelsText(),
   ];
   for (const section of sections) {
     out.push('', `## ${section.path === '' ? 'Top level' : `\`${section.path}\``}`, '');
