@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { isCoreError } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
 import { listenerUrl, verifyThroughListener } from './_verify.ts';
@@ -44,5 +46,30 @@ describe('verifyThroughListener', () => {
     });
     expect(outcome).toEqual({ ok: false, seen: 'ECONNREFUSED' });
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('reports the answer it got, not an attempt the deadline cut short after it', async () => {
+    // The first request gets a 502, every later one hangs: the last attempt ends at the deadline.
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests += 1;
+      if (requests === 1) res.writeHead(502).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const outcome = await verifyThroughListener({
+        url: new URL(`http://127.0.0.1:${port}`),
+        host: 'a.test',
+        path: '/',
+        expected: 'x',
+        timeoutMs: 300,
+      });
+      expect(requests).toBeGreaterThan(1);
+      expect(outcome).toMatchObject({ ok: false, seen: 'status 502 without X-Docker-Watcher-Upstream' });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

@@ -34,7 +34,13 @@ export interface VerifyOptions {
   readonly signal?: AbortSignal;
 }
 
-type Attempt = { readonly ok: true } | { readonly ok: false; readonly seen: string };
+type Attempt =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly seen: string /** Caddy answered (with a status). */;
+      readonly answered?: true;
+    };
 
 function attempt(options: VerifyOptions, timeoutMs: number): Promise<Attempt> {
   const https = options.url.protocol === 'https:';
@@ -55,8 +61,8 @@ function attempt(options: VerifyOptions, timeoutMs: number): Promise<Attempt> {
         const value = res.headers[upstreamHeader.toLowerCase()];
         if (value === options.expected) resolve({ ok: true });
         else if (value === undefined)
-          resolve({ ok: false, seen: `status ${res.statusCode} without ${upstreamHeader}` });
-        else resolve({ ok: false, seen: `status ${res.statusCode} from another upstream` });
+          resolve({ ok: false, answered: true, seen: `status ${res.statusCode} without ${upstreamHeader}` });
+        else resolve({ ok: false, answered: true, seen: `status ${res.statusCode} from another upstream` });
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
@@ -78,8 +84,10 @@ export async function verifyThroughListener(options: VerifyOptions): Promise<Att
   do {
     if (options.signal?.aborted) return last;
     const remaining = Math.max(1, deadline - Date.now());
-    last = await attempt(options, Math.min(2_000, remaining));
-    if (last.ok) return last;
+    const next = await attempt(options, Math.min(2_000, remaining));
+    if (next.ok) return next;
+    // An attempt the deadline cut short says less than an answer Caddy gave before it.
+    if (next.answered || !('answered' in last)) last = next;
     const wait = Math.min(pause, deadline - Date.now());
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     pause = Math.min(pause * 2, 500);

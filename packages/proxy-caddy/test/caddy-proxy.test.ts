@@ -158,7 +158,7 @@ describe('verification and rollback', () => {
   it('restores the previous route when the new upstream does not answer', async () => {
     const logger = createMemoryLogger();
     const adapter = createCaddyProxy(
-      { adminUrl: caddy.adminUrl, server: caddy.serverName, tls: 'off', verifyTimeoutMs: 500 },
+      { adminUrl: caddy.adminUrl, server: caddy.serverName, tls: 'off', verifyTimeoutMs: 1_500 },
       { logger },
     );
     cleanups.push(() => adapter.dispose());
