@@ -9,6 +9,8 @@ export default defineConfig({
     ...Object.fromEntries(channels.map((channel) => [`${channel}/index`, `src/${channel}/index.ts`])),
   },
   format: ['esm'],
+  // Stack traces point into the sources (shipped in the maps).
+  sourcemap: true,
   dts: true,
   clean: true,
   target: 'node22',
