@@ -36,6 +36,11 @@ export interface StackConfigParams {
   readonly registryUrl: string;
   readonly registryHost: string;
   readonly caddy: { readonly adminUrl: string; readonly serverName: string };
+  /**
+   * Time limit of one request to the registry's API and to Caddy's admin API (the adapters' own
+   * defaults otherwise): a fault test's stalled backend is given up on within it.
+   */
+  readonly requestTimeoutMs?: number;
   /** Where the server listens (every replica gets its own file with its own port). */
   readonly listenPort: number;
   /** `sqlite:<file>` or a `postgres://` URL. */
@@ -81,6 +86,7 @@ export function stackConfigText(params: StackConfigParams): string {
         admin_url: params.caddy.adminUrl,
         server: params.caddy.serverName,
         tls: 'off',
+        ...(params.requestTimeoutMs ? { timeout_ms: params.requestTimeoutMs } : {}),
       },
       server: {
         listen: `127.0.0.1:${params.listenPort}`,
@@ -100,7 +106,12 @@ export function stackConfigText(params: StackConfigParams): string {
       },
     },
     registries: {
-      local: { type: 'oci', url: params.registryUrl, webhook_secret_env: stackEnvNames.webhookSecret },
+      local: {
+        type: 'oci',
+        url: params.registryUrl,
+        webhook_secret_env: stackEnvNames.webhookSecret,
+        ...(params.requestTimeoutMs ? { timeout_ms: params.requestTimeoutMs } : {}),
+      },
     },
     projects: Object.fromEntries(
       Object.entries(params.projects).map(([id, project]) => [

@@ -51,6 +51,13 @@ export interface StartStackOptions {
    * pushes and the Docker Engine's pulls still go to the registry itself.
    */
   readonly registryFaults?: boolean;
+  /**
+   * The server reaches Caddy's admin API through a fault-switching proxy (`stack.caddyFaults`);
+   * requests served to the stages still go to Caddy itself.
+   */
+  readonly caddyFaults?: boolean;
+  /** Time limit of one request to the registry's API and Caddy's admin API (adapter defaults otherwise). */
+  readonly requestTimeoutMs?: number;
   /** Dashboard users (passwords are hashed into the servers' environment). */
   readonly users?: readonly StackUser[];
   /** Dashboard session settings (`global.server.session`), e.g. a short login window for tests. */
@@ -67,6 +74,8 @@ export interface Stack {
   readonly registry: LocalRegistry;
   /** With `registryFaults`: the proxy between the server and the registry's API. */
   readonly registryFaults?: FaultProxy;
+  /** With `caddyFaults`: the proxy between the server and Caddy's admin API. */
+  readonly caddyFaults?: FaultProxy;
   readonly caddy: CaddyInstance;
   /** Every replica; `server` is the first. */
   readonly servers: readonly StackServer[];
@@ -171,6 +180,8 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
       ? await startFaultProxy({ target: registry.url })
       : undefined;
     if (registryFaults) cleanups.push(() => registryFaults.stop());
+    const caddyFaults = options.caddyFaults ? await startFaultProxy({ target: caddy.adminUrl }) : undefined;
+    if (caddyFaults) cleanups.push(() => caddyFaults.stop());
     step(`Caddy: http://127.0.0.1:${caddy.httpPort} (admin API ${caddy.adminUrl})`);
 
     const stackId = `${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -206,7 +217,8 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
           projects: options.projects,
           registryUrl: registryFaults?.url ?? registry.url,
           registryHost: registry.host,
-          caddy,
+          caddy: caddyFaults ? { ...caddy, adminUrl: caddyFaults.url } : caddy,
+          ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
           listenPort: port,
           store: options.store ?? `sqlite:${databaseFile}`,
           network,
@@ -259,6 +271,7 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
     return {
       registry,
       ...(registryFaults ? { registryFaults } : {}),
+      ...(caddyFaults ? { caddyFaults } : {}),
       caddy,
       servers,
       server,
