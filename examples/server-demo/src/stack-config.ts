@@ -29,6 +29,7 @@ export interface StackProject {
   readonly stages: ProjectInput['stages'];
   readonly healthcheck?: ProjectInput['healthcheck'];
   readonly strategy?: ProjectInput['strategy'];
+  readonly deadlines?: ProjectInput['deadlines'];
 }
 
 export interface StackConfigParams {
@@ -41,6 +42,8 @@ export interface StackConfigParams {
    * defaults otherwise): a fault test's stalled backend is given up on within it.
    */
   readonly requestTimeoutMs?: number;
+  /** A `tcp://` Docker host for the docker target (a fault proxy in front of the engine's socket). */
+  readonly dockerHost?: string;
   /** Where the server listens (every replica gets its own file with its own port). */
   readonly listenPort: number;
   /** `sqlite:<file>` or a `postgres://` URL. */
@@ -78,6 +81,7 @@ export function stackConfigText(params: StackConfigParams): string {
         // Published on loopback, where Caddy (a host process) reaches it.
         publish: true,
         stop_timeout_seconds: 1,
+        ...(params.dockerHost ? { docker_host: params.dockerHost } : {}),
         // The testkit's labels: a crashed run's containers and network are removed by the next one.
         labels: testkitLabels({ [stackIdLabel]: params.stackId }),
       },
@@ -122,6 +126,7 @@ export function stackConfigText(params: StackConfigParams): string {
           port: appPort,
           healthcheck: project.healthcheck ?? stackHealthcheck,
           ...(project.strategy ? { strategy: project.strategy } : {}),
+          ...(project.deadlines ? { deadlines: project.deadlines } : {}),
           stages: project.stages,
         },
       ]),
