@@ -102,6 +102,24 @@ projects:
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
   });
 
+  it("gives a project's step deadlines to each of its stages' deploys, and refuses one too short", () => {
+    const config = loadConfigText(
+      base(
+        `  api:\n    registry: local\n    image: api\n    deadlines: { pull_ms: 5000, rollback_ms: 20000 }\n    stages:\n      dev: { tag_pattern: 'dev-*' }\n      prod: {}`,
+      ),
+      env,
+    );
+    for (const stage of Object.values(config.projects[0]!.stages))
+      expect(stage.deploy.deadlines).toEqual({ pullMs: 5000, rollbackMs: 20000 });
+    expect(
+      problemsOf(
+        base(
+          `  api:\n    registry: local\n    image: api\n    deadlines: { pull_ms: 5 }\n    stages:\n      dev: {}`,
+        ),
+      ).join('\n'),
+    ).toContain('projects.api.deadlines.pull_ms: must be at least 100 ms');
+  });
+
   it('follows the newest vX.Y.Z without a pattern, like registrywatcher, and keeps pins', () => {
     const config = loadConfigText(
       base(

@@ -29,6 +29,7 @@ export interface StackProject {
   readonly stages: ProjectInput['stages'];
   readonly healthcheck?: ProjectInput['healthcheck'];
   readonly strategy?: ProjectInput['strategy'];
+  readonly deadlines?: ProjectInput['deadlines'];
 }
 
 export interface StackConfigParams {
@@ -36,6 +37,13 @@ export interface StackConfigParams {
   readonly registryUrl: string;
   readonly registryHost: string;
   readonly caddy: { readonly adminUrl: string; readonly serverName: string };
+  /**
+   * Time limit of one request to the registry's API and to Caddy's admin API (the adapters' own
+   * defaults otherwise): a fault test's stalled backend is given up on within it.
+   */
+  readonly requestTimeoutMs?: number;
+  /** A `tcp://` Docker host for the docker target (a fault proxy in front of the engine's socket). */
+  readonly dockerHost?: string;
   /** Where the server listens (every replica gets its own file with its own port). */
   readonly listenPort: number;
   /** `sqlite:<file>` or a `postgres://` URL. */
@@ -73,6 +81,7 @@ export function stackConfigText(params: StackConfigParams): string {
         // Published on loopback, where Caddy (a host process) reaches it.
         publish: true,
         stop_timeout_seconds: 1,
+        ...(params.dockerHost ? { docker_host: params.dockerHost } : {}),
         // The testkit's labels: a crashed run's containers and network are removed by the next one.
         labels: testkitLabels({ [stackIdLabel]: params.stackId }),
       },
@@ -81,6 +90,7 @@ export function stackConfigText(params: StackConfigParams): string {
         admin_url: params.caddy.adminUrl,
         server: params.caddy.serverName,
         tls: 'off',
+        ...(params.requestTimeoutMs ? { timeout_ms: params.requestTimeoutMs } : {}),
       },
       server: {
         listen: `127.0.0.1:${params.listenPort}`,
@@ -100,7 +110,12 @@ export function stackConfigText(params: StackConfigParams): string {
       },
     },
     registries: {
-      local: { type: 'oci', url: params.registryUrl, webhook_secret_env: stackEnvNames.webhookSecret },
+      local: {
+        type: 'oci',
+        url: params.registryUrl,
+        webhook_secret_env: stackEnvNames.webhookSecret,
+        ...(params.requestTimeoutMs ? { timeout_ms: params.requestTimeoutMs } : {}),
+      },
     },
     projects: Object.fromEntries(
       Object.entries(params.projects).map(([id, project]) => [
@@ -111,6 +126,7 @@ export function stackConfigText(params: StackConfigParams): string {
           port: appPort,
           healthcheck: project.healthcheck ?? stackHealthcheck,
           ...(project.strategy ? { strategy: project.strategy } : {}),
+          ...(project.deadlines ? { deadlines: project.deadlines } : {}),
           stages: project.stages,
         },
       ]),

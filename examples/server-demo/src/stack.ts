@@ -15,9 +15,11 @@ import {
   type LocalRegistry,
   type PushedTag,
   pushImage,
+  type SocketFaultProxy,
   startCaddy,
   startFaultProxy,
   startRegistry,
+  startSocketFaultProxy,
 } from '@docker-watcher/testkit';
 import { hash } from 'bcryptjs';
 import type Docker from 'dockerode';
@@ -51,6 +53,18 @@ export interface StartStackOptions {
    * pushes and the Docker Engine's pulls still go to the registry itself.
    */
   readonly registryFaults?: boolean;
+  /**
+   * The server reaches Caddy's admin API through a fault-switching proxy (`stack.caddyFaults`);
+   * requests served to the stages still go to Caddy itself.
+   */
+  readonly caddyFaults?: boolean;
+  /**
+   * The server's docker target reaches the engine through a socket fault proxy (`stack.dockerFaults`);
+   * the stack's own look at containers and its cleanup still use the engine's socket.
+   */
+  readonly dockerFaults?: boolean;
+  /** Time limit of one request to the registry's API and Caddy's admin API (adapter defaults otherwise). */
+  readonly requestTimeoutMs?: number;
   /** Dashboard users (passwords are hashed into the servers' environment). */
   readonly users?: readonly StackUser[];
   /** Dashboard session settings (`global.server.session`), e.g. a short login window for tests. */
@@ -67,6 +81,10 @@ export interface Stack {
   readonly registry: LocalRegistry;
   /** With `registryFaults`: the proxy between the server and the registry's API. */
   readonly registryFaults?: FaultProxy;
+  /** With `caddyFaults`: the proxy between the server and Caddy's admin API. */
+  readonly caddyFaults?: FaultProxy;
+  /** With `dockerFaults`: the proxy between the server's docker target and the engine. */
+  readonly dockerFaults?: SocketFaultProxy;
   readonly caddy: CaddyInstance;
   /** Every replica; `server` is the first. */
   readonly servers: readonly StackServer[];
@@ -171,6 +189,10 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
       ? await startFaultProxy({ target: registry.url })
       : undefined;
     if (registryFaults) cleanups.push(() => registryFaults.stop());
+    const caddyFaults = options.caddyFaults ? await startFaultProxy({ target: caddy.adminUrl }) : undefined;
+    if (caddyFaults) cleanups.push(() => caddyFaults.stop());
+    const dockerFaults = options.dockerFaults ? await startSocketFaultProxy() : undefined;
+    if (dockerFaults) cleanups.push(() => dockerFaults.stop());
     step(`Caddy: http://127.0.0.1:${caddy.httpPort} (admin API ${caddy.adminUrl})`);
 
     const stackId = `${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -206,7 +228,9 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
           projects: options.projects,
           registryUrl: registryFaults?.url ?? registry.url,
           registryHost: registry.host,
-          caddy,
+          caddy: caddyFaults ? { ...caddy, adminUrl: caddyFaults.url } : caddy,
+          ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+          ...(dockerFaults ? { dockerHost: dockerFaults.url } : {}),
           listenPort: port,
           store: options.store ?? `sqlite:${databaseFile}`,
           network,
@@ -259,6 +283,8 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
     return {
       registry,
       ...(registryFaults ? { registryFaults } : {}),
+      ...(caddyFaults ? { caddyFaults } : {}),
+      ...(dockerFaults ? { dockerFaults } : {}),
       caddy,
       servers,
       server,

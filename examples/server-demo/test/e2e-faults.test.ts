@@ -1,14 +1,16 @@
-// The demo's story while the registry's API fails (issue #16, item 1, on real parts): webhooks only,
-// a fault-switching proxy between the server and the real registry. A push notified while the API
-// answers 500, 429, garbage or nothing at all is accepted, waits visibly with its reason, and is
-// deployed once the registry answers again, with no second push. Afterwards: one serving container,
-// no orphan, no secret in the log.
+// The demo's story while the registry's API or Caddy's admin API fails (issue #16, on real parts):
+// webhooks only, fault-switching proxies between the server and the real registry and Caddy.
+// A push notified while the registry answers 500, 429, garbage, nothing at all (reset) or never
+// (stall) is accepted, waits visibly with its reason, and is deployed once the registry answers
+// again, with no second push. A deploy whose traffic switch meets a failing admin API is not held
+// back as the release's fault: the old release keeps being served, and the release is deployed once
+// Caddy answers. Afterwards: one serving container per stage, no orphan, no secret in the log.
 
 import type { AppRelease, FaultMode } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../src/stack.ts';
 import { waitFor } from '../src/wait-for.ts';
-import { counter, deploysOf, finished, running, serves } from './support.ts';
+import { counter, deploysOf, finished, running, servedBody, serves } from './support.ts';
 
 let stack: Stack;
 
@@ -16,8 +18,12 @@ beforeAll(async () => {
   stack = await startStack({
     pollIntervalSeconds: 0,
     registryFaults: true,
+    caddyFaults: true,
+    // A stalled backend is given up on within it (the adapters' defaults are 10 s and 30 s).
+    requestTimeoutMs: 3_000,
     projects: {
       faults: { repository: 'e2e/faults', stages: { dev: { tag_pattern: 'dev-*', auto_deploy: true } } },
+      edge: { repository: 'e2e/edge', stages: { dev: { tag_pattern: 'dev-*', auto_deploy: true } } },
     },
   });
 }, 120_000);
@@ -26,11 +32,12 @@ afterAll(async () => {
   await stack?.dispose();
 });
 
-const faults: ReadonlyArray<Exclude<FaultMode, 'pass' | 'stall'>> = [
+const faults: ReadonlyArray<Exclude<FaultMode, 'pass'>> = [
   'error-500',
   'rate-limited',
   'garbage',
   'reset',
+  'stall',
 ];
 const pushed: string[] = [];
 
@@ -73,6 +80,70 @@ describe('a push notified while the registry API fails (webhooks only)', () => {
   it('leaves one serving container, no orphan, and no secret in the log', async () => {
     expect(await running(stack, 'faults')).toEqual([{ stage: 'dev', digest: pushed.at(-1) }]);
     const all = await stack.containers('faults');
+    expect(all.filter((c) => c.State !== 'running')).toEqual([]);
+    const log = stack.server.logs();
+    expect(log).not.toContain(stack.adminToken);
+    expect(log).not.toContain(stack.webhookSecret);
+  });
+});
+
+const caddyFaults: ReadonlyArray<Extract<FaultMode, 'error-500' | 'reset' | 'stall'>> = [
+  'error-500',
+  'reset',
+  'stall',
+];
+const releases: AppRelease[] = ['v1', 'v2'];
+
+describe('a deploy whose traffic switch meets a failing Caddy admin API', () => {
+  const shipped: string[] = [];
+
+  it('deploys the first release while Caddy answers', async () => {
+    const image = await stack.push('v1', 'e2e/edge', 'dev-0');
+    shipped.push(image.digest);
+    const first = await finished(stack, 'edge', 'dev', 'dev-0');
+    expect(first, first.error?.message).toMatchObject({ state: 'succeeded' });
+    await serves(stack, 'edge', 'dev', 'v1');
+  }, 120_000);
+
+  for (const [index, fault] of caddyFaults.entries()) {
+    it(`${fault}: the old release keeps being served, the new one is deployed once Caddy answers`, async () => {
+      const proxy = stack.caddyFaults!;
+      const tag = `dev-${index + 1}`;
+      const before = releases[index % 2]!;
+      const release = releases[(index + 1) % 2]!;
+      const met = proxy.faulted.get(fault) ?? 0;
+      proxy.set(fault);
+      const image = await stack.push(release, 'e2e/edge', tag);
+      shipped.push(image.digest);
+      await waitFor('the deploy to meet the fault', () => (proxy.faulted.get(fault) ?? 0) > met);
+      // The deploy reached the switch: its candidate started, and it cannot change the route.
+      expect(await servedBody(stack, 'edge', 'dev')).toBe(`200 ${before}`);
+      const attempt = await waitFor('the faulted attempt to end, or to wait for Caddy', async () => {
+        const deploys = (await deploysOf(stack, 'edge', 'dev')).filter((d) => d.release.tag === tag);
+        const ended = deploys.find((d) => d.finished);
+        if (ended) return ended;
+        // A rollback that cannot switch back keeps trying within its deadline: heal to let it end.
+        return (proxy.faulted.get(fault) ?? 0) > met + 1 ? deploys[0] : undefined;
+      });
+      expect(attempt.state).not.toBe('succeeded');
+      expect(await servedBody(stack, 'edge', 'dev')).toBe(`200 ${before}`);
+
+      proxy.set('pass');
+      const deploys = await waitFor(`a deploy of ${tag} to succeed once Caddy answers`, async () => {
+        const all = (await deploysOf(stack, 'edge', 'dev')).filter((d) => d.release.tag === tag);
+        return all.some((d) => d.state === 'succeeded') && all.every((d) => d.finished) ? all : undefined;
+      });
+      // The failed attempts were ours, not the release's: it was tried again, not held back.
+      for (const failed of deploys.filter((d) => d.state !== 'succeeded'))
+        expect(failed.error?.fault, `${failed.id}: ${failed.error?.message}`).toBe('infrastructure');
+      await serves(stack, 'edge', 'dev', release);
+      expect(await running(stack, 'edge')).toEqual([{ stage: 'dev', digest: image.digest }]);
+    }, 180_000);
+  }
+
+  it('leaves one serving container, no orphan, and no secret in the log', async () => {
+    expect(await running(stack, 'edge')).toEqual([{ stage: 'dev', digest: shipped.at(-1) }]);
+    const all = await stack.containers('edge');
     expect(all.filter((c) => c.State !== 'running')).toEqual([]);
     const log = stack.server.logs();
     expect(log).not.toContain(stack.adminToken);

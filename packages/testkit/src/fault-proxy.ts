@@ -17,9 +17,13 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-/** Hop-by-hop and length headers: the proxy's own connection decides them. */
+/**
+ * Hop-by-hop and length headers: the proxy's own connection decides them. A trailer (Caddy's admin
+ * API announces an `ETag` one) cannot follow a body with a length, so it is not announced either.
+ */
 const dropped = new Set([
   'connection',
+  'trailer',
   'keep-alive',
   'transfer-encoding',
   'content-length',
@@ -62,10 +66,19 @@ export async function startFaultProxy(options: { readonly target: string }): Pro
           if (name === 'host' || dropped.has(name) || value === undefined) continue;
           headers.set(name, Array.isArray(value) ? value.join(', ') : value);
         }
+        // A config load to Caddy's admin API carries a body: passed on as received. Read with
+        // events, not `for await`, whose end destroys the request and with it the connection.
+        const sent = await new Promise<Buffer>((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          response.req.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.req.on('end', () => resolve(Buffer.concat(chunks)));
+          response.req.on('error', reject);
+        });
         const answer = await fetch(new URL(request.path, options.target), {
           method: request.method,
           headers,
           redirect: 'manual',
+          ...(sent.length > 0 ? { body: sent } : {}),
         });
         const out: Record<string, string> = {};
         answer.headers.forEach((value, name) => {

@@ -20,6 +20,7 @@ export * from './private-engine.ts';
 export * from './push.ts';
 export * from './real-parts.ts';
 export * from './registry.ts';
+export * from './socket-fault-proxy.ts';
 export * from './test-run.ts';
 export * from './testkit-error.ts';
 export * from './token-server.ts';

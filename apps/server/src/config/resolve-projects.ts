@@ -8,6 +8,7 @@ import {
   type EngineStage,
   fromRegistryWatcherPin,
   fromTagPattern,
+  type StepDeadlines,
   type TagPolicyOptions,
   tagPolicyOptions,
 } from '@docker-watcher/core';
@@ -133,6 +134,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
           ...(project.strategy ? { strategy: project.strategy } : {}),
           ...(health ? { health } : {}),
           ...(host ? { host } : {}),
+          ...(project.deadlines ? { deadlines: deadlinesOf(project.deadlines) } : {}),
         },
       };
     }
@@ -145,6 +147,18 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
       });
   }
   return { projects, stageSettings };
+}
+
+/** The config's `deadlines` (snake_case) as the engine's step deadlines; unset steps keep its defaults. */
+function deadlinesOf(input: NonNullable<ProjectConfig['deadlines']>): Partial<StepDeadlines> {
+  const out: { -readonly [K in keyof StepDeadlines]?: number } = {};
+  if (input.pull_ms !== undefined) out.pullMs = input.pull_ms;
+  if (input.start_ms !== undefined) out.startMs = input.start_ms;
+  if (input.probe_ms !== undefined) out.probeMs = input.probe_ms;
+  if (input.switch_ms !== undefined) out.switchMs = input.switch_ms;
+  if (input.stop_ms !== undefined) out.stopMs = input.stop_ms;
+  if (input.rollback_ms !== undefined) out.rollbackMs = input.rollback_ms;
+  return out;
 }
 
 function hostOf(

@@ -367,6 +367,17 @@ export const stageConfig = fileObject({
   ...containerEntries,
 });
 
+function stepDeadline(what: string, fallback: number) {
+  return v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(100, 'must be at least 100 ms'),
+      v.description(`${what} Default: ${fallback} ms.`),
+    ),
+  );
+}
+
 export const projectConfig = fileObject({
   registry: v.pipe(v.string(), v.description('Name of an entry of `registries`.')),
   image,
@@ -384,6 +395,22 @@ export const projectConfig = fileObject({
     ),
   ),
   ...containerEntries,
+  deadlines: v.optional(
+    v.pipe(
+      fileObject({
+        pull_ms: stepDeadline('Pulling the image.', 600_000),
+        start_ms: stepDeadline('Creating and starting the new container.', 120_000),
+        probe_ms: stepDeadline('One health probe, or reading a log.', 30_000),
+        switch_ms: stepDeadline("Reading or switching the proxy's route.", 60_000),
+        stop_ms: stepDeadline('Stopping or removing a container, or listing the stage.', 120_000),
+        rollback_ms: stepDeadline('The whole rollback, its retries included.', 180_000),
+      }),
+      v.description(
+        'How long each step of a deploy may take before it fails with `TIMEOUT`: an infrastructure fault, so the release is tried again later, never held back. A Docker Engine or proxy that accepts a call and never answers holds a deploy no longer.',
+      ),
+      v.examples([{ pull_ms: 300_000 }]),
+    ),
+  ),
   stages: v.pipe(
     v.record(name, stageConfig),
     v.check((stages) => Object.keys(stages).length > 0, 'a project needs at least one stage'),
