@@ -44,7 +44,7 @@ async function followToEnd(page: Page): Promise<string> {
   return id;
 }
 
-describe('actions', { timeout: 120_000 }, () => {
+describe('actions', () => {
   it('offers a read-only user no action anywhere', async () => {
     const { page, problems, close } = await d.open({ user: d.users.viewer, path: '/' });
     await page.locator('[data-project=shop]').waitFor();
