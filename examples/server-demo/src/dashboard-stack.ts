@@ -123,20 +123,7 @@ export async function startDashboardStack(
       });
       const as = openOptions.user === undefined ? users.admin : openOptions.user;
       if (as) {
-        // Seen on the loaded test machine: now and then the login page never showed its form within
-        // 30 s (most likely a module import aborted by ERR_NETWORK_CHANGED, see above, which leaves
-        // the page without its app). Loaded again, a bounded number of times, it shows.
-        for (let attempt = 1; ; attempt++) {
-          await page.goto(`/login?next=${encodeURIComponent(openOptions.path ?? '/')}`);
-          const shown = await page
-            .getByLabel('User name')
-            .waitFor({ timeout: 15_000 })
-            .then(
-              () => true,
-              () => false,
-            );
-          if (shown || attempt === 3) break;
-        }
+        await page.goto(`/login?next=${encodeURIComponent(openOptions.path ?? '/')}`);
         await login(page, as);
       } else await page.goto(openOptions.path ?? '/');
       return {
