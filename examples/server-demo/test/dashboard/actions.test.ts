@@ -164,7 +164,7 @@ async function confirmAs(page: Page, title: string | RegExp): Promise<void> {
 }
 
 describe('stage controls', { timeout: 180_000 }, () => {
-  it('pins and unpins a stage and turns auto-deploy off and on, as the server then reports', async () => {
+  it('pins and unpins a stage and turns auto-deploy off and on, from its card and its page, as the server then reports', async () => {
     await d.stack.push('v1', 'actions/ops', 'dev-1');
     await finished(d.stack, 'ops', 'dev', 'dev-1');
     await d.stack.push('v2', 'actions/ops', 'dev-2');
@@ -202,6 +202,25 @@ describe('stage controls', { timeout: 180_000 }, () => {
     await page.goto('/projects/ops/stages/dev');
     await expect.poll(() => page.locator('.sub').textContent()).toContain('auto-deploy on');
     expect(await page.locator('.sub').textContent()).not.toContain('pinned');
+    // And has the same controls: pin the running tag, unpin, turn auto-deploy off and on.
+    await page.getByRole('button', { name: 'Pin to dev-2' }).click();
+    await confirmAs(page, 'Pin ops / dev to dev-2?');
+    await expect.poll(async () => (await opsDev()).pin).toBe('dev-2');
+    await expect.poll(() => page.locator('.sub').textContent()).toContain('pinned to dev-2');
+    await page.getByRole('button', { name: 'Unpin', exact: true }).click();
+    await confirmAs(page, 'Unpin ops / dev?');
+    await expect.poll(async () => (await opsDev()).pin).toBeFalsy();
+    await expect.poll(() => page.locator('.sub').textContent()).not.toContain('pinned');
+    await page.getByRole('button', { name: 'Turn auto-deploy off' }).click();
+    await confirmAs(page, 'Turn off auto-deploy for ops / dev?');
+    await expect.poll(async () => (await opsDev()).autoDeploy).toBe(false);
+    await expect.poll(() => page.locator('.sub').textContent()).toContain('auto-deploy off');
+    await page.getByRole('button', { name: 'Turn auto-deploy on' }).click();
+    await confirmAs(page, 'Turn on auto-deploy for ops / dev?');
+    await expect.poll(async () => (await opsDev()).autoDeploy).toBe(true);
+    // Neither pinning the running tag nor unpinning it deployed anything.
+    expect((await opsDev()).actual?.tag).toBe('dev-2');
+    await settled();
     expect(problems).toEqual([]);
     await close();
   });
