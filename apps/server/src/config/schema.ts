@@ -459,7 +459,9 @@ const globalConfig = (adapters: ReturnType<typeof adapterSections>) =>
       v.pipe(
         v.number(),
         v.minValue(0),
-        v.description('Poll period; 0 means webhooks only (`DOCKER_WATCHER_POLL_INTERVAL` overrides it).'),
+        v.description(
+          'Poll period, a fixed rate: a cycle starts every period however long the last one took (one that runs past the next start skips the starts it missed); 0 means webhooks only (`DOCKER_WATCHER_POLL_INTERVAL` overrides it).',
+        ),
       ),
       60,
     ),
