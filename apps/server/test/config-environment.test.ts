@@ -36,6 +36,21 @@ describe('DOCKER_WATCHER_* variables for the server’s own settings', () => {
     expect(config.pollIntervalMs).toBe(300_000);
   });
 
+  it('load the store adapter a store_env or store_file names (adapters load only when named)', async () => {
+    const text = planText.replace('global:', 'global:\n  store_env: STORE_URL');
+    const report = await inspectConfigText(
+      text,
+      { ...planEnv, STORE_URL: 'postgres://watcher@db.example.com:5432/watcher' },
+      { baseDir: planDir },
+    );
+    expect(report.problems).toEqual([]);
+    expect(report.config!.store).toMatchObject({
+      type: 'postgres',
+      definition: { name: 'postgres' },
+      options: { url: 'postgres://watcher@db.example.com:5432/watcher' },
+    });
+  });
+
   it('apply without any of those keys in the file, and replace a store read from the environment', async () => {
     const text = planText.replace('global:', 'global:\n  store_env: STORE_URL');
     const report = await inspectConfigText(
