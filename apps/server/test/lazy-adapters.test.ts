@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,10 @@ import { afterEach, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '../../..');
 let dir: string | undefined;
+let child: ChildProcess | undefined;
 afterEach(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  child = undefined;
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -44,7 +47,7 @@ projects:
       dev: { tag_pattern: "dev-*" }
 `,
   );
-  const child = spawn(
+  const server = spawn(
     process.execPath,
     [
       '--conditions=@docker-watcher/source',
@@ -62,17 +65,18 @@ projects:
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child = server;
+  const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
   const output: string[] = [];
-  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  server.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: server.stdout! }).on('line', (line) => {
       output.push(line);
       if (line.includes('docker-watcher is listening')) resolve();
     });
-    child.on('exit', () => reject(new Error(`the server exited before listening:\n${output.join('\n')}`)));
+    server.on('exit', () => reject(new Error(`the server exited before listening:\n${output.join('\n')}`)));
   });
-  child.kill('SIGTERM');
+  server.kill('SIGTERM');
   expect(await exited).toBe(0);
 
   const loaded = packagesIn(readFileSync(record, 'utf8').split('\n'));
@@ -94,4 +98,4 @@ projects:
     'pg',
   ])
     expect(loaded, name).not.toContain(name);
-});
+}, 180_000);
