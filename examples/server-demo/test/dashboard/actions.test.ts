@@ -92,20 +92,26 @@ describe('actions', () => {
     await close();
   });
 
-  it("promotes rel's digest to prod from the board's arrow, with the typed confirmation", async () => {
+  it("takes rel's digest to prod from the board: prod's approval of it, with the typed confirmation", async () => {
+    // prod confirms each release, so the digest rel proved waits there for approval.
+    await pendingApproval(d.stack, 'shop', 'prod');
     const { page, close } = await d.open({ path: '/' });
-    const arrow = page
-      .locator('[data-project=shop] [data-stage=prod]')
-      .getByRole('button', { name: /Promote v1.0.0 from rel/ });
-    await arrow.click();
+    const prod = page.locator('[data-project=shop] [data-stage=prod]');
+    const approve = prod.getByRole('button', { name: 'Approve v1.0.0' });
+    await approve.waitFor();
+    // One action for that release, not also a promotion of the same digest.
+    expect(await prod.getByRole('button', { name: /Promote/ }).count()).toBe(0);
+    await approve.click();
     const dialog = page.getByRole('dialog');
-    expect(await dialog.textContent()).toContain('The exact digest');
+    await expect
+      .poll(() => dialog.getByRole('heading').textContent())
+      .toBe('Approve v1.0.0 for shop / prod?');
     await dialog.getByTestId('confirm-type').fill('prod');
     await dialog.getByTestId('confirm-go').click();
     const id = await followToEnd(page);
     const { deploy } = await d.stack.api<{ deploy: DeployRecord }>(`/api/deploys/${id}`);
     const [rel] = (await deploysOf(d.stack, 'shop', 'rel')).filter((r) => r.state === 'succeeded');
-    expect(deploy).toMatchObject({ state: 'succeeded', trigger: 'promotion', release: rel!.release });
+    expect(deploy).toMatchObject({ state: 'succeeded', release: { digest: rel!.release.digest } });
     await close();
   });
 
