@@ -112,21 +112,25 @@ const noAdapters: AdapterTables = {
   store: new Map(),
 };
 
+/** A fresh context for one normalizing pass: nothing found yet. */
+const normalizeContext = (env: Environment, baseDir: string): NormalizeContext => ({
+  env,
+  baseDir,
+  problems: [],
+  warnings: [],
+  secrets: [],
+  origins: new Map(),
+  secretPaths: new Set(),
+  broken: new Set(),
+});
+
 /**
  * Loads the adapters a file names. Which they are is read from the file normalized without any
  * adapter's schema (so a store URL from `store_env` counts too); its problems are not kept here:
  * the real pass, with the adapters, says them.
  */
 async function adaptersNamed(input: Record<string, unknown>, base: NormalizeContext) {
-  const scratch: NormalizeContext = {
-    ...base,
-    problems: [],
-    warnings: [],
-    secrets: [],
-    origins: new Map(),
-    secretPaths: new Set(),
-    broken: new Set(),
-  };
+  const scratch = normalizeContext(base.env, base.baseDir);
   const schema = configSchemaFor(noAdapters);
   return loadAdapters(namedAdapters(normalize(node(schema), input, '', scratch, indexOf(schema))));
 }
@@ -174,16 +178,7 @@ export async function inspectConfig(
   env: Environment,
   options: LoadOptions = {},
 ): Promise<ConfigReport> {
-  const base: NormalizeContext = {
-    env,
-    baseDir: options.baseDir ?? process.cwd(),
-    problems: [],
-    warnings: [],
-    secrets: [],
-    origins: new Map(),
-    secretPaths: new Set(),
-    broken: new Set(),
-  };
+  const base = normalizeContext(env, options.baseDir ?? process.cwd());
   const ctx = createResolveContext(base);
   const input = raw ?? Object.create(null);
   if (!isMapping(input))
