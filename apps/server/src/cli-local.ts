@@ -42,7 +42,7 @@ export const localCommands: readonly Command[] = [
     async run(context) {
       const file = context.options.config;
       const { inspectConfigFile } = await import('./config/load.ts');
-      const report = inspectConfigFile(file);
+      const report = await inspectConfigFile(file);
       const config = report.config;
       const summary = config
         ? {
@@ -88,8 +88,8 @@ export const localCommands: readonly Command[] = [
     remote: false,
     async run(context) {
       const text = context.options.reference
-        ? (await import('./config/reference.ts')).configReferenceText()
-        : (await import('./config/json-schema.ts')).configJsonSchemaText();
+        ? await (await import('./config/reference.ts')).configReferenceText()
+        : await (await import('./config/json-schema.ts')).configJsonSchemaText();
       if (context.options.write) {
         writeFileSync(context.options.write, text);
         return { json: { written: context.options.write }, text: `wrote ${context.options.write}` };

@@ -95,7 +95,7 @@ async function checkAdapters(composed: Composed, ms: number): Promise<void> {
 /** `docker-watcher serve`: config -> engine -> HTTP server. */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const env = options.env ?? process.env;
-  let config: ResolvedConfig = loadConfigFile(options.configFile, env);
+  let config: ResolvedConfig = await loadConfigFile(options.configFile, env);
   const logger = options.logger ?? createServerLogger({ secrets: config.secrets, level: config.logLevel });
   const warn = (resolved: ResolvedConfig) => {
     for (const w of resolved.warnings) logger.warn(`config: ${w.path ? `${w.path}: ` : ''}${w.message}`);
@@ -216,7 +216,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const reloadOnce = async (): Promise<boolean> => {
     let next: ResolvedConfig;
     try {
-      next = loadConfigFile(options.configFile, env);
+      next = await loadConfigFile(options.configFile, env);
     } catch (error) {
       const problems = isCoreError(error) ? error.message : String(error);
       logger.error('the new config is invalid; the running one stays', { problems });

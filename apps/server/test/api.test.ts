@@ -422,15 +422,17 @@ describe('registrywatcher API', () => {
 });
 
 describe('operations', () => {
-  it('names itself among replicas by host and port (stable across restarts), or by replica_name', () => {
-    const holder = (text: string, listenPort?: number) =>
-      compose(loadConfigText(text, env), listenPort === undefined ? {} : { listenPort }).engine.leadership()
-        .holder;
-    expect(holder(configText)).toBe(`${hostname()}:8080`);
-    expect(holder(configText, 9090)).toBe(`${hostname()}:9090`);
-    expect(holder(configText, 0)).not.toBe(holder(configText, 0));
+  it('names itself among replicas by host and port (stable across restarts), or by replica_name', async () => {
+    const holder = async (text: string, listenPort?: number) =>
+      compose(
+        await loadConfigText(text, env),
+        listenPort === undefined ? {} : { listenPort },
+      ).engine.leadership().holder;
+    expect(await holder(configText)).toBe(`${hostname()}:8080`);
+    expect(await holder(configText, 9090)).toBe(`${hostname()}:9090`);
+    expect(await holder(configText, 0)).not.toBe(await holder(configText, 0));
     expect(
-      holder(
+      await holder(
         configText.replace('    webhook_body_limit', '    replica_name: blue-1\n    webhook_body_limit'),
       ),
     ).toBe('blue-1');

@@ -53,7 +53,7 @@ interface Harness {
 }
 
 async function harness(session = ''): Promise<Harness> {
-  const config = loadConfigText(configText(session), { ...env, DW_ALICE_HASH: hashes.alice });
+  const config = await loadConfigText(configText(session), { ...env, DW_ALICE_HASH: hashes.alice });
   // No redaction in front: what the login code logs is what this test sees.
   const logs = createMemoryLogger();
   const composed = compose(config, { logger: logs });
@@ -470,10 +470,10 @@ describe('secrets', () => {
 });
 
 describe('users in the config', () => {
-  const problemsOf = (users: string, extraEnv: Record<string, string> = {}) => {
+  const problemsOf = async (users: string, extraEnv: Record<string, string> = {}) => {
     const text = configText().replace(/ {4}users:\n(?: {6}- .*\n)+/, `    users:\n${users}\n`);
     try {
-      loadConfigText(text, { ...env, DW_ALICE_HASH: hashes.alice, ...extraEnv });
+      await loadConfigText(text, { ...env, DW_ALICE_HASH: hashes.alice, ...extraEnv });
     } catch (error) {
       if (error instanceof ConfigError) return error.problems;
       throw error;
@@ -481,8 +481,8 @@ describe('users in the config', () => {
     return [];
   };
 
-  it('names the path of a user without a hash', () => {
-    expect(problemsOf('      - { name: bob, scopes: [read] }')).toEqual([
+  it('names the path of a user without a hash', async () => {
+    expect(await problemsOf('      - { name: bob, scopes: [read] }')).toEqual([
       {
         path: 'global.server.users.0',
         message: 'needs password_hash or password_hash_env (make one with `docker-watcher hash-password`)',
@@ -490,8 +490,8 @@ describe('users in the config', () => {
     ]);
   });
 
-  it('refuses plain passwords, in `password` or posing as a hash, without repeating them', () => {
-    const plain = problemsOf('      - { name: bob, password: "hunter2-plain", scopes: [read] }');
+  it('refuses plain passwords, in `password` or posing as a hash, without repeating them', async () => {
+    const plain = await problemsOf('      - { name: bob, password: "hunter2-plain", scopes: [read] }');
     expect(plain).toEqual([
       {
         path: 'global.server.users.0.password',
@@ -499,14 +499,14 @@ describe('users in the config', () => {
           'plain passwords are not accepted: put the output of `docker-watcher hash-password` in password_hash or password_hash_env',
       },
     ]);
-    const posing = problemsOf('      - { name: bob, password_hash: "hunter2-plain", scopes: [read] }');
+    const posing = await problemsOf('      - { name: bob, password_hash: "hunter2-plain", scopes: [read] }');
     expect(posing).toEqual([
       {
         path: 'global.server.users.0.password_hash',
         message: 'must be a bcrypt hash ($2b$…) from `docker-watcher hash-password`, never a password',
       },
     ]);
-    const fromEnv = problemsOf('      - { name: bob, password_hash_env: BOB_HASH, scopes: [read] }', {
+    const fromEnv = await problemsOf('      - { name: bob, password_hash_env: BOB_HASH, scopes: [read] }', {
       BOB_HASH: 'hunter2-plain',
     });
     expect(fromEnv).toEqual([
@@ -519,12 +519,12 @@ describe('users in the config', () => {
     expect(JSON.stringify([plain, posing, fromEnv])).not.toContain('hunter2');
   });
 
-  it('refuses both hash keys, duplicate names and names of tokens', () => {
-    const both = problemsOf(
+  it('refuses both hash keys, duplicate names and names of tokens', async () => {
+    const both = await problemsOf(
       `      - { name: bob, password_hash: "${hashes.rita}", password_hash_env: DW_ALICE_HASH, scopes: [read] }`,
     );
     expect(both.map((p) => p.path)).toEqual(['global.server.users.0.password_hash_env']);
-    const names = problemsOf(
+    const names = await problemsOf(
       [
         `      - { name: bob, password_hash: "${hashes.rita}", scopes: [read] }`,
         `      - { name: bob, password_hash: "${hashes.rita}", scopes: [read] }`,
@@ -537,9 +537,9 @@ describe('users in the config', () => {
     ]);
   });
 
-  it('checks session settings', () => {
+  it('checks session settings', async () => {
     const text = configText().replace('[10.0.0.0/8]', '[10.0.0.0/8, 10.0.0.0/33]');
-    expect(() => loadConfigText(text, { ...env, DW_ALICE_HASH: hashes.alice })).toThrow(
+    await expect(loadConfigText(text, { ...env, DW_ALICE_HASH: hashes.alice })).rejects.toThrow(
       /global\.server\.session\.trusted_proxies\.1: must be an IP address or a CIDR range/,
     );
   });

@@ -38,11 +38,11 @@ describe('examples/compose', () => {
     expect(watcher.group_add?.[0]).toContain('${DOCKER_GID:?');
   });
 
-  it('the example config is valid with the environment compose passes, and every variable is in .env.example', () => {
+  it('the example config is valid with the environment compose passes, and every variable is in .env.example', async () => {
     const names = Object.keys(watcher.environment ?? {});
     for (const name of [...names, 'DOCKER_GID']) expect(envFile).toMatch(new RegExp(`^${name}=$`, 'm'));
     const env = Object.fromEntries(names.map((n) => [n, `${n.toLowerCase()}-value-0123456789abcdef`]));
-    const config = loadConfigFile(join(dir, 'config/config.yml'), env);
+    const config = await loadConfigFile(join(dir, 'config/config.yml'), env);
     expect(config.store).toMatchObject({ type: 'sqlite' });
     // Every secret the config reads comes from compose's environment.
     const wanted = [...readFileSync(join(dir, 'config/config.yml'), 'utf8').matchAll(/_env: (\w+)/g)].map(

@@ -12,12 +12,12 @@ const lines = (problems: readonly ConfigProblem[]) =>
   problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
 
 describe('DOCKER_WATCHER_* variables for the server’s own settings', () => {
-  it('win over the file: listen, store, log level, poll interval', () => {
+  it('win over the file: listen, store, log level, poll interval', async () => {
     const text = planText.replace(
       'global:',
       'global:\n  store: sqlite:./file.db\n  poll_interval_seconds: 30\n  server: { listen: 0.0.0.0:8080, log_level: info }',
     );
-    const report = inspectConfigText(
+    const report = await inspectConfigText(
       text,
       {
         ...planEnv,
@@ -36,9 +36,24 @@ describe('DOCKER_WATCHER_* variables for the server’s own settings', () => {
     expect(config.pollIntervalMs).toBe(300_000);
   });
 
-  it('apply without any of those keys in the file, and replace a store read from the environment', () => {
+  it('load the store adapter a store_env or store_file names (adapters load only when named)', async () => {
     const text = planText.replace('global:', 'global:\n  store_env: STORE_URL');
-    const report = inspectConfigText(
+    const report = await inspectConfigText(
+      text,
+      { ...planEnv, STORE_URL: 'postgres://watcher@db.example.com:5432/watcher' },
+      { baseDir: planDir },
+    );
+    expect(report.problems).toEqual([]);
+    expect(report.config!.store).toMatchObject({
+      type: 'postgres',
+      definition: { name: 'postgres' },
+      options: { url: 'postgres://watcher@db.example.com:5432/watcher' },
+    });
+  });
+
+  it('apply without any of those keys in the file, and replace a store read from the environment', async () => {
+    const text = planText.replace('global:', 'global:\n  store_env: STORE_URL');
+    const report = await inspectConfigText(
       text,
       { ...planEnv, DOCKER_WATCHER_STORE: 'memory:', DOCKER_WATCHER_LISTEN: '[::1]:8081' },
       { baseDir: planDir },
@@ -48,8 +63,8 @@ describe('DOCKER_WATCHER_* variables for the server’s own settings', () => {
     expect(report.config!.listen).toEqual({ host: '::1', port: 8081 });
   });
 
-  it('are checked like the file, and problems name the variable', () => {
-    const report = inspectConfigText(
+  it('are checked like the file, and problems name the variable', async () => {
+    const report = await inspectConfigText(
       planText,
       {
         ...planEnv,
@@ -68,8 +83,8 @@ describe('DOCKER_WATCHER_* variables for the server’s own settings', () => {
     ]);
   });
 
-  it('are documented in the reference', () => {
-    const reference = configReferenceText();
+  it('are documented in the reference', async () => {
+    const reference = await configReferenceText();
     for (const variable of [
       'DOCKER_WATCHER_LISTEN',
       'DOCKER_WATCHER_STORE',

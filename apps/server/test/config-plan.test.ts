@@ -10,8 +10,8 @@ const planDir = join(import.meta.dirname, 'fixtures/plan');
 const planEnv = { NPM_PASSWORD: 'npm-password-0123', GITEA_TOKEN: 'gitea-token-0123456789' };
 
 describe("the plan's config file", () => {
-  it('loads as written, with its environment variables set, and without a warning', () => {
-    const report = inspectConfigFile(planFile, planEnv);
+  it('loads as written, with its environment variables set, and without a warning', async () => {
+    const report = await inspectConfigFile(planFile, planEnv);
     expect(report.problems).toEqual([]);
     expect(report.warnings).toEqual([]);
     const config = report.config!;
@@ -23,8 +23,8 @@ describe("the plan's config file", () => {
     ]);
   });
 
-  it('means what the plan says: three stages with their gates, port and health check', () => {
-    const config = loadConfigFile(planFile, planEnv);
+  it('means what the plan says: three stages with their gates, port and health check', async () => {
+    const config = await loadConfigFile(planFile, planEnv);
     const [project] = config.projects;
     expect(project?.id).toBe('web-app-launcher');
     expect(project?.repository).toBe('alexei/web-app-launcher');
@@ -47,8 +47,8 @@ describe("the plan's config file", () => {
     expect(prod!.deploy.health?.path).toBe('/api/health');
   });
 
-  it("hands env_file (relative to the file), volumes, network and the registry's credentials to the Docker target", () => {
-    const config = loadConfigFile(planFile, planEnv);
+  it("hands env_file (relative to the file), volumes, network and the registry's credentials to the Docker target", async () => {
+    const config = await loadConfigFile(planFile, planEnv);
     const options = config.target.options as {
       network: string;
       auth: Record<string, { username: string; password: string }>;
@@ -68,7 +68,7 @@ describe("the plan's config file", () => {
     });
   });
 
-  it('lets a stage override port, healthcheck, env, env_file and volumes', () => {
+  it('lets a stage override port, healthcheck, env, env_file and volumes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dw-plan-'));
     writeFileSync(join(dir, 'prod.env'), 'A=1\n');
     const text = readFileSync(planFile, 'utf8').replace(
@@ -84,7 +84,7 @@ describe("the plan's config file", () => {
         '        volumes: ["./data:/data", "app-cache:/cache:ro"]',
       ].join('\n'),
     );
-    const report = inspectConfigText(text, planEnv, { baseDir: dir });
+    const report = await inspectConfigText(text, planEnv, { baseDir: dir });
     expect(report.problems).toEqual([]);
     const prod = report.config!.projects[0]!.stages.prod!;
     expect(prod.deploy).toMatchObject({
@@ -106,17 +106,21 @@ describe("the plan's config file", () => {
     expect(report.config!.projects[0]!.stages.dev!.deploy.port).toBe(3000);
   });
 
-  it('keeps explicit Docker credentials for a host, and can leave registry credentials out', () => {
+  it('keeps explicit Docker credentials for a host, and can leave registry credentials out', async () => {
     const text = readFileSync(planFile, 'utf8').replace(
       '  notification_url',
       '  target: { type: docker, auth: { git.example.com: { username: deploy, password_env: PULL_TOKEN } } }\n  notification_url',
     );
-    const own = inspectConfigText(text, { ...planEnv, PULL_TOKEN: 'pull-token-1234' }, { baseDir: planDir });
+    const own = await inspectConfigText(
+      text,
+      { ...planEnv, PULL_TOKEN: 'pull-token-1234' },
+      { baseDir: planDir },
+    );
     expect(own.problems).toEqual([]);
     expect((own.config!.target.options as { auth: unknown }).auth).toEqual({
       'git.example.com': { username: 'deploy', password: 'pull-token-1234' },
     });
-    const off = inspectConfigText(
+    const off = await inspectConfigText(
       readFileSync(planFile, 'utf8').replace(
         '  notification_url',
         '  target: { type: docker, reuse_registry_credentials: false }\n  notification_url',

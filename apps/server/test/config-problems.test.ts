@@ -50,8 +50,8 @@ describe('bad input: every problem in one run, with its path, in plain words', (
     planPaths()
       // Names of projects, stages and registries are keys: a wrong type there is a wrong mapping below.
       .filter(({ value }) => value === null || typeof value !== 'object' || Array.isArray(value)),
-  )("reports $path of the plan's format in a wrong type", ({ path, value }) => {
-    const report = inspect(planWith(path, wrongValue(value)));
+  )("reports $path of the plan's format in a wrong type", async ({ path, value }) => {
+    const report = await inspect(planWith(path, wrongValue(value)));
     const at = path.join('.');
     expect(report.config).toBeUndefined();
     expect(
@@ -61,7 +61,7 @@ describe('bad input: every problem in one run, with its path, in plain words', (
     for (const p of report.problems) expect(p.message).not.toMatch(/Invalid (type|key)|Expected never/);
   });
 
-  it('reports an unknown key at every depth at once, with "did you mean" for near misses', () => {
+  it('reports an unknown key at every depth at once, with "did you mean" for near misses', async () => {
     const document = parseDocument(planText);
     document.setIn(['global', 'domian'], 'x');
     document.setIn(['global', 'npm', 'pasword_env'], 'X');
@@ -70,7 +70,7 @@ describe('bad input: every problem in one run, with its path, in plain words', (
     document.setIn(['projects', 'web-app-launcher', 'stages', 'dev', 'auto_deplyo'], true);
     document.setIn(['projects', 'web-app-launcher', 'stages', 'prod', 'zzz'], 1);
     document.setIn(['colour'], 'blue');
-    const report = inspect(document.toString());
+    const report = await inspect(document.toString());
     // In the order of the file.
     expect(lines(report.problems)).toEqual([
       'global.npm.pasword_env: unknown key; did you mean password_env?',
@@ -85,13 +85,13 @@ describe('bad input: every problem in one run, with its path, in plain words', (
     ]);
   });
 
-  it('says where a key of another level belongs', () => {
+  it('says where a key of another level belongs', async () => {
     const document = parseDocument(planText);
     document.setIn(['store'], 'sqlite:./x.db');
     document.setIn(['projects', 'web-app-launcher', 'auto_deploy'], true);
     document.setIn(['projects', 'web-app-launcher', 'stages', 'dev', 'image'], 'x');
     document.setIn(['global', 'listen'], '0.0.0.0:8080');
-    expect(lines(inspect(document.toString()).problems)).toEqual([
+    expect(lines((await inspect(document.toString())).problems)).toEqual([
       'global.listen: unknown key here; it belongs at global.server.listen',
       'projects.web-app-launcher.stages.dev.image: unknown key here; it belongs at projects.<project>.image',
       'projects.web-app-launcher.auto_deploy: unknown key here; it belongs at projects.<project>.stages.<stage>.auto_deploy',
@@ -99,8 +99,8 @@ describe('bad input: every problem in one run, with its path, in plain words', (
     ]);
   });
 
-  it('names a missing environment variable, and an unreadable or empty *_file, never a value', () => {
-    const missing = inspect(planText, { GITEA_TOKEN: planEnv.GITEA_TOKEN });
+  it('names a missing environment variable, and an unreadable or empty *_file, never a value', async () => {
+    const missing = await inspect(planText, { GITEA_TOKEN: planEnv.GITEA_TOKEN });
     expect(lines(missing.problems)).toEqual([
       'global.npm.password_env: environment variable NPM_PASSWORD is not set',
     ]);
@@ -117,17 +117,17 @@ describe('bad input: every problem in one run, with its path, in plain words', (
         {},
         dir,
       );
-    expect(lines(viaFiles('./nope').problems)).toEqual([
+    expect(lines((await viaFiles('./nope')).problems)).toEqual([
       `global.npm.password_file: cannot read ./nope (ENOENT)`,
     ]);
-    expect(lines(viaFiles('empty').problems)).toEqual(['global.npm.password_file: empty is empty']);
+    expect(lines((await viaFiles('empty')).problems)).toEqual(['global.npm.password_file: empty is empty']);
     // Root reads any file: only a non-root user sees EACCES.
     if (process.getuid?.() !== 0)
-      expect(lines(viaFiles('locked').problems)).toEqual([
+      expect(lines((await viaFiles('locked')).problems)).toEqual([
         'global.npm.password_file: cannot read locked (EACCES)',
       ]);
     writeFileSync(join(dir, 'npm'), 'npm-password-from-a-file\n');
-    const good = viaFiles('npm');
+    const good = await viaFiles('npm');
     expect(good.problems).toEqual([]);
     // The final newline of a mounted secret is not part of it.
     expect(good.config!.proxy!.options.password).toBe('npm-password-from-a-file');
@@ -135,8 +135,8 @@ describe('bad input: every problem in one run, with its path, in plain words', (
     expect(good.config!.secrets).toContain('npm-password-from-a-file');
   });
 
-  it('warns about a secret written in plain text, naming the key and never the value', () => {
-    const report = inspect(
+  it('warns about a secret written in plain text, naming the key and never the value', async () => {
+    const report = await inspect(
       planText
         .replace('password_env: NPM_PASSWORD', 'password: plain-npm-secret-77')
         .replace('token_env: GITEA_TOKEN', 'token: plain-gitea-secret-88'),
@@ -152,7 +152,7 @@ describe('bad input: every problem in one run, with its path, in plain words', (
     );
   });
 
-  it('reads *_env at any depth, Docker registry credentials included, and refuses two spellings at once', () => {
+  it('reads *_env at any depth, Docker registry credentials included, and refuses two spellings at once', async () => {
     const text = planText.replace(
       '  notification_url',
       [
@@ -164,11 +164,15 @@ describe('bad input: every problem in one run, with its path, in plain words', (
         '  notification_url',
       ].join('\n'),
     );
-    const report = inspect(text, { ...planEnv, GHCR_PULL: 'ghcr-pull-token', QUAY_PULL: 'quay-pull-token' });
+    const report = await inspect(text, {
+      ...planEnv,
+      GHCR_PULL: 'ghcr-pull-token',
+      QUAY_PULL: 'quay-pull-token',
+    });
     expect(lines(report.problems)).toEqual([
       'global.target.auth.quay.io.password_env: set only one of password, password_env',
     ]);
-    const fixed = inspect(text.replace('password: a, ', ''), {
+    const fixed = await inspect(text.replace('password: a, ', ''), {
       ...planEnv,
       GHCR_PULL: 'ghcr-pull-token',
       QUAY_PULL: 'quay-pull-token',
@@ -179,7 +183,7 @@ describe('bad input: every problem in one run, with its path, in plain words', (
     });
   });
 
-  it('accepts camelCase where it worked before, with a deprecation warning, and the old `options` block', () => {
+  it('accepts camelCase where it worked before, with a deprecation warning, and the old `options` block', async () => {
     const text = `
 global:
   target: { type: docker, stopTimeoutSeconds: 3, stages: { web/dev: { envFiles: [/etc/a.env] } } }
@@ -188,7 +192,7 @@ registries:
 projects:
   web: { registry: hub, image: nginx, stages: { dev: { policy: { semver: "^1", sameShape: false } } } }
 `;
-    const report = inspect(text, {});
+    const report = await inspect(text, {});
     expect(report.problems).toEqual([]);
     expect(lines(report.warnings)).toEqual([
       'registries.hub.options: is deprecated: write its keys on the registry itself, in snake_case',
@@ -263,16 +267,16 @@ projects:
       'git.example.com/alexei/web-app-launcher:v1',
       "projects.web-app-launcher.image: must not carry a tag or digest: the stage's policy picks the tag",
     ],
-  ])('refuses %s', (_name, from, to, expected) => {
+  ])('refuses %s', async (_name, from, to, expected) => {
     expect(planText).toContain(from);
-    const problems = lines(inspect(planText.replace(from, to)).problems);
+    const problems = lines((await inspect(planText.replace(from, to))).problems);
     expect(
       problems.some((p) => p.startsWith(expected)),
       problems.join('\n'),
     ).toBe(true);
   });
 
-  it('refuses one host for two stages: the same subdomain in two projects, or a subdomain equal to a default host', () => {
+  it('refuses one host for two stages: the same subdomain in two projects, or a subdomain equal to a default host', async () => {
     const second = `
   other:
     registry: gitea
@@ -281,15 +285,19 @@ projects:
       prod: { tag_pattern: "v*", subdomain: launcher }
       dev: { tag_pattern: "dev-*", subdomain: stage-dev-web-app-launcher }
 `;
-    expect(lines(inspect(planText + second).problems)).toEqual([
+    expect(lines((await inspect(planText + second)).problems)).toEqual([
       "projects.other.stages.prod.subdomain: the host launcher.example.com is projects.web-app-launcher.stages.prod's already; each stage needs its own",
       "projects.other.stages.dev.subdomain: the host stage-dev-web-app-launcher.example.com is projects.web-app-launcher.stages.dev's already; each stage needs its own",
     ]);
   });
 
-  it('refuses one token value under two names, never showing it', () => {
+  it('refuses one token value under two names, never showing it', async () => {
     const text = `${planText.replace('global:', 'global:\n  server:\n    tokens:\n      - { name: ci, token_env: T1, scopes: [deploy] }\n      - { name: ops, token_env: T2, scopes: [admin] }')}`;
-    const report = inspect(text, { ...planEnv, T1: 'same-token-value-0123', T2: 'same-token-value-0123' });
+    const report = await inspect(text, {
+      ...planEnv,
+      T1: 'same-token-value-0123',
+      T2: 'same-token-value-0123',
+    });
     expect(lines(report.problems)).toEqual([
       'global.server.tokens.1.token_env: the same token value as tokens.0 (ci): each token needs its own',
     ]);
@@ -298,7 +306,7 @@ projects:
 
   it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'prototype'])(
     'refuses %s as a project, stage or registry name instead of dropping it',
-    (reserved) => {
+    async (reserved) => {
       const text = `
 registries:
   ${reserved}: { type: memory }
@@ -312,7 +320,7 @@ projects:
       ${reserved}: { tag_pattern: "v*" }
       dev: { tag_pattern: "dev-*" }
 `;
-      const problems = lines(inspect(text, {}).problems);
+      const problems = lines((await inspect(text, {})).problems);
       const message = `"${reserved}" cannot be used as a name: JavaScript gives it a meaning of its own; choose another`;
       expect(problems).toEqual([
         `registries.${reserved}: ${message}`,
@@ -322,14 +330,14 @@ projects:
     },
   );
 
-  it('refuses a reference to a prototype name instead of finding a function', () => {
+  it('refuses a reference to a prototype name instead of finding a function', async () => {
     const text = planText.replace('registry: gitea', 'registry: toString');
-    expect(lines(inspect(text).problems)).toEqual([
+    expect(lines((await inspect(text)).problems)).toEqual([
       'projects.web-app-launcher.registry: no registry named "toString"; known: gitea',
     ]);
   });
 
-  it('warns about settings that do nothing', () => {
+  it('warns about settings that do nothing', async () => {
     const text = `
 global:
   subdomain_pattern: "{stage}-{project}"
@@ -349,7 +357,7 @@ projects:
       dev: { tag_pattern: "dev-*", subdomain: dev }
       prod: { tag_pattern: "v*", promote_from: dev, confirm: true, pinned_tag: v1 }
 `;
-    const report = inspect(text, { HOOK_KEY: 'hook-key-value' });
+    const report = await inspect(text, { HOOK_KEY: 'hook-key-value' });
     expect(report.problems).toEqual([]);
     expect(lines(report.warnings)).toEqual([
       'projects.web: volumes do nothing with the memory target',
@@ -364,34 +372,34 @@ projects:
     ]);
   });
 
-  it('refuses env_file and volumes where no Docker target applies them', () => {
+  it('refuses env_file and volumes where no Docker target applies them', async () => {
     const text = planText.replace(
       '  notification_url',
       '  target: { type: nomad, jobs: { "*": { job: "{project}-{stage}" } } }\n  notification_url',
     );
-    expect(lines(inspect(text).problems)).toContain(
+    expect(lines((await inspect(text)).problems)).toContain(
       'projects.web-app-launcher: env_file and volumes need the docker target (global.target.type is nomad)',
     );
   });
 
-  it('reports a missing registries section once, and a wrong registry name beside a broken registry', () => {
+  it('reports a missing registries section once, and a wrong registry name beside a broken registry', async () => {
     const withoutSection = planText.replace(/registries:\n.*\n/, '');
-    expect(lines(inspect(withoutSection).problems)).toEqual(['registries: is required']);
-    expect(lines(inspect(withoutSection.replace('projects:', 'registries: 7\nprojects:')).problems)).toEqual([
-      'registries: must be a mapping (key: value), not 7',
-    ]);
+    expect(lines((await inspect(withoutSection)).problems)).toEqual(['registries: is required']);
+    expect(
+      lines((await inspect(withoutSection.replace('projects:', 'registries: 7\nprojects:'))).problems),
+    ).toEqual(['registries: must be a mapping (key: value), not 7']);
     const text = planText
       .replace('url: https://git.example.com', 'url: 5')
       .replace('registry: gitea', 'registry: giteaa');
-    expect(lines(inspect(text).problems)).toEqual([
+    expect(lines((await inspect(text)).problems)).toEqual([
       'registries.gitea.url: must be text, not 5',
       'projects.web-app-launcher.registry: no registry named "giteaa"; known: gitea',
     ]);
   });
 
-  it('reports shape and cross-field problems of different sections together', () => {
+  it('reports shape and cross-field problems of different sections together', async () => {
     const text = planText.replace('port: 3000', 'port: "3000"').replace('registry: gitea', 'registry: nope');
-    expect(lines(inspect(text).problems)).toEqual([
+    expect(lines((await inspect(text)).problems)).toEqual([
       'projects.web-app-launcher.port: must be a number, not the text "3000"',
       'projects.web-app-launcher.registry: no registry named "nope"; known: gitea',
     ]);

@@ -22,8 +22,8 @@ notify:
     url: "telegram://123456789:AAExampleBotTokenSECRET0123456789@telegram?chats=1"
 `;
 
-it('masks the tokens and passwords of notification channels written into the file', () => {
-  const report = inspectConfigText(text, {});
+it('masks the tokens and passwords of notification channels written into the file', async () => {
+  const report = await inspectConfigText(text, {});
   expect(report.problems).toEqual([]);
   const values = configValues(report.config!).filter((value) => value.path.startsWith('notify'));
   expect(values.map((value) => value.path)).toEqual([

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
-import { proxyAdapters, registryAdapters, storeAdapters, targetAdapters } from '../src/adapters.ts';
+import { loadAllAdapters } from '../src/adapters.ts';
 import { configJsonSchemaText } from '../src/config/json-schema.ts';
 import { loadConfigText, repositoryOf } from '../src/config/load.ts';
 import { configReferenceText } from '../src/config/reference.ts';
@@ -10,9 +10,9 @@ import { configText, env } from './support.ts';
 
 const root = join(import.meta.dirname, '../../..');
 
-function problemsOf(text: string, environment: Record<string, string> = env): string[] {
+async function problemsOf(text: string, environment: Record<string, string> = env): Promise<string[]> {
   try {
-    loadConfigText(text, environment);
+    await loadConfigText(text, environment);
   } catch (error) {
     if (error instanceof ConfigError) return error.message.split('\n').slice(1);
     throw error;
@@ -29,7 +29,7 @@ ${projects}
 `;
 
 describe('config', () => {
-  it('accepts every example config', () => {
+  it('accepts every example config', async () => {
     const dir = join(root, 'examples/configs');
     const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
     expect(files.length).toBeGreaterThanOrEqual(3);
@@ -40,11 +40,14 @@ describe('config', () => {
         String(key).startsWith('DOCKER_WATCHER_') ? undefined : `example-${String(key)}-secret-value`,
     });
     for (const file of files) {
-      expect(() => loadConfigText(readFileSync(join(dir, file), 'utf8'), exampleEnv), file).not.toThrow();
+      await expect(
+        loadConfigText(readFileSync(join(dir, file), 'utf8'), exampleEnv),
+        file,
+      ).resolves.toBeDefined();
     }
   });
 
-  it("composes Gitea and GHCR registries and a PostgreSQL store from the plan's keys", () => {
+  it("composes Gitea and GHCR registries and a PostgreSQL store from the plan's keys", async () => {
     const text = `
 global:
   store: postgres://watcher@127.0.0.1:5432/watcher
@@ -64,33 +67,33 @@ projects:
       prod: { tag_pattern: "v*" }
 `;
     expect(
-      problemsOf(text, {
+      await problemsOf(text, {
         GITEA_TOKEN: 'gitea-token-1234567890',
         GITEA_HOOK: 'hook-secret-1234',
         GHCR_TOKEN: 'ghp_1234567890',
       }),
     ).toEqual([]);
-    const missing = problemsOf(text, {});
+    const missing = await problemsOf(text, {});
     expect(missing.join('\n')).toContain('registries.gitea.token_env');
     expect(missing.join('\n')).not.toContain('gitea-token');
   });
 
-  it("composes the plan's Nginx Proxy Manager block and a Caddy proxy", () => {
+  it("composes the plan's Nginx Proxy Manager block and a Caddy proxy", async () => {
     const npm = base(
       '  web:\n    registry: local\n    image: web\n    stages:\n      dev: { tag_pattern: "dev-*" }',
       'global:\n  npm: { url: http://npm:81, email: watcher@example.test, password_env: NPM_PASSWORD }',
     );
-    expect(problemsOf(npm, { NPM_PASSWORD: 'npm-password-123' })).toEqual([]);
-    expect(problemsOf(npm, {}).join('\n')).toContain('global.npm.password_env');
+    expect(await problemsOf(npm, { NPM_PASSWORD: 'npm-password-123' })).toEqual([]);
+    expect((await problemsOf(npm, {})).join('\n')).toContain('global.npm.password_env');
     const caddy = base(
       '  web:\n    registry: local\n    image: web\n    stages:\n      dev: { tag_pattern: "dev-*" }',
       'global:\n  proxy: { type: caddy, admin_url: http://127.0.0.1:2019 }',
     );
-    expect(problemsOf(caddy)).toEqual([]);
+    expect(await problemsOf(caddy)).toEqual([]);
   });
 
-  it('resolves stages into engine projects with hosts, policies and defaults', () => {
-    const config = loadConfigText(configText, env);
+  it('resolves stages into engine projects with hosts, policies and defaults', async () => {
+    const config = await loadConfigText(configText, env);
     const project = config.projects[0]!;
     expect(project.repository).toBe('team/web-app');
     expect(project.stages.dev!.deploy.host).toBe('stage-dev-web-app.example.test');
@@ -102,8 +105,8 @@ projects:
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
   });
 
-  it("gives a project's step deadlines to each of its stages' deploys, and refuses one too short", () => {
-    const config = loadConfigText(
+  it("gives a project's step deadlines to each of its stages' deploys, and refuses one too short", async () => {
+    const config = await loadConfigText(
       base(
         `  api:\n    registry: local\n    image: api\n    deadlines: { pull_ms: 5000, rollback_ms: 20000 }\n    stages:\n      dev: { tag_pattern: 'dev-*' }\n      prod: {}`,
       ),
@@ -112,41 +115,45 @@ projects:
     for (const stage of Object.values(config.projects[0]!.stages))
       expect(stage.deploy.deadlines).toEqual({ pullMs: 5000, rollbackMs: 20000 });
     expect(
-      problemsOf(
-        base(
-          `  api:\n    registry: local\n    image: api\n    deadlines: { pull_ms: 5 }\n    stages:\n      dev: {}`,
-        ),
+      (
+        await problemsOf(
+          base(
+            `  api:\n    registry: local\n    image: api\n    deadlines: { pull_ms: 5 }\n    stages:\n      dev: {}`,
+          ),
+        )
       ).join('\n'),
     ).toContain('projects.api.deadlines.pull_ms: must be at least 100 ms');
   });
 
-  it("takes the retry pause from global.retry_pause_ms, a project's own winning, and refuses one out of range", () => {
+  it("takes the retry pause from global.retry_pause_ms, a project's own winning, and refuses one out of range", async () => {
     const projects = `  api:\n    registry: local\n    image: api\n    retry_pause_ms: 5000\n    stages:\n      dev: {}\n      prod: {}\n  web:\n    registry: local\n    image: web\n    stages:\n      dev: {}`;
-    const defaults = loadConfigText(base(projects), env);
+    const defaults = await loadConfigText(base(projects), env);
     expect(defaults.deployRetryBaseMs).toBe(30_000);
-    const config = loadConfigText(base(projects, 'global:\n  retry_pause_ms: 120000'), env);
+    const config = await loadConfigText(base(projects, 'global:\n  retry_pause_ms: 120000'), env);
     expect(config.deployRetryBaseMs).toBe(120_000);
     const [api, web] = config.projects;
     for (const stage of Object.values(api!.stages)) expect(stage.deployRetryBaseMs).toBe(5_000);
     expect(web!.stages.dev!.deployRetryBaseMs).toBeUndefined();
-    const refused = (global: string, project: string) =>
-      problemsOf(
-        base(
-          `  api:\n    registry: local\n    image: api\n    retry_pause_ms: ${project}\n    stages:\n      dev: {}`,
-          `global:\n  retry_pause_ms: ${global}`,
-        ),
+    const refused = async (global: string, project: string) =>
+      (
+        await problemsOf(
+          base(
+            `  api:\n    registry: local\n    image: api\n    retry_pause_ms: ${project}\n    stages:\n      dev: {}`,
+            `global:\n  retry_pause_ms: ${global}`,
+          ),
+        )
       ).join('\n');
-    expect(refused('0', '-5')).toMatch(
+    expect(await refused('0', '-5')).toMatch(
       /global\.retry_pause_ms: must be at least 100 ms[\s\S]*projects\.api\.retry_pause_ms: must be at least 100 ms/,
     );
-    expect(refused('2000000', '1.5')).toMatch(
+    expect(await refused('2000000', '1.5')).toMatch(
       /global\.retry_pause_ms: must be at most 1800000 ms \(30 min[\s\S]*projects\.api\.retry_pause_ms: /,
     );
-    expect(refused('"30s"', '1000')).toMatch(/global\.retry_pause_ms: /);
+    expect(await refused('"30s"', '1000')).toMatch(/global\.retry_pause_ms: /);
   });
 
-  it('follows the newest vX.Y.Z without a pattern, like registrywatcher, and keeps pins', () => {
-    const config = loadConfigText(
+  it('follows the newest vX.Y.Z without a pattern, like registrywatcher, and keeps pins', async () => {
+    const config = await loadConfigText(
       base(
         `  api:\n    registry: local\n    image: api\n    stages:\n      prod: { pinned_tag: v1.2.3-hotfix }`,
       ),
@@ -255,16 +262,16 @@ projects:
       'global.store: must be sqlite:<file>, a postgres:// URL or memory:',
     ],
     ['YAML syntax', 'projects: {\n  a: [', 'line '],
-  ])('reports %s with its path', (_name, text, expected) => {
-    const problems = problemsOf(text);
+  ])('reports %s with its path', async (_name, text, expected) => {
+    const problems = await problemsOf(text);
     expect(
       problems.some((line) => line.startsWith(expected)),
       problems.join('\n'),
     ).toBe(true);
   });
 
-  it('reports every cross-field problem at once (after the shape of the file is right)', () => {
-    const problems = problemsOf(
+  it('reports every cross-field problem at once (after the shape of the file is right)', async () => {
+    const problems = await problemsOf(
       base(
         `  w:\n    registry: nope\n    image: x\n    stages:\n      a: { promote_from: qa }\n      b: { tag_pattern: "v*", policy: { pattern: "v*" } }`,
       ),
@@ -276,8 +283,8 @@ projects:
     ]);
   });
 
-  it('reports every shape problem at once', () => {
-    const problems = problemsOf(
+  it('reports every shape problem at once', async () => {
+    const problems = await problemsOf(
       base(
         `  w:\n    registry: 1\n    image: x\n    port: 0\n    stages:\n      a: { policy: { include: "(" } }`,
       ),
@@ -285,47 +292,48 @@ projects:
     expect(problems).toHaveLength(3);
   });
 
-  it('never puts a secret value into a message', () => {
+  it('never puts a secret value into a message', async () => {
     const text = base(
       `  w:\n    registry: local\n    image: x\n    stages:\n      a: {}`,
       `global:\n  server:\n    tokens: [{ name: ci, token_env: SHORT, scopes: [deploy] }]`,
     );
-    const problems = problemsOf(text, { SHORT: 'tiny-secret' });
+    const problems = await problemsOf(text, { SHORT: 'tiny-secret' });
     expect(problems).toEqual([
       'global.server.tokens.0.token_env: the value of SHORT: is too short (at least 16 characters)',
     ]);
     expect(problems.join('\n')).not.toContain('tiny-secret');
   });
 
-  it('reads repositories from images', () => {
+  it('reads repositories from images', async () => {
     expect(repositoryOf('git.example.com/team/web-app')).toBe('team/web-app');
     expect(repositoryOf('localhost:5000/app')).toBe('app');
     expect(repositoryOf('team/web-app')).toBe('team/web-app');
   });
 
-  it('publishes the JSON Schema in config.schema.json', () => {
+  it('publishes the JSON Schema in config.schema.json', async () => {
     const file = join(import.meta.dirname, '../config.schema.json');
     const published = readFileSync(file, 'utf8');
     // Compared as JSON: Biome may format the file.
     expect(
-      JSON.stringify(JSON.parse(published)) === JSON.stringify(JSON.parse(configJsonSchemaText())),
+      JSON.stringify(JSON.parse(published)) === JSON.stringify(JSON.parse(await configJsonSchemaText())),
       'apps/server/config.schema.json is stale: run `pnpm --filter @docker-watcher/server schema` to regenerate it',
     ).toBe(true);
     const schema = JSON.parse(published) as { properties: Record<string, unknown> };
     expect(Object.keys(schema.properties)).toEqual(['global', 'registries', 'projects', 'notify']);
   });
 
-  it('publishes the complete config reference in docs/config-reference.md', () => {
+  it('publishes the complete config reference in docs/config-reference.md', async () => {
     const published = readFileSync(join(root, 'docs/config-reference.md'), 'utf8');
     expect(
-      published === configReferenceText(),
+      published === (await configReferenceText()),
       'docs/config-reference.md is stale: run `pnpm --filter @docker-watcher/server schema` to regenerate it',
     ).toBe(true);
   });
 
-  it("covers every adapter's options in the JSON Schema and the reference, in the file's spelling", () => {
-    const schema = JSON.parse(configJsonSchemaText()) as Record<string, unknown>;
-    const reference = configReferenceText();
+  it("covers every adapter's options in the JSON Schema and the reference, in the file's spelling", async () => {
+    const schema = JSON.parse(await configJsonSchemaText()) as Record<string, unknown>;
+    const reference = await configReferenceText();
+    const adapters = await loadAllAdapters();
     const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     type Json = {
       properties?: Record<string, Json>;
@@ -338,15 +346,17 @@ projects:
       ...(section.oneOf ?? []),
       ...(section.anyOf ?? []).flatMap((s) => s.oneOf ?? []),
     ];
-    const sections: Array<[Record<string, { options: unknown; secrets: readonly string[] }>, Json[]]> = [
-      [registryAdapters, variants(at(schema as Json, 'registries').additionalProperties!)],
-      [targetAdapters, variants(at(schema as Json, 'global', 'target'))],
-      [proxyAdapters, variants(at(schema as Json, 'global', 'proxy'))],
-      [storeAdapters, variants(at(schema as Json, 'global', 'store'))],
+    const sections: Array<
+      [ReadonlyMap<string, { definition: { options: unknown; secrets: readonly string[] } }>, Json[]]
+    > = [
+      [adapters.registry, variants(at(schema as Json, 'registries').additionalProperties!)],
+      [adapters.target, variants(at(schema as Json, 'global', 'target'))],
+      [adapters.proxy, variants(at(schema as Json, 'global', 'proxy'))],
+      [adapters.store, variants(at(schema as Json, 'global', 'store'))],
     ];
     let checked = 0;
-    for (const [adapters, options] of sections) {
-      for (const [type, definition] of Object.entries(adapters)) {
+    for (const [table, options] of sections) {
+      for (const [type, { definition }] of table) {
         const variant = options.find(
           (o) => (o.properties?.type as { const?: string } | undefined)?.const === type,
         );

@@ -69,8 +69,8 @@ notify:
 `;
 
 describe('notify config', () => {
-  it('reads a list of service URLs, and the long form with routes, templates and settings', () => {
-    const list = loadConfigText(
+  it('reads a list of service URLs, and the long form with routes, templates and settings', async () => {
+    const list = await loadConfigText(
       withNotify(
         'notify:\n  - discord://dwToken-0123456789@123456\n  - discord://dwToken-0123456789@234567\n  - ntfy://ntfy.sh/dw\n',
       ),
@@ -84,7 +84,10 @@ describe('notify config', () => {
     expect(list.notify.channels[0]?.options).toMatchObject({ publicUrl: 'https://deploy.example.test/dw' });
     expect(list.notify.dispatcher).toMatchObject({ batchWindowMs: 3000, maxQueue: 1000, retries: 10 });
 
-    const long = loadConfigText(withNotify(twoChannels).replace('SLACK_FAKE', slack.webhookUrl), notifyEnv());
+    const long = await loadConfigText(
+      withNotify(twoChannels).replace('SLACK_FAKE', slack.webhookUrl),
+      notifyEnv(),
+    );
     expect(long.notify.channels.map((channel) => channel.name)).toEqual(['team-chat', 'ntfy']);
     expect(long.notify.channels[0]?.routes).toEqual([{}, { events: ['deploy:succeeded'], stages: ['dev'] }]);
     expect(long.notify.channels[0]?.options).toMatchObject({
@@ -95,7 +98,7 @@ describe('notify config', () => {
     expect(long.secrets).toEqual(expect.arrayContaining([slackSecret, ntfy.password]));
   });
 
-  it("loads the README's notify examples, and a URL of each service the table names", () => {
+  it("loads the README's notify examples, and a URL of each service the table names", async () => {
     const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
     const blocks = [...readme.matchAll(/```yaml\n(notify:\n[\s\S]*?)```/g)].map((match) => match[1] ?? '');
     expect(blocks).toHaveLength(2);
@@ -104,9 +107,13 @@ describe('notify config', () => {
       TELEGRAM_URL: 'telegram://123456:AAbbCCddEEffGGhhIIjjKK@telegram?chats=@ops_team',
       MAIL_URL: 'smtp://user:pass@smtp.example.com:587/?from=dw@example.com&to=ops@example.com',
     };
-    const channels = blocks.map((block) =>
-      loadConfigText(withNotify(block), { ...env, ...urls }).notify.channels.map((channel) => channel.name),
-    );
+    const channels: string[][] = [];
+    for (const block of blocks)
+      channels.push(
+        (await loadConfigText(withNotify(block), { ...env, ...urls })).notify.channels.map(
+          (channel) => channel.name,
+        ),
+      );
     expect(channels).toEqual([
       ['discord', 'ntfy'],
       ['team-chat', 'telegram', 'email'],
@@ -124,21 +131,13 @@ describe('notify config', () => {
     );
     expect(table).toHaveLength(9);
     const list = `notify:\n${table.map((url) => `  - ${JSON.stringify(url)}\n`).join('')}`;
-    expect(loadConfigText(withNotify(list), env).notify.channels.map((channel) => channel.channel)).toEqual([
-      'slack',
-      'discord',
-      'teams',
-      'telegram',
-      'ntfy',
-      'gotify',
-      'matrix',
-      'email',
-      'generic',
-    ]);
+    expect(
+      (await loadConfigText(withNotify(list), env)).notify.channels.map((channel) => channel.channel),
+    ).toEqual(['slack', 'discord', 'teams', 'telegram', 'ntfy', 'gotify', 'matrix', 'email', 'generic']);
   });
 
-  it("keeps the plan's notification_url as the signed webhook, with every deploy event", () => {
-    const config = loadConfigText(
+  it("keeps the plan's notification_url as the signed webhook, with every deploy event", async () => {
+    const config = await loadConfigText(
       configText.replace(
         '  poll_interval_seconds: 0\n',
         '  poll_interval_seconds: 0\n  notification_url: https://hooks.example.test/dw\n  notification_secret_env: HOOK_SECRET\n',
@@ -163,7 +162,7 @@ describe('notify config', () => {
     ]);
   });
 
-  it('reports every problem with its path, never quoting a URL', () => {
+  it('reports every problem with its path, never quoting a URL', async () => {
     const notify = `
 notify:
   - discord://s3cretToken@123456?colour=red
@@ -178,7 +177,7 @@ notify:
 `;
     let problems: string[] = [];
     try {
-      loadConfigText(withNotify(notify), env);
+      await loadConfigText(withNotify(notify), env);
     } catch (error) {
       if (!isCoreError(error, 'CONFIG_INVALID')) throw error;
       problems = (error.details.problems as Array<{ path: string; message: string }>).map(
@@ -205,7 +204,7 @@ notify:
 describe('notify in the server', () => {
   /** A server on memory adapters whose registry already holds dev-1. */
   const start = async (text: string) => {
-    const config = loadConfigText(text.replace('SLACK_FAKE', slack.webhookUrl), notifyEnv());
+    const config = await loadConfigText(text.replace('SLACK_FAKE', slack.webhookUrl), notifyEnv());
     const logs = createMemoryLogger();
     const registry = createMemoryRegistry();
     registry.push('team/web-app', 'dev-1', digest(1));
@@ -348,7 +347,7 @@ describe('email through the server', () => {
     const smtp = await startSmtpServer({ auth });
     try {
       const mailUrl = `smtp://${auth.username}:${auth.password}@127.0.0.1:${smtp.port}/?from=watcher@localhost&to=ops@localhost&encryption=ExplicitTLS&requirestarttls=yes&skiptlsverify=yes&auth=Plain`;
-      const config = loadConfigText(withNotify('notify:\n  - { name: mail, url_env: MAIL_URL }\n'), {
+      const config = await loadConfigText(withNotify('notify:\n  - { name: mail, url_env: MAIL_URL }\n'), {
         ...env,
         MAIL_URL: mailUrl,
       });

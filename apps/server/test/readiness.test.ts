@@ -22,7 +22,7 @@ afterEach(async () => {
 describe('/readyz', () => {
   it('is 503 naming the store while it cannot write or does not answer, and 200 again once it writes', async () => {
     const store = createMemoryStateStore();
-    composed = compose(loadConfigText(configText, env), {
+    composed = compose(await loadConfigText(configText, env), {
       logger: createMemoryLogger(),
       store,
       target: createMemoryDeployTarget(),

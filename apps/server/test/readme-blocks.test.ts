@@ -50,7 +50,7 @@ describe('README code blocks', () => {
 
   it.each(all.filter((b) => b.lang === 'yaml').map((b) => [where(b), b] as const))(
     '%s: YAML passes check',
-    (_at, block) => {
+    async (_at, block) => {
       const { value, problems } = parseYaml(block.code);
       expect(problems, where(block)).toEqual([]);
       if (block.flags.includes('external')) return;
@@ -63,7 +63,9 @@ describe('README code blocks', () => {
           readme: { registry, image: 'readme/app', stages: { dev: { tag_pattern: 'dev-*' } } },
         };
       }
-      const report = inspectConfig(config, envFor(block.code), { baseDir: join(root, block.file, '..') });
+      const report = await inspectConfig(config, envFor(block.code), {
+        baseDir: join(root, block.file, '..'),
+      });
       expect(report.problems, `${where(block)}\n${parseDocument(block.code).toString()}`).toEqual([]);
       // A README shows today's spelling.
       expect(

@@ -33,7 +33,7 @@ afterEach(async () => {
 });
 
 /** The test config's server on a SQLite file, with a short retry pause (the default is 30 s). */
-function world() {
+async function world() {
   const dir = mkdtempSync(join(tmpdir(), 'dw-store-faults-'));
   const path = join(dir, 'state.db');
   // A short busy timeout: each refused write blocks the event loop that long.
@@ -55,7 +55,7 @@ function world() {
     '  poll_interval_seconds: 0\n',
     '  poll_interval_seconds: 0\n  retry_pause_ms: 500\n',
   );
-  const composed: Composed = compose(loadConfigText(config, env), {
+  const composed: Composed = compose(await loadConfigText(config, env), {
     logger: logs,
     store,
     target,
@@ -143,7 +143,7 @@ const notReady = {
   },
 };
 
-async function deployFirst(w: ReturnType<typeof world>) {
+async function deployFirst(w: Awaited<ReturnType<typeof world>>) {
   await w.composed.engine.start();
   w.registry.push(repo, 'dev-1', digest(1));
   expect((await w.webhook('dev-1')).status).toBe(202);
@@ -153,7 +153,7 @@ async function deployFirst(w: ReturnType<typeof world>) {
 
 describe('a store that cannot write', () => {
   it('refuses a notification it cannot record (the registry sends it again), starts nothing, and deploys it once the store writes', async () => {
-    const w = world();
+    const w = await world();
     await deployFirst(w);
     w.lock();
     w.registry.push(repo, 'dev-2', digest(2));
@@ -177,7 +177,7 @@ describe('a store that cannot write', () => {
   }, 120_000);
 
   it('stops a deploy whose next step it cannot journal (the route keeps the old release), and deploys the release once the store writes', async () => {
-    const w = world();
+    const w = await world();
     await deployFirst(w);
     const release = w.hold();
     w.registry.push(repo, 'dev-2', digest(2));

@@ -82,7 +82,7 @@ export async function harness(
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dw-server-'));
-  const config = loadConfigText(options.config ?? configText, { ...env, ...options.env });
+  const config = await loadConfigText(options.config ?? configText, { ...env, ...options.env });
   const registry = createMemoryRegistry({ webhookSecret });
   const target = createMemoryDeployTarget();
   const storeFile = options.storeFile ?? join(dir, 'state.db');

@@ -37,7 +37,10 @@ const user = (name: string, scopes: StackUser['scopes']): StackUser => ({
 export interface DashboardPage {
   readonly page: Page;
   readonly context: BrowserContext;
-  /** Console errors, page errors and CSP violations seen so far. */
+  /**
+   * Console errors, page errors and CSP violations seen so far, except those of a page the boot guard
+   * reloaded because its code did not arrive (it says so with a warning): that was recovered from.
+   */
   readonly problems: string[];
   close(): Promise<void>;
 }
@@ -50,6 +53,8 @@ export interface OpenOptions {
   readonly width?: number;
   /** Another origin that reaches the server (a proxy in between); the server's own by default. */
   readonly baseUrl?: string;
+  /** Runs before the first page loads (to route its requests, say). */
+  readonly beforeLoad?: (page: Page) => Promise<unknown>;
 }
 
 export interface DashboardStack {
@@ -62,6 +67,64 @@ export interface DashboardStack {
   /** Fills the login form and waits until it leaves the login page. */
   login(page: Page, as: StackUser): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** The boot guard's warning before it reloads a page whose code did not arrive (static/boot-guard.js). */
+const guardReload = /^Docker Watcher: reloading/;
+
+/**
+ * A page's problems as they happen. Those of a document the boot guard reloads away from are dropped
+ * with it, including what that document reports until the reload replaces it.
+ */
+function collectProblems(page: Page): string[] {
+  const problems: string[] = [];
+  let fromThisDocument: string[] = [];
+  let reloading = false;
+  const report = (problem: string) => {
+    if (reloading) return;
+    problems.push(problem);
+    fromThisDocument.push(problem);
+  };
+  // A new document, not the app's own history changes: a navigation request comes first.
+  let loading = false;
+  page.on('request', (request) => {
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) loading = true;
+  });
+  page.on('framenavigated', (frame) => {
+    if (frame !== page.mainFrame() || !loading) return;
+    loading = false;
+    fromThisDocument = [];
+    reloading = false;
+  });
+  page.on('pageerror', (error) => report(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'warning' && guardReload.test(message.text())) {
+      for (const problem of fromThisDocument) problems.splice(problems.indexOf(problem), 1);
+      fromThisDocument = [];
+      reloading = true;
+      return;
+    }
+    // A refused connection while a test stops the server is the point of that test, not a fault.
+    // Chromium aborts open requests when the host's interfaces change (ERR_NETWORK_CHANGED), which
+    // any container starting on the shared engine does: the page retries (its code, the boot guard
+    // reloads), and the tests check what it shows.
+    if (
+      message.type() === 'error' &&
+      !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_NETWORK_CHANGED|status of 401/.test(message.text())
+    )
+      report(`console: ${message.text()}`);
+  });
+  return problems;
+}
+
+/** Waits until the app runs (its root layout marks <html>), or says why it could not start. */
+async function appStarted(page: Page): Promise<void> {
+  const failed = page.getByTestId('boot-failed');
+  await page
+    .locator('html[data-dw-started], [data-testid=boot-failed]')
+    .first()
+    .waitFor({ state: 'attached', timeout: 60_000 });
+  if (await failed.count()) throw new Error(`the dashboard did not start: ${await failed.textContent()}`);
 }
 
 export async function startDashboardStack(
@@ -109,21 +172,12 @@ export async function startDashboardStack(
       });
       contexts.add(context);
       const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        // A refused connection while a test stops the server is the point of that test, not a fault.
-        // Chromium aborts open requests when the host's interfaces change (ERR_NETWORK_CHANGED), which
-        // any container starting on the shared engine does: the page retries, the tests check it shows.
-        if (
-          message.type() === 'error' &&
-          !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_NETWORK_CHANGED|status of 401/.test(message.text())
-        )
-          problems.push(`console: ${message.text()}`);
-      });
+      const problems = collectProblems(page);
+      await openOptions.beforeLoad?.(page);
       const as = openOptions.user === undefined ? users.admin : openOptions.user;
       if (as) {
         await page.goto(`/login?next=${encodeURIComponent(openOptions.path ?? '/')}`);
+        await appStarted(page);
         await login(page, as);
       } else await page.goto(openOptions.path ?? '/');
       return {

@@ -1,7 +1,7 @@
 import type { ConfigProblem } from '@docker-watcher/core';
 import { type Adapter, type AdapterKind, ConfigError, parseOptions } from '@docker-watcher/core';
 import type * as v from 'valibot';
-import type { AnyDefinition } from '../adapters.ts';
+import { type AdapterTables, type AnyDefinition, adapterTypes, type ConfigKind } from '../adapters.ts';
 import { toAdapterOptions, toFilePath } from './file-form.ts';
 import type { NormalizeContext, SecretOrigin } from './normalize.ts';
 
@@ -13,6 +13,11 @@ export const originMessage = (origin: SecretOrigin, message: string) =>
 export interface ResolveContext extends NormalizeContext {
   problem(path: string, message: string): void;
   warn(path: string, message: string): void;
+}
+
+/** Resolving the adapter sections: with the adapters the file names, loaded. */
+export interface AdapterContext extends ResolveContext {
+  readonly adapters: AdapterTables;
 }
 
 export function createResolveContext(base: NormalizeContext): ResolveContext {
@@ -35,18 +40,24 @@ export interface AdapterSpec<K extends AdapterKind, A extends Adapter> {
  * A section of the file (snake_case, secrets already read) -> the adapter's options, validated by
  * the adapter's own schema (checks across fields live there); problems carry the file's paths.
  */
-export function adapterSpec<K extends AdapterKind, A extends Adapter>(
-  ctx: ResolveContext,
-  table: Readonly<Record<string, AnyDefinition<K, A>>>,
+export function adapterSpec<K extends ConfigKind, A extends Adapter>(
+  ctx: AdapterContext,
+  kind: K,
   type: string,
   fileValue: Record<string, unknown>,
   path: string,
 ): AdapterSpec<K, A> | undefined {
-  const definition = Object.hasOwn(table, type) ? table[type] : undefined;
-  if (!definition) {
-    ctx.problem(`${path}.type`, `unknown type "${type}"; one of: ${Object.keys(table).join(', ')}`);
+  const types = adapterTypes(kind);
+  if (!types.includes(type)) {
+    ctx.problem(`${path}.type`, `unknown type "${type}"; one of: ${types.join(', ')}`);
     return undefined;
   }
+  const loaded = (
+    ctx.adapters[kind] as unknown as ReadonlyMap<string, { definition: AnyDefinition<K, A> }>
+  ).get(type);
+  // The loader loads every type the file names before resolving it: a miss is a bug of the loader.
+  if (!loaded) throw new Error(`the ${kind} adapter "${type}" was named but not loaded`);
+  const definition = loaded.definition;
   const options = toAdapterOptions(fileValue, definition.options as v.GenericSchema) as Record<
     string,
     unknown

@@ -1,14 +1,16 @@
 import { toJsonSchema } from '@valibot/to-json-schema';
-import { configSchema } from './schema.ts';
+import { loadAllAdapters } from '../adapters.ts';
+import { configSchemaFor } from './schema.ts';
 
-/** The JSON Schema of the config file, as published in `config.schema.json`. */
-export function configJsonSchema(): Record<string, unknown> {
+/** The JSON Schema of the config file, as published in `config.schema.json`: every adapter's options. */
+export async function configJsonSchema(): Promise<Record<string, unknown>> {
   return {
     $id: 'https://docker-watcher.dev/config.schema.json',
     title: 'Docker Watcher configuration',
-    ...toJsonSchema(configSchema, { errorMode: 'ignore', typeMode: 'input' }),
+    ...toJsonSchema(configSchemaFor(await loadAllAdapters()), { errorMode: 'ignore', typeMode: 'input' }),
   };
 }
 
 /** The file's exact text: two-space JSON and a final newline. */
-export const configJsonSchemaText = (): string => `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+export const configJsonSchemaText = async (): Promise<string> =>
+  `${JSON.stringify(await configJsonSchema(), null, 2)}\n`;

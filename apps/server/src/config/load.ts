@@ -11,13 +11,26 @@ import {
   type StateStore,
 } from '@docker-watcher/core';
 import * as v from 'valibot';
-import { type AdapterSpec, createResolveContext, originMessage, type ResolveContext } from './context.ts';
+import { type AdapterTables, loadAdapters } from '../adapters.ts';
+import {
+  type AdapterContext,
+  type AdapterSpec,
+  createResolveContext,
+  originMessage,
+  type ResolveContext,
+} from './context.ts';
 import { applyEnvironment } from './environment.ts';
 import { node } from './file-form.ts';
 import { plainMessage } from './messages.ts';
 import { type Environment, keyIndex, type NormalizeContext, normalize } from './normalize.ts';
 import { type NotifySettings, resolveNotify } from './notify.ts';
-import { resolveProxy, resolveRegistries, resolveStore, resolveTarget } from './resolve-adapters.ts';
+import {
+  namedAdapters,
+  resolveProxy,
+  resolveRegistries,
+  resolveStore,
+  resolveTarget,
+} from './resolve-adapters.ts';
 import { resolveProjects } from './resolve-projects.ts';
 import {
   type ApiToken,
@@ -27,7 +40,7 @@ import {
   resolveUsers,
   type SessionSettings,
 } from './resolve-server.ts';
-import { type ConfigFile, configSchema } from './schema.ts';
+import { type ConfigFile, type ConfigSchema, configSchemaFor } from './schema.ts';
 import { noOpWarnings } from './warnings.ts';
 import { parseYaml } from './yaml.ts';
 
@@ -83,7 +96,42 @@ export interface LoadOptions {
   readonly baseDir?: string;
 }
 
-const index = keyIndex(node(configSchema));
+const indexes = new WeakMap<ConfigSchema, Map<string, string[]>>();
+/** Where each key belongs, for "unknown key" messages: once per schema. */
+function indexOf(schema: ConfigSchema) {
+  let index = indexes.get(schema);
+  if (!index) {
+    index = keyIndex(node(schema));
+    indexes.set(schema, index);
+  }
+  return index;
+}
+
+const noAdapters: AdapterTables = {
+  registry: new Map(),
+  target: new Map(),
+  proxy: new Map(),
+  store: new Map(),
+};
+
+/**
+ * Loads the adapters a file names. Which they are is read from the file normalized without any
+ * adapter's schema (so a store URL from `store_env` counts too); its problems are not kept here:
+ * the real pass, with the adapters, says them.
+ */
+async function adaptersNamed(input: Record<string, unknown>, base: NormalizeContext) {
+  const scratch: NormalizeContext = {
+    ...base,
+    problems: [],
+    warnings: [],
+    secrets: [],
+    origins: new Map(),
+    secretPaths: new Set(),
+    broken: new Set(),
+  };
+  const schema = configSchemaFor(noAdapters);
+  return loadAdapters(namedAdapters(normalize(node(schema), input, '', scratch, indexOf(schema))));
+}
 const isMapping = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
@@ -119,8 +167,15 @@ function issueProblem(issue: v.BaseIssue<unknown>, ctx: ResolveContext): ConfigP
   return origin ? { path: origin.path, message: originMessage(origin, message) } : { path, message };
 }
 
-/** Validates a parsed config and resolves it, collecting every problem and warning. */
-export function inspectConfig(raw: unknown, env: Environment, options: LoadOptions = {}): ConfigReport {
+/**
+ * Validates a parsed config and resolves it, collecting every problem and warning. Loads the
+ * adapters it names, and only those.
+ */
+export async function inspectConfig(
+  raw: unknown,
+  env: Environment,
+  options: LoadOptions = {},
+): Promise<ConfigReport> {
   const base: NormalizeContext = {
     env,
     baseDir: options.baseDir ?? process.cwd(),
@@ -141,7 +196,9 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
   const written = structuredClone(input);
   applyEnvironment(input, env, ctx.origins, ctx.problems);
   liftRegistryOptions(input, ctx);
-  const normalized = normalize(node(configSchema), input, '', ctx, index);
+  const adapters = await adaptersNamed(input, base);
+  const configSchema = configSchemaFor(adapters);
+  const normalized = normalize(node(configSchema), input, '', ctx, indexOf(configSchema));
   const parsed = v.safeParse(configSchema, normalized);
   const issuePaths: string[] = [...ctx.broken];
   for (const issue of parsed.issues ?? []) {
@@ -156,7 +213,7 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
   const file = parsed.output as ConfigFile;
   const rawGlobal = isMapping(input.global) ? input.global : {};
   const targetSetsNetwork = isMapping(rawGlobal.target) && rawGlobal.target.network !== undefined;
-  const resolved = resolveAll(ctx, file, broken, targetSetsNetwork);
+  const resolved = resolveAll({ ...ctx, adapters }, file, broken, targetSetsNetwork);
   const sources = new Map(
     [...ctx.origins].map(
       ([path, origin]) => [path, origin.what.startsWith('the content of') ? 'file' : 'env'] as const,
@@ -169,7 +226,7 @@ export function inspectConfig(raw: unknown, env: Environment, options: LoadOptio
 }
 
 function resolveAll(
-  ctx: ResolveContext,
+  ctx: AdapterContext,
   file: ConfigFile,
   broken: (prefix: string) => boolean,
   targetSetsNetwork: boolean,
@@ -269,21 +326,21 @@ function resolveAll(
 }
 
 /** Parses and inspects YAML text; YAML syntax errors are problems too. */
-export function inspectConfigText(
+export async function inspectConfigText(
   text: string,
   env: Environment = process.env,
   options: LoadOptions = {},
-): ConfigReport {
+): Promise<ConfigReport> {
   const { value, problems } = parseYaml(text);
   if (problems.length > 0 && value === undefined) return { problems, warnings: [] };
-  const report = inspectConfig(value, env, options);
+  const report = await inspectConfig(value, env, options);
   return problems.length > 0
     ? { problems: [...problems, ...report.problems], warnings: report.warnings }
     : report;
 }
 
 /** Reads and inspects a config file; relative paths in it are relative to its folder. */
-export function inspectConfigFile(file: string, env: Environment = process.env): ConfigReport {
+export async function inspectConfigFile(file: string, env: Environment = process.env): Promise<ConfigReport> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -297,7 +354,8 @@ export function inspectConfigFile(file: string, env: Environment = process.env):
   return inspectConfigText(text, env, { baseDir: dirname(resolve(file)) });
 }
 
-const orThrow = (report: ConfigReport): ResolvedConfig => {
+const orThrow = async (pending: Promise<ConfigReport>): Promise<ResolvedConfig> => {
+  const report = await pending;
   if (report.config) return report.config;
   throw new ConfigError([...report.problems]);
 };
@@ -314,6 +372,10 @@ export const loadConfigFile = (file: string, env: Environment = process.env) =>
   orThrow(inspectConfigFile(file, env));
 
 /** Validates an already parsed config (e.g. from JSON) and resolves it. */
-export function resolveConfig(raw: unknown, env: Environment, options: LoadOptions = {}): ResolvedConfig {
+export function resolveConfig(
+  raw: unknown,
+  env: Environment,
+  options: LoadOptions = {},
+): Promise<ResolvedConfig> {
   return orThrow(inspectConfig(raw, env, options));
 }

@@ -1,7 +1,8 @@
 import { serviceUrlExamples } from '@docker-watcher/notifiers';
+import { loadAllAdapters } from '../adapters.ts';
 import { environmentSettings } from './environment.ts';
 import { descriptionOf, node, type SchemaNode, secretFieldsOf, unwrap } from './file-form.ts';
-import { configSchema } from './schema.ts';
+import { configSchemaFor } from './schema.ts';
 
 /**
  * The config reference (`docs/config-reference.md`), generated from the same schema the loader
@@ -206,9 +207,10 @@ function channelsText(): string[] {
   ];
 }
 
-export function configReferenceText(): string {
+/** The reference of every key: it loads every adapter, to describe them all. */
+export async function configReferenceText(): Promise<string> {
   const sections: Section[] = [];
-  collect(node(configSchema), '', sections);
+  collect(node(configSchemaFor(await loadAllAdapters())), '', sections);
   const out: string[] = [
     '# Docker Watcher configuration reference',
     '',

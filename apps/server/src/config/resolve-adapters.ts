@@ -1,6 +1,12 @@
 import type { DeployTarget, Registry, ReverseProxy, StateStore } from '@docker-watcher/core';
-import { proxyAdapters, registryAdapters, storeAdapters, targetAdapters } from '../adapters.ts';
-import { type AdapterSpec, adapterSpec, originMessage, type ResolveContext } from './context.ts';
+import type { AdapterNeeds } from '../adapters.ts';
+import {
+  type AdapterContext,
+  type AdapterSpec,
+  adapterSpec,
+  originMessage,
+  type ResolveContext,
+} from './context.ts';
 
 type Section = Record<string, unknown>;
 
@@ -62,14 +68,14 @@ function credentialsOf(type: string, options: Section): RegistryCredentials | un
   return username === undefined ? undefined : { host, username, password: secret };
 }
 
-export function resolveRegistries(ctx: ResolveContext, registries: Readonly<Record<string, Section>>) {
+export function resolveRegistries(ctx: AdapterContext, registries: Readonly<Record<string, Section>>) {
   const specs: Record<string, AdapterSpec<'registry', Registry>> = Object.create(null);
   const credentials: RegistryCredentials[] = [];
   for (const [name, registry] of Object.entries(registries)) {
     const path = `registries.${name}`;
     const type = String(registry.type);
     const options = registryOptions(ctx, type, registry, path);
-    const spec = adapterSpec(ctx, registryAdapters, type, options, path);
+    const spec = adapterSpec<'registry', Registry>(ctx, 'registry', type, options, path);
     if (!spec) continue;
     specs[name] = spec;
     const found = credentialsOf(type, options);
@@ -90,7 +96,7 @@ export interface TargetInput {
 }
 
 export function resolveTarget(
-  ctx: ResolveContext,
+  ctx: AdapterContext,
   input: TargetInput,
 ): AdapterSpec<'target', DeployTarget> | undefined {
   const { type, reuse_registry_credentials: reuse, ...options } = input.target;
@@ -100,7 +106,7 @@ export function resolveTarget(
         'global.network',
         `does nothing with the ${String(type)} target (it applies to the docker target)`,
       );
-    return adapterSpec(ctx, targetAdapters, String(type), options, 'global.target');
+    return adapterSpec<'target', DeployTarget>(ctx, 'target', String(type), options, 'global.target');
   }
   if (input.network !== undefined && !input.targetSetsNetwork) options.network = input.network;
   if (reuse !== false && input.credentials.length > 0) {
@@ -135,11 +141,11 @@ export function resolveTarget(
     }
     options.stages = stages;
   }
-  return adapterSpec(ctx, targetAdapters, 'docker', options, 'global.target');
+  return adapterSpec<'target', DeployTarget>(ctx, 'target', 'docker', options, 'global.target');
 }
 
 export function resolveProxy(
-  ctx: ResolveContext,
+  ctx: AdapterContext,
   proxy: Section | undefined,
   npm: Section | undefined,
 ): AdapterSpec<'proxy', ReverseProxy> | undefined {
@@ -147,32 +153,61 @@ export function resolveProxy(
     ctx.problem('global.npm', 'set global.proxy or global.npm, not both');
     return undefined;
   }
-  if (npm) return adapterSpec(ctx, proxyAdapters, 'npm', npm, 'global.npm');
+  if (npm) return adapterSpec<'proxy', ReverseProxy>(ctx, 'proxy', 'npm', npm, 'global.npm');
   if (!proxy) return undefined;
   const { type, ...options } = proxy;
-  return adapterSpec(ctx, proxyAdapters, String(type), options, 'global.proxy');
+  return adapterSpec<'proxy', ReverseProxy>(ctx, 'proxy', String(type), options, 'global.proxy');
 }
 
 export const defaultStore = 'sqlite:./data/docker-watcher.db';
 
+/** The store type a `global.store` URL names. */
+const storeTypeOf = (url: string) =>
+  url.startsWith('sqlite:')
+    ? 'sqlite'
+    : url === 'memory:'
+      ? 'memory'
+      : /^postgres(ql)?:\/\//.test(url)
+        ? 'postgres'
+        : undefined;
+
+const isMapping = (value: unknown): value is Section =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+const typeOf = (section: unknown) =>
+  isMapping(section) && typeof section.type === 'string' ? [section.type] : [];
+
+/**
+ * The adapter types a file names (after the environment, defaults and secrets are applied): the
+ * ones to load. A type written wrongly is left to the schema, which says so at its path.
+ */
+export function namedAdapters(file: unknown): AdapterNeeds {
+  const root = isMapping(file) ? file : {};
+  const global = isMapping(root.global) ? root.global : {};
+  const registries = isMapping(root.registries) ? Object.values(root.registries) : [];
+  const store = global.store ?? defaultStore;
+  const storeType = typeof store === 'string' ? storeTypeOf(store) : undefined;
+  return {
+    registry: registries.flatMap(typeOf),
+    target: global.target === undefined ? ['docker'] : typeOf(global.target),
+    proxy: [...typeOf(global.proxy), ...(global.npm === undefined ? [] : ['npm'])],
+    store: storeType ? [storeType] : typeOf(store),
+  };
+}
+
 export function resolveStore(
-  ctx: ResolveContext,
+  ctx: AdapterContext,
   store: string | Section | undefined,
   path: string,
 ): AdapterSpec<'store', StateStore> | undefined {
   const value = store ?? defaultStore;
   if (typeof value !== 'string') {
     const { type, ...options } = value;
-    return adapterSpec(ctx, storeAdapters, String(type), options, path);
+    return adapterSpec<'store', StateStore>(ctx, 'store', String(type), options, path);
   }
   const before = ctx.problems.length;
-  const spec = value.startsWith('sqlite:')
-    ? adapterSpec(ctx, storeAdapters, 'sqlite', { path: value.slice(7) }, path)
-    : value === 'memory:'
-      ? adapterSpec(ctx, storeAdapters, 'memory', {}, path)
-      : /^postgres(ql)?:\/\//.test(value)
-        ? adapterSpec(ctx, storeAdapters, 'postgres', { url: value }, path)
-        : undefined;
+  const type = storeTypeOf(value);
+  const options = type === 'sqlite' ? { path: value.slice(7) } : type === 'postgres' ? { url: value } : {};
+  const spec = type ? adapterSpec<'store', StateStore>(ctx, 'store', type, options, path) : undefined;
   // The user wrote one URL: its problems belong to it (or to the variable it came from).
   const origin = ctx.origins.get(path);
   for (let i = before; i < ctx.problems.length; i++) {

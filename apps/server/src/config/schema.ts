@@ -1,21 +1,15 @@
 import { isIP } from 'node:net';
 import { defaultDeployRetryBaseMs, maxRetryPauseMs, tagPolicyOptions } from '@docker-watcher/core';
-import { dockerHubUrl } from '@docker-watcher/registry-oci';
 import * as v from 'valibot';
-import {
-  type AnyDefinition,
-  proxyAdapters,
-  registryAdapters,
-  storeAdapters,
-  targetAdapters,
-} from '../adapters.ts';
-import { envName, fileForm, fileObject, node, secretEntries, secretFieldsOf, unwrap } from './file-form.ts';
+import type { AdapterTables } from '../adapters.ts';
+import { adapterSections } from './adapter-forms.ts';
+import { envName, fileForm, fileObject, secretEntries } from './file-form.ts';
 import { notifyConfig } from './notify.ts';
 
 /**
- * The config file's schema: the server's own keys and, composed from the adapter table, every
- * adapter's options in the file's form (snake_case, secrets as `*_env` / `*_file`). The single
- * source of the loader's validation, the JSON Schema and the reference document.
+ * The config file's schema: the server's own keys and, composed from the adapters loaded, their
+ * options in the file's form (snake_case, secrets as `*_env` / `*_file`). The single source of the
+ * loader's validation, the JSON Schema and the reference document.
  */
 
 const name = v.pipe(
@@ -49,167 +43,9 @@ const image = v.pipe(
   v.examples(['git.example.com/team/web-app']),
 );
 
-export const registryTypes = ['oci', 'dockerhub', 'gitea', 'ghcr', 'memory'] as const;
-export const targetTypes = ['docker', 'nomad', 'memory'] as const;
-export const proxyTypes = ['npm', 'caddy', 'memory'] as const;
 export const tokenScopes = ['read', 'deploy', 'admin'] as const;
 export type TokenScope = (typeof tokenScopes)[number];
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
-
-/** A section whose keys depend on its `type`: typed loosely here, checked by its variant schema. */
-type Section = Record<string, unknown>;
-const loose = (schema: unknown) => schema as v.GenericSchema<Section, Section>;
-
-/** The entries of an adapter's options in the file's form, and which of its secrets are required. */
-function adapterEntries(definition: AnyDefinition<never, never>) {
-  const form = unwrap(node(fileForm(definition.options, definition.secrets)));
-  const required = secretFieldsOf(form)
-    .filter((field) => field.required)
-    .map((field) => field.name);
-  return { entries: { ...(form.entries as Record<string, v.GenericSchema>) }, required };
-}
-
-const typeEntry = (type: string, description: string) => v.pipe(v.literal(type), v.description(description));
-
-const deprecatedOptions = v.optional(
-  v.pipe(
-    v.record(v.string(), v.unknown()),
-    v.description(
-      'Deprecated: the adapter options now sit on the registry itself, in snake_case. Still read, with a warning.',
-    ),
-    v.metadata({ deprecated: true }),
-  ),
-);
-
-/** One registry type: the adapter's options plus the plan's spellings of them. */
-function registryForm(type: (typeof registryTypes)[number]) {
-  const definition = registryAdapters[type] as unknown as AnyDefinition<never, never>;
-  const { entries, required } = adapterEntries(definition);
-  const describe = (key: string, text: string) =>
-    secretEntries(key, v.pipe(v.string(), v.minLength(1)), text);
-  let extra: Record<string, v.GenericSchema> = {};
-  if (type === 'oci' || type === 'dockerhub') {
-    extra = {
-      ...describe('token', 'Same as `password` (the plan writes `token_env`).'),
-      ...describe(
-        'webhook_secret',
-        'Shared secret of incoming registry notifications; same as `webhook.secret`.',
-      ),
-    };
-  }
-  if (type === 'dockerhub') {
-    entries.url = v.optional(
-      v.pipe(v.string(), v.description("Docker Hub's registry endpoint.")),
-      dockerHubUrl,
-    );
-    entries.default_namespace = v.optional(
-      unwrap(node(entries.default_namespace)) as unknown as v.GenericSchema,
-      'library',
-    );
-  }
-  if (type === 'gitea' || type === 'ghcr') extra = describe('password', 'Same as `token`.');
-  if (type === 'ghcr') extra.url = v.optional(v.pipe(v.string(), v.description('Same as `registry_url`.')));
-  return fileObject(
-    {
-      type: typeEntry(
-        type,
-        {
-          oci: 'Any OCI Distribution registry (registry:2, Harbor, Quay, GitLab…).',
-          dockerhub: 'Docker Hub (an OCI registry with its endpoint and `library/` namespace preset).',
-          gitea: 'Gitea or Forgejo: the OCI registry plus its packages API and signed package webhooks.',
-          ghcr: 'GitHub Container Registry: ghcr.io plus the GitHub packages API and signed webhooks.',
-          memory: 'An in-memory registry for tests and demos (it starts empty).',
-        }[type],
-      ),
-      ...entries,
-      ...extra,
-      options: deprecatedOptions,
-    },
-    required,
-  );
-}
-
-export const registryConfig = v.pipe(
-  loose(v.variant('type', registryTypes.map(registryForm) as never)),
-  v.description("A registry, by its `type`; the other keys are that type's options."),
-);
-
-/** One adapter of a kind, chosen by `type`. */
-function adapterForm(
-  table: Readonly<Record<string, AnyDefinition<never, never>>>,
-  type: string,
-  description: string,
-  more: Record<string, v.GenericSchema> = {},
-) {
-  const { entries, required } = adapterEntries(table[type]!);
-  return fileObject({ type: typeEntry(type, description), ...entries, ...more }, required);
-}
-
-const table = <T>(t: T) => t as unknown as Readonly<Record<string, AnyDefinition<never, never>>>;
-
-export const targetConfig = v.pipe(
-  loose(
-    v.variant('type', [
-      adapterForm(table(targetAdapters), 'docker', "Docker Engine (or Podman's Docker-compatible API).", {
-        reuse_registry_credentials: v.optional(
-          v.pipe(
-            v.boolean(),
-            v.description(
-              'Pull with the credentials of the configured registry whose host the image names (unless `auth` has that host).',
-            ),
-          ),
-          true,
-        ),
-      }),
-      adapterForm(
-        table(targetAdapters),
-        'nomad',
-        'HashiCorp Nomad: each project-stage is a job whose image is set.',
-      ),
-      adapterForm(table(targetAdapters), 'memory', 'In-memory instances, for tests and demos.'),
-    ] as never),
-  ),
-  v.description("Where deploys run (default: docker); the other keys are the target's options."),
-);
-
-export const proxyConfig = v.pipe(
-  loose(
-    v.variant('type', [
-      adapterForm(table(proxyAdapters), 'npm', 'Nginx Proxy Manager: one proxy host per stage host.'),
-      adapterForm(table(proxyAdapters), 'caddy', 'Caddy, through its admin API.'),
-      adapterForm(table(proxyAdapters), 'memory', 'In-memory routes, for tests and demos.'),
-    ] as never),
-  ),
-  v.description('The reverse proxy that routes stage hosts; the other keys are its options.'),
-);
-
-const npmShorthand = v.pipe(
-  loose(
-    fileObject(
-      adapterEntries(table(proxyAdapters).npm!).entries,
-      adapterEntries(table(proxyAdapters).npm!).required,
-    ),
-  ),
-  v.description("The plan's shorthand for `proxy: { type: npm, … }`."),
-);
-
-export const storeUrlPattern = /^(?:sqlite:.+|postgres(?:ql)?:\/\/.+|memory:)$/;
-
-const storeConfig = v.union([
-  v.pipe(
-    v.string(),
-    v.regex(storeUrlPattern, 'must be sqlite:<file>, a postgres:// URL or memory:'),
-    v.description('`sqlite:<file>`, a PostgreSQL URL, or `memory:` (forgets on exit).'),
-    v.examples(['sqlite:./data/docker-watcher.db', 'postgres://watcher@db:5432/watcher']),
-  ),
-  loose(
-    v.variant('type', [
-      adapterForm(table(storeAdapters), 'sqlite', 'SQLite file (node:sqlite).'),
-      adapterForm(table(storeAdapters), 'postgres', 'PostgreSQL, for several replicas on one store.'),
-      adapterForm(table(storeAdapters), 'memory', 'In memory: forgets on exit.'),
-    ] as never),
-  ),
-]);
 
 const healthcheck = v.union([
   v.pipe(v.string(), v.startsWith('/', 'must be a path starting with /'), v.description('HTTP path probed.')),
@@ -596,73 +432,101 @@ export const serverConfig = v.strictObject({
   ),
 });
 
-export const globalConfig = fileObject({
-  domain: v.optional(
-    v.pipe(v.string(), v.description('Domain the stage hosts live under.'), v.examples(['example.com'])),
-  ),
-  network: v.optional(
-    v.pipe(
-      v.string(),
-      v.description('Docker network of the deployed containers (docker target; same as `target.network`).'),
+const globalConfig = (adapters: ReturnType<typeof adapterSections>) =>
+  fileObject({
+    domain: v.optional(
+      v.pipe(v.string(), v.description('Domain the stage hosts live under.'), v.examples(['example.com'])),
     ),
-  ),
-  subdomain_pattern: v.optional(
-    v.pipe(
-      v.string(),
-      v.includes('{stage}', 'must contain {stage}'),
-      v.description('Host name of a stage before `.domain`; `{stage}` and `{project}` are replaced.'),
+    network: v.optional(
+      v.pipe(
+        v.string(),
+        v.description('Docker network of the deployed containers (docker target; same as `target.network`).'),
+      ),
     ),
-    'stage-{stage}-{project}',
-  ),
-  target: v.optional(targetConfig, { type: 'docker' }),
-  proxy: v.optional(proxyConfig),
-  npm: v.optional(npmShorthand),
-  notification_url: v.optional(
-    v.pipe(
-      v.string(),
-      v.url('must be a URL such as https://notify.example.com/webhook'),
-      v.description('Deploy events are POSTed here as JSON.'),
+    subdomain_pattern: v.optional(
+      v.pipe(
+        v.string(),
+        v.includes('{stage}', 'must contain {stage}'),
+        v.description('Host name of a stage before `.domain`; `{stage}` and `{project}` are replaced.'),
+      ),
+      'stage-{stage}-{project}',
     ),
-  ),
-  ...secretEntries(
-    'notification_secret',
-    v.pipe(v.string(), v.minLength(1)),
-    "HMAC key of the notifications' `X-Docker-Watcher-Signature`.",
-  ),
-  ...secretEntries(
-    'store',
-    storeConfig,
-    'Where state lives: `sqlite:<file>` (default `sqlite:./data/docker-watcher.db`), a PostgreSQL URL, `memory:`, or `{ type, …options }` (`DOCKER_WATCHER_STORE` overrides it).',
-    { warnPlain: false },
-  ),
-  poll_interval_seconds: v.optional(
-    v.pipe(
-      v.number(),
-      v.minValue(0),
-      v.description('Poll period; 0 means webhooks only (`DOCKER_WATCHER_POLL_INTERVAL` overrides it).'),
+    target: v.optional(adapters.target, { type: 'docker' }),
+    proxy: v.optional(adapters.proxy),
+    npm: v.optional(adapters.npm),
+    notification_url: v.optional(
+      v.pipe(
+        v.string(),
+        v.url('must be a URL such as https://notify.example.com/webhook'),
+        v.description('Deploy events are POSTed here as JSON.'),
+      ),
     ),
-    60,
-  ),
-  retry_pause_ms: v.optional(retryPause("A project's own `retry_pause_ms` wins."), defaultDeployRetryBaseMs),
-  server: v.optional(
-    v.pipe(serverConfig, v.description('The HTTP server: listen address, tokens, users, limits.')),
-    {},
-  ),
-});
+    ...secretEntries(
+      'notification_secret',
+      v.pipe(v.string(), v.minLength(1)),
+      "HMAC key of the notifications' `X-Docker-Watcher-Signature`.",
+    ),
+    ...secretEntries(
+      'store',
+      adapters.store,
+      'Where state lives: `sqlite:<file>` (default `sqlite:./data/docker-watcher.db`), a PostgreSQL URL, `memory:`, or `{ type, …options }` (`DOCKER_WATCHER_STORE` overrides it).',
+      { warnPlain: false },
+    ),
+    poll_interval_seconds: v.optional(
+      v.pipe(
+        v.number(),
+        v.minValue(0),
+        v.description(
+          'Poll period, a fixed rate: a cycle starts every period however long the last one took (one that runs past the next start skips the starts it missed); 0 means webhooks only (`DOCKER_WATCHER_POLL_INTERVAL` overrides it).',
+        ),
+      ),
+      60,
+    ),
+    retry_pause_ms: v.optional(
+      retryPause("A project's own `retry_pause_ms` wins."),
+      defaultDeployRetryBaseMs,
+    ),
+    server: v.optional(
+      v.pipe(serverConfig, v.description('The HTTP server: listen address, tokens, users, limits.')),
+      {},
+    ),
+  });
 
-/** The whole YAML file. */
-export const configSchema = fileObject({
-  global: v.optional(v.pipe(globalConfig, v.description('Settings for every project.')), {}),
-  registries: v.pipe(
-    v.record(name, registryConfig),
-    v.description('Registries by name; projects refer to them.'),
-  ),
-  projects: v.pipe(v.record(name, projectConfig), v.description('Projects by id, each with its stages.')),
-  notify: v.optional(notifyConfig),
-});
+function buildConfigSchema(adapters: AdapterTables) {
+  const sections = adapterSections(adapters);
+  return fileObject({
+    global: v.optional(v.pipe(globalConfig(sections), v.description('Settings for every project.')), {}),
+    registries: v.pipe(
+      v.record(name, sections.registry),
+      v.description('Registries by name; projects refer to them.'),
+    ),
+    projects: v.pipe(v.record(name, projectConfig), v.description('Projects by id, each with its stages.')),
+    notify: v.optional(notifyConfig),
+  });
+}
 
+export type ConfigSchema = ReturnType<typeof buildConfigSchema>;
+const built = new Map<string, ConfigSchema>();
+
+/**
+ * The whole YAML file's schema for the adapters loaded (the same adapters give the same schema
+ * object): the loader's, for the types a file names; the JSON Schema's and reference's, for all.
+ */
+export function configSchemaFor(adapters: AdapterTables): ConfigSchema {
+  const key = Object.entries(adapters)
+    .map(([kind, table]) => `${kind}:${[...(table as ReadonlyMap<string, unknown>).keys()].sort().join(',')}`)
+    .join(' ');
+  let schema = built.get(key);
+  if (!schema) {
+    schema = buildConfigSchema(adapters);
+    built.set(key, schema);
+  }
+  return schema;
+}
+
+export { storeUrlPattern } from './adapter-forms.ts';
 export { envName };
-export type ConfigInput = v.InferInput<typeof configSchema>;
-export type ConfigFile = v.InferOutput<typeof configSchema>;
+export type ConfigInput = v.InferInput<ConfigSchema>;
+export type ConfigFile = v.InferOutput<ConfigSchema>;
 export type ProjectConfig = v.InferOutput<typeof projectConfig>;
 export type StageConfig = v.InferOutput<typeof stageConfig>;

@@ -19,7 +19,7 @@ export const notifyTestCommand: Command = {
     const { createRedactingLogger, silentLogger } = await import('@docker-watcher/core');
     const { loadConfigFile } = await import('../config/load.ts');
     const { sendTestNotifications } = await import('./notify-test.ts');
-    const config = loadConfigFile(context.options.config);
+    const config = await loadConfigFile(context.options.config);
     const results = await sendTestNotifications({
       config,
       channel: context.args[0],

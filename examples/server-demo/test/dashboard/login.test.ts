@@ -1,5 +1,6 @@
 // The dashboard's login on the real server: session cookie, `?next=` return, wrong passwords, the
 // 429 countdown, and an ended session sending the user to the login and back.
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DashboardStack, pipelineProject, startDashboardStack } from '../../src/dashboard-stack.ts';
 import { accessibilityProblems, screenshots } from './page-checks.ts';
@@ -85,6 +86,72 @@ describe('login', () => {
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain('log in again');
     await d.login(page, d.users.admin);
     expect(new URL(page.url()).pathname).toBe('/projects/shop');
+    await close();
+  });
+});
+
+// A connection that drops while the page loads (Chromium aborts requests when the host's interfaces
+// change), a server that was unreachable for a moment, or one restarted onto a new build, costs the
+// page part of its code: the boot guard (apps/dashboard/static/boot-guard.js) reloads it, and says so
+// when reloading does not help.
+describe('a page whose code did not arrive', () => {
+  /** Refuses the first `times` requests for the build's files whose path matches. */
+  const dropCode = (pattern: RegExp, times: number) => {
+    const dropped: string[] = [];
+    return {
+      dropped,
+      beforeLoad: (page: Page) =>
+        page.route(
+          (url) => pattern.test(url.pathname),
+          (route) => {
+            if (dropped.length >= times) return route.continue();
+            dropped.push(new URL(route.request().url()).pathname);
+            return route.abort('connectionrefused');
+          },
+        ),
+    };
+  };
+
+  for (const [what, pattern] of [
+    ["the boot script's own entry", /^\/_app\/immutable\/entry\/start\./],
+    ["the root layout's route code", /^\/_app\/immutable\/nodes\/0\./],
+  ] as const) {
+    it(`reloads itself once when ${what} is lost, and the app starts`, async () => {
+      const drop = dropCode(pattern, 1);
+      const { page, problems, close } = await d.open({
+        user: null,
+        path: '/login',
+        beforeLoad: drop.beforeLoad,
+      });
+      await page.getByLabel('User name').waitFor();
+      expect(drop.dropped).toHaveLength(1);
+      await d.login(page, d.users.admin);
+      await page.locator('[data-project=shop]').waitFor();
+      // The failed first load's errors went with it.
+      expect(problems).toEqual([]);
+      await close();
+    });
+  }
+
+  it('says so after two reloads that did not help, and its Reload button tries again', async () => {
+    const drop = dropCode(/^\/_app\/immutable\/nodes\/0\./, 3);
+    const { page, problems, close } = await d.open({
+      user: null,
+      path: '/login',
+      beforeLoad: drop.beforeLoad,
+    });
+    const failed = page.getByTestId('boot-failed');
+    await failed.waitFor();
+    expect(drop.dropped).toHaveLength(3);
+    expect(await failed.getByRole('heading').textContent()).toBe('The dashboard could not load');
+    expect(await failed.textContent()).toContain('Check that the Docker Watcher server is reachable');
+    await screenshots(page, 'boot-failed');
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^console: Docker Watcher: the dashboard could not load its code \(.*nodes\/0\./),
+    );
+    // The code arrives again (the drops are used up): the button brings the app.
+    await failed.getByRole('button', { name: 'Reload' }).click();
+    await page.getByLabel('User name').waitFor();
     await close();
   });
 });

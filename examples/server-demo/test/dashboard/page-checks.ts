@@ -7,7 +7,10 @@ import { screenshotDir } from '../../src/dashboard-stack.ts';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/** `<name>-light.png`, `<name>-dark.png` and `<name>-360.png` under the test output. */
+/**
+ * `<name>-light.png`, `<name>-dark.png` and `<name>-360.png` under the test output. Throws when the
+ * page is wider than a 360 px screen (the whole page would scroll sideways), after taking the picture.
+ */
 export async function screenshots(page: Page, name: string): Promise<string[]> {
   const viewport = page.viewportSize() ?? { width: 1280, height: 860 };
   const files: string[] = [];
@@ -23,7 +26,39 @@ export async function screenshots(page: Page, name: string): Promise<string[]> {
   await page.setViewportSize({ width: 360, height: 780 });
   await page.emulateMedia({ colorScheme: 'light' });
   await shoot('360');
+  // How wide the page is, and the innermost elements that reach past the screen's edge.
+  const { width, culprits } = await page.evaluate(() => {
+    interface Box {
+      readonly tagName: string;
+      readonly className: unknown;
+      readonly textContent: string | null;
+      contains(other: Box): boolean;
+      getBoundingClientRect(): { right: number; width: number };
+    }
+    const document = (
+      globalThis as unknown as {
+        document: { documentElement: { scrollWidth: number }; querySelectorAll(s: string): ArrayLike<Box> };
+      }
+    ).document;
+    const past = Array.from(document.querySelectorAll('body *')).filter(
+      (box) => box.getBoundingClientRect().right > 361 && box.getBoundingClientRect().width > 0,
+    );
+    const innermost = past.filter((box) => !past.some((other) => other !== box && box.contains(other)));
+    return {
+      width: document.documentElement.scrollWidth,
+      culprits: innermost
+        .slice(0, 5)
+        .map(
+          (box) =>
+            `${box.tagName.toLowerCase()}.${String(box.className)} "${(box.textContent ?? '').slice(0, 30)}"`,
+        ),
+    };
+  });
   await page.setViewportSize(viewport);
+  if (width > 360)
+    throw new Error(
+      `${name} is ${width} px wide on a 360 px screen (${culprits.join(', ')}): see ${files.at(-1)}`,
+    );
   return files;
 }
 

@@ -24,6 +24,7 @@ import { defaultHealthCheck, type StageDeploySettings, type StepDeadlines } from
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
+import { type PollTicks, pollTicks } from './poll-ticks.ts';
 import { ReplicaLeases } from './replica-leases.ts';
 import { StageQueue } from './stage-queue.ts';
 
@@ -38,9 +39,16 @@ export interface EngineOptions {
   readonly store?: StateStore;
   readonly bus?: EventBus;
   readonly logger?: Logger;
-  /** Poll cycle period; 0 turns polling off (webhooks only). Default 60 s. */
+  /**
+   * Poll cycle period, a fixed rate: cycles start one period apart however long each takes, and a
+   * cycle that runs past the next start skips the starts it missed. 0 turns polling off (webhooks
+   * only). Default 60 s.
+   */
   readonly pollIntervalMs?: number;
-  /** Up to this fraction of the period is added at random to each cycle. Default 0.1. */
+  /**
+   * The second cycle comes up to this fraction of the period late, at random (once: the rate stays
+   * fixed), so that servers started together do not poll a registry at the same moments. Default 0.1.
+   */
   readonly jitter?: number;
   /** Concurrent registry requests per registry in a cycle. Default 4. */
   readonly registryConcurrency?: number;
@@ -215,6 +223,8 @@ export function createEngine(options: EngineOptions): Engine {
   /** Deploys this replica queued or runs, by stage: the rest of the store's unfinished ones are other replicas'. */
   const localJobs = new Map<string, Set<string>>();
   let timer: NodeJS.Timeout | undefined;
+  /** When poll cycles start (from the first one, in `start`). */
+  let ticks: PollTicks | undefined;
   let started = false;
   const leases = new ReplicaLeases({
     store,
@@ -864,11 +874,16 @@ export function createEngine(options: EngineOptions): Engine {
   };
 
   const schedule = () => {
-    if (pollIntervalMs <= 0 || stopping) return;
-    const delay = pollIntervalMs * (1 + Math.random() * jitter);
+    if (pollIntervalMs <= 0 || stopping || !ticks) return;
+    const { delayMs, skipped } = ticks.next(Date.now());
+    if (skipped > 0)
+      logger.debug(`a poll cycle took longer than the poll period: ${skipped} cycle(s) skipped`, {
+        skipped,
+        periodMs: pollIntervalMs,
+      });
     timer = setTimeout(() => {
       void track(pollOnce()).finally(schedule);
-    }, delay);
+    }, delayMs);
   };
 
   const observe = (entry: Watched) => {
@@ -981,6 +996,7 @@ export function createEngine(options: EngineOptions): Engine {
       // Webhooks accepted before a crash or restart (here or at a replica that died) are looked at
       // now: by the first cycle, or on their own when this replica does not poll.
       const marked = await inbox.load((key) => watched.has(key));
+      ticks = pollTicks(pollIntervalMs, Date.now(), pollIntervalMs * Math.random() * jitter);
       await track(pollOnce());
       if (!leases.leader) for (const key of marked) observe(watched.get(key)!);
       for (const project of options.projects) {

@@ -110,6 +110,25 @@ describe('a board row', () => {
     expect(deploying.cells[2]!.promotable).toBeUndefined();
   });
 
+  it('offers approving, not also promoting, while an approval for the proven digest waits', () => {
+    const waiting: Approval = {
+      id: 'a7',
+      project: 'web',
+      stage: 'prod',
+      release: release('v1.1.0', 11),
+      status: 'pending',
+      requestedAt: '2026-01-01T00:00:00.000Z',
+    };
+    const key = stageKey('web', 'prod');
+    const row = buildRow(project('web', stages), { ...empty, approvals: new Map([[key, waiting]]) });
+    expect(row.cells[2]!.approval).toBe(waiting);
+    expect(row.cells[2]!.promotable).toBeUndefined();
+    // An approval for another digest leaves the proven one promotable.
+    const other = { ...waiting, release: release('v1.0.1', 9) };
+    const both = buildRow(project('web', stages), { ...empty, approvals: new Map([[key, other]]) });
+    expect(both.cells[2]!.promotable).toEqual({ from: 'rel', release: release('v1.1.0', 11) });
+  });
+
   it('says why a stage needs attention: failed, rolled back, waiting, available, drifted', () => {
     const approval: Approval = {
       id: 'a1',

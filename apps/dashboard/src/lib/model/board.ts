@@ -92,17 +92,22 @@ export function digestColours(stages: readonly StageSummary[]): Map<string, numb
   return colours;
 }
 
-/** The release to promote into `stage`: its source stage's running release, when it differs. */
+/**
+ * The release to promote into `stage`: its source stage's running release, when it differs. Not while
+ * that digest is being deployed there, nor while an approval for it waits (approving is the action).
+ */
 export function promotableInto(
   stage: StageSummary,
   stages: readonly StageSummary[],
   active: LiveDeploy | undefined,
+  approval?: Approval,
 ): Cell['promotable'] {
   if (!stage.promoteFrom) return undefined;
   const source = stages.find((s) => s.name === stage.promoteFrom);
   const proven = source?.actual;
   if (!proven || proven.digest === stage.actual?.digest) return undefined;
   if (active && active.release.digest === proven.digest) return undefined;
+  if (approval?.status === 'pending' && approval.release.digest === proven.digest) return undefined;
   return { from: stage.promoteFrom, release: proven };
 }
 
@@ -111,15 +116,16 @@ export function buildRow(project: ProjectSummary, state: BoardState): Row {
   const cells = project.stages.map((stage) => {
     const key = stageKey(project.id, stage.name);
     const active = state.active.get(key);
+    const approval = state.approvals.get(key);
     const base = {
       project: project.id,
       stage,
       decision: state.decisions.get(key),
-      approval: state.approvals.get(key),
+      approval,
       active,
       last: state.last.get(key),
       colour: stage.actual ? colours.get(stage.actual.digest) : undefined,
-      promotable: promotableInto(stage, project.stages, active),
+      promotable: promotableInto(stage, project.stages, active, approval),
     };
     return { ...base, attention: attentionOf(base) };
   });
