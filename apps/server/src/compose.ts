@@ -157,6 +157,7 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     bus,
     logger,
     pollIntervalMs: config.pollIntervalMs,
+    deployRetryBaseMs: config.deployRetryBaseMs,
     ...replicaOf(config, options.listenPort),
   });
 

@@ -125,6 +125,33 @@ projects:
     ).toContain('projects.api.deadlines.pull_ms: must be at least 100 ms');
   });
 
+  it("takes the retry pause from global.retry_pause_ms, a project's own winning, and refuses one out of range", async () => {
+    const projects = `  api:\n    registry: local\n    image: api\n    retry_pause_ms: 5000\n    stages:\n      dev: {}\n      prod: {}\n  web:\n    registry: local\n    image: web\n    stages:\n      dev: {}`;
+    const defaults = await loadConfigText(base(projects), env);
+    expect(defaults.deployRetryBaseMs).toBe(30_000);
+    const config = await loadConfigText(base(projects, 'global:\n  retry_pause_ms: 120000'), env);
+    expect(config.deployRetryBaseMs).toBe(120_000);
+    const [api, web] = config.projects;
+    for (const stage of Object.values(api!.stages)) expect(stage.deployRetryBaseMs).toBe(5_000);
+    expect(web!.stages.dev!.deployRetryBaseMs).toBeUndefined();
+    const refused = async (global: string, project: string) =>
+      (
+        await problemsOf(
+          base(
+            `  api:\n    registry: local\n    image: api\n    retry_pause_ms: ${project}\n    stages:\n      dev: {}`,
+            `global:\n  retry_pause_ms: ${global}`,
+          ),
+        )
+      ).join('\n');
+    expect(await refused('0', '-5')).toMatch(
+      /global\.retry_pause_ms: must be at least 100 ms[\s\S]*projects\.api\.retry_pause_ms: must be at least 100 ms/,
+    );
+    expect(await refused('2000000', '1.5')).toMatch(
+      /global\.retry_pause_ms: must be at most 1800000 ms \(30 min[\s\S]*projects\.api\.retry_pause_ms: /,
+    );
+    expect(await refused('"30s"', '1000')).toMatch(/global\.retry_pause_ms: /);
+  });
+
   it('follows the newest vX.Y.Z without a pattern, like registrywatcher, and keeps pins', async () => {
     const config = await loadConfigText(
       base(

@@ -30,6 +30,8 @@ export interface StackProject {
   readonly healthcheck?: ProjectInput['healthcheck'];
   readonly strategy?: ProjectInput['strategy'];
   readonly deadlines?: ProjectInput['deadlines'];
+  /** The project's `retry_pause_ms`: the first pause before a failure of ours is retried. */
+  readonly retryPauseMs?: number;
 }
 
 export interface StackConfigParams {
@@ -127,6 +129,7 @@ export function stackConfigText(params: StackConfigParams): string {
           healthcheck: project.healthcheck ?? stackHealthcheck,
           ...(project.strategy ? { strategy: project.strategy } : {}),
           ...(project.deadlines ? { deadlines: project.deadlines } : {}),
+          ...(project.retryPauseMs ? { retry_pause_ms: project.retryPauseMs } : {}),
           stages: project.stages,
         },
       ]),

@@ -72,6 +72,8 @@ export interface ResolvedConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
   readonly pollIntervalMs: number;
+  /** `global.retry_pause_ms`: the engine's first pause before a failure of ours is retried. */
+  readonly deployRetryBaseMs: number;
   readonly webhookBodyLimit: number;
   readonly shutdownTimeoutMs: number;
   /** This server's name in the store's leases; `undefined`: host name and listen port. */
@@ -310,6 +312,7 @@ function resolveAll(
     listen,
     logLevel: server.log_level,
     pollIntervalMs: global.poll_interval_seconds * 1000,
+    deployRetryBaseMs: global.retry_pause_ms,
     webhookBodyLimit: server.webhook_body_limit,
     shutdownTimeoutMs: server.shutdown_timeout_ms,
     ...(server.replica_name ? { replicaName: server.replica_name } : {}),

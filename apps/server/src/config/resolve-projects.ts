@@ -127,6 +127,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
         ...(stage.confirm ? { confirm: true } : {}),
         ...(stage.promote_from ? { promoteFrom: stage.promote_from } : {}),
         ...(stage.pinned_tag?.trim() ? { pin: stage.pinned_tag.trim() } : {}),
+        ...(project.retry_pause_ms !== undefined ? { deployRetryBaseMs: project.retry_pause_ms } : {}),
         deploy: {
           image: project.image,
           ...(port ? { port } : {}),

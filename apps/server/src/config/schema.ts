@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { tagPolicyOptions } from '@docker-watcher/core';
+import { defaultDeployRetryBaseMs, maxRetryPauseMs, tagPolicyOptions } from '@docker-watcher/core';
 import * as v from 'valibot';
 import type { AdapterTables } from '../adapters.ts';
 import { adapterSections } from './adapter-forms.ts';
@@ -214,6 +214,22 @@ function stepDeadline(what: string, fallback: number) {
   );
 }
 
+/** The first pause before a release whose deploy failed for reasons of ours is tried again. */
+const retryPause = (scope: string) =>
+  v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(100, 'must be at least 100 ms'),
+    v.maxValue(
+      maxRetryPauseMs,
+      `must be at most ${maxRetryPauseMs} ms (30 min, the longest pause between retries)`,
+    ),
+    v.description(
+      `First pause before a release whose deploy failed for reasons of ours (Docker Engine, proxy or store faults, a step past its deadline, a restart, a cancel) is tried again; it doubles with each such failure in a row, up to 30 min. A release that failed on its own merits is never retried on its own. ${scope}`,
+    ),
+    v.examples([10_000]),
+  );
+
 export const projectConfig = fileObject({
   registry: v.pipe(v.string(), v.description('Name of an entry of `registries`.')),
   image,
@@ -247,6 +263,7 @@ export const projectConfig = fileObject({
       v.examples([{ pull_ms: 300_000 }]),
     ),
   ),
+  retry_pause_ms: v.optional(retryPause('Default: `global.retry_pause_ms`.')),
   stages: v.pipe(
     v.record(name, stageConfig),
     v.check((stages) => Object.keys(stages).length > 0, 'a project needs at least one stage'),
@@ -464,6 +481,10 @@ const globalConfig = (adapters: ReturnType<typeof adapterSections>) =>
         ),
       ),
       60,
+    ),
+    retry_pause_ms: v.optional(
+      retryPause("A project's own `retry_pause_ms` wins."),
+      defaultDeployRetryBaseMs,
     ),
     server: v.optional(
       v.pipe(serverConfig, v.description('The HTTP server: listen address, tokens, users, limits.')),

@@ -26,9 +26,15 @@ export interface DecideInput {
   readonly approvals: readonly Approval[];
   /** Now, in ms since the epoch; `Date.now()` when absent. */
   readonly now?: number;
-  /** The pause after the first failure of ours, doubling with each in a row (max 30 min). Default 30 s. */
+  /**
+   * The pause after the first failure of ours, doubling with each in a row (max 30 min), for stages
+   * that set no `deployRetryBaseMs` of their own. Default `defaultDeployRetryBaseMs`.
+   */
   readonly retryBaseMs?: number;
 }
+
+/** The first pause before a release whose deploy failed for reasons of ours is tried again. */
+export const defaultDeployRetryBaseMs = 30_000;
 
 /** The longest pause between retries of a release whose deploys failed for reasons of ours. */
 export const maxRetryPauseMs = 30 * 60_000;
@@ -88,7 +94,8 @@ export function decide(input: DecideInput): StageDecision {
   }
   const last = ours[0];
   if (last) {
-    const pause = Math.min((input.retryBaseMs ?? 30_000) * 2 ** (ours.length - 1), maxRetryPauseMs);
+    const base = stage.deployRetryBaseMs ?? input.retryBaseMs ?? defaultDeployRetryBaseMs;
+    const pause = Math.min(base * 2 ** (ours.length - 1), maxRetryPauseMs);
     const retryAt = Date.parse(last.updatedAt) + pause;
     if ((input.now ?? Date.now()) < retryAt) {
       const at = new Date(retryAt).toISOString();

@@ -455,7 +455,12 @@ export async function runDeploy(
     }
     const state = record.state as DeployState;
     if (['pulling', 'stopping-old', 'starting', 'health-checking', 'rolling-back'].includes(state)) {
-      throw new CoreError('ABORTED', `The engine stopped while the deploy was ${state}`);
+      // Taken up again after a restart, or after this very engine could not write its record (a
+      // store that stopped writing): which one, the record cannot say.
+      throw new CoreError(
+        'ABORTED',
+        `The deploy was interrupted while ${state} (the engine stopped, or could not write to the store)`,
+      );
     }
     if (state === 'pending') await prepare();
     if (record.state === 'switching-traffic') await switchTraffic();

@@ -17,6 +17,11 @@ export interface EngineStage {
   readonly promoteFrom?: string;
   /** Initial pin (a tag whose digest is watched); afterwards the stored state is what counts. */
   readonly pin?: string;
+  /**
+   * First pause before a release whose deploy failed for reasons of ours is tried again here
+   * (doubling with each such failure in a row, max 30 min); the engine's `deployRetryBaseMs` when unset.
+   */
+  readonly deployRetryBaseMs?: number;
   readonly deploy: StageDeployInput;
 }
 

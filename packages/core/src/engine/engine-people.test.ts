@@ -16,7 +16,9 @@ import type { EngineStage } from './engine-config.ts';
 const repository = 'team/web-app';
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
 const settings = { image: `registry.example.com/${repository}`, port: 8080, strategy: 'blue-green' as const };
-const health = { path: '/health', intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 };
+// The gate gives up after (retries + 1) × (interval + timeout): a probe timeout of 1 ms would end it
+// after 4 ms, before its third probe on a busy machine.
+const health = { path: '/health', intervalMs: 1, timeoutMs: 1_000, retries: 1, startPeriodMs: 0 };
 
 const engines: Engine[] = [];
 afterEach(async () => {

@@ -18,7 +18,7 @@ import { createEventBus, type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
-import { decide, type StageDecision } from './decide.ts';
+import { decide, defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
 import { defaultHealthCheck, type StageDeploySettings, type StepDeadlines } from './deploy-settings.ts';
 import { assertTransition } from './deploy-states.ts';
@@ -71,7 +71,7 @@ export interface EngineOptions {
   /**
    * First pause before a release whose deploy failed for reasons of ours (engine, proxy or store
    * faults, a restart, a cancel) is tried again; doubles with each such failure in a row (max 30 min).
-   * Default 30 s.
+   * A stage's own `deployRetryBaseMs` wins. Default 30 s.
    */
   readonly deployRetryBaseMs?: number;
   /** Deadlines of deploy steps for stages that set none; `defaultStepDeadlines` for the rest. */
@@ -166,7 +166,8 @@ export function createEngine(options: EngineOptions): Engine {
   const eventTtlMs = options.eventTtlMs ?? 24 * 60 * 60 * 1000;
   const healRoutes = options.healRoutes ?? true;
   const backoffBaseMs = options.backoffBaseMs ?? (pollIntervalMs > 0 ? pollIntervalMs : 5_000);
-  const deployRetryBaseMs = options.deployRetryBaseMs ?? 30_000;
+  const deployRetryBaseMs =
+    pauseOf('deployRetryBaseMs', options.deployRetryBaseMs) ?? defaultDeployRetryBaseMs;
   const lifetime = new AbortController();
   const notifications =
     options.notifiers && options.notifiers.length > 0
@@ -189,8 +190,10 @@ export function createEngine(options: EngineOptions): Engine {
       repository: project.repository,
       stages: [],
     };
-    for (const [stage, config] of Object.entries(project.stages))
+    for (const [stage, config] of Object.entries(project.stages)) {
+      pauseOf(`projects.${project.id}.stages.${stage}.deployRetryBaseMs`, config.deployRetryBaseMs);
       entry.stages.push({ project: project.id, stage, config });
+    }
     watched.set(key, entry);
   }
   /** Last listing per repository: decisions between cycles (API calls, webhooks) use it. */
@@ -1289,4 +1292,13 @@ export function createEngine(options: EngineOptions): Engine {
     idle: () => queue.idle(),
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),
   };
+}
+
+/** A retry pause as given, refused when it is not a duration (a negative or non-finite one would retry in a loop, or never). */
+function pauseOf(path: string, value: number | undefined): number | undefined {
+  if (value === undefined || (Number.isFinite(value) && value >= 0)) return value;
+  throw new CoreError(
+    'CONFIG_INVALID',
+    `${path}: must be a number of milliseconds, 0 or more (got ${value})`,
+  );
 }

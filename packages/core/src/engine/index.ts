@@ -1,4 +1,10 @@
-export { type DecideInput, decide, type StageDecision } from './decide.ts';
+export {
+  type DecideInput,
+  decide,
+  defaultDeployRetryBaseMs,
+  maxRetryPauseMs,
+  type StageDecision,
+} from './decide.ts';
 export { type DeployRunnerDeps, runDeploy } from './deploy-runner.ts';
 export {
   type DeployStrategy,

@@ -28,7 +28,8 @@ function world() {
   const memory = createMemoryDeployTarget();
   const store = createMemoryStateStore();
   let target: DeployTarget = memory;
-  const make = (deployRetryBaseMs = 50) => {
+  /** `unset` leaves the engine's pause to its default. */
+  const make = (deployRetryBaseMs: number | 'unset' = 50, stagePause?: number) => {
     const engine = createEngine({
       projects: [
         {
@@ -39,6 +40,7 @@ function world() {
             dev: {
               policy: compileTagPolicy({ pattern: 'dev-*' }),
               autoDeploy: true,
+              ...(stagePause === undefined ? {} : { deployRetryBaseMs: stagePause }),
               deploy: {
                 image: `registry.test/${repository}`,
                 strategy: 'blue-green',
@@ -55,7 +57,7 @@ function world() {
       store,
       pollIntervalMs: 0,
       coalesceMs: 5,
-      deployRetryBaseMs,
+      ...(deployRetryBaseMs === 'unset' ? {} : { deployRetryBaseMs }),
       deadlines: { pullMs: 100, rollbackMs: 1_000 },
     });
     engines.push(engine);
@@ -113,6 +115,42 @@ describe('a deploy that failed for reasons of ours', () => {
     const failedAt = Date.parse((await w.deploys())[0]!.updatedAt);
     const retryAt = Date.parse((decision!.decision as { retryAt: string }).retryAt);
     expect(retryAt - failedAt).toBe(60_000);
+  });
+
+  it("waits the stage's own pause when it sets one, not the engine's", async () => {
+    const w = world();
+    const engine = w.make(60_000, 90_000);
+    await engine.start();
+    w.registry.push(repository, 'dev-1');
+    w.memory.faults.failNext('start', 'UNAVAILABLE');
+    await w.notify(engine, 'dev-1', 'e-1');
+    await expect.poll(async () => (await w.deploys())[0]?.finished, bound).toBe(true);
+    const [decision] = await engine.plan({ stage: 'dev' });
+    const failedAt = Date.parse((await w.deploys())[0]!.updatedAt);
+    const retryAt = Date.parse((decision!.decision as { retryAt: string }).retryAt);
+    expect(retryAt - failedAt).toBe(90_000);
+  });
+
+  it('without a pause given, waits 30 s before the first retry', async () => {
+    const w = world();
+    const engine = w.make('unset');
+    await engine.start();
+    w.registry.push(repository, 'dev-1');
+    w.memory.faults.failNext('start', 'UNAVAILABLE');
+    await w.notify(engine, 'dev-1', 'e-1');
+    await expect.poll(async () => (await w.deploys())[0]?.finished, bound).toBe(true);
+    const [decision] = await engine.plan({ stage: 'dev' });
+    const failedAt = Date.parse((await w.deploys())[0]!.updatedAt);
+    const retryAt = Date.parse((decision!.decision as { retryAt: string }).retryAt);
+    expect(retryAt - failedAt).toBe(30_000);
+  });
+
+  it('refuses a pause that is not a duration, naming where it was given', () => {
+    const w = world();
+    expect(() => w.make(-1)).toThrow(/^deployRetryBaseMs: must be a number of milliseconds, 0 or more/);
+    expect(() => w.make(10, Number.NaN)).toThrow(
+      /^projects\.web-app\.stages\.dev\.deployRetryBaseMs: must be a number of milliseconds/,
+    );
   });
 
   it('a cancel answers at once while the engine never answers a pull, and the release is tried again', async () => {
@@ -214,6 +252,19 @@ describe('decide', () => {
     expect(decide(input(three, '2030-01-01T00:00:11.000Z'))).toMatchObject({
       retryAt: '2030-01-01T00:00:14.000Z',
     });
+  });
+
+  it("takes the stage's own pause over the engine's, and never waits over 30 min", () => {
+    const one = [failed('a', '2030-01-01T00:00:00.000Z', 'infrastructure')];
+    expect(
+      decide({ ...input(one, '2030-01-01T00:00:00.500Z'), stage: { ...stage, deployRetryBaseMs: 5_000 } }),
+    ).toMatchObject({ retryAt: '2030-01-01T00:00:05.000Z' });
+    expect(
+      decide({
+        ...input(one, '2030-01-01T00:00:00.500Z'),
+        stage: { ...stage, deployRetryBaseMs: 7_200_000 },
+      }),
+    ).toMatchObject({ retryAt: '2030-01-01T00:30:00.000Z' });
   });
 
   it('holds a release back for good once it failed on its own, or in a record that does not say whose fault', () => {
