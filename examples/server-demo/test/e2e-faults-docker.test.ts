@@ -3,7 +3,8 @@
 // connections and never answers. A deploy that meets it is ended by its step's deadline, recorded
 // as an infrastructure fault (not held back as the release's), the old release keeps being served,
 // and the release is deployed once the engine answers again, with no second push. Afterwards: one
-// serving container, no orphan, no secret in the log.
+// serving container, no orphan, no secret in the log. The engine also stalls once a candidate runs
+// (under its health gate): the candidate the rollback could not stop is removed once it answers.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../src/stack.ts';
@@ -30,6 +31,21 @@ beforeAll(async () => {
         deadlines: { pull_ms: 300_000, start_ms: 10_000, stop_ms: 3_000, rollback_ms: 10_000 },
         retryPauseMs: 1_000,
         stages: { dev: { tag_pattern: 'dev-*', auto_deploy: true } },
+      },
+      stray: {
+        repository: 'e2e/stray',
+        // The slow fixture serves after SLOW_START_SECONDS: its candidate runs, not yet healthy, long
+        // enough for the test to stall the engine under the health gate, which waits for it.
+        healthcheck: {
+          path: '/health',
+          interval_ms: 250,
+          timeout_ms: 1_000,
+          retries: 3,
+          start_period_ms: 60_000,
+        },
+        deadlines: { pull_ms: 3_000, start_ms: 10_000, probe_ms: 3_000, stop_ms: 3_000, rollback_ms: 10_000 },
+        retryPauseMs: 1_000,
+        stages: { dev: { tag_pattern: 'dev-*', auto_deploy: true, env: { SLOW_START_SECONDS: '15' } } },
       },
     },
   });
@@ -145,4 +161,97 @@ describe('a cancel while the Docker socket stalls', () => {
     );
     expect(await running(stack, 'halt')).toEqual([{ stage: 'dev', digest: shipped.at(-1) }]);
   });
+});
+
+describe('a Docker socket that stalls once the candidate runs', () => {
+  const shipped: string[] = [];
+  /** The deploy whose candidate ran when the engine stalled, and the one that deployed its release after. */
+  const ids = { stalled: '', deployed: '' };
+
+  it('deploys the first release while the engine answers', async () => {
+    const image = await stack.push('v1', 'e2e/stray', 'dev-0');
+    shipped.push(image.digest);
+    const first = await finished(stack, 'stray', 'dev', 'dev-0');
+    expect(first, first.error?.message).toMatchObject({ state: 'succeeded' });
+    await serves(stack, 'stray', 'dev', 'v1');
+  }, 120_000);
+
+  it('ends the deploy by its deadline, keeps the old release serving, and once the engine answers leaves no orphan candidate and deploys the release', async () => {
+    const proxy = stack.dockerFaults!;
+    const image = await stack.push('slow', 'e2e/stray', 'dev-1');
+    shipped.push(image.digest);
+    const gated = await waitFor('the candidate of dev-1 to run under its health gate', async () =>
+      (await deploysOf(stack, 'stray', 'dev')).find(
+        (d) => d.release.tag === 'dev-1' && d.state === 'health-checking',
+      ),
+    );
+    // Seen on the engine itself, not through the proxy: the candidate exists and runs.
+    const candidates = (await stack.containers('stray')).filter(
+      (c) => c.Labels['docker-watcher.deploy-id'] === gated.id,
+    );
+    expect(candidates.map((c) => c.State)).toEqual(['running']);
+    ids.stalled = gated.id;
+    const met = proxy.faulted.get('stall') ?? 0;
+    proxy.set('stall');
+    // What Caddy serves while the engine stalls, read again and again until it answers.
+    const seen = new Set<string>();
+    let healed = false;
+    const watching = (async () => {
+      while (!healed) {
+        seen.add(await servedBody(stack, 'stray', 'dev').catch((error: unknown) => String(error)));
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    })();
+    try {
+      const ended = await waitFor('the stalled deploy to end', async () => {
+        const record = (await deploysOf(stack, 'stray', 'dev')).find((d) => d.id === gated.id);
+        return record?.finished ? record : undefined;
+      });
+      expect(proxy.faulted.get('stall') ?? 0).toBeGreaterThan(met);
+      expect(ended.state).not.toBe('succeeded');
+      expect(ended.error, ended.error?.message).toMatchObject({ code: 'TIMEOUT', fault: 'infrastructure' });
+      // The engine stalls for the server only: Caddy keeps serving the running release.
+      expect(await servedBody(stack, 'stray', 'dev')).toBe('200 v1');
+      await waitFor('the plan to say when the release is tried again', async () => {
+        const { plan } = await stack.api<{ plan: Array<{ decision: { reason?: string } }> }>(
+          '/api/plan?project=stray&stage=dev',
+        );
+        return plan[0]?.decision.reason?.includes('retrying at');
+      });
+    } finally {
+      healed = true;
+      await watching;
+    }
+    expect([...seen]).toEqual(['200 v1']);
+
+    proxy.set('pass');
+    const deployed = await waitFor(
+      'a deploy of dev-1 to succeed once the engine answers',
+      async () =>
+        (await deploysOf(stack, 'stray', 'dev')).find(
+          (d) => d.release.tag === 'dev-1' && d.state === 'succeeded',
+        ),
+      { timeoutMs: 120_000 },
+    );
+    ids.deployed = deployed.id;
+    await serves(stack, 'stray', 'dev', 'slow');
+  }, 240_000);
+
+  it('leaves exactly one container of the stage, the release deployed: the stalled candidate is gone', async () => {
+    const left = await waitFor(
+      'the stage to settle on one container',
+      async () => {
+        const containers = await stack.containers('stray');
+        return containers.length === 1 ? containers : undefined;
+      },
+      { timeoutMs: 60_000 },
+    ).catch(async (error: unknown) => {
+      const containers = await stack.containers('stray');
+      const seen = containers.map((c) => `${c.Labels['docker-watcher.deploy-id']} ${c.State}`);
+      throw new Error(`${(error as Error).message}; the stage has ${seen.join(', ')}`);
+    });
+    expect(left.map((c) => c.Labels['docker-watcher.deploy-id'])).toEqual([ids.deployed]);
+    expect(ids.deployed).not.toBe(ids.stalled);
+    expect(await running(stack, 'stray')).toEqual([{ stage: 'dev', digest: shipped.at(-1) }]);
+  }, 120_000);
 });
