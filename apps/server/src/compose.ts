@@ -158,6 +158,7 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     logger,
     pollIntervalMs: config.pollIntervalMs,
     deployRetryBaseMs: config.deployRetryBaseMs,
+    coalesceMs: config.webhookCoalesceMs,
     ...replicaOf(config, options.listenPort),
   });
 

@@ -125,6 +125,17 @@ projects:
     ).toContain('projects.api.deadlines.pull_ms: must be at least 100 ms');
   });
 
+  it('takes the webhook coalescing window from global.webhook_coalesce_ms, 250 ms by default, and refuses one out of range', async () => {
+    const projects = `  api:\n    registry: local\n    image: api\n    stages:\n      dev: {}`;
+    expect((await loadConfigText(base(projects), env)).webhookCoalesceMs).toBe(250);
+    expect(
+      (await loadConfigText(base(projects, 'global:\n  webhook_coalesce_ms: 0'), env)).webhookCoalesceMs,
+    ).toBe(0);
+    expect((await problemsOf(base(projects, 'global:\n  webhook_coalesce_ms: 60000'))).join('\n')).toContain(
+      'global.webhook_coalesce_ms: must be at most 10000 ms',
+    );
+  });
+
   it("takes the retry pause from global.retry_pause_ms, a project's own winning, and refuses one out of range", async () => {
     const projects = `  api:\n    registry: local\n    image: api\n    retry_pause_ms: 5000\n    stages:\n      dev: {}\n      prod: {}\n  web:\n    registry: local\n    image: web\n    stages:\n      dev: {}`;
     const defaults = await loadConfigText(base(projects), env);

@@ -74,6 +74,8 @@ export interface ResolvedConfig {
   readonly pollIntervalMs: number;
   /** `global.retry_pause_ms`: the engine's first pause before a failure of ours is retried. */
   readonly deployRetryBaseMs: number;
+  /** `global.webhook_coalesce_ms`: how long notifications after a look share the next one. */
+  readonly webhookCoalesceMs: number;
   readonly webhookBodyLimit: number;
   readonly shutdownTimeoutMs: number;
   /** This server's name in the store's leases; `undefined`: host name and listen port. */
@@ -313,6 +315,7 @@ function resolveAll(
     logLevel: server.log_level,
     pollIntervalMs: global.poll_interval_seconds * 1000,
     deployRetryBaseMs: global.retry_pause_ms,
+    webhookCoalesceMs: global.webhook_coalesce_ms,
     webhookBodyLimit: server.webhook_body_limit,
     shutdownTimeoutMs: server.shutdown_timeout_ms,
     ...(server.replica_name ? { replicaName: server.replica_name } : {}),

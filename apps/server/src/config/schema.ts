@@ -486,6 +486,19 @@ const globalConfig = (adapters: ReturnType<typeof adapterSections>) =>
       retryPause("A project's own `retry_pause_ms` wins."),
       defaultDeployRetryBaseMs,
     ),
+    webhook_coalesce_ms: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(0),
+        v.maxValue(10_000, 'must be at most 10000 ms'),
+        v.description(
+          'A registry notification that arrives alone is looked at at once; the ones that follow a look within this window (the rest of a multi-platform push, several tags) cost one more registry listing at its end, however many. 0 looks at every notification.',
+        ),
+        v.examples([250]),
+      ),
+      250,
+    ),
     server: v.optional(
       v.pipe(serverConfig, v.description('The HTTP server: listen address, tokens, users, limits.')),
       {},

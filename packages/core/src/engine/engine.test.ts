@@ -406,6 +406,19 @@ describe('engine: webhooks and faults', () => {
     expect(w.registry.faults.calls('listTags') - before).toBe(1);
   });
 
+  it('looks at a lone notification at once, whatever the coalescing window', async () => {
+    const w = world();
+    const engine = w.make({ coalesceMs: 600_000 });
+    await engine.start();
+    const digest = w.registry.push(repository, 'dev-8');
+    const request = w.registry.webhookRequest([
+      { repository, tag: 'dev-8', digest, action: 'pushed', eventId: 'evt-lone' },
+    ]);
+    expect(await engine.ingestWebhook({ registry: 'main', request })).toHaveLength(1);
+    await expect.poll(() => w.running('dev'), { timeout: 30_000 }).toEqual(['dev-8']);
+    await engine.stop();
+  });
+
   it('a manual deploy looks at the registry now, even while the cycle backs off', async () => {
     const w = world();
     const engine = w.make({ backoffBaseMs: 60_000 });

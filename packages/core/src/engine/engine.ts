@@ -23,6 +23,7 @@ import { runDeploy } from './deploy-runner.ts';
 import { defaultHealthCheck, type StageDeploySettings, type StepDeadlines } from './deploy-settings.ts';
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
+import { LookCoalescer } from './look-coalescer.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { type PollTicks, pollTicks } from './poll-ticks.ts';
 import { ReplicaLeases } from './replica-leases.ts';
@@ -54,7 +55,10 @@ export interface EngineOptions {
   readonly registryConcurrency?: number;
   /** Deploys running at once across all stages. Default 2. */
   readonly deployConcurrency?: number;
-  /** Webhook observations of one repository within this window cost one listing. Default 250 ms. */
+  /**
+   * A notification that arrives alone is looked at at once; the ones that follow a look within this
+   * window cost one more listing at its end, however many. Default 250 ms.
+   */
   readonly coalesceMs?: number;
   /**
    * How long webhook event ids are remembered for replay protection, and how old a notification may
@@ -217,7 +221,6 @@ export function createEngine(options: EngineOptions): Engine {
   const inFlight = new Set<Promise<unknown>>();
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
-  const coalescing = new Map<string, NodeJS.Timeout>();
   /** Stages whose release is tried again later (its deploy failed for reasons of ours). */
   const stageRetries = new Map<string, NodeJS.Timeout>();
   /** Deploys this replica queued or runs, by stage: the rest of the store's unfinished ones are other replicas'. */
@@ -886,18 +889,13 @@ export function createEngine(options: EngineOptions): Engine {
     }, delayMs);
   };
 
+  const looks = new LookCoalescer<Watched>(coalesceMs, (key, entry) => {
+    backoffUntil.delete(key);
+    void track(refreshRepository(entry, lifetime.signal));
+  });
+
   const observe = (entry: Watched) => {
-    const key = repoKey(entry.registry, entry.repository);
-    if (coalescing.has(key) || stopping) return;
-    // A burst of pushes (multi-arch, several tags) costs one listing.
-    coalescing.set(
-      key,
-      setTimeout(() => {
-        coalescing.delete(key);
-        backoffUntil.delete(key);
-        void track(refreshRepository(entry, lifetime.signal));
-      }, coalesceMs),
-    );
+    if (!stopping) looks.observe(repoKey(entry.registry, entry.repository), entry);
   };
 
   /**
@@ -1014,9 +1012,9 @@ export function createEngine(options: EngineOptions): Engine {
       stopping = true;
       if (timer) clearTimeout(timer);
       inbox.stop();
-      for (const pending of [...coalescing.values(), ...stageRetries.values()]) clearTimeout(pending);
+      for (const pending of stageRetries.values()) clearTimeout(pending);
       stageRetries.clear();
-      coalescing.clear();
+      looks.clear();
       for (const [key, job] of queue.clear()) {
         // Waiting deploys stay pending in the store; the next start (or another replica) runs them.
         logger.info(`deploy ${job.deployId} stays queued for the next start`);
