@@ -251,7 +251,7 @@ export function createEngine(options: EngineOptions): Engine {
     onLeadership: (leader) => {
       bus.emit({ type: 'engine:leadership', at: at(), holder: leases.holder, leader });
       // A new leader sweeps what the last one's rollbacks left behind.
-      if (leader && started && !stopping) void track(loadLeftovers());
+      if (leader && recovered && !stopping) void track(loadLeftovers());
     },
     // Replicas that died leave unfinished deploys: looked for on every renewal, polling or not.
     onTick: async () => {
@@ -260,12 +260,14 @@ export function createEngine(options: EngineOptions): Engine {
           Promise.all([
             adoptOrphans(),
             lookAtOthersMarks(),
-            leftovers.loaded || !leases.leader ? undefined : loadLeftovers(),
+            leftovers.loaded || !leases.leader || !recovered ? undefined : loadLeftovers(),
           ]),
         );
     },
   });
   let stopping = false;
+  /** Start-up recovery is done: from now on a new leader (or a tick) reads the leftovers itself. */
+  let recovered = false;
   const leftovers = new LeftoverSweeper({
     store,
     target,
@@ -1045,6 +1047,7 @@ export function createEngine(options: EngineOptions): Engine {
       await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse());
       await queue.idle();
       if (leases.leader) await loadLeftovers();
+      recovered = true;
       // Webhooks accepted before a crash or restart (here or at a replica that died) are looked at
       // now: by the first cycle, or on their own when this replica does not poll.
       const marked = await inbox.load((key) => watched.has(key));

@@ -93,7 +93,9 @@ export class LeftoverSweeper {
   /** Sweeps the leftover a finished deploy names, if any (now, then with backoff). */
   add(record: DeployRecord): void {
     const leftover = pendingLeftover(record);
-    if (!leftover || this.#entries.has(record.id) || this.#lifetime.signal.aborted) return;
+    // An unfinished deploy is rolled back again when taken up: its own rollback meets the candidate.
+    if (!leftover || !record.finished || this.#entries.has(record.id) || this.#lifetime.signal.aborted)
+      return;
     const entry: Entry = {
       project: record.project,
       stage: record.stage,
