@@ -50,6 +50,11 @@ export interface StackConfigParams {
   readonly listenPort: number;
   /** `sqlite:<file>` or a `postgres://` URL. */
   readonly store: string;
+  /**
+   * How long a write to the SQLite store waits for another connection's write lock (the store's
+   * default otherwise): a fault test that holds the lock keeps the server's waits short.
+   */
+  readonly sqliteBusyTimeoutMs?: number;
   /** Docker network of the deployed containers. */
   readonly network: string;
   /** Labels every deployed container (`stackIdLabel`), so the stack finds and removes its own. */
@@ -75,7 +80,10 @@ export function stackConfigText(params: StackConfigParams): string {
   const config: ConfigInput = {
     global: {
       domain: params.domain,
-      store: params.store,
+      store:
+        params.sqliteBusyTimeoutMs !== undefined && params.store.startsWith('sqlite:')
+          ? { type: 'sqlite', path: params.store.slice(7), busy_timeout_ms: params.sqliteBusyTimeoutMs }
+          : params.store,
       poll_interval_seconds: params.pollIntervalSeconds,
       target: {
         type: 'docker',

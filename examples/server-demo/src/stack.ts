@@ -65,6 +65,8 @@ export interface StartStackOptions {
   readonly dockerFaults?: boolean;
   /** Time limit of one request to the registry's API and Caddy's admin API (adapter defaults otherwise). */
   readonly requestTimeoutMs?: number;
+  /** How long a write to the SQLite store waits for another connection's lock (a store fault test). */
+  readonly sqliteBusyTimeoutMs?: number;
   /** Dashboard users (passwords are hashed into the servers' environment). */
   readonly users?: readonly StackUser[];
   /** Dashboard session settings (`global.server.session`), e.g. a short login window for tests. */
@@ -230,6 +232,9 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
           registryHost: registry.host,
           caddy: caddyFaults ? { ...caddy, adminUrl: caddyFaults.url } : caddy,
           ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+          ...(options.sqliteBusyTimeoutMs === undefined
+            ? {}
+            : { sqliteBusyTimeoutMs: options.sqliteBusyTimeoutMs }),
           ...(dockerFaults ? { dockerHost: dockerFaults.url } : {}),
           listenPort: port,
           store: options.store ?? `sqlite:${databaseFile}`,

@@ -4,7 +4,8 @@
 // as an infrastructure fault (not held back as the release's), the old release keeps being served,
 // and the release is deployed once the engine answers again, with no second push. Afterwards: one
 // serving container, no orphan, no secret in the log. The engine also stalls once a candidate runs
-// (under its health gate): the candidate the rollback could not stop is removed once it answers.
+// (under its health gate): the candidate the rollback could not stop is removed once it answers,
+// by the next deploy or, when none comes, by the server's sweep of what failed rollbacks left.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../src/stack.ts';
@@ -45,6 +46,21 @@ beforeAll(async () => {
         },
         deadlines: { pull_ms: 3_000, start_ms: 10_000, probe_ms: 3_000, stop_ms: 3_000, rollback_ms: 10_000 },
         retryPauseMs: 1_000,
+        stages: { dev: { tag_pattern: 'dev-*', auto_deploy: true, env: { SLOW_START_SECONDS: '15' } } },
+      },
+      left: {
+        repository: 'e2e/left',
+        // As `stray`, but the failed release is not tried again within the test (a long pause):
+        // only the server's sweep of what the rollback left removes the stalled candidate.
+        healthcheck: {
+          path: '/health',
+          interval_ms: 250,
+          timeout_ms: 1_000,
+          retries: 3,
+          start_period_ms: 60_000,
+        },
+        deadlines: { pull_ms: 3_000, start_ms: 10_000, probe_ms: 3_000, stop_ms: 3_000, rollback_ms: 10_000 },
+        retryPauseMs: 1_800_000,
         stages: { dev: { tag_pattern: 'dev-*', auto_deploy: true, env: { SLOW_START_SECONDS: '15' } } },
       },
     },
@@ -254,4 +270,79 @@ describe('a Docker socket that stalls once the candidate runs', () => {
     expect(ids.deployed).not.toBe(ids.stalled);
     expect(await running(stack, 'stray')).toEqual([{ stage: 'dev', digest: shipped.at(-1) }]);
   }, 120_000);
+});
+
+type Leftover = { deployId: string; project: string; attempts: number; lastError?: string };
+const leftoversOf = async (project: string) =>
+  (await stack.api<{ leftovers: Leftover[] }>('/api/status')).leftovers.filter((l) => l.project === project);
+
+describe('a candidate left by a failed rollback, with no deploy after it', () => {
+  const ids = { served: '', stalled: '' };
+
+  it('deploys the first release while the engine answers', async () => {
+    await stack.push('v1', 'e2e/left', 'dev-0');
+    const first = await finished(stack, 'left', 'dev', 'dev-0');
+    expect(first, first.error?.message).toMatchObject({ state: 'succeeded' });
+    ids.served = first.id;
+    await serves(stack, 'left', 'dev', 'v1');
+  }, 120_000);
+
+  it('is recorded and shown while the engine stalls, and removed once it answers: one container of the stage, the serving one', async () => {
+    const proxy = stack.dockerFaults!;
+    await stack.push('slow', 'e2e/left', 'dev-1');
+    const gated = await waitFor('the candidate of dev-1 to run under its health gate', async () =>
+      (await deploysOf(stack, 'left', 'dev')).find(
+        (d) => d.release.tag === 'dev-1' && d.state === 'health-checking',
+      ),
+    );
+    ids.stalled = gated.id;
+    proxy.set('stall');
+    try {
+      const ended = await waitFor('the stalled deploy to end', async () => {
+        const record = (await deploysOf(stack, 'left', 'dev')).find((d) => d.id === gated.id);
+        return record?.finished ? record : undefined;
+      });
+      expect(ended.state).toBe('failed');
+      expect(ended.error, ended.error?.message).toMatchObject({ fault: 'infrastructure' });
+      expect(ended.journal.map((e) => e.note ?? '').join('\n')).toMatch(/could not remove the candidate/);
+      // Shown while the engine still stalls: which deploy left it, and that the server keeps trying.
+      const shown = await waitFor('the leftover to be shown with a failed attempt', async () =>
+        (await leftoversOf('left')).find((l) => l.deployId === gated.id && l.attempts > 0),
+      );
+      expect(shown.lastError).toEqual(expect.any(String));
+      // The candidate still runs (the engine itself says so, past the stalled proxy).
+      const candidates = (await stack.containers('left')).filter(
+        (c) => c.Labels['docker-watcher.deploy-id'] === gated.id,
+      );
+      expect(candidates.map((c) => c.State)).toEqual(['running']);
+    } finally {
+      proxy.set('pass');
+    }
+    const left = await waitFor(
+      'the stage to settle on one container',
+      async () => {
+        const containers = await stack.containers('left');
+        return containers.length === 1 ? containers : undefined;
+      },
+      { timeoutMs: 120_000 },
+    ).catch(async (error: unknown) => {
+      const containers = await stack.containers('left');
+      const seen = containers.map((c) => `${c.Labels['docker-watcher.deploy-id']} ${c.State}`);
+      throw new Error(`${(error as Error).message}; the stage has ${seen.join(', ')}`);
+    });
+    expect(left.map((c) => [c.Labels['docker-watcher.deploy-id'], c.State])).toEqual([
+      [ids.served, 'running'],
+    ]);
+    await waitFor('the leftover to leave the status', async () =>
+      (await leftoversOf('left')).length === 0 ? true : undefined,
+    );
+    const record = (await deploysOf(stack, 'left', 'dev')).find((d) => d.id === ids.stalled)!;
+    expect(record.journal.at(-1)?.note).toMatch(/^removed the candidate the rollback left behind/);
+    // No deploy came after it: the sweep did this, and the release that served serves still.
+    expect((await deploysOf(stack, 'left', 'dev')).map((d) => d.release.tag).sort()).toEqual([
+      'dev-0',
+      'dev-1',
+    ]);
+    expect(await servedBody(stack, 'left', 'dev')).toBe('200 v1');
+  }, 240_000);
 });

@@ -33,6 +33,8 @@ export interface CreateInput {
   readonly network: string;
   readonly publishHost: string;
   readonly stopTimeoutSeconds: number;
+  /** The target's `instance`, written as a label. */
+  readonly instance?: string;
 }
 
 /** `POST /containers/create` body of a deploy's container. */
@@ -45,7 +47,7 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
     name: input.name,
     Image: imageReference(spec.image, spec.release),
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-    Labels: containerLabels(spec, port, settings.labels),
+    Labels: containerLabels(spec, port, settings.labels, input.instance),
     ...(portKey === undefined ? {} : { ExposedPorts: { [portKey]: {} } }),
     StopTimeout: input.stopTimeoutSeconds,
     HostConfig: {

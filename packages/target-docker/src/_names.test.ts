@@ -7,6 +7,7 @@ import {
   markerRepository,
   markerTag,
   nameComponent,
+  ownedBy,
   parseMarkerTag,
   sanitize,
 } from './_names.ts';
@@ -92,5 +93,31 @@ describe('pull markers', () => {
     expect([late, early].sort()).toEqual([early, late]);
     expect(parseMarkerTag(early)).toEqual({ pulledAt: 1_700_000_000_000 });
     expect(parseMarkerTag('latest')).toBeUndefined();
+  });
+});
+
+describe('ownedBy', () => {
+  const of = (instance?: string): Record<string, string> =>
+    instance === undefined ? {} : { 'docker-watcher.instance': instance };
+  it("keeps a target with an instance to its own containers and those from before the label, not another's", () => {
+    expect(ownedBy(of('a'), 'a')).toBe(true);
+    expect(ownedBy(of(), 'a')).toBe(true);
+    expect(ownedBy(undefined, 'a')).toBe(true);
+    expect(ownedBy(of('b'), 'a')).toBe(false);
+  });
+  it('lets a target without an instance see every managed container, as before', () => {
+    expect(ownedBy(of('b'), undefined)).toBe(true);
+    expect(ownedBy(of(), undefined)).toBe(true);
+  });
+  it('writes the instance label only when the target has one, and never lets an extra label forge it', () => {
+    const spec = {
+      project: 'p',
+      stage: 'dev',
+      deployId: 'd',
+      image: 'registry.test/app',
+      release: { tag: 'v1', digest: `sha256:${'a'.repeat(64)}` },
+    };
+    expect(containerLabels(spec, 80, { 'docker-watcher.instance': 'forged' }, 'a')).toMatchObject(of('a'));
+    expect(containerLabels(spec, 80)).not.toHaveProperty('docker-watcher.instance');
   });
 });

@@ -11,6 +11,8 @@ export const labels = {
   deployId: 'docker-watcher.deploy-id',
   image: 'docker-watcher.image',
   port: 'docker-watcher.port',
+  /** The server (or script) that made the container: two on one engine keep to their own. */
+  instance: 'docker-watcher.instance',
 } as const;
 
 /** Lower-case letters, digits and `.`, `_`, `-`; anything else becomes `-`, runs collapse. */
@@ -56,9 +58,11 @@ export function containerLabels(
   spec: InstanceSpec,
   port: number | undefined,
   extra: Readonly<Record<string, string>> = {},
+  instance?: string,
 ): Record<string, string> {
   return {
     ...extra,
+    ...(instance === undefined ? {} : { [labels.instance]: instance }),
     [labels.managed]: 'true',
     [labels.project]: spec.project,
     [labels.stage]: spec.stage,
@@ -82,6 +86,19 @@ export function managedFilters(params: {
     ...(params.stage === undefined ? [] : [`${labels.stage}=${params.stage}`]),
     ...(params.deployId === undefined ? [] : [`${labels.deployId}=${params.deployId}`]),
   ];
+}
+
+/**
+ * Whether a managed container is this target's. With an instance: it carries this instance's label,
+ * or none (made before instances were labelled: an upgrade adopts its stages, and their next deploy
+ * replaces them with labelled containers). Without one (a script of the SDK): every managed container.
+ */
+export function ownedBy(
+  containerLabels: Readonly<Record<string, string>> | undefined,
+  instance: string | undefined,
+): boolean {
+  const owner = containerLabels?.[labels.instance];
+  return instance === undefined || owner === undefined || owner === instance;
 }
 
 /** A valid repository path component: lower-case letters and digits joined by single `-`. */

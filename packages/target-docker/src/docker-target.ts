@@ -42,6 +42,7 @@ import {
   markerRepository,
   markerTag,
   nameComponent,
+  ownedBy,
   parseMarkerTag,
   shortDigest,
 } from './_names.ts';
@@ -176,12 +177,15 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
     };
   };
 
-  const listManaged = (filters: Parameters<typeof managedFilters>[0], signal?: AbortSignal) =>
-    docker.listContainers({
-      all: true,
-      filters: { label: managedFilters(filters) },
-      ...(signal ? { abortSignal: signal } : {}),
-    });
+  /** This target's managed containers: label filters cannot say "this instance or none", so it filters here. */
+  const listManaged = async (filters: Parameters<typeof managedFilters>[0], signal?: AbortSignal) =>
+    (
+      await docker.listContainers({
+        all: true,
+        filters: { label: managedFilters(filters) },
+        ...(signal ? { abortSignal: signal } : {}),
+      })
+    ).filter((info) => ownedBy(info.Labels, options.instance));
 
   // ---- images --------------------------------------------------------------------------------
 
@@ -358,6 +362,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
         network,
         publishHost: options.publishHost,
         stopTimeoutSeconds: options.stopTimeoutSeconds,
+        ...(options.instance === undefined ? {} : { instance: options.instance }),
       });
       throwIfAborted(signal);
       action = `create of ${name}`;
@@ -433,8 +438,8 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
         all: true,
         filters: { label: [`${labels.managed}=true`], status: ['exited'] },
       });
-      for (const { Id } of stopped) {
-        if (Id === exceptId || stoppedByUs.has(Id)) continue;
+      for (const { Id, Labels } of stopped) {
+        if (Id === exceptId || stoppedByUs.has(Id) || !ownedBy(Labels, options.instance)) continue;
         const info = await orMissing(() => docker.getContainer(Id).inspect());
         const policy = info?.HostConfig.RestartPolicy?.Name;
         if (!info || (policy !== 'always' && policy !== 'unless-stopped')) continue;

@@ -71,7 +71,7 @@ const containerSettingsEntries = {
           v.minLength(1),
           v.check(
             (key) => !reservedLabels.has(key),
-            'is one of the labels the target sets itself (`docker-watcher.project`, `.stage`, `.release`, `.digest`, `.deploy-id`, `.image`, `.port`, `.managed`)',
+            'is one of the labels the target sets itself (`docker-watcher.project`, `.stage`, `.release`, `.digest`, `.deploy-id`, `.image`, `.port`, `.managed`, `.instance`)',
           ),
         ),
         v.string(),
@@ -139,6 +139,15 @@ export const dockerTargetOptions = v.strictObject({
       v.string(),
       v.regex(/^v\d+\.\d+$/, 'must look like `v1.41`'),
       v.description('Engine API version to speak (`v1.41`); negotiated by the engine when unset.'),
+    ),
+  ),
+  instance: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be letters, digits, `_`, `.` or `-` (at most 63)'),
+      v.description(
+        'Who owns the containers: written as the `docker-watcher.instance` label, and only containers with this label (or with none, from before it) are listed, adopted and retired, so that two servers on one engine keep to their own. Without it, every managed container is listed. The server sets it from `global.instance`.',
+      ),
     ),
   ),
   network: v.optional(

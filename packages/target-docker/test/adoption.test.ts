@@ -63,6 +63,48 @@ describe('adoption after a restart', () => {
   });
 });
 
+describe('two servers on one engine', () => {
+  it('each lists and retires only its own containers; one from before instances were labelled is adopted', async () => {
+    const project = testProject(run, 'two');
+    const a = run.target({ instance: 'server-a' });
+    const b = run.target({ instance: 'server-b' });
+    const spec = (deployId: string, release: 'v1' | 'v2') => ({
+      project,
+      stage: 'dev',
+      deployId,
+      image: fixtures.image,
+      release: fixtures.releases[release],
+    });
+    // Made by a target of an earlier version, which wrote no instance label.
+    const legacy = await run.target().start({ spec: spec('old-1', 'v1') });
+    // The same project, stage and release at both: the second gets a name of its own.
+    const ofA = await a.start({ spec: spec('a-1', 'v2') });
+    const ofB = await b.start({ spec: spec('b-1', 'v2') });
+    const inspected = await a.docker.getContainer(ofA.id).inspect();
+    expect(inspected.Config.Labels['docker-watcher.instance']).toBe('server-a');
+
+    const ids = async (target: typeof a) =>
+      (await target.list({ project, stage: 'dev' })).map((i) => i.deployId).sort();
+    expect(await ids(a)).toEqual(['a-1', 'old-1']);
+    expect(await ids(b)).toEqual(['b-1', 'old-1']);
+
+    // A deploy at A retires what A lists besides its candidate: B's container keeps running.
+    const next = await a.start({ spec: spec('a-2', 'v1') });
+    for (const old of await a.list({ project, stage: 'dev' }))
+      if (old.id !== next.id) await a.stop({ instance: old });
+    expect(await ids(a)).toEqual(['a-2']);
+    expect(await b.list({ project, stage: 'dev' })).toEqual([{ ...ofB, state: 'running' }]);
+    expect(
+      (
+        await a.docker
+          .getContainer(legacy.id)
+          .inspect()
+          .catch(() => undefined)
+      )?.Id,
+    ).toBeUndefined();
+  });
+});
+
 describe('prune', () => {
   const repository = 'fixtures/app';
 

@@ -41,6 +41,24 @@ export const statusSchema = v.pipe(
     replicas: readonlyArray(v.object({ holder: v.string(), leader: v.boolean(), lastSeenAt: v.string() })),
     registries: readonlyArray(registryStatusSchema),
     stages: readonlyArray(v.object({ project: v.string(), stage: v.string(), next: nextStepSchema })),
+    leftovers: v.pipe(
+      readonlyArray(
+        v.object({
+          project: v.string(),
+          stage: v.string(),
+          deployId: v.string(),
+          instanceId: v.optional(v.string()),
+          since: v.string(),
+          reason: v.string(),
+          attempts: v.number(),
+          lastError: v.optional(v.string()),
+          nextAttemptAt: v.optional(v.string()),
+        }),
+      ),
+      v.description(
+        'Candidates a failed rollback could not remove (their target did not answer); the leader removes each once its target answers.',
+      ),
+    ),
     config: v.pipe(
       v.nullable(configStatusSchema),
       v.description(

@@ -25,6 +25,7 @@ import { plainMessage } from './messages.ts';
 import { type Environment, keyIndex, type NormalizeContext, normalize } from './normalize.ts';
 import { type NotifySettings, resolveNotify } from './notify.ts';
 import {
+  instanceOfStore,
   namedAdapters,
   resolveProxy,
   resolveRegistries,
@@ -253,6 +254,10 @@ function resolveAll(
         target: { ...target },
         ...(typeof global.network === 'string' ? { network: global.network } : {}),
         targetSetsNetwork,
+        instance:
+          typeof global.instance === 'string'
+            ? global.instance
+            : instanceOfStore(global.store as string | Record<string, unknown> | undefined),
         credentials,
         stageSettings,
       });

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import type { DeployTarget, Registry, ReverseProxy, StateStore } from '@docker-watcher/core';
 import type { AdapterNeeds } from '../adapters.ts';
 import {
@@ -90,6 +93,8 @@ export interface TargetInput {
   readonly network?: string;
   /** Whether the file's target section sets its own network. */
   readonly targetSetsNetwork: boolean;
+  /** `global.instance`, or the one derived from the store: the docker target's `instance` unless it sets its own. */
+  readonly instance?: string;
   readonly credentials: readonly RegistryCredentials[];
   /** Per `project/stage`: env files and volumes from the projects (docker target). */
   readonly stageSettings: ReadonlyMap<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
@@ -109,6 +114,7 @@ export function resolveTarget(
     return adapterSpec<'target', DeployTarget>(ctx, 'target', String(type), options, 'global.target');
   }
   if (input.network !== undefined && !input.targetSetsNetwork) options.network = input.network;
+  if (input.instance !== undefined && options.instance === undefined) options.instance = input.instance;
   if (reuse !== false && input.credentials.length > 0) {
     const auth: Section = { ...((options.auth as Section | undefined) ?? {}) };
     for (const found of input.credentials) {
@@ -192,6 +198,33 @@ export function namedAdapters(file: unknown): AdapterNeeds {
     proxy: [...typeOf(global.proxy), ...(global.npm === undefined ? [] : ['npm'])],
     store: storeType ? [storeType] : typeOf(store),
   };
+}
+
+/**
+ * The server's default `global.instance`: the same for every replica on one store and after a
+ * restart, different for two servers with stores of their own. Never holds a password.
+ */
+export function instanceOfStore(store: string | Section | undefined): string {
+  const value = store ?? defaultStore;
+  const section = typeof value === 'string' ? undefined : value;
+  const type = section ? String(section.type) : storeTypeOf(value as string);
+  let where: string;
+  if (type === 'sqlite') {
+    const path = section ? String(section.path ?? '') : (value as string).slice(7);
+    where = path === ':memory:' ? `memory:${hostname()}` : `sqlite:${resolvePath(path)}`;
+  } else if (type === 'postgres') {
+    const url = section ? String(section.url ?? '') : (value as string);
+    try {
+      const parsed = new URL(url);
+      where = `postgres:${parsed.hostname.toLowerCase()}:${parsed.port || '5432'}${parsed.pathname}`;
+    } catch {
+      where = 'postgres:';
+    }
+  } else {
+    // A store of one process: its containers are this host's.
+    where = `memory:${hostname()}`;
+  }
+  return `dw-${createHash('sha256').update(where).digest('hex').slice(0, 12)}`;
 }
 
 export function resolveStore(

@@ -443,6 +443,16 @@ const globalConfig = (adapters: ReturnType<typeof adapterSections>) =>
         v.description('Docker network of the deployed containers (docker target; same as `target.network`).'),
       ),
     ),
+    instance: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be letters, digits, `_`, `.` or `-` (at most 63)'),
+        v.description(
+          "This server's name on the Docker Engine (docker target; same as `target.instance`): its containers carry it as the `docker-watcher.instance` label, and it lists, adopts and retires only those (and unlabelled ones, from before the label), so that two servers on one engine keep to their own. Replicas on one store share it. Default: derived from the store (`dw-` and a hash of the SQLite file's absolute path or the PostgreSQL host, port and database): set it before moving the store.",
+        ),
+        v.examples(['staging-server']),
+      ),
+    ),
     subdomain_pattern: v.optional(
       v.pipe(
         v.string(),

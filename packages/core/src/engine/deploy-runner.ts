@@ -8,6 +8,7 @@ import { type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { defaultStepDeadlines, type StageDeploySettings } from './deploy-settings.ts';
 import { assertTransition, type DeployState, isFinalDeployState } from './deploy-states.ts';
+import type { Leftover } from './leftovers.ts';
 import { recordSuccess } from './stage-history.ts';
 import { withDeadline } from './step-deadline.ts';
 
@@ -28,6 +29,8 @@ interface RunnerData {
   previousRoute?: Route | null;
   /** Old instances stopped by a recreate deploy, to start again on rollback. */
   stoppedOld?: Instance[];
+  /** A candidate the rollback could not remove: the engine removes it once the target answers. */
+  leftover?: Leftover;
 }
 
 /** 500 ms doubling: the last of six attempts comes about 16 s after the first. */
@@ -314,6 +317,37 @@ export async function runDeploy(
     return { endpoint, serving };
   };
 
+  /**
+   * The rollback could not remove the candidate (its target does not answer): the record says so
+   * before the deploy ends, so that the engine removes it later, across restarts, whatever later
+   * deploys do. Rethrows the failure: the rollback did not finish.
+   */
+  const leaveCandidate = async (error: unknown, started: boolean, instanceId?: string): Promise<never> => {
+    const failure = toCoreError(error);
+    if (!started) throw failure;
+    const leftover: Leftover = {
+      ...(instanceId === undefined ? {} : { instanceId }),
+      since: at(),
+      reason: mask.text(failure.message),
+    };
+    const note = `could not remove the candidate (${leftover.reason}); it is removed once ${target.id} answers`;
+    try {
+      record = await store.updateDeploy({
+        id: record!.id,
+        expectedRevision: record!.revision,
+        update: { data: { ...record!.data, leftover }, note },
+      });
+      await log('warn', note);
+    } catch (storeError) {
+      // The deploy stays unfinished then: the next start rolls it back again and meets its candidate.
+      await log(
+        'error',
+        `could not record the candidate left behind: ${toCoreError(storeError).message}`,
+      ).catch(() => undefined);
+    }
+    throw failure;
+  };
+
   const rollBack = async (cause: CoreError, fault: DeployFault) => {
     rollbackEnds = Date.now() + deadlines.rollbackMs;
     if (record!.state !== 'rolling-back')
@@ -322,9 +356,15 @@ export async function runDeploy(
     const candidate =
       data().candidate ??
       // The engine may be restarting right now (that may be why this rolls back): outlast it.
-      (await persist('listing the stage', deadlines.stopMs, listStage)).find(
-        (i) => i.deployId === record!.id,
-      );
+      (
+        await persist('listing the stage', deadlines.stopMs, listStage).catch((error: unknown) =>
+          // Past `starting`, a candidate may exist that nobody knows of: it is left to remove.
+          leaveCandidate(
+            error,
+            record!.journal.some((entry) => entry.state === 'starting'),
+          ),
+        )
+      ).find((i) => i.deployId === record!.id);
     if (candidate) {
       if (target.logs) {
         const lines = await withDeadline('reading the candidate log', deadlines.probeMs, (s) =>
@@ -334,7 +374,7 @@ export async function runDeploy(
       }
       await persist('stopping the candidate', deadlines.stopMs, (s) =>
         target.stop({ instance: candidate, signal: s }),
-      );
+      ).catch((error: unknown) => leaveCandidate(error, true, candidate.id));
     }
     const { endpoint: restoredEndpoint, serving } = await restartStoppedOld();
     const previousRoute = data().previousRoute;

@@ -20,9 +20,15 @@ import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
 import { decide, defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
-import { defaultHealthCheck, type StageDeploySettings, type StepDeadlines } from './deploy-settings.ts';
+import {
+  defaultHealthCheck,
+  defaultStepDeadlines,
+  type StageDeploySettings,
+  type StepDeadlines,
+} from './deploy-settings.ts';
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
+import { type LeftoverStatus, LeftoverSweeper } from './leftovers.ts';
 import { LookCoalescer } from './look-coalescer.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { type PollTicks, pollTicks } from './poll-ticks.ts';
@@ -78,6 +84,11 @@ export interface EngineOptions {
    * A stage's own `deployRetryBaseMs` wins. Default 30 s.
    */
   readonly deployRetryBaseMs?: number;
+  /**
+   * First pause before the engine tries again to remove a candidate a failed rollback left behind
+   * (its target did not answer); doubles with each failure in a row (max 1 min). Default 2 s.
+   */
+  readonly leftoverRetryBaseMs?: number;
   /** Deadlines of deploy steps for stages that set none; `defaultStepDeadlines` for the rest. */
   readonly deadlines?: Partial<StepDeadlines>;
   /**
@@ -154,6 +165,8 @@ export interface Engine {
   idle(): Promise<void>;
   /** Whether this replica polls (always, on a store of one process); its name in the store's leases. */
   leadership(): { readonly leader: boolean; readonly holder: string };
+  /** Candidates failed rollbacks left behind that the leader has not removed yet, and why. */
+  leftovers(): LeftoverStatus[];
 }
 
 const stageKey = (ref: StageRef) => `${ref.project}/${ref.stage}`;
@@ -238,14 +251,52 @@ export function createEngine(options: EngineOptions): Engine {
       for (const id of localJobs.get(key) ?? [])
         cancellers.get(id)?.abort(new CoreError('CONFLICT', `Another replica took ${key} over`));
     },
-    onLeadership: (leader) =>
-      bus.emit({ type: 'engine:leadership', at: at(), holder: leases.holder, leader }),
+    onLeadership: (leader) => {
+      bus.emit({ type: 'engine:leadership', at: at(), holder: leases.holder, leader });
+      // A new leader sweeps what the last one's rollbacks left behind.
+      if (leader && recovered && !stopping) void track(loadLeftovers());
+    },
     // Replicas that died leave unfinished deploys: looked for on every renewal, polling or not.
     onTick: async () => {
-      if (started && !stopping) await track(Promise.all([adoptOrphans(), lookAtOthersMarks()]));
+      if (started && !stopping)
+        await track(
+          Promise.all([
+            adoptOrphans(),
+            lookAtOthersMarks(),
+            leftovers.loaded || !leases.leader || !recovered ? undefined : loadLeftovers(),
+          ]),
+        );
     },
   });
   let stopping = false;
+  /** Start-up recovery is done: from now on a new leader (or a tick) reads the leftovers itself. */
+  let recovered = false;
+  const leftovers = new LeftoverSweeper({
+    store,
+    target,
+    logger,
+    stopMs: (ref) => {
+      const config = stageConfig(ref.project, ref.stage);
+      return (
+        (config ? settingsOf(config).deadlines?.stopMs : options.deadlines?.stopMs) ??
+        defaultStepDeadlines.stopMs
+      );
+    },
+    active: () => leases.leader,
+    serving: async (ref, instance) => {
+      const host = stageConfig(ref.project, ref.stage)?.deploy.host;
+      if (!proxy || !host || !instance.endpoint) return false;
+      const route = await proxy.getRoute({ host });
+      return (
+        route?.upstream.host === instance.endpoint.host && route.upstream.port === instance.endpoint.port
+      );
+    },
+    baseMs: pauseOf('leftoverRetryBaseMs', options.leftoverRetryBaseMs) ?? 2_000,
+    maxMs: 60_000,
+  });
+  /** Reads the store for what failed rollbacks left behind; the next lease tick tries again on failure. */
+  const loadLeftovers = () =>
+    leftovers.load().catch((error: unknown) => adapterError(store.id, 'listDeploys', error));
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
     inFlight.add(promise);
@@ -543,6 +594,8 @@ export function createEngine(options: EngineOptions): Engine {
         cancellers.delete(job.deployId);
         return settle(key, job.deployId);
       });
+      // A candidate its rollback could not remove is removed once the target answers, retry or not.
+      leftovers.add(finished);
       // A release that failed for reasons of ours is tried again later: the decision says when.
       if (finished.finished && finished.error?.fault === 'infrastructure' && !stopping) {
         await reconcile({ project, stage }).catch((error: unknown) =>
@@ -991,6 +1044,8 @@ export function createEngine(options: EngineOptions): Engine {
       // still at work stay theirs).
       await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse());
       await queue.idle();
+      if (leases.leader) await loadLeftovers();
+      recovered = true;
       // Webhooks accepted before a crash or restart (here or at a replica that died) are looked at
       // now: by the first cycle, or on their own when this replica does not poll.
       const marked = await inbox.load((key) => watched.has(key));
@@ -1012,6 +1067,7 @@ export function createEngine(options: EngineOptions): Engine {
       stopping = true;
       if (timer) clearTimeout(timer);
       inbox.stop();
+      leftovers.stop();
       for (const pending of stageRetries.values()) clearTimeout(pending);
       stageRetries.clear();
       looks.clear();
@@ -1289,6 +1345,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
     idle: () => queue.idle(),
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),
+    leftovers: () => leftovers.list(),
   };
 }
 

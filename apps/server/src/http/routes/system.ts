@@ -71,6 +71,7 @@ export function systemHandlers(
           type: config.registries[entry.name]?.type ?? 'unknown',
         })),
         stages,
+        leftovers: engine.leftovers(),
         config: extra.configStatus?.() ?? null,
       };
     },
