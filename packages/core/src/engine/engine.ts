@@ -23,6 +23,7 @@ import { runDeploy } from './deploy-runner.ts';
 import { defaultHealthCheck, type StageDeploySettings, type StepDeadlines } from './deploy-settings.ts';
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
+import { loopBreaker } from './loop-breaker.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { type PollTicks, pollTicks } from './poll-ticks.ts';
 import { ReplicaLeases } from './replica-leases.ts';
@@ -810,8 +811,12 @@ export function createEngine(options: EngineOptions): Engine {
     // Followers only stand by: the leader's listings would cost the registry a second time.
     if (!leases.leader) return;
     const byRegistry = new Map<string, Watched[]>();
-    for (const entry of watched.values())
-      byRegistry.set(entry.registry, [...(byRegistry.get(entry.registry) ?? []), entry]);
+    for (const entry of watched.values()) {
+      const entries = byRegistry.get(entry.registry);
+      if (entries) entries.push(entry);
+      else byRegistry.set(entry.registry, [entry]);
+    }
+    const pause = loopBreaker();
     await Promise.all(
       [...byRegistry.values()].map(async (entries) => {
         let next = 0;
@@ -819,6 +824,7 @@ export function createEngine(options: EngineOptions): Engine {
           while (next < entries.length && !signal.aborted) {
             const entry = entries[next++]!;
             await refreshRepository(entry, signal);
+            await pause();
           }
         };
         await Promise.all(Array.from({ length: Math.min(registryConcurrency, entries.length) }, worker));
@@ -839,13 +845,17 @@ export function createEngine(options: EngineOptions): Engine {
       for (const instance of await target.list({ signal })) {
         if (instance.state !== 'running' || !instance.endpoint) continue;
         const key = stageKey(instance);
-        running.set(key, [...(running.get(key) ?? []), instance]);
+        const instances = running.get(key);
+        if (instances) instances.push(instance);
+        else running.set(key, [instance]);
       }
     } catch (error) {
       adapterError(target.id, 'list', error);
       return;
     }
+    const pause = loopBreaker();
     for (const [key, instances] of running) {
+      await pause();
       const [project, stage] = key.split('/') as [string, string];
       const config = stageConfig(project, stage);
       const host = config?.deploy.host;
