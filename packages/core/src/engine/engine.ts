@@ -816,7 +816,6 @@ export function createEngine(options: EngineOptions): Engine {
       if (entries) entries.push(entry);
       else byRegistry.set(entry.registry, [entry]);
     }
-    const pause = loopBreaker();
     await Promise.all(
       [...byRegistry.values()].map(async (entries) => {
         let next = 0;
@@ -824,7 +823,6 @@ export function createEngine(options: EngineOptions): Engine {
           while (next < entries.length && !signal.aborted) {
             const entry = entries[next++]!;
             await refreshRepository(entry, signal);
-            await pause();
           }
         };
         await Promise.all(Array.from({ length: Math.min(registryConcurrency, entries.length) }, worker));
