@@ -7,4 +7,5 @@ export * from './logger.ts';
 export * from './memory/index.ts';
 export * from './notify/index.ts';
 export * from './policy/index.ts';
+export * from './request-deadline.ts';
 export * from './storage/index.ts';

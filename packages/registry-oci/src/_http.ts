@@ -4,6 +4,8 @@ import {
   isCoreError,
   type Logger,
   parseRetryAfter,
+  type RequestDeadline,
+  requestDeadline,
 } from '@docker-watcher/core';
 
 /** What an adapter instance's requests are attributed to in errors and logs: never credentials. */
@@ -85,7 +87,7 @@ export function createTransport(options: TransportOptions): Transport {
   const failure = (
     error: unknown,
     request: HttpRequest,
-    timeout: AbortSignal,
+    deadline: RequestDeadline,
     phase: 'request' | 'body',
   ): CoreError => {
     const details = registryDetails(identity, { operation: request.what });
@@ -98,7 +100,7 @@ export function createTransport(options: TransportOptions): Transport {
     if (options.lifetime.aborted) {
       return new CoreError('UNAVAILABLE', `${identity.id} is disposed`, { details, retryable: false });
     }
-    if (timeout.aborted) {
+    if (deadline.timedOut) {
       return new CoreError(
         'TIMEOUT',
         `${identity.id} (${identity.url}) did not answer the request for ${request.what} within ${options.timeoutMs} ms`,
@@ -165,63 +167,67 @@ export function createTransport(options: TransportOptions): Transport {
         retryable: false,
       });
     }
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signals = [timeout, options.lifetime, ...(request.signal ? [request.signal] : [])];
-    const signal = AbortSignal.any(signals);
-    let url = request.url;
-    let method = request.method;
-    for (let hop = 0; ; hop++) {
-      const headers = new Headers(request.headers);
-      headers.set('user-agent', options.userAgent);
-      if (request.authorization && url.origin === request.authorizedOrigin) {
-        headers.set('authorization', request.authorization);
-      }
-      counters.requests++;
-      let response: Response;
-      try {
-        response = await fetch(url, { method, headers, signal, redirect: 'manual' });
-      } catch (error) {
-        throw failure(error, request, timeout, 'request');
-      }
-      const location = response.headers.get('location');
-      if (redirectStatuses.has(response.status) && location) {
-        await response.body?.cancel().catch(() => undefined);
-        if (hop >= maxRedirects) {
-          throw new CoreError(
-            'BAD_RESPONSE',
-            `${identity.id} redirected the request for ${request.what} more than ${maxRedirects} times`,
-            {
-              details: registryDetails(identity, { operation: request.what }),
-            },
-          );
+    // Released when the request ends: per-request timers and signals otherwise outlive it (idle memory).
+    const deadline = requestDeadline(options.timeoutMs, [options.lifetime, request.signal]);
+    const { signal } = deadline;
+    try {
+      let url = request.url;
+      let method = request.method;
+      for (let hop = 0; ; hop++) {
+        const headers = new Headers(request.headers);
+        headers.set('user-agent', options.userAgent);
+        if (request.authorization && url.origin === request.authorizedOrigin) {
+          headers.set('authorization', request.authorization);
         }
-        if (!URL.canParse(location, url.href)) {
-          throw new CoreError(
-            'BAD_RESPONSE',
-            `${identity.id} redirected the request for ${request.what} to an invalid URL`,
-            {
-              details: registryDetails(identity, { operation: request.what, status: response.status }),
-            },
-          );
+        counters.requests++;
+        let response: Response;
+        try {
+          response = await fetch(url, { method, headers, signal, redirect: 'manual' });
+        } catch (error) {
+          throw failure(error, request, deadline, 'request');
         }
-        const next = new URL(location, url);
-        logger.debug('following a redirect', {
-          operation: request.what,
-          status: response.status,
-          to: next.origin,
-        });
-        url = next;
-        if (response.status === 303) method = 'GET';
-        continue;
+        const location = response.headers.get('location');
+        if (redirectStatuses.has(response.status) && location) {
+          await response.body?.cancel().catch(() => undefined);
+          if (hop >= maxRedirects) {
+            throw new CoreError(
+              'BAD_RESPONSE',
+              `${identity.id} redirected the request for ${request.what} more than ${maxRedirects} times`,
+              {
+                details: registryDetails(identity, { operation: request.what }),
+              },
+            );
+          }
+          if (!URL.canParse(location, url.href)) {
+            throw new CoreError(
+              'BAD_RESPONSE',
+              `${identity.id} redirected the request for ${request.what} to an invalid URL`,
+              {
+                details: registryDetails(identity, { operation: request.what, status: response.status }),
+              },
+            );
+          }
+          const next = new URL(location, url);
+          logger.debug('following a redirect', {
+            operation: request.what,
+            status: response.status,
+            to: next.origin,
+          });
+          url = next;
+          if (response.status === 303) method = 'GET';
+          continue;
+        }
+        let body: Uint8Array;
+        try {
+          body = method === 'HEAD' ? new Uint8Array(0) : await readBody(response, request);
+        } catch (error) {
+          if (isCoreError(error)) throw error;
+          throw failure(error, request, deadline, 'body');
+        }
+        return { status: response.status, headers: response.headers, url, body };
       }
-      let body: Uint8Array;
-      try {
-        body = method === 'HEAD' ? new Uint8Array(0) : await readBody(response, request);
-      } catch (error) {
-        if (isCoreError(error)) throw error;
-        throw failure(error, request, timeout, 'body');
-      }
-      return { status: response.status, headers: response.headers, url, body };
+    } finally {
+      deadline.done();
     }
   };
 }

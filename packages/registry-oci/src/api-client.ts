@@ -1,4 +1,11 @@
-import { CoreError, codeFromHttpStatus, type Logger, parseRetryAfter } from '@docker-watcher/core';
+import {
+  CoreError,
+  codeFromHttpStatus,
+  type Logger,
+  parseRetryAfter,
+  type RequestDeadline,
+  requestDeadline,
+} from '@docker-watcher/core';
 
 /** Who the requests are attributed to in errors and logs: never credentials. */
 export interface ApiIdentity {
@@ -63,7 +70,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const { identity, counters, logger } = options;
   const where = `${identity.id} (${identity.url})`;
 
-  const failure = (error: unknown, request: ApiRequest, timeout: AbortSignal, phase: 'request' | 'body') => {
+  const failure = (
+    error: unknown,
+    request: ApiRequest,
+    deadline: RequestDeadline,
+    phase: 'request' | 'body',
+  ) => {
     const details = apiDetails(identity, { operation: request.what });
     if (request.signal?.aborted) {
       return new CoreError('ABORTED', `Request for ${request.what} to ${identity.id} was aborted`, {
@@ -74,7 +86,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (options.lifetime.aborted) {
       return new CoreError('UNAVAILABLE', `${identity.id} is disposed`, { details, retryable: false });
     }
-    if (timeout.aborted) {
+    if (deadline.timedOut) {
       return new CoreError(
         'TIMEOUT',
         `${where} did not answer the request for ${request.what} within ${options.timeoutMs} ms`,
@@ -161,52 +173,57 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         retryable: false,
       });
     }
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = AbortSignal.any([timeout, options.lifetime, ...(request.signal ? [request.signal] : [])]);
-    const headers = new Headers({ accept: 'application/json', ...options.headers });
-    headers.set('user-agent', 'docker-watcher');
-    if (options.authorization && request.url.origin === options.authorizedOrigin) {
-      headers.set('authorization', options.authorization);
-    }
-    counters.requests++;
-    let response: Response;
+    // Released when the request ends: per-request timers and signals otherwise outlive it (idle memory).
+    const deadline = requestDeadline(options.timeoutMs, [options.lifetime, request.signal]);
+    const { signal } = deadline;
     try {
-      // Manual redirects: the token must never follow a redirect to another host.
-      response = await fetch(request.url, { headers, signal, redirect: 'manual' });
-    } catch (error) {
-      throw failure(error, request, timeout, 'request');
+      const headers = new Headers({ accept: 'application/json', ...options.headers });
+      headers.set('user-agent', 'docker-watcher');
+      if (options.authorization && request.url.origin === options.authorizedOrigin) {
+        headers.set('authorization', options.authorization);
+      }
+      counters.requests++;
+      let response: Response;
+      try {
+        // Manual redirects: the token must never follow a redirect to another host.
+        response = await fetch(request.url, { headers, signal, redirect: 'manual' });
+      } catch (error) {
+        throw failure(error, request, deadline, 'request');
+      }
+      logger.debug('api request', { operation: request.what, status: response.status });
+      if (response.status === 404) {
+        await response.body?.cancel().catch(() => undefined);
+        return { status: 404, headers: response.headers, url: request.url, body: undefined };
+      }
+      if (response.status < 200 || response.status > 299) {
+        await response.body?.cancel().catch(() => undefined);
+        throw statusError(response, request);
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = await readBody(response, request);
+      } catch (error) {
+        if (error instanceof CoreError) throw error;
+        throw failure(error, request, deadline, 'body');
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+      } catch (cause) {
+        const contentType = response.headers.get('content-type')?.split(';')[0]?.trim() || 'none';
+        throw new CoreError(
+          'BAD_RESPONSE',
+          `${where} answered ${request.what} with a body that is not JSON (content-type ${contentType}, ${bytes.byteLength} bytes)`,
+          {
+            details: apiDetails(identity, { operation: request.what, status: response.status, contentType }),
+            cause,
+          },
+        );
+      }
+      return { status: response.status, headers: response.headers, url: request.url, body };
+    } finally {
+      deadline.done();
     }
-    logger.debug('api request', { operation: request.what, status: response.status });
-    if (response.status === 404) {
-      await response.body?.cancel().catch(() => undefined);
-      return { status: 404, headers: response.headers, url: request.url, body: undefined };
-    }
-    if (response.status < 200 || response.status > 299) {
-      await response.body?.cancel().catch(() => undefined);
-      throw statusError(response, request);
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = await readBody(response, request);
-    } catch (error) {
-      if (error instanceof CoreError) throw error;
-      throw failure(error, request, timeout, 'body');
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    } catch (cause) {
-      const contentType = response.headers.get('content-type')?.split(';')[0]?.trim() || 'none';
-      throw new CoreError(
-        'BAD_RESPONSE',
-        `${where} answered ${request.what} with a body that is not JSON (content-type ${contentType}, ${bytes.byteLength} bytes)`,
-        {
-          details: apiDetails(identity, { operation: request.what, status: response.status, contentType }),
-          cause,
-        },
-      );
-    }
-    return { status: response.status, headers: response.headers, url: request.url, body };
   };
 }
 
