@@ -1,7 +1,9 @@
 // The reference server as a user runs it (`docker-watcher serve` in its own process, SQLite store, the OCI
 // registry adapter) watching 10, 100 and 1,000 repositories of a real local registry: resident memory when
 // idle, poll cycle duration and registry requests per repository (seen by a counting proxy in front of the
-// registry), and API latency under a bounded wrk load (GET /ping, GET /api/projects, GET /api/board).
+// registry), and API latency under a bounded wrk load (GET /ping, GET /api/projects, GET /api/board), beside
+// its floor: a bare Node HTTP server in its own process answering the same bytes as /api/projects, under
+// the same load in the same run (what any Node server pays to send that answer on this machine now).
 //
 //   node --conditions=@docker-watcher/source bench/server-scale.bench.ts           prints a markdown report
 //   node --conditions=@docker-watcher/source bench/server-scale.bench.ts --check   also exits 1 when the server
@@ -148,6 +150,36 @@ interface SizeResult {
   readonly ping: WrkResult;
   readonly projects: WrkResult;
   readonly board: WrkResult;
+  /** A bare `node:http` server answering `/api/projects`'s bytes. */
+  readonly floor: WrkResult;
+  readonly projectsBytes: number;
+}
+
+/** The floor: `node:http` answering the bytes of a file to every request, nothing else. */
+const floorScript = `
+const { createServer } = require('node:http');
+const body = require('node:fs').readFileSync(process.argv[1]);
+const server = createServer((request, response) => {
+  response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+  response.end(body);
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+`;
+
+/** Runs wrk against the floor server answering `body`, in a process of its own. */
+async function measureFloor(body: Uint8Array, dir: string): Promise<WrkResult> {
+  const file = join(dir, 'floor-body.json');
+  writeFileSync(file, body);
+  const child = spawn(process.execPath, ['-e', floorScript, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+      child.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
+    });
+    return await runWrk({ url: `http://127.0.0.1:${port}/`, threads: 2, connections, seconds: wrkSeconds });
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 /** `docker-watcher serve` in its own process: the bundle, or the sources through Node's type stripping. */
@@ -261,7 +293,25 @@ async function measure(
       headers,
     });
     const rssAfterLoad = rssMb(pid).total;
-    return { build, size, startMs, idleRss, idleAnon, rssAfterLoad, cycles, ping, projects, board };
+    const projectsBody = new Uint8Array(
+      await (await fetch(`${base}/api/projects`, { headers })).arrayBuffer(),
+    );
+    // While the server still runs (and polls), as it did under its own load.
+    const floor = await measureFloor(projectsBody, dir);
+    return {
+      build,
+      size,
+      startMs,
+      idleRss,
+      idleAnon,
+      rssAfterLoad,
+      cycles,
+      ping,
+      projects,
+      board,
+      floor,
+      projectsBytes: projectsBody.length,
+    };
   } catch (error) {
     const log = join(dir, 'server.log');
     if (existsSync(log)) process.stderr.write(readFileSync(log, 'utf8').split('\n').slice(-20).join('\n'));
@@ -327,7 +377,9 @@ const lines = [
   `- Idle: RSS sampled every 500 ms over ${idleCycles + 1} poll periods after every stage had deployed; poll cycles seen by a`,
   '  counting proxy in front of the registry (a cycle: requests with no pause over 1 s). *Anonymous* is `RssAnon`: RSS',
   "  without the file-backed pages (mostly the node binary's own code, about 35 MB for an idle `node` on this machine)",
-  `- Load: \`wrk --latency -t2 -c${connections} -d${wrkSeconds}s\` per endpoint, one after the other; \`/api/projects\` and \`/api/board\` with a read token`,
+  `- Load: \`wrk --latency -t2 -c${connections} -d${wrkSeconds}s\` per endpoint, one after the other; \`/api/projects\` and \`/api/board\` with a read token;`,
+  '  *floor*: a bare `node:http` server in its own process answering the bytes of `/api/projects` to every request, under',
+  '  the same load while the server still runs',
   '',
   '| repositories | build | start to all deployed s | RSS idle MB (median, max) | of it anonymous MB | RSS after load MB | poll cycle ms (median, max) | registry requests / repository / cycle |',
   '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -351,6 +403,7 @@ for (const r of results) {
     ['GET /ping', r.ping],
     ['GET /api/projects', r.projects],
     ['GET /api/board', r.board],
+    [`floor: node:http, ${(r.projectsBytes / 1024).toFixed(0)} KB`, r.floor],
   ] as const) {
     lines.push(
       `| ${r.size} | ${r.build} | ${name} | ${w.requestsPerSecond.toFixed(0)} | ${ms(w.p50Ms)} | ${ms(w.p99Ms)} | ${w.non2xx} | ${w.socketErrors} |`,
@@ -379,7 +432,7 @@ if (args.check) {
     ] as const)
       if (!(w.p99Ms < readsP99TargetMs) || w.non2xx > 0 || w.socketErrors > 0)
         missed.push(
-          `GET ${name} at 1,000 repositories (${r.build}): p99 ${ms(w.p99Ms)} ms, ${w.non2xx} non-2xx, ${w.socketErrors} socket errors (target p99 under ${readsP99TargetMs} ms, all answered)`,
+          `GET ${name} at 1,000 repositories (${r.build}): p99 ${ms(w.p99Ms)} ms, ${w.non2xx} non-2xx, ${w.socketErrors} socket errors (target p99 under ${readsP99TargetMs} ms, all answered; the floor answered p99 ${ms(r.floor.p99Ms)} ms in the same run)`,
         );
   if (missed.length > 0) {
     process.stderr.write(`${missed.join('\n')}\n`);

@@ -158,6 +158,22 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX deploys_by_created ON deploys (created_at);
     `,
   },
+  {
+    // Idempotency keys of the API's POSTs, so that a retry on any server of the store gets the
+    // first answer: a claim while the request runs (answer NULL), then its answer until expiry.
+    version: 6,
+    name: 'idempotency-keys',
+    sql: `
+      CREATE TABLE idempotency_keys (
+        key text PRIMARY KEY,
+        fingerprint text NOT NULL,
+        claim text NOT NULL,
+        answer json,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+    `,
+  },
 ];
 
 export const latestSchemaVersion: number = migrations.at(-1)?.version ?? 0;

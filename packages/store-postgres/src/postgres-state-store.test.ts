@@ -36,13 +36,14 @@ describe('createPostgresStateStore', () => {
     expect(store.schema).toBe(schema);
     expect(store.capabilities).toEqual({ sharedLeases: true, durable: true });
     expect(await store.open()).toEqual({
-      schemaVersion: 5,
+      schemaVersion: 6,
       migrationsApplied: [
         '1-initial',
         '2-deploy-journal-table-and-list-indexes',
         '3-encrypted-secrets',
         '4-repository-marks',
         '5-event-feed-and-listing-indexes',
+        '6-idempotency-keys',
       ],
     });
     const tables = await live.query<{ name: string }>(
@@ -56,6 +57,7 @@ describe('createPostgresStateStore', () => {
       'deploys',
       'feed',
       'feed_sequence',
+      'idempotency_keys',
       'leases',
       'log_lines',
       'log_streams',
@@ -69,7 +71,7 @@ describe('createPostgresStateStore', () => {
       {
         adapter: 'store:postgres/main',
         schema,
-        schemaVersion: 5,
+        schemaVersion: 6,
       },
     );
     expect(JSON.stringify(logger.entries)).not.toContain('owner-pw');
@@ -322,7 +324,7 @@ describe('exportJson / importJson', () => {
     await populateBackupFixture(source);
     await source.acquireLease({ name: 'engine', holder: 'a', ttlMs: 60_000 });
     const backup = await source.exportJson();
-    expect(backup).toMatchObject({ format: 'docker-watcher.store-backup', version: 1, schemaVersion: 5 });
+    expect(backup).toMatchObject({ format: 'docker-watcher.store-backup', version: 1, schemaVersion: 6 });
     expect(backup.deploys.map((deploy) => deploy.id)).toEqual(['d-1', 'd-2', 'd-3']);
     expect(JSON.stringify(backup)).not.toContain('gitea-secret-value');
 

@@ -20,6 +20,8 @@ import {
   expiryOf,
   type FeedEntry,
   feedKeepOf,
+  type IdempotencyClaim,
+  type IdempotentAnswer,
   instantiate,
   isCoreError,
   type JournalEntry,
@@ -194,6 +196,7 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
     marks: `${s}.repository_marks`,
     feed: `${s}.feed`,
     feedSequence: `${s}.feed_sequence`,
+    idempotency: `${s}.idempotency_keys`,
   };
 
   const pool = new pg.Pool({ ...config, max: options.poolSize });
@@ -739,6 +742,49 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
           const fresh = inserted.rowCount === 1;
           if (fresh) tx.changed('event', `${source}/${eventId}`);
           return fresh;
+        }),
+      ),
+
+    claimIdempotencyKey: ({ signal, key, fingerprint, claim, claimTtlMs }) =>
+      run('claimIdempotencyKey', signal, (client) =>
+        write(client, async (tx): Promise<IdempotencyClaim> => {
+          // Takes a free or expired key, or locks the row that holds it until commit, so that the
+          // read after it sees that row as it is: two replicas claiming at once get one claim.
+          const taken = await tx.query(
+            `INSERT INTO ${T.idempotency} (key, fingerprint, claim, answer, expires_at)
+             VALUES ($1, $2, $3, NULL, ${expirySql('$4')})
+             ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, claim = excluded.claim,
+               answer = NULL, expires_at = excluded.expires_at
+             WHERE ${T.idempotency}.expires_at <= now()`,
+            [key, fingerprint, claim, databaseTtl(claimTtlMs)],
+          );
+          await tx.query(
+            `DELETE FROM ${T.idempotency} WHERE ctid IN (
+               SELECT ctid FROM ${T.idempotency} WHERE expires_at <= now() LIMIT 100 FOR UPDATE SKIP LOCKED)`,
+          );
+          if (taken.rowCount === 1) return { state: 'claimed' };
+          const found = (
+            await tx.query(`SELECT fingerprint, answer FROM ${T.idempotency} WHERE key = $1`, [key])
+          ).rows[0] as { fingerprint: string; answer: IdempotentAnswer | null } | undefined;
+          if (found?.answer) return { state: 'done', fingerprint: found.fingerprint, answer: found.answer };
+          return { state: 'running', fingerprint: found?.fingerprint ?? fingerprint };
+        }),
+      ),
+
+    finishIdempotencyKey: ({ signal, key, claim, answer, ttlMs }) =>
+      run('finishIdempotencyKey', signal, (client) =>
+        write(client, async (tx) => {
+          if (answer)
+            await tx.query(
+              `UPDATE ${T.idempotency} SET answer = $3, expires_at = ${expirySql('$4')}
+               WHERE key = $1 AND claim = $2 AND answer IS NULL`,
+              [key, claim, JSON.stringify(answer), databaseTtl(ttlMs)],
+            );
+          else
+            await tx.query(`DELETE FROM ${T.idempotency} WHERE key = $1 AND claim = $2 AND answer IS NULL`, [
+              key,
+              claim,
+            ]);
         }),
       ),
 

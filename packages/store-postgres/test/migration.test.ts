@@ -100,6 +100,7 @@ describe('migrations', () => {
         '3-encrypted-secrets',
         '4-repository-marks',
         '5-event-feed-and-listing-indexes',
+        '6-idempotency-keys',
       ],
     });
 
@@ -144,7 +145,7 @@ describe('migrations', () => {
     const applied = await live.query<{ version: number; applied_at: string }>(
       `SELECT version, applied_at FROM "${schema}".schema_migrations ORDER BY version`,
     );
-    expect(applied.map((row) => row.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(applied.map((row) => row.version)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(applied[0]?.applied_at).toBe(v1AppliedAt);
     const [journal] = await live.query<{ count: number }>(
       `SELECT count(*)::int AS count FROM "${schema}".deploy_journal`,
@@ -199,6 +200,7 @@ describe('migrations', () => {
       { version: 3 },
       { version: 4 },
       { version: 5 },
+      { version: 6 },
     ]);
   });
 
@@ -233,10 +235,15 @@ describe('migrations', () => {
       expect(await tablesOf(schema)).not.toContain('secrets');
       expect(await migrate(client, { schema })).toMatchObject({
         from: 2,
-        to: 5,
-        applied: ['3-encrypted-secrets', '4-repository-marks', '5-event-feed-and-listing-indexes'],
+        to: 6,
+        applied: [
+          '3-encrypted-secrets',
+          '4-repository-marks',
+          '5-event-feed-and-listing-indexes',
+          '6-idempotency-keys',
+        ],
       });
-      expect(await migrate(client, { schema })).toEqual({ from: 5, to: 5, applied: [] });
+      expect(await migrate(client, { schema })).toEqual({ from: 6, to: 6, applied: [] });
     });
   });
 });

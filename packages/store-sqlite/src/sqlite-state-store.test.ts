@@ -58,6 +58,7 @@ describe('createSqliteStateStore', () => {
         '3-encrypted-secrets',
         '4-repository-marks',
         '5-event-feed-and-listing-indexes',
+        '6-idempotency-keys',
       ],
     });
     const logged = JSON.stringify(logger.entries);

@@ -20,6 +20,8 @@ import {
   expiryOf,
   type FeedEntry,
   feedKeepOf,
+  type IdempotencyClaim,
+  type IdempotentAnswer,
   instantiate,
   type JournalEntry,
   type Lease,
@@ -508,6 +510,43 @@ function buildSqliteStateStore(
             'INSERT INTO seen_events (source, event_id, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
           ).run(source, eventId, expiryOf(now, ttlMs));
           return inserted.changes > 0;
+        });
+      }),
+
+    claimIdempotencyKey: ({ signal, key, fingerprint, claim, claimTtlMs }) =>
+      run('claimIdempotencyKey', signal, () => {
+        const now = Date.now();
+        return write((): IdempotencyClaim => {
+          sql('DELETE FROM idempotency_keys WHERE expires_at <= ?').run(now);
+          const found = sql('SELECT fingerprint, answer FROM idempotency_keys WHERE key = ?').get(key) as
+            | { fingerprint: string; answer: string | null }
+            | undefined;
+          if (found?.answer != null)
+            return {
+              state: 'done',
+              fingerprint: found.fingerprint,
+              answer: parse<IdempotentAnswer>(found.answer),
+            };
+          if (found) return { state: 'running', fingerprint: found.fingerprint };
+          sql(
+            'INSERT INTO idempotency_keys (key, fingerprint, claim, answer, expires_at) VALUES (?, ?, ?, NULL, ?)',
+          ).run(key, fingerprint, claim, expiryOf(now, claimTtlMs));
+          return { state: 'claimed' };
+        });
+      }),
+
+    finishIdempotencyKey: ({ signal, key, claim, answer, ttlMs }) =>
+      run('finishIdempotencyKey', signal, () => {
+        write(() => {
+          if (answer)
+            sql(
+              'UPDATE idempotency_keys SET answer = ?, expires_at = ? WHERE key = ? AND claim = ? AND answer IS NULL',
+            ).run(JSON.stringify(answer), expiryOf(Date.now(), ttlMs), key, claim);
+          else
+            sql('DELETE FROM idempotency_keys WHERE key = ? AND claim = ? AND answer IS NULL').run(
+              key,
+              claim,
+            );
         });
       }),
 

@@ -108,7 +108,7 @@ describe('migrating the schema v1 fixture', () => {
       version: number;
       applied_at: string;
     }>;
-    expect(applied.map((row) => row.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(applied.map((row) => row.version)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(applied[0]?.applied_at).toBe(v1AppliedAt);
     const journalRows = (
       db.prepare('SELECT count(*) AS count FROM deploy_journal').get() as { count: number }
@@ -144,7 +144,7 @@ describe('migrating the schema v1 fixture', () => {
       details: { path, schemaVersion: 1, migration: '2-deploy-journal-table-and-list-indexes' },
     });
     expect((caught as Error).message).toMatch(
-      /could not be migrated from schema version 1 to 5 \(migration 2-deploy-journal-table-and-list-indexes failed: NOT NULL constraint failed: deploy_journal.state\); nothing was changed/,
+      /could not be migrated from schema version 1 to 6 \(migration 2-deploy-journal-table-and-list-indexes failed: NOT NULL constraint failed: deploy_journal.state\); nothing was changed/,
     );
 
     const after = new DatabaseSync(path, { readOnly: true });

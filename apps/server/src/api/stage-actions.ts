@@ -18,7 +18,7 @@ const queuedSchema = v.object({
 
 const idempotency = {
   'Idempotency-Key':
-    'Any string up to 200 characters: a retry with the same key (and caller) within 24 h gets the first answer again, without acting twice.',
+    'Any string up to 200 characters: a retry with the same key (and caller) within 24 h gets the first answer again, without acting twice, from any replica on the same store. A retry while the first request still runs is a 409 with Retry-After; the same key with another body is a 409.',
 } as const;
 
 export const stageActionRoutes = {

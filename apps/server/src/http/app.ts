@@ -66,7 +66,13 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<Ap
     onError: (c) =>
       c.json(errorBody('BAD_REQUEST', `The body is larger than ${apiBodyLimit} bytes (too large)`), 413),
   });
-  app.use('*', (c, next) => (c.req.path.startsWith('/api/webhook/') ? next() : limitBody(c, next)));
+  // Not for GET and HEAD: no route reads their body, and asking a request for its body stream makes
+  // the Node adapter build a whole Fetch Request, most of a small read's cost.
+  app.use('*', (c, next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.path.startsWith('/api/webhook/')
+      ? next()
+      : limitBody(c, next),
+  );
   app.use('*', login.middleware);
 
   const api = apiContext(composed, options.heartbeatMs);
@@ -100,7 +106,9 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<Ap
   registerRoutes(app, apiRoutes, handlers, {
     tokens: config.tokens,
     logger: logger.child({ component: 'http' }),
-    idempotency: options.idempotency ?? createIdempotencyCache(),
+    idempotency:
+      options.idempotency ??
+      createIdempotencyCache({ store: composed.store, logger: logger.child({ component: 'http' }) }),
     middleware: { webhook: [webhook.gate, webhook.limit] },
     rawBody: new Set(['login']),
     ...(options.checkResponses ? { checkResponses: true } : {}),

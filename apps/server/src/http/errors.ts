@@ -75,6 +75,8 @@ export function errorHandler(logger: Logger, body: typeof errorBody = errorBody)
     if (isCoreError(error)) {
       const status = httpStatusOf(error.code) as ContentfulStatusCode;
       if (error.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', 'Bearer realm="docker-watcher"');
+      if (error.retryAfterMs !== undefined)
+        c.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
       const { fields, notFound } = error.details as ErrorExtras;
       return c.json(body(error.code, error.message, { fields, notFound }), status);
     }

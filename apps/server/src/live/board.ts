@@ -33,25 +33,44 @@ interface Entry {
   loaded: number;
 }
 
-const encoder = new TextEncoder();
+/** One project's parts of the answers, encoded; dropped when one of its stages changes. */
+interface Encoded {
+  projects?: Buffer;
+  board?: Buffer;
+}
 
 /** Deploys read at once when the board first loads: enough to find each stage's last one at 1,000 stages. */
 const initialDeploys = 5_000;
 
+const bytes = (text: string) => Buffer.from(text, 'utf8');
+const projectsOpen = bytes('{"projects":[');
+const comma = bytes(',');
+const close = bytes(']}');
+
+/** `parts` joined by commas between `open` and `]}`, in one buffer. */
+const joined = (open: Buffer, parts: readonly Buffer[]) =>
+  Buffer.concat([open, ...parts.flatMap((part, index) => (index === 0 ? [part] : [comma, part])), close]);
+
 /**
  * Every stage's summary, kept current by events instead of read per request: an event about a
  * stage (from any replica, through the event hub) marks it stale, and the next read refreshes only
- * the stale stages (three store reads each). The answers of `/api/projects` and `/api/board` are
- * rendered once per change and served as they are until the next one.
+ * the stale stages (three store reads each). Each project's part of `/api/projects` and `/api/board`
+ * is encoded once per change of one of its stages, and the answers are those parts joined, kept as
+ * they are until the next change: at 1,000 projects an answer is most of a megabyte, and a change
+ * re-encodes one project's part, not all of them.
  */
 export class StageBoard {
   readonly #store: StateStore;
   readonly #projects: readonly EngineProject[];
   readonly #entries = new Map<string, Entry>();
+  /** Entries whose facts are older than their generation. */
+  readonly #stale = new Set<Entry>();
+  readonly #encoded = new Map<string, Encoded>();
   readonly #lastEventId: () => number;
   #loading: Promise<void> | undefined;
   #version = 0;
   readonly #rendered = new Map<string, { readonly version: number; readonly body: Uint8Array }>();
+  #projectRenders = 0;
 
   constructor(params: {
     readonly store: StateStore;
@@ -63,12 +82,20 @@ export class StageBoard {
     this.#projects = params.projects;
     this.#lastEventId = params.lastEventId;
     for (const project of params.projects)
-      for (const [stage, config] of Object.entries(project.stages))
-        this.#entries.set(stageKey({ project: project.id, stage }), {
+      for (const [stage, config] of Object.entries(project.stages)) {
+        const entry: Entry = {
           facts: { ref: { project: project.id, stage }, config },
           generation: 1,
           loaded: 0,
-        });
+        };
+        this.#entries.set(stageKey({ project: project.id, stage }), entry);
+        this.#stale.add(entry);
+      }
+  }
+
+  /** How many times a project's part of an answer was encoded (each change of one of its stages costs one). */
+  get projectRenders(): number {
+    return this.#projectRenders;
   }
 
   /** An event (this replica's or another's): the stages it is about are read again on the next request. */
@@ -83,7 +110,7 @@ export class StageBoard {
     const entry = this.#entries.get(stageKey(ref));
     if (!entry) return;
     entry.generation += 1;
-    this.#version += 1;
+    this.#stale.add(entry);
   }
 
   /** Current facts of one stage. */
@@ -94,17 +121,32 @@ export class StageBoard {
 
   /** `GET /api/projects` as UTF-8 JSON. */
   async projectsJson(): Promise<Uint8Array> {
-    return this.#render('projects', () => ({ projects: this.#projects.map((p) => this.#project(p)) }));
+    return this.#render('projects', () =>
+      joined(
+        projectsOpen,
+        this.#projects.map((project) => this.#part(project, 'projects')),
+      ),
+    );
   }
 
   async projectJson(id: string): Promise<Uint8Array | undefined> {
     const project = this.#projects.find((p) => p.id === id);
     if (!project) return undefined;
-    return this.#render(`project:${id}`, () => this.#project(project));
+    await this.#fresh();
+    return this.#part(project, 'projects');
   }
 
   async boardJson(): Promise<Uint8Array> {
-    return this.#render('board', () => this.#board());
+    return this.#render('board', () => {
+      const head = JSON.stringify({
+        lastEventId: this.#lastEventId(),
+        generatedAt: new Date().toISOString(),
+      });
+      return joined(
+        bytes(`${head.slice(0, -1)},"projects":[`),
+        this.#projects.map((project) => this.#part(project, 'board')),
+      );
+    });
   }
 
   summaryOf(facts: StageFacts): StageSummary {
@@ -138,18 +180,32 @@ export class StageBoard {
     };
   }
 
-  /**
-   * The answer as bytes, encoded once per change: at 1,000 stages a summary is about a megabyte, and
-   * encoding (and allocating) it per request was most of the request's cost.
-   */
-  async #render(key: string, build: () => unknown): Promise<Uint8Array> {
+  /** A whole answer, joined again only after a change (its parts are re-encoded only where one changed). */
+  async #render(key: string, build: () => Uint8Array): Promise<Uint8Array> {
     await this.#fresh();
     const cached = this.#rendered.get(key);
     if (cached?.version === this.#version) return cached.body;
     const version = this.#version;
-    const body = encoder.encode(JSON.stringify(build()));
+    const body = build();
     this.#rendered.set(key, { version, body });
     return body;
+  }
+
+  /** One project's part of an answer, encoded when one of its stages changed since the last time. */
+  #part(project: EngineProject, kind: keyof Encoded): Buffer {
+    let encoded = this.#encoded.get(project.id);
+    if (!encoded) {
+      encoded = {};
+      this.#encoded.set(project.id, encoded);
+    }
+    const cached = encoded[kind];
+    if (cached) return cached;
+    this.#projectRenders += 1;
+    const part = bytes(
+      JSON.stringify(kind === 'projects' ? this.#project(project) : this.#boardProject(project)),
+    );
+    encoded[kind] = part;
+    return part;
   }
 
   #project(project: EngineProject): ProjectSummary {
@@ -164,45 +220,41 @@ export class StageBoard {
     };
   }
 
-  #board(): Board {
+  #boardProject(project: EngineProject): Board['projects'][number] {
     return {
-      lastEventId: this.#lastEventId(),
-      generatedAt: new Date().toISOString(),
-      projects: this.#projects.map((project) => ({
-        id: project.id,
-        stages: Object.keys(project.stages).map((stage) => {
-          const facts = this.#entries.get(stageKey({ project: project.id, stage }))!.facts;
-          const summary = this.summaryOf(facts);
-          const deploy = facts.lastDeploy;
-          return {
-            name: stage,
-            autoDeploy: summary.autoDeploy,
-            ...(summary.pin === null ? {} : { pin: summary.pin }),
-            ...(summary.actual === null ? {} : { actual: summary.actual }),
-            ...(deploy
-              ? {
-                  deploy: {
-                    id: deploy.id,
-                    state: deploy.state,
-                    finished: deploy.finished,
-                    tag: deploy.release.tag,
-                    ...(deploy.by === undefined ? {} : { by: deploy.by }),
-                  },
-                }
-              : {}),
-            ...(facts.approval ? { approval: { id: facts.approval.id, ...facts.approval.release } } : {}),
-            ...(summary.available ? { available: summary.available.release } : {}),
-          };
-        }),
-      })),
+      id: project.id,
+      stages: Object.keys(project.stages).map((stage) => {
+        const facts = this.#entries.get(stageKey({ project: project.id, stage }))!.facts;
+        const summary = this.summaryOf(facts);
+        const deploy = facts.lastDeploy;
+        return {
+          name: stage,
+          autoDeploy: summary.autoDeploy,
+          ...(summary.pin === null ? {} : { pin: summary.pin }),
+          ...(summary.actual === null ? {} : { actual: summary.actual }),
+          ...(deploy
+            ? {
+                deploy: {
+                  id: deploy.id,
+                  state: deploy.state,
+                  finished: deploy.finished,
+                  tag: deploy.release.tag,
+                  ...(deploy.by === undefined ? {} : { by: deploy.by }),
+                },
+              }
+            : {}),
+          ...(facts.approval ? { approval: { id: facts.approval.id, ...facts.approval.release } } : {}),
+          ...(summary.available ? { available: summary.available.release } : {}),
+        };
+      }),
     };
   }
 
   /** Loads every stage once, then refreshes the stale ones; concurrent callers share one refresh. */
   async #fresh(): Promise<void> {
     while (this.#loading) await this.#loading;
-    const stale = [...this.#entries.values()].filter((entry) => entry.loaded !== entry.generation);
-    if (stale.length === 0) return;
+    if (this.#stale.size === 0) return;
+    const stale = [...this.#stale];
     this.#loading = (
       stale.length === this.#entries.size && this.#entries.size > 1 ? this.#loadAll() : this.#loadSome(stale)
     ).finally(() => {
@@ -264,6 +316,8 @@ export class StageBoard {
       ...(approval ? { approval } : {}),
     };
     entry.loaded = generation;
+    if (entry.loaded === entry.generation) this.#stale.delete(entry);
+    this.#encoded.delete(entry.facts.ref.project);
     this.#version += 1;
   }
 }

@@ -162,6 +162,22 @@ export interface RepositoryMark {
 /** How many tags a mark remembers; older ones fall off (their repository is listed anyway). */
 export const repositoryMarkTagLimit = 100;
 
+/** The answer of a request kept under its idempotency key, to answer a retry with. */
+export interface IdempotentAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly contentType?: string;
+}
+
+/** What `claimIdempotencyKey` found under a key. */
+export type IdempotencyClaim =
+  /** The key was free (or expired): the claim is the caller's, who acts and then calls `finishIdempotencyKey`. */
+  | { readonly state: 'claimed' }
+  /** Another request holds it and has not finished. */
+  | { readonly state: 'running'; readonly fingerprint: string }
+  /** A request with the key finished: its answer. */
+  | { readonly state: 'done'; readonly fingerprint: string; readonly answer: IdempotentAnswer };
+
 export interface Lease {
   readonly name: string;
   readonly holder: string;
@@ -264,6 +280,33 @@ export interface StateStore extends Adapter {
   readFeed?(
     params?: CallOptions & { readonly after?: number; readonly limit?: number; readonly newest?: boolean },
   ): Promise<FeedEntry[]>;
+
+  /**
+   * Claims an idempotency key for a request (`fingerprint` tells requests apart, `claim` names this
+   * one), or tells what holds it: every process on the store sees the same keys. A claim that is not
+   * finished within `claimTtlMs` (its process died) frees the key. Optional: without it a server
+   * keeps keys in its own memory.
+   */
+  claimIdempotencyKey?(
+    params: CallOptions & {
+      readonly key: string;
+      readonly fingerprint: string;
+      readonly claim: string;
+      readonly claimTtlMs: number;
+    },
+  ): Promise<IdempotencyClaim>;
+  /**
+   * Ends a claim: with an answer, the key keeps it for `ttlMs`; without one (the request failed), the
+   * key is freed and a retry acts. Does nothing when the claim is no longer the key's.
+   */
+  finishIdempotencyKey?(
+    params: CallOptions & {
+      readonly key: string;
+      readonly claim: string;
+      readonly answer?: IdempotentAnswer;
+      readonly ttlMs: number;
+    },
+  ): Promise<void>;
 
   /** Takes or renews a lease; `undefined` when another holder has it and it has not expired. */
   acquireLease(

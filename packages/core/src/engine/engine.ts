@@ -30,6 +30,7 @@ import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { type LeftoverStatus, LeftoverSweeper } from './leftovers.ts';
 import { LookCoalescer } from './look-coalescer.ts';
+import { loopBreaker } from './loop-breaker.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { type PollTicks, pollTicks } from './poll-ticks.ts';
 import { ReplicaLeases } from './replica-leases.ts';
@@ -866,8 +867,11 @@ export function createEngine(options: EngineOptions): Engine {
     // Followers only stand by: the leader's listings would cost the registry a second time.
     if (!leases.leader) return;
     const byRegistry = new Map<string, Watched[]>();
-    for (const entry of watched.values())
-      byRegistry.set(entry.registry, [...(byRegistry.get(entry.registry) ?? []), entry]);
+    for (const entry of watched.values()) {
+      const entries = byRegistry.get(entry.registry);
+      if (entries) entries.push(entry);
+      else byRegistry.set(entry.registry, [entry]);
+    }
     await Promise.all(
       [...byRegistry.values()].map(async (entries) => {
         let next = 0;
@@ -895,13 +899,17 @@ export function createEngine(options: EngineOptions): Engine {
       for (const instance of await target.list({ signal })) {
         if (instance.state !== 'running' || !instance.endpoint) continue;
         const key = stageKey(instance);
-        running.set(key, [...(running.get(key) ?? []), instance]);
+        const instances = running.get(key);
+        if (instances) instances.push(instance);
+        else running.set(key, [instance]);
       }
     } catch (error) {
       adapterError(target.id, 'list', error);
       return;
     }
+    const pause = loopBreaker();
     for (const [key, instances] of running) {
+      await pause();
       const [project, stage] = key.split('/') as [string, string];
       const config = stageConfig(project, stage);
       const host = config?.deploy.host;

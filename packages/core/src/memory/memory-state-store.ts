@@ -7,6 +7,7 @@ import {
   type DeployRecord,
   defineStateStore,
   type FeedEntry,
+  type IdempotentAnswer,
   type JournalEntry,
   type Lease,
   type LogLine,
@@ -47,6 +48,8 @@ export interface MemoryStateStore extends StateStore {
   readonly faults: Faults<MemoryStateStoreOperation>;
   appendFeed: NonNullable<StateStore['appendFeed']>;
   readFeed: NonNullable<StateStore['readFeed']>;
+  claimIdempotencyKey: NonNullable<StateStore['claimIdempotencyKey']>;
+  finishIdempotencyKey: NonNullable<StateStore['finishIdempotencyKey']>;
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -63,6 +66,10 @@ function buildMemoryStateStore(
   const logs = new Map<string, LogLine[]>();
   const approvals = new Map<string, Approval>();
   const events = new Map<string, number>();
+  const idempotencyKeys = new Map<
+    string,
+    { fingerprint: string; claim: string; answer?: IdempotentAnswer; expiresAt: number }
+  >();
   const audit: AuditEvent[] = [];
   const feed: FeedEntry[] = [];
   let feedSeq = 0;
@@ -233,6 +240,27 @@ function buildMemoryStateStore(
         if (events.has(key)) return false;
         events.set(key, now + ttlMs);
         return true;
+      }),
+
+    claimIdempotencyKey: ({ signal, key, fingerprint, claim, claimTtlMs }) =>
+      faults.run('claimIdempotencyKey', signal, () => {
+        const now = Date.now();
+        for (const [name, entry] of idempotencyKeys) if (entry.expiresAt <= now) idempotencyKeys.delete(name);
+        const found = idempotencyKeys.get(key);
+        if (found?.answer)
+          return { state: 'done', fingerprint: found.fingerprint, answer: clone(found.answer) };
+        if (found) return { state: 'running', fingerprint: found.fingerprint };
+        idempotencyKeys.set(key, { fingerprint, claim, expiresAt: now + claimTtlMs });
+        return { state: 'claimed' };
+      }),
+
+    finishIdempotencyKey: ({ signal, key, claim, answer, ttlMs }) =>
+      faults.run('finishIdempotencyKey', signal, () => {
+        const found = idempotencyKeys.get(key);
+        if (!found || found.claim !== claim || found.answer) return;
+        if (answer)
+          idempotencyKeys.set(key, { ...found, answer: clone(answer), expiresAt: Date.now() + ttlMs });
+        else idempotencyKeys.delete(key);
       }),
 
     markRepository: ({ signal, registry, repository, tags }) =>

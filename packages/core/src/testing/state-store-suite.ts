@@ -71,6 +71,8 @@ export type StateStoreCaseId =
   | 'approvals-round-trip'
   | 'remember-event-detects-replay'
   | 'remember-event-forgets-after-ttl'
+  | 'idempotency-key-claimed-once-keeps-its-answer'
+  | 'idempotency-key-freed-by-failure-or-expiry'
   | 'repository-marks-grow-and-clear-by-number'
   | 'audit-lists-newest-first'
   | 'lease-is-exclusive-until-expiry'
@@ -82,6 +84,21 @@ export type StateStoreCaseId =
   | 'dispose-is-idempotent';
 
 const digest = (char: string): string => `sha256:${char.repeat(64)}`;
+
+/** The store's idempotency keys; a store without them skips these cases. */
+function idempotencyOf(store: StateStore) {
+  const { claimIdempotencyKey, finishIdempotencyKey } = store;
+  check(
+    claimIdempotencyKey !== undefined && finishIdempotencyKey !== undefined,
+    'the store keeps no idempotency keys (claimIdempotencyKey, finishIdempotencyKey): skip this case',
+  );
+  return {
+    claim: (params: Parameters<NonNullable<StateStore['claimIdempotencyKey']>>[0]) =>
+      claimIdempotencyKey!.call(store, params),
+    finish: (params: Parameters<NonNullable<StateStore['finishIdempotencyKey']>>[0]) =>
+      finishIdempotencyKey!.call(store, params),
+  };
+}
 const release = (tag: string, char: string): Release => ({ tag, digest: digest(char) });
 
 function stageInit(project: string, stage = 'dev', overrides: Partial<StageStateInit> = {}): StageStateInit {
@@ -577,6 +594,64 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
         await store.rememberEvent({ source: 'registry:a', eventId, ttlMs: 100 }),
         true,
         'delivery after the ttl',
+      );
+    },
+  },
+  'idempotency-key-claimed-once-keeps-its-answer': {
+    title: 'an idempotency key is claimed by one request, and keeps its answer for the others',
+    run: async ({ harness: { store }, unique }) => {
+      const { claim, finish } = idempotencyOf(store);
+      const key = `key-${unique}`;
+      const answer = { status: 202, body: '{"id":"d-1"}', contentType: 'application/json' };
+      same(
+        await claim({ key, fingerprint: 'f-1', claim: 'c-1', claimTtlMs: 60_000 }),
+        { state: 'claimed' },
+        'first claim',
+      );
+      same(
+        await claim({ key, fingerprint: 'f-2', claim: 'c-2', claimTtlMs: 60_000 }),
+        { state: 'running', fingerprint: 'f-1' },
+        'a claim while the first runs',
+      );
+      // Only the claim that holds the key finishes it.
+      await finish({ key, claim: 'c-2', answer: { ...answer, body: 'other' }, ttlMs: 60_000 });
+      await finish({ key, claim: 'c-1', answer, ttlMs: 60_000 });
+      same(
+        await claim({ key, fingerprint: 'f-1', claim: 'c-3', claimTtlMs: 60_000 }),
+        { state: 'done', fingerprint: 'f-1', answer },
+        'a claim after the first finished',
+      );
+      same(
+        await claim({ key: `other-${unique}`, fingerprint: 'f-1', claim: 'c-4', claimTtlMs: 60_000 }),
+        { state: 'claimed' },
+        'another key',
+      );
+    },
+  },
+  'idempotency-key-freed-by-failure-or-expiry': {
+    title: 'an idempotency key is free again after a failure, an abandoned claim or its answer expire',
+    run: async ({ harness: { store }, unique }) => {
+      const { claim, finish } = idempotencyOf(store);
+      const key = `key-${unique}`;
+      await claim({ key, fingerprint: 'f-1', claim: 'c-1', claimTtlMs: 60_000 });
+      await finish({ key, claim: 'c-1', ttlMs: 60_000 });
+      same(
+        await claim({ key, fingerprint: 'f-1', claim: 'c-2', claimTtlMs: 100 }),
+        { state: 'claimed' },
+        'after a failure',
+      );
+      await sleep(250);
+      same(
+        await claim({ key, fingerprint: 'f-1', claim: 'c-3', claimTtlMs: 60_000 }),
+        { state: 'claimed' },
+        'after an abandoned claim',
+      );
+      await finish({ key, claim: 'c-3', answer: { status: 200, body: '{}' }, ttlMs: 100 });
+      await sleep(250);
+      same(
+        await claim({ key, fingerprint: 'f-1', claim: 'c-4', claimTtlMs: 60_000 }),
+        { state: 'claimed' },
+        'after the answer expired',
       );
     },
   },
