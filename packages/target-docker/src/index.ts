@@ -1,2 +1,4 @@
+export * from './adopt/adopted-target.ts';
 export * from './docker-target.ts';
+export * from './labels/index.ts';
 export * from './options.ts';

@@ -1,0 +1,6 @@
+export * from './container-facts.ts';
+export * from './discover.ts';
+export * from './image-name.ts';
+export * from './label-names.ts';
+export * from './labelled-projects.ts';
+export * from './parse-labels.ts';
