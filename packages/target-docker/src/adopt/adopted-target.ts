@@ -62,7 +62,10 @@ export function createAdoptedContainerTarget(
   const { docker } = inner;
   const id = `${inner.id}:adopted`;
   const graceMs = options.runningGraceMs ?? 10_000;
-  const labelMode = { watchAll: options.watchAll ?? false };
+  const labelMode = {
+    watchAll: options.watchAll ?? false,
+    ...(options.scope === undefined ? {} : { scope: options.scope }),
+  };
   const stopSeconds = options.stopTimeoutSeconds ?? 10;
   const fail = (error: unknown, action: string, signal?: AbortSignal) =>
     toTargetError(error, { action, engine: 'the Docker Engine', target: id, signal });

@@ -108,7 +108,10 @@ export function watchLabelledContainers(options: WatchLabelledContainersOptions)
   const look = async () => {
     const found = await discoverLabelledContainers({
       docker,
-      options: { watchAll: options.watchAll ?? false },
+      options: {
+        watchAll: options.watchAll ?? false,
+        ...(options.scope === undefined ? {} : { scope: options.scope }),
+      },
       signal: lifetime.signal,
     });
     const print = discoveryFingerprint(found);

@@ -1,5 +1,7 @@
 /** The labels of label mode: what a user puts on a container they run to have it kept up to date. */
 export const watchLabels = {
+  /** With a scope configured, only containers whose scope label names it are watched (Watchtower's `--scope`). */
+  scope: 'docker-watcher.scope',
   /** `true` opts a container in; `false` opts it out when every container is watched. */
   enable: 'docker-watcher.enable',
   /** Project and stage the container becomes; default: the container's name, stage `live`. */

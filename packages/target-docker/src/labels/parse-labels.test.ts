@@ -114,6 +114,17 @@ describe('parseContainerLabels', () => {
     ).toMatchObject({ kind: 'invalid', problems: [{ label: 'docker-watcher.semver' }] });
   });
 
+  it('with a scope, watches only the containers of that scope', () => {
+    const labels = { 'docker-watcher.enable': 'true' };
+    expect(parseContainerLabels(facts(labels), { scope: 'blue' }).kind).toBe('ignored');
+    expect(
+      parseContainerLabels(facts({ ...labels, 'docker-watcher.scope': 'green' }), { scope: 'blue' }).kind,
+    ).toBe('ignored');
+    expect(
+      parseContainerLabels(facts({ ...labels, 'docker-watcher.scope': 'blue' }), { scope: 'blue' }).kind,
+    ).toBe('stage');
+  });
+
   it('leaves the target’s own containers and set-aside old containers to the target', () => {
     expect(
       parseContainerLabels(facts({ 'docker-watcher.enable': 'true', 'docker-watcher.managed': 'true' })).kind,

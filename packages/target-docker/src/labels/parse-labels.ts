@@ -17,6 +17,11 @@ export interface ContainerFacts {
 export interface LabelModeOptions {
   /** Watch every container unless it is labelled `docker-watcher.enable=false`. Default false. */
   readonly watchAll?: boolean;
+  /**
+   * Watch only containers labelled `docker-watcher.scope=<scope>`, so that several servers (or test
+   * runs) on one engine each keep to their own containers. Default: every container.
+   */
+  readonly scope?: string;
 }
 
 /** Which labels opted the container in. */
@@ -138,6 +143,8 @@ export function parseContainerLabels(facts: ContainerFacts, options: LabelModeOp
   const container = { id: facts.id, name: facts.name };
   const labels = facts.labels;
   if (labels[managedLabel] === 'true' || parseAsideName(facts.name))
+    return { kind: 'ignored', container: facts };
+  if (options.scope !== undefined && labels[watchLabels.scope] !== options.scope)
     return { kind: 'ignored', container: facts };
   const problems: LabelProblem[] = [];
   const source = optedIn(facts, options, problems);
