@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLogger } from '@docker-watcher/core';
 import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
-import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/serve.ts';
 
@@ -23,7 +22,7 @@ let registry: Awaited<ReturnType<typeof startRegistry>>;
 let image: string;
 let dir: string;
 let server: RunningServer | undefined;
-let bystander: Docker.ContainerInspectInfo;
+let bystander: Awaited<ReturnType<ReturnType<typeof docker.getContainer>['inspect']>>;
 
 const push = (release: 'v1' | 'v2') =>
   pushImage(registry, { source: appFixture(release).ref, repository, tag: 'latest' });
