@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createMemoryLogger } from '@docker-watcher/core';
 import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateLabelsCommand } from '../src/label-mode/migrate-labels-command.ts';
 import { type RunningServer, startServer } from '../src/serve.ts';
 
 // The server in label mode, on the real engine and a real registry: a container started by hand
@@ -144,6 +145,39 @@ describe('label mode in the server', () => {
     await expect.poll(projects, { timeout: 60_000 }).toEqual([late, name].sort());
     await docker.getContainer(info.Id).remove({ force: true });
     await expect.poll(projects, { timeout: 60_000 }).toEqual([name]);
+  });
+
+  it('migrate-labels prints the native labels for Watchtower’s', async () => {
+    const watchtower = `${id}-watchtower`;
+    // Of another scope: this server leaves it alone.
+    await runContainer(watchtower, {
+      'docker-watcher.scope': `${id}-other`,
+      'com.centurylinklabs.watchtower.enable': 'true',
+      'com.centurylinklabs.watchtower.monitor-only': 'true',
+    });
+    const printed: string[] = [];
+    const context = {
+      args: [watchtower, name],
+      options: { json: false, wait: true, follow: false, config: '', watch: false, reference: false },
+      api: () => {
+        throw new Error('migrate-labels asks no server');
+      },
+      progress: (text: string) => printed.push(text),
+      print: (text: string) => printed.push(text),
+    };
+    const result = await migrateLabelsCommand.run(context);
+    expect(result.json).toEqual({
+      containers: [
+        {
+          container: watchtower,
+          labels: { 'docker-watcher.enable': 'true', 'docker-watcher.auto-deploy': 'false' },
+          notes: [],
+        },
+      ],
+    });
+    expect(result.text).toBe(
+      `${watchtower}:\n  labels:\n    docker-watcher.enable: "true"\n    docker-watcher.auto-deploy: "false"`,
+    );
   });
 
   it('leaves the unlabelled container as it was', async () => {

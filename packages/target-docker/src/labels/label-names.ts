@@ -22,6 +22,8 @@ export const watchLabels = {
 /** Labels of the tools label mode replaces, understood as they are. */
 export const foreignLabels = {
   watchtowerEnable: 'com.centurylinklabs.watchtower.enable',
+  /** Watchtower only tells of new images: notify-only. */
+  watchtowerMonitorOnly: 'com.centurylinklabs.watchtower.monitor-only',
   wudWatch: 'wud.watch',
   wudTagInclude: 'wud.tag.include',
   wudTagExclude: 'wud.tag.exclude',

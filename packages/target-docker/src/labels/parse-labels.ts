@@ -164,7 +164,8 @@ export function parseContainerLabels(facts: ContainerFacts, options: LabelModeOp
     problems.push({ label: watchLabels.project, message: 'expected letters, digits, _ . - (at most 63)' });
   if (!namePattern.test(stage))
     problems.push({ label: watchLabels.stage, message: 'expected letters, digits, _ . - (at most 63)' });
-  const autoDeploy = flag(labels, watchLabels.autoDeploy, problems) ?? true;
+  const monitorOnly = flag(labels, foreignLabels.watchtowerMonitorOnly, problems);
+  const autoDeploy = flag(labels, watchLabels.autoDeploy, problems) ?? !monitorOnly;
   const health = healthOf(labels, problems);
   const { policy, origin } = policyOf(labels, image, problems);
   const parsed = v.safeParse(tagPolicyOptions, policy);
