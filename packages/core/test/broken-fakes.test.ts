@@ -114,7 +114,20 @@ describe('broken registries', () => {
       const { readImageConfig: _dropped, ...rest } = registry;
       return rest;
     });
-    expect(ids).toEqual(['read-image-config-returns-labels-and-ports']);
+    expect(ids.toSorted()).toEqual([
+      'read-image-config-of-an-index-needs-a-platform',
+      'read-image-config-returns-labels-and-ports',
+    ]);
+  });
+
+  it('reading some config of an index without a platform fails read-image-config-of-an-index-needs-a-platform', async () => {
+    const ids = await broken((registry) => ({
+      ...registry,
+      // A guess: whatever the index holds, instead of asking the caller to choose.
+      readImageConfig: async (params) =>
+        registry.readImageConfig!(params).catch(() => ({ labels: {}, exposedPorts: [] })),
+    }));
+    expect(ids).toEqual(['read-image-config-of-an-index-needs-a-platform']);
   });
 
   it('ignoring the abort signal fails aborted-signal-aborts', async () => {

@@ -10,6 +10,7 @@ import {
   instantiate,
   onceDisposer,
   type Platform,
+  platformName,
   type Registry,
   type RegistryObservation,
   type ResolvedReference,
@@ -133,9 +134,6 @@ function platformsOf(document: Record<string, unknown>): Array<Platform & { dige
   }
   return platforms;
 }
-
-const platformName = (platform: Platform) =>
-  `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
 
 function imageConfigOf(document: Record<string, unknown>): ImageConfig {
   const config = isObject(document.config) ? document.config : {};

@@ -17,6 +17,10 @@ export interface Platform {
   readonly variant?: string;
 }
 
+/** `linux/arm64/v8`: how a platform is named in messages and on the Docker command line. */
+export const platformName = (platform: Platform): string =>
+  `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
+
 export interface ResolvedReference {
   /** Digest of what the reference points at (the index for a multi-platform image). */
   readonly digest: string;
@@ -85,7 +89,13 @@ export interface Registry extends Adapter {
   resolveReference(
     params: RepositoryParams & { readonly reference: string },
   ): Promise<ResolvedReference | undefined>;
-  /** Labels, exposed ports and healthcheck of an image, for target defaults. */
+  /**
+   * Labels, exposed ports and healthcheck of an image, for target defaults. `digest` may name a
+   * multi-platform index: then the config of `platform`'s image (`NOT_FOUND` naming the platforms
+   * there are when the index lacks it); without `platform` (and no default set on the adapter) the
+   * only platform of a one-platform index, else `BAD_REQUEST` naming the platforms to choose from,
+   * never a guess.
+   */
   readImageConfig?(
     params: RepositoryParams & { readonly digest: string; readonly platform?: Platform },
   ): Promise<ImageConfig>;

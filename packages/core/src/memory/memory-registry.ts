@@ -5,6 +5,7 @@ import {
   defineRegistry,
   type ImageConfig,
   type Platform,
+  platformName,
   type Registry,
   type RegistryObservation,
   type ResolvedReference,
@@ -109,6 +110,36 @@ interface StoredImage {
 interface Repository {
   readonly tags: Map<string, string>;
   readonly images: Map<string, StoredImage>;
+}
+
+/** The contract's rule for an index: the named platform, or the only one; never a guess. */
+function checkPlatform(image: string, platforms: readonly Platform[], wanted: Platform | undefined): void {
+  const available = platforms.map(platformName).join(', ');
+  if (wanted === undefined) {
+    if (platforms.length === 1) return;
+    throw new CoreError(
+      'BAD_REQUEST',
+      `Image index ${image} has several platforms (${available}): name one`,
+      {
+        details: { image, available },
+      },
+    );
+  }
+  const found = platforms.some(
+    (entry) =>
+      entry.os === wanted.os &&
+      entry.architecture === wanted.architecture &&
+      (wanted.variant === undefined || entry.variant === wanted.variant),
+  );
+  if (!found) {
+    throw new CoreError(
+      'NOT_FOUND',
+      `Image index ${image} has no ${platformName(wanted)} image (it has: ${available})`,
+      {
+        details: { image, platform: platformName(wanted), available },
+      },
+    );
+  }
 }
 
 const manifestType = 'application/vnd.oci.image.manifest.v1+json';
@@ -226,7 +257,7 @@ function buildMemoryRegistry(
   };
 
   if (options.imageConfig) {
-    registry.readImageConfig = ({ repository, digest, signal }) =>
+    registry.readImageConfig = ({ repository, digest, platform, signal }) =>
       faults.run('readImageConfig', signal, () => {
         const image = findImage(repositoryOf(repository), digest);
         if (!image) {
@@ -234,6 +265,7 @@ function buildMemoryRegistry(
             details: { registry: id, repository, digest },
           });
         }
+        if (image.platforms) checkPlatform(`${repository}@${digest}`, image.platforms, platform);
         return structuredClone(image.config);
       });
   }

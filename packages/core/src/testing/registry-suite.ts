@@ -76,6 +76,7 @@ export type RegistryCaseId =
   | 'resolve-reports-platforms'
   | 'read-image-config-returns-labels-and-ports'
   | 'read-image-config-absent-when-unclaimed'
+  | 'read-image-config-of-an-index-needs-a-platform'
   | 'webhook-signed-gives-observations'
   | 'webhook-forged-is-unauthorized'
   | 'webhook-malformed-is-bad-request'
@@ -334,6 +335,56 @@ export const registryCases = caseTable<RegistryHarness, RegistryCaseId>({
         harness.registry.readImageConfig === undefined,
         'readImageConfig exists but capabilities.imageConfig is false',
       );
+    },
+  },
+  'read-image-config-of-an-index-needs-a-platform': {
+    title: 'readImageConfig of a multi-platform index reads the named platform, and without one lists them',
+    gate: {
+      claim: 'capabilities.imageConfig and capabilities.platforms',
+      when: true,
+      claimed: (harness) =>
+        harness.registry.capabilities.imageConfig && harness.registry.capabilities.platforms,
+    },
+    run: async ({ harness, unique }) => {
+      const platforms: Platform[] = [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ];
+      const config = { labels: { 'org.opencontainers.image.title': 'indexed' }, exposedPorts: [8080] };
+      const seeded = await harness.seed({
+        repository: repositoryFor(unique),
+        tags: ['multi'],
+        platforms,
+        config,
+      });
+      const read = defined(harness.registry.readImageConfig, 'readImageConfig');
+      const digest = defined(seeded.digests.multi, 'seeded digest of the index');
+      const named = await read.call(harness.registry, {
+        repository: seeded.repository,
+        digest,
+        platform: { os: 'linux', architecture: 'arm64' },
+      });
+      same(named.labels['org.opencontainers.image.title'], 'indexed', 'label of the named platform');
+      // Guessing a platform would read another machine's image: the caller must choose, told what there is.
+      const unnamed = await expectCoreError(
+        () => read.call(harness.registry, { repository: seeded.repository, digest }),
+        'BAD_REQUEST',
+        'readImageConfig of an index without a platform',
+      );
+      for (const platform of ['linux/amd64', 'linux/arm64']) {
+        check(unnamed.message.includes(platform), `the error names ${platform}: ${unnamed.message}`);
+      }
+      const missing = await expectCoreError(
+        () =>
+          read.call(harness.registry, {
+            repository: seeded.repository,
+            digest,
+            platform: { os: 'windows', architecture: 'amd64' },
+          }),
+        'NOT_FOUND',
+        'readImageConfig of a platform the index lacks',
+      );
+      check(missing.message.includes('linux/arm64'), `the error lists what there is: ${missing.message}`);
     },
   },
   'webhook-signed-gives-observations': {
