@@ -23,6 +23,7 @@ let registry: Awaited<ReturnType<typeof startRegistry>>;
 let image: string;
 let dir: string;
 let server: RunningServer | undefined;
+const logs = createMemoryLogger();
 let bystander: Awaited<ReturnType<ReturnType<typeof docker.getContainer>['inspect']>>;
 
 const push = (release: 'v1' | 'v2') =>
@@ -86,7 +87,7 @@ projects: {}
   server = await startServer({
     configFile: join(dir, 'config.yml'),
     env: { DW_TOKEN: token },
-    logger: createMemoryLogger(),
+    logger: logs,
     port: 0,
   });
 }, 120_000);
@@ -178,6 +179,25 @@ describe('label mode in the server', () => {
     expect(result.text).toBe(
       `${watchtower}:\n  labels:\n    docker-watcher.enable: "true"\n    docker-watcher.auto-deploy: "false"`,
     );
+  });
+
+  it('logs a container with bad labels, names the label, and leaves it alone', async () => {
+    const bad = `${id}-bad`;
+    const info = await runContainer(bad, {
+      'docker-watcher.enable': 'true',
+      'docker-watcher.auto-deploy': 'sometimes',
+    });
+    const said = () =>
+      logs.entries.find(
+        (e) =>
+          e.level === 'warn' &&
+          e.message === `container ${bad} is labelled for docker-watcher but left alone`,
+      );
+    await expect.poll(said, { timeout: 60_000 }).toBeDefined();
+    expect(String(said()?.fields?.problems)).toContain('docker-watcher.auto-deploy: expected true or false');
+    expect(await projects()).toEqual([name]);
+    const now = await docker.getContainer(bad).inspect();
+    expect(now.State.StartedAt).toBe(info.State.StartedAt);
   });
 
   it('leaves the unlabelled container as it was', async () => {
