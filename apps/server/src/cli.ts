@@ -5,12 +5,14 @@ import { CliError, createApiClient } from './cli-api.ts';
 import { type Command, type CommandContext, remoteCommands } from './cli-commands.ts';
 import { bashCompletion, zshCompletion } from './cli-completion.ts';
 import { localCommands } from './cli-local.ts';
+import { migrateLabelsCommand } from './label-mode/migrate-labels-command.ts';
 import { notifyTestCommand } from './notify/notify-command.ts';
 
 /** Every command, in the order `help` lists them. New commands (`notify test`…) add an entry here. */
 export const commands: readonly Command[] = [
   ...localCommands,
   notifyTestCommand,
+  migrateLabelsCommand,
   ...remoteCommands,
   {
     name: 'completion',

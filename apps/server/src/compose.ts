@@ -13,6 +13,7 @@ import {
 } from '@docker-watcher/core';
 import type { ResolvedConfig } from './config/load.ts';
 import { createMetrics, type ServerMetrics } from './http/metrics.ts';
+import { routeTargets } from './label-mode/routing-target.ts';
 import { Activity } from './live/activity.ts';
 import { StageBoard } from './live/board.ts';
 import { EventHub, type EventHubOptions } from './live/event-hub.ts';
@@ -57,6 +58,8 @@ export interface ComposeOptions {
   readonly proxy?: ReverseProxy;
   /** The port the server listens on when it is not the config's (0: any free port). */
   readonly listenPort?: number;
+  /** Label mode: these projects deploy through the in-place target (created and disposed by the caller). */
+  readonly labelled?: { readonly target: DeployTarget; readonly projects: ReadonlySet<string> };
   /** Limits of the event stream (tests make them small). */
   readonly eventStream?: Pick<EventHubOptions, 'ringSize' | 'clientBufferBytes' | 'heartbeatMs' | 'pollMs'>;
 }
@@ -101,7 +104,7 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
         instantiate(spec.definition, spec.options, { ...context('registry', name), path: spec.path }),
       );
   }
-  const target =
+  const fileTarget =
     options.target ??
     make(() =>
       instantiate(config.target.definition, config.target.options, {
@@ -109,6 +112,14 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
         path: config.target.path,
       }),
     );
+  const labelled = options.labelled;
+  const target = labelled
+    ? routeTargets({
+        main: fileTarget,
+        labelled: labelled.target,
+        isLabelled: (p) => labelled.projects.has(p),
+      })
+    : fileTarget;
   const proxySpec = config.proxy;
   const proxy =
     options.proxy ??

@@ -12,6 +12,7 @@ import { type Environment, loadConfigFile, type ResolvedConfig } from './config/
 import { type ConfigWatcher, watchConfigFile } from './config-watch.ts';
 import { createApp } from './http/app.ts';
 import { type LoginState, loginStateFor } from './http/login.ts';
+import { startLabelMode } from './label-mode/label-mode.ts';
 import { createServerLogger } from './logger.ts';
 
 /** Which config runs, and how the last reload went (`/api/status`). */
@@ -103,10 +104,24 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   warn(config);
   let loginState: LoginState | undefined;
   const reloadCheckMs = options.reloadCheckMs ?? 10_000;
+  // Labelled containers that start, change or go apply as a reload does (running deploys finish first).
+  let running: RunningServer | undefined;
+  let changedEarly = false;
+  const labelMode = await startLabelMode({
+    config,
+    logger,
+    onChange: () => {
+      if (running) void running.reload();
+      else changedEarly = true;
+    },
+  });
   /** A config composed into adapters, an engine and an app; its engine not started yet. */
-  const prepare = async (resolved: ResolvedConfig) => {
+  const prepare = async (file: ResolvedConfig) => {
+    const labelled = labelMode?.compose(file);
+    const resolved = labelled?.config ?? file;
     const composed = compose(resolved, {
       ...options.compose,
+      ...labelled?.option,
       // The secrets of this config, too: a reload may bring ones the first config did not have; and
       // the stages' environment values, which hold DSNs and keys as often as not.
       logger: createRedactingLogger(logger, { secrets: [...resolved.secrets, ...envValuesOf(resolved)] }),
@@ -125,6 +140,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       composed,
       app,
       login,
+      seed: () => labelled?.seed(composed.store),
       setReady: (value: boolean) => {
         ready = value;
       },
@@ -132,13 +148,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
   type Prepared = Awaited<ReturnType<typeof prepare>>;
   const start = async (prepared: Prepared) => {
+    await prepared.seed();
     await prepared.composed.engine.start();
     loginState = prepared.login;
     prepared.setReady(true);
     return prepared;
   };
   let status: ConfigStatus = { generation: 1, appliedAt: new Date().toISOString() };
-  let current = await start(await prepare(config));
+  let current: Prepared;
+  try {
+    current = await start(await prepare(config));
+  } catch (error) {
+    await labelMode?.close();
+    throw error;
+  }
   let stopping = false;
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const server = serve({
@@ -245,7 +268,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     warn(config);
     return true;
   };
-  const running: RunningServer = {
+  const handle: RunningServer = {
     port,
     get composed() {
       return current.composed;
@@ -266,6 +289,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         const timeout = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
         await swapping?.catch(() => undefined);
         await current.composed.dispose();
+        await labelMode?.close();
         // Log streams end with their deploys; anything still open now is cut.
         server.closeAllConnections();
         await closed;
@@ -276,8 +300,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
   };
   if (options.watch)
-    watcher = watchConfigFile({ file: options.configFile, logger, onChange: () => running.reload() });
-  return running;
+    watcher = watchConfigFile({ file: options.configFile, logger, onChange: () => handle.reload() });
+  running = handle;
+  if (changedEarly) void handle.reload();
+  return handle;
 }
 
 /** SIGTERM/SIGINT: graceful shutdown, then exit 0 (a second signal exits at once); SIGHUP: reload. */

@@ -81,6 +81,8 @@ export interface ResolvedConfig {
   readonly shutdownTimeoutMs: number;
   /** This server's name in the store's leases; `undefined`: host name and listen port. */
   readonly replicaName?: string;
+  /** `global.label_mode` when enabled: labelled containers become stages (see `label-mode/`). */
+  readonly labelMode?: LabelModeSettings;
   /** Every secret value read from the environment or files (or written in the file), for redaction. */
   readonly secrets: readonly string[];
   /** Settings that do nothing, deprecated spellings, secrets written in the file: said, not refused. */
@@ -88,6 +90,13 @@ export interface ResolvedConfig {
 }
 
 /** Everything `check` says about a file: the config when it is valid, every problem and warning. */
+export interface LabelModeSettings {
+  readonly watchAll: boolean;
+  readonly scope?: string;
+  readonly resyncMs: number;
+  readonly insecureRegistries: readonly string[];
+}
+
 export interface ConfigReport {
   readonly config?: ResolvedConfig;
   readonly problems: readonly ConfigProblem[];
@@ -223,6 +232,26 @@ export async function inspectConfig(
   return { config: { ...resolved, raw: written, sources, warnings }, problems: [], warnings };
 }
 
+function labelModeOf(
+  ctx: AdapterContext,
+  section: ConfigFile['global']['label_mode'],
+  targetType: string,
+): { labelMode?: LabelModeSettings } {
+  if (!section?.enabled) return {};
+  if (targetType !== 'docker') {
+    ctx.problem('global.label_mode.enabled', `needs the docker target (global.target.type is ${targetType})`);
+    return {};
+  }
+  return {
+    labelMode: {
+      watchAll: section.watch_all,
+      ...(section.scope === undefined ? {} : { scope: section.scope }),
+      resyncMs: section.resync_seconds * 1000,
+      insecureRegistries: section.insecure_registries,
+    },
+  };
+}
+
 function resolveAll(
   ctx: AdapterContext,
   file: ConfigFile,
@@ -319,6 +348,7 @@ function resolveAll(
     listen,
     logLevel: server.log_level,
     pollIntervalMs: global.poll_interval_seconds * 1000,
+    ...labelModeOf(ctx, global.label_mode, String(target.type)),
     deployRetryBaseMs: global.retry_pause_ms,
     webhookCoalesceMs: global.webhook_coalesce_ms,
     webhookBodyLimit: server.webhook_body_limit,

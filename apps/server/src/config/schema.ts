@@ -513,7 +513,62 @@ const globalConfig = (adapters: ReturnType<typeof adapterSections>) =>
       v.pipe(serverConfig, v.description('The HTTP server: listen address, tokens, users, limits.')),
       {},
     ),
+    label_mode: v.optional(labelModeConfig),
   });
+
+/** Containers people run and label, kept up to date in place (`docker-watcher.enable=true`). */
+export const labelModeConfig = v.pipe(
+  v.strictObject({
+    enabled: v.optional(
+      v.pipe(
+        v.boolean(),
+        v.description(
+          'Watch the Docker Engine of `global.target` (type docker) for containers labelled `docker-watcher.enable=true` (or Watchtower’s and What’s Up Docker’s labels); each becomes a project-stage updated in place, live as containers come and go. Default false.',
+        ),
+      ),
+      false,
+    ),
+    watch_all: v.optional(
+      v.pipe(
+        v.boolean(),
+        v.description(
+          'Watch every container unless it is labelled `docker-watcher.enable=false`. Default false.',
+        ),
+      ),
+      false,
+    ),
+    scope: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[A-Za-z0-9_.-]{1,63}$/, 'must be letters, digits, _ . - (at most 63)'),
+        v.description(
+          'Watch only containers labelled `docker-watcher.scope=<scope>`, so several servers on one engine keep to their own. Default: every container.',
+        ),
+      ),
+    ),
+    resync_seconds: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.description(
+          'Besides following the engine’s events, look at all containers this often (a missed event, a reconnect). Default 60.',
+        ),
+      ),
+      60,
+    ),
+    insecure_registries: v.optional(
+      v.pipe(
+        v.array(v.pipe(v.string(), v.regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'must be a host or host:port'))),
+        v.description(
+          'Registry hosts (`host:port`) of labelled containers’ images reached over plain HTTP; loopback hosts always are. A host named in `registries` (by its URL) uses that registry and its credentials instead.',
+        ),
+      ),
+      [],
+    ),
+  }),
+  v.description('Label mode: keep the containers you already run up to date, opted in by Docker labels.'),
+);
 
 function buildConfigSchema(adapters: AdapterTables) {
   const sections = adapterSections(adapters);

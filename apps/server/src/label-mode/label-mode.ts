@@ -1,0 +1,89 @@
+import type { Logger, StateStore } from '@docker-watcher/core';
+import {
+  type AdoptedTargetOptions,
+  adoptedDeployId,
+  createAdoptedContainerTarget,
+  type LabelDiscovery,
+  type LabelledStage,
+  type LabelWatcher,
+  seedLabelledStage,
+  watchLabelledContainers,
+} from '@docker-watcher/target-docker';
+import type { ComposeOptions } from '../compose.ts';
+import type { ResolvedConfig } from '../config/load.ts';
+import { withLabelledStages } from './labelled-config.ts';
+
+/** Label mode in a running server: the watcher, the in-place target, and what they add to each composition. */
+export interface ServerLabelMode {
+  /** The config to compose (the file's plus the labelled stages) and the compose option that routes them. */
+  compose(config: ResolvedConfig): {
+    readonly config: ResolvedConfig;
+    readonly option: Pick<ComposeOptions, 'labelled'>;
+    /** Before the engine starts: what each labelled container runs is its stage's actual release. */
+    readonly seed: (store: StateStore) => Promise<void>;
+  };
+  close(): Promise<void>;
+}
+
+/**
+ * Starts watching the engine of the config's Docker target; `onChange` is called with each change
+ * of the labelled stages (after the first discovery, which this awaits).
+ */
+export async function startLabelMode(params: {
+  readonly config: ResolvedConfig;
+  readonly logger: Logger;
+  readonly onChange: () => void;
+}): Promise<ServerLabelMode | undefined> {
+  const settings = params.config.labelMode;
+  if (!settings) return undefined;
+  const logger = params.logger.child({ component: 'label-mode' });
+  const adopted = createAdoptedContainerTarget(
+    {
+      docker: params.config.target.options as AdoptedTargetOptions['docker'],
+      watchAll: settings.watchAll,
+      ...(settings.scope === undefined ? {} : { scope: settings.scope }),
+    },
+    { logger },
+  );
+  let discovery: LabelDiscovery = { stages: [], invalid: [] };
+  let ready = false;
+  const watcher: LabelWatcher = watchLabelledContainers({
+    docker: adopted.docker,
+    watchAll: settings.watchAll,
+    ...(settings.scope === undefined ? {} : { scope: settings.scope }),
+    resyncMs: settings.resyncMs,
+    logger,
+    onChange: (found) => {
+      discovery = found;
+      logger.info('labelled containers changed', {
+        stages: found.stages.map((s) => `${s.project}/${s.stage}`),
+        invalid: found.invalid.map((i) => i.container.name),
+      });
+      if (ready) params.onChange();
+    },
+  });
+  await watcher.ready;
+  ready = true;
+  const seed = (stages: readonly LabelledStage[]) => async (store: StateStore) => {
+    for (const stage of stages) {
+      const instances = await adopted.list({ project: stage.project, stage: stage.stage });
+      const running = instances.find((instance) => instance.deployId === adoptedDeployId);
+      if (running) await seedLabelledStage(store, stage, running.release);
+    }
+  };
+  return {
+    compose(config) {
+      const merged = withLabelledStages(config, discovery, logger);
+      const projects = new Set(merged.stages.map((stage) => stage.project));
+      return {
+        config: merged.config,
+        option: { labelled: { target: adopted, projects } },
+        seed: seed(merged.stages),
+      };
+    },
+    async close() {
+      watcher.close();
+      await adopted.dispose();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { inspectConfigText } from '../src/config/load.ts';
+
+const config = (target: string, labelMode: string) => `global:
+  store: "memory:"
+  target: ${target}
+  label_mode: ${labelMode}
+registries: {}
+projects: {}
+`;
+
+describe('global.label_mode', () => {
+  it('resolves to the settings label mode runs with', async () => {
+    const report = await inspectConfigText(
+      config(
+        '{ type: docker }',
+        '{ enabled: true, scope: blue, resync_seconds: 5, insecure_registries: [registry.lan:5000] }',
+      ),
+      {},
+    );
+    expect(report.problems).toEqual([]);
+    expect(report.config?.labelMode).toEqual({
+      watchAll: false,
+      scope: 'blue',
+      resyncMs: 5_000,
+      insecureRegistries: ['registry.lan:5000'],
+    });
+  });
+
+  it('is off unless enabled', async () => {
+    const report = await inspectConfigText(config('{ type: docker }', '{ watch_all: true }'), {});
+    expect(report.problems).toEqual([]);
+    expect(report.config?.labelMode).toBeUndefined();
+  });
+
+  it('names the bad field: a target other than docker, a bad scope or host', async () => {
+    const paths = async (target: string, labelMode: string) =>
+      (await inspectConfigText(config(target, labelMode), {})).problems.map((p) => p.path);
+    expect(await paths('{ type: memory }', '{ enabled: true }')).toEqual(['global.label_mode.enabled']);
+    expect(await paths('{ type: docker }', '{ enabled: true, scope: "a b" }')).toEqual([
+      'global.label_mode.scope',
+    ]);
+    expect(await paths('{ type: docker }', '{ enabled: true, insecure_registries: ["http://x"] }')).toEqual([
+      'global.label_mode.insecure_registries.0',
+    ]);
+  });
+});

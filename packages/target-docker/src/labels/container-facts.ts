@@ -1,0 +1,46 @@
+import type Docker from 'dockerode';
+import { parseAsideName } from '../adopt/aside-name.ts';
+import { type ContainerFacts, type LabelModeOptions, parseContainerLabels } from './parse-labels.ts';
+
+/** A container label mode may watch: the engine's listing, and its facts as label mode reads them. */
+export interface CandidateContainer {
+  readonly info: Docker.ContainerInfo;
+  /** `name` is the user's name, also for a container set aside during an update. */
+  readonly facts: ContainerFacts;
+  /** Set when a deploy set this container aside. */
+  readonly aside?: { readonly original: string; readonly deployId: string };
+}
+
+/**
+ * The containers that ask to be watched, with the image reference they were created from. The
+ * listing's `Image` turns into an image id once the tag moved on (a `docker pull` of a newer
+ * `latest`), so that comes from `docker inspect`, only for containers the labels opt in.
+ */
+export async function candidateContainers(
+  docker: Docker,
+  options: LabelModeOptions,
+  signal?: AbortSignal,
+): Promise<CandidateContainer[]> {
+  const listed = await docker.listContainers({ all: true, ...(signal ? { abortSignal: signal } : {}) });
+  const out: CandidateContainer[] = [];
+  for (const info of listed) {
+    const listedName = (info.Names?.[0] ?? info.Id).replace(/^\//, '');
+    const aside = parseAsideName(listedName);
+    const facts = {
+      id: info.Id,
+      name: aside?.original ?? listedName,
+      image: info.Image,
+      labels: info.Labels ?? {},
+    };
+    if (parseContainerLabels(facts, options).kind === 'ignored') continue;
+    let image = info.Image;
+    try {
+      image = (await docker.getContainer(info.Id).inspect()).Config.Image;
+    } catch {
+      // Removed since the listing: it drops out with the next look.
+      continue;
+    }
+    out.push({ info, facts: { ...facts, image }, ...(aside ? { aside } : {}) });
+  }
+  return out;
+}
