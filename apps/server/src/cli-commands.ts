@@ -1,3 +1,4 @@
+import type { LabelledContainersView } from './api/labels.ts';
 import { type ApiClient, CliError, segment, stagePath } from './cli-api.ts';
 import { type DeploySummary, followDeploy } from './cli-follow.ts';
 import {
@@ -9,6 +10,7 @@ import {
   stageText,
   statusText,
 } from './cli-output.ts';
+import { leftAlone, leftAloneText } from './label-mode/labels-text.ts';
 
 /** What a command sees: its arguments, the options, where to write, and the API of a running server. */
 export interface CommandContext {
@@ -173,11 +175,15 @@ export const remoteCommands: readonly Command[] = [
       const answer = await context.api().request<{
         plan: Array<{ project: string; stage: string; decision: { action: string; reason: string } }>;
       }>('GET', `/api/plan${query.size > 0 ? `?${query}` : ''}`);
+      const text = answer.plan
+        .map((p) => `${p.project}/${p.stage}: ${p.decision.action} (${p.decision.reason})`)
+        .join('\n');
+      if (project) return { json: answer, text };
+      // The whole plan also names the labelled containers that are left alone, and why.
+      const labels = leftAlone(await context.api().request<LabelledContainersView>('GET', '/api/labels'));
       return {
-        json: answer,
-        text: answer.plan
-          .map((p) => `${p.project}/${p.stage}: ${p.decision.action} (${p.decision.reason})`)
-          .join('\n'),
+        json: { ...answer, leftAlone: labels },
+        text: [text, leftAloneText(labels)].filter(Boolean).join('\n'),
       };
     },
   },

@@ -135,6 +135,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ready: () => ready,
       loginState: login,
       configStatus: () => status,
+      ...(labelMode ? { labels: () => labelMode.view() } : {}),
     });
     return {
       composed,

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLogger } from '@docker-watcher/core';
 import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
+import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labelledContainersSchema } from '../src/api/labels.ts';
+import { createApiClient } from '../src/cli-api.ts';
+import { remoteCommands } from '../src/cli-commands.ts';
 import { migrateLabelsCommand } from '../src/label-mode/migrate-labels-command.ts';
 import { type RunningServer, startServer } from '../src/serve.ts';
 
@@ -198,6 +202,58 @@ describe('label mode in the server', () => {
     expect(await projects()).toEqual([name]);
     const now = await docker.getContainer(bad).inspect();
     expect(now.State.StartedAt).toBe(info.State.StartedAt);
+  });
+
+  it('shows the containers it found in the API and the problems of a bad one in `plan`', async () => {
+    const bad = `${id}-shown`;
+    // A terminal escape in a label value: data, shown escaped.
+    await runContainer(bad, {
+      'docker-watcher.enable': 'true',
+      'docker-watcher.auto-deploy': 'no\u001b[31m',
+    });
+    const labelled = async () => {
+      const response = await fetch(`http://127.0.0.1:${server!.port}/api/labels`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return v.parse(labelledContainersSchema, await response.json());
+    };
+    await expect
+      .poll(async () => (await labelled()).containers.map((c) => c.name), { timeout: 60_000 })
+      .toContain(bad);
+    const answer = await labelled();
+    expect(answer.enabled).toBe(true);
+    expect(answer.containers.find((c) => c.name === name)).toMatchObject({
+      watched: true,
+      project: name,
+      stage: 'live',
+      source: 'docker-watcher',
+      problems: [],
+    });
+    expect(answer.containers.find((c) => c.name === bad)).toMatchObject({
+      watched: false,
+      problems: [
+        { label: 'docker-watcher.auto-deploy', message: 'expected true or false, not "no\\u001b[31m"' },
+      ],
+    });
+    expect(answer.containers.map((c) => c.name)).not.toContain(bystander.Name.slice(1));
+
+    const context = {
+      args: [],
+      options: { json: false, wait: true, follow: false, config: '', watch: false, reference: false },
+      api: () => createApiClient(`http://127.0.0.1:${server!.port}`, token),
+      progress: () => undefined,
+      print: () => undefined,
+    };
+    const plan = remoteCommands.find((command) => command.name === 'plan')!;
+    const result = await plan.run(context);
+    expect(result.text).toContain(
+      `\n  ${bad}: docker-watcher.auto-deploy: expected true or false, not "no\\u001b[31m"`,
+    );
+    expect(result.text).toContain('\nleft alone (labels):\n');
+    expect(result.text).not.toContain('\u001b');
+    expect((result.json as { leftAlone: Array<{ name: string }> }).leftAlone.map((c) => c.name)).toContain(
+      bad,
+    );
   });
 
   it('leaves the unlabelled container as it was', async () => {

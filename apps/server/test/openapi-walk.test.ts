@@ -230,6 +230,8 @@ describe('every route answers inside its schema', () => {
       },
       ping: () => h.app.request('/ping'),
       pingSlash: () => h.app.request('/ping/'),
+      // Label mode is off here (empty list); label-mode.test.ts checks a full answer on a real engine.
+      listLabelled: () => get('/api/labels'),
       listRepos: () => get('/repos'),
       getRepoTag: () => get('/tags/web-app.dev'),
       setRepoTag: () => h.app.request('/tags/web-app.dev', post(tokens.deploy, { auto_deploy: true })),

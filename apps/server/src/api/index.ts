@@ -3,6 +3,7 @@
 import { authRoutes } from './auth.ts';
 import { deployRoutes } from './deploys.ts';
 import { intakeRoutes } from './intake.ts';
+import { labelRoutes } from './labels.ts';
 import { projectRoutes } from './projects.ts';
 import { stageActionRoutes } from './stage-actions.ts';
 import { systemRoutes } from './system.ts';
@@ -14,6 +15,7 @@ export const apiRoutes = {
   ...stageActionRoutes,
   ...deployRoutes,
   ...intakeRoutes,
+  ...labelRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

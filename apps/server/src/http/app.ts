@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { apiRoutes } from '../api/index.ts';
+import type { LabelledContainersView } from '../api/labels.ts';
 import type { Composed } from '../compose.ts';
 import type { ConfigStatus } from '../serve.ts';
 import { apiContext } from './api-context.ts';
@@ -13,6 +14,7 @@ import { storeReadiness } from './readiness.ts';
 import { type AppEnv, type Handlers, registerRoutes } from './register.ts';
 import { registryWatcherHandlers } from './registrywatcher.ts';
 import { deployHandlers } from './routes/deploys.ts';
+import { labelHandlers } from './routes/labels.ts';
 import { projectHandlers } from './routes/projects.ts';
 import { stageActionHandlers } from './routes/stage-actions.ts';
 import { systemHandlers } from './routes/system.ts';
@@ -38,6 +40,8 @@ export interface AppOptions {
    * each check is a write.
    */
   readonly readyCheckMs?: number;
+  /** Label mode's containers now, for `/api/labels` (label mode off: none). */
+  readonly labels?: () => LabelledContainersView;
 }
 
 /**
@@ -94,6 +98,7 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<Ap
     ...projectHandlers(api),
     ...stageActionHandlers(api),
     ...deployHandlers(api),
+    ...labelHandlers(options.labels),
     webhook: webhook.handler,
     ...registryWatcherHandlers({
       engine: composed.engine,

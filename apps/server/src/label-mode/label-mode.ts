@@ -9,9 +9,11 @@ import {
   seedLabelledStage,
   watchLabelledContainers,
 } from '@docker-watcher/target-docker';
+import type { LabelledContainersView } from '../api/labels.ts';
 import type { ComposeOptions } from '../compose.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { withLabelledStages } from './labelled-config.ts';
+import { labelledContainersView } from './labels-view.ts';
 
 /** Label mode in a running server: the watcher, the in-place target, and what they add to each composition. */
 export interface ServerLabelMode {
@@ -22,6 +24,8 @@ export interface ServerLabelMode {
     /** Before the engine starts: what each labelled container runs is its stage's actual release. */
     readonly seed: (store: StateStore) => Promise<void>;
   };
+  /** The containers found now, as `GET /api/labels` shows them. */
+  view(): LabelledContainersView;
   close(): Promise<void>;
 }
 
@@ -47,6 +51,7 @@ export async function startLabelMode(params: {
   );
   let discovery: LabelDiscovery = { stages: [], invalid: [] };
   let ready = false;
+  let fileProjects: ReadonlySet<string> = new Set(params.config.projects.map((project) => project.id));
   const watcher: LabelWatcher = watchLabelledContainers({
     docker: adopted.docker,
     watchAll: settings.watchAll,
@@ -73,6 +78,7 @@ export async function startLabelMode(params: {
   };
   return {
     compose(config) {
+      fileProjects = new Set(config.projects.map((project) => project.id));
       const merged = withLabelledStages(config, discovery, logger);
       const projects = new Set(merged.stages.map((stage) => stage.project));
       return {
@@ -81,6 +87,7 @@ export async function startLabelMode(params: {
         seed: seed(merged.stages),
       };
     },
+    view: () => labelledContainersView(discovery, fileProjects),
     async close() {
       watcher.close();
       await adopted.dispose();
