@@ -8,6 +8,7 @@ import {
   type Logger,
   type Registry,
   type ReverseProxy,
+  type StageRef,
   type StateStore,
   silentLogger,
 } from '@docker-watcher/core';
@@ -59,7 +60,12 @@ export interface ComposeOptions {
   /** The port the server listens on when it is not the config's (0: any free port). */
   readonly listenPort?: number;
   /** Label mode: these projects deploy through the in-place target (created and disposed by the caller). */
-  readonly labelled?: { readonly target: DeployTarget; readonly projects: ReadonlySet<string> };
+  readonly labelled?: {
+    readonly target: DeployTarget;
+    readonly projects: ReadonlySet<string>;
+    /** The container each labelled stage comes from (shown as the stage's source). */
+    readonly containerOf?: (ref: StageRef) => string | undefined;
+  };
   /** Limits of the event stream (tests make them small). */
   readonly eventStream?: Pick<EventHubOptions, 'ringSize' | 'clientBufferBytes' | 'heartbeatMs' | 'pollMs'>;
 }
@@ -146,7 +152,12 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     logger: logger.child({ component: 'event-stream' }),
     ...options.eventStream,
   });
-  const board = new StageBoard({ store, projects: config.projects, lastEventId: () => events.lastEventId });
+  const board = new StageBoard({
+    store,
+    projects: config.projects,
+    lastEventId: () => events.lastEventId,
+    ...(labelled?.containerOf ? { containerOf: labelled.containerOf } : {}),
+  });
   events.onEntry((entry) => {
     board.onEntry(entry);
     activity.onEntry(entry);

@@ -132,6 +132,18 @@ describe('label mode in the server', () => {
     expect(await projects()).toEqual([name]);
   });
 
+  it('says in GET /api/projects that the stage comes from the labels of its container', async () => {
+    const response = await fetch(`http://127.0.0.1:${server!.port}/api/projects`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const answer = (await response.json()) as {
+      projects: Array<{ id: string; stages: Array<{ name: string; source?: string; container?: string }> }>;
+    };
+    expect(answer.projects.find((p) => p.id === name)?.stages).toMatchObject([
+      { name: 'live', source: 'labels', container: name },
+    ]);
+  });
+
   it('updates it in place when its tag is re-pushed', async () => {
     const before = await docker.getContainer(name).inspect();
     await push('v2');

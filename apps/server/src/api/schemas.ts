@@ -164,6 +164,13 @@ export const stageSummarySchema = v.pipe(
     lastDeploy: v.nullable(lastDeploySchema),
     approval: v.nullable(pendingApprovalSchema),
     available: v.nullable(availableReleaseSchema),
+    source: v.optional(
+      v.pipe(
+        v.literal('labels'),
+        v.description('The stage comes from a labelled container (label mode), not the config file.'),
+      ),
+    ),
+    container: v.optional(v.pipe(v.string(), v.description('With source labels: the container.'))),
   }),
   v.title('StageSummary'),
 );

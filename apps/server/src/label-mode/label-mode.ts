@@ -1,4 +1,4 @@
-import type { Logger, StateStore } from '@docker-watcher/core';
+import type { Logger, StageRef, StateStore } from '@docker-watcher/core';
 import {
   type AdoptedTargetOptions,
   adoptedDeployId,
@@ -81,9 +81,13 @@ export async function startLabelMode(params: {
       fileProjects = new Set(config.projects.map((project) => project.id));
       const merged = withLabelledStages(config, discovery, logger);
       const projects = new Set(merged.stages.map((stage) => stage.project));
+      const containers = new Map(
+        merged.stages.map((stage) => [`${stage.project}/${stage.stage}`, stage.container.name]),
+      );
+      const containerOf = (ref: StageRef) => containers.get(`${ref.project}/${ref.stage}`);
       return {
         config: merged.config,
-        option: { labelled: { target: adopted, projects } },
+        option: { labelled: { target: adopted, projects, containerOf } },
         seed: seed(merged.stages),
       };
     },

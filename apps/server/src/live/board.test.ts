@@ -67,6 +67,27 @@ async function deploy(store: StateStore, project: string, tag: string, n: number
 }
 
 describe('StageBoard', () => {
+  it('names the container of a stage label mode made, and no source for the config file’s', async () => {
+    const board = new StageBoard({
+      store: createMemoryStateStore(),
+      projects: projects.slice(0, 2),
+      lastEventId: () => 0,
+      containerOf: (ref) => (ref.project === 'p-1' && ref.stage === 'prod' ? 'shop-web' : undefined),
+    });
+    const body = JSON.parse(Buffer.from(await board.projectsJson()).toString('utf8')) as {
+      projects: Array<{ id: string; stages: Array<{ name: string; source?: string; container?: string }> }>;
+    };
+    const sources = body.projects.flatMap((p) =>
+      p.stages.map((s) => [`${p.id}/${s.name}`, s.source ?? null, s.container ?? null]),
+    );
+    expect(sources).toEqual([
+      ['p-0/dev', null, null],
+      ['p-0/prod', null, null],
+      ['p-1/dev', null, null],
+      ['p-1/prod', 'labels', 'shop-web'],
+    ]);
+  });
+
   it('reads and encodes again only the project whose stage changed', async () => {
     const { store, counted, reads } = countingStore();
     await deploy(store, 'p-3', 'v1', 1);

@@ -67,6 +67,7 @@ export class StageBoard {
   readonly #stale = new Set<Entry>();
   readonly #encoded = new Map<string, Encoded>();
   readonly #lastEventId: () => number;
+  readonly #containerOf: (ref: StageRef) => string | undefined;
   #loading: Promise<void> | undefined;
   #version = 0;
   readonly #rendered = new Map<string, { readonly version: number; readonly body: Uint8Array }>();
@@ -77,7 +78,10 @@ export class StageBoard {
     readonly projects: readonly EngineProject[];
     /** The newest event the hub delivered: what a summary read now includes. */
     readonly lastEventId: () => number;
+    /** The container a stage comes from, for a stage label mode made. */
+    readonly containerOf?: (ref: StageRef) => string | undefined;
   }) {
+    this.#containerOf = params.containerOf ?? (() => undefined);
     this.#store = params.store;
     this.#projects = params.projects;
     this.#lastEventId = params.lastEventId;
@@ -177,7 +181,13 @@ export class StageBoard {
         ? { id: approval.id, release: approval.release, requestedAt: approval.requestedAt }
         : null,
       available: availableOf(facts),
+      ...this.#source(facts.ref),
     };
+  }
+
+  #source(ref: StageRef): Pick<StageSummary, 'source' | 'container'> {
+    const container = this.#containerOf(ref);
+    return container === undefined ? {} : { source: 'labels', container };
   }
 
   /** A whole answer, joined again only after a change (its parts are re-encoded only where one changed). */

@@ -76,6 +76,15 @@ describe('digest colours', () => {
 });
 
 describe('a board row', () => {
+  it('names the containers of stages that come from labels (its "labels" badge), and none otherwise', () => {
+    const labelled = buildRow(
+      project('web', [stage('live', { source: 'labels', container: 'web-1' })]),
+      empty,
+    );
+    expect(labelled.labelled).toEqual(['web-1']);
+    expect(buildRow(project('api', [stage('dev')]), empty).labelled).toEqual([]);
+  });
+
   const stages = [
     stage('dev', { actual: release('dev-3', 3) }),
     stage('rel', { actual: release('v1.1.0', 11), confirm: true }),

@@ -53,6 +53,8 @@ export interface Row {
   readonly repository: string;
   readonly cells: readonly Cell[];
   readonly attention: boolean;
+  /** The containers its stages come from when label mode made them (the row's "labels" badge); else empty. */
+  readonly labelled: readonly string[];
 }
 
 export const stageKey = (project: string, stage: string): string => `${project}/${stage}`;
@@ -134,6 +136,9 @@ export function buildRow(project: ProjectSummary, state: BoardState): Row {
     repository: project.repository,
     cells,
     attention: cells.some((cell) => cell.attention !== undefined),
+    labelled: project.stages.flatMap((stage) =>
+      stage.source === 'labels' && stage.container !== undefined ? [stage.container] : [],
+    ),
   };
 }
 
