@@ -76,6 +76,20 @@ function answerError(base: string, token: string | undefined, error: ApiError): 
   return new CliError(error.code, error.message, 1, { transient: error.status >= 500 });
 }
 
+type Issue = v.BaseIssue<unknown>;
+
+/**
+ * The innermost issue and its whole path: a union's issue (a log stream's message) holds one issue per
+ * option, each with a path relative to the union.
+ */
+function innermost(issue: Issue): { path: string; message: string } {
+  const here = v.getDotPath(issue);
+  const inner = issue.issues?.[0];
+  if (!inner) return { path: here ?? '', message: issue.message };
+  const deeper = innermost(inner);
+  return { path: [here, deeper.path].filter(Boolean).join('.'), message: deeper.message };
+}
+
 /** An answer outside its route's schema: what was asked, and the first field that is wrong. */
 function badAnswer(
   base: string,
@@ -83,10 +97,10 @@ function badAnswer(
   error: v.ValiError<v.GenericSchema | v.GenericSchemaAsync>,
 ): CliError {
   const [first, ...rest] = error.issues;
-  const field = first ? (v.getDotPath(first) ?? 'the answer itself') : 'the answer';
+  const wrong = first ? innermost(first) : { path: '', message: error.message };
   return new CliError(
     'BAD_RESPONSE',
-    `the server at ${base} answered ${asked} outside its schema: ${field}: ${first?.message ?? error.message}${rest.length > 0 ? ` (and ${rest.length} more)` : ''}. Is it Docker Watcher, of the same version as this CLI?`,
+    `the server at ${base} answered ${asked} outside its schema: ${wrong.path || 'the answer itself'}: ${wrong.message}${rest.length > 0 ? ` (and ${rest.length} more)` : ''}. Is it Docker Watcher, of the same version as this CLI?`,
   );
 }
 
