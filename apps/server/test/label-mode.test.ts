@@ -179,6 +179,9 @@ describe('label mode in the server', () => {
     expect(result.text).toBe(
       `${watchtower}:\n  labels:\n    docker-watcher.enable: "true"\n    docker-watcher.auto-deploy: "false"`,
     );
+    await expect(
+      migrateLabelsCommand.run({ ...context, args: [watchtower, `${id}-nowhere`] }),
+    ).rejects.toThrow(`no container named "${id}-nowhere" on the Docker Engine`);
   });
 
   it('logs a container with bad labels, names the label, and leaves it alone', async () => {
