@@ -1,15 +1,6 @@
-import type { LabelledContainersView } from './api/labels.ts';
-import { type ApiClient, CliError, segment, stagePath } from './cli-api.ts';
+import { CliError, type ServerApi } from './cli-api.ts';
 import { type DeploySummary, followDeploy } from './cli-follow.ts';
-import {
-  type ApprovalView,
-  type DeployView,
-  historyText,
-  type ProjectView,
-  type StageView,
-  stageText,
-  statusText,
-} from './cli-output.ts';
+import { historyText, stageText, statusText } from './cli-output.ts';
 import { leftAlone, leftAloneText } from './label-mode/labels-text.ts';
 
 /** What a command sees: its arguments, the options, where to write, and the API of a running server. */
@@ -26,7 +17,7 @@ export interface CommandContext {
     readonly reference: boolean;
   };
   /** The running server (`--url`, `--token`); made when a command first asks. */
-  api(): ApiClient;
+  api(): ServerApi;
   /** Progress for people: stderr, and nothing with `--json`. */
   progress(text: string): void;
   /** Output for people as it happens: stdout, and nothing with `--json`. */
@@ -71,8 +62,7 @@ async function followQueued(context: CommandContext, queued: DeploySummary): Pro
     `deploy ${queued.id}: ${queued.release.tag} (${queued.release.digest}) to ${queued.project}/${queued.stage}`,
   );
   const deploy = await followDeploy({
-    base: api.base,
-    token: api.token,
+    api,
     deployId: queued.id,
     onState: (state, note) => context.progress(`  ${state}${note ? `: ${note}` : ''}`),
     onLog: (line) => context.progress(`    ${line.level === 'info' ? '' : `${line.level}: `}${line.line}`),
@@ -90,7 +80,7 @@ const deployCommand = (
   args: string,
   summary: string,
   examples: string[],
-  body: (extra: string | undefined) => object,
+  body: (extra: string | undefined) => { tag?: string; digest?: string },
 ): Command => ({
   name,
   args,
@@ -103,9 +93,14 @@ const deployCommand = (
   remote: true,
   async run(context) {
     const [project, stage, extra] = context.args as [string, string, string | undefined];
-    const answer = await context
-      .api()
-      .request<{ deploy: DeploySummary }>('POST', `${stagePath(project, stage)}/${name}`, body(extra));
+    const { call } = context.api();
+    const params = { id: project, stage };
+    const answer =
+      name === 'deploy'
+        ? await call.deployStage({ params, body: body(extra) })
+        : name === 'promote'
+          ? await call.promoteStage({ params, body: body(extra) })
+          : await call.rollbackStage({ params });
     return followQueued(context, answer.deploy);
   },
 });
@@ -116,7 +111,7 @@ const stageChange = (
   summary: string,
   examples: string[],
   arity: readonly [number, number],
-  request: (args: readonly string[]) => { path: string; body: unknown },
+  request: (api: ServerApi['call'], args: readonly string[]) => ReturnType<ServerApi['call']['pinStage']>,
 ): Command => ({
   name,
   args,
@@ -125,11 +120,8 @@ const stageChange = (
   arity,
   remote: true,
   async run(context) {
-    const [project, stage] = context.args as [string, string];
-    const { path, body } = request(context.args);
-    const answer = await context
-      .api()
-      .request<StageView>('POST', `${stagePath(project, stage)}/${path}`, body);
+    const [project] = context.args as [string];
+    const answer = await request(context.api().call, context.args);
     return { json: answer, text: stageText(answer, project) };
   },
 });
@@ -144,19 +136,14 @@ export const remoteCommands: readonly Command[] = [
     arity: [0, 1],
     remote: true,
     async run(context) {
-      const api = context.api();
+      const { call } = context.api();
       const [project] = context.args;
       const [projects, approvals, deploys] = await Promise.all([
         project
-          ? api.request<ProjectView>('GET', `/api/projects/${segment(project)}`).then((p) => [p])
-          : api.request<{ projects: ProjectView[] }>('GET', '/api/projects').then((a) => a.projects),
-        api.request<{ approvals: ApprovalView[] }>('GET', '/api/approvals').then((a) => a.approvals),
-        api
-          .request<{ deploys: DeployView[] }>(
-            'GET',
-            `/api/deploys?limit=200${project ? `&project=${segment(project)}` : ''}`,
-          )
-          .then((a) => a.deploys),
+          ? call.getProject({ params: { id: project } }).then((p) => [p])
+          : call.listProjects().then((a) => a.projects),
+        call.listApprovals().then((a) => a.approvals),
+        call.listDeploys({ query: { limit: 200, project } }).then((a) => a.deploys),
       ]);
       const mine = approvals.filter((a) => !project || a.project === project);
       return { json: { projects, approvals: mine }, text: statusText(projects, mine, deploys) };
@@ -171,16 +158,13 @@ export const remoteCommands: readonly Command[] = [
     remote: true,
     async run(context) {
       const [project, stage] = context.args;
-      const query = new URLSearchParams({ ...(project ? { project } : {}), ...(stage ? { stage } : {}) });
-      const answer = await context.api().request<{
-        plan: Array<{ project: string; stage: string; decision: { action: string; reason: string } }>;
-      }>('GET', `/api/plan${query.size > 0 ? `?${query}` : ''}`);
+      const answer = await context.api().call.getPlan({ query: { project, stage } });
       const text = answer.plan
         .map((p) => `${p.project}/${p.stage}: ${p.decision.action} (${p.decision.reason})`)
         .join('\n');
       if (project) return { json: answer, text };
       // The whole plan also names the labelled containers that are left alone, and why.
-      const labels = leftAlone(await context.api().request<LabelledContainersView>('GET', '/api/labels'));
+      const labels = leftAlone(await context.api().call.listLabelled());
       return {
         json: { ...answer, leftAlone: labels },
         text: [text, leftAloneText(labels)].filter(Boolean).join('\n'),
@@ -196,12 +180,7 @@ export const remoteCommands: readonly Command[] = [
     remote: true,
     async run(context) {
       const [project, stage] = context.args as [string, string];
-      const t = await context
-        .api()
-        .request<{ allowed: string[]; tags: string[]; selected?: string; reason: string }>(
-          'GET',
-          `${stagePath(project, stage)}/tags`,
-        );
+      const t = await context.api().call.getStageTags({ params: { id: project, stage } });
       return {
         json: t,
         text: `${t.allowed.length} of ${t.tags.length} tags allowed: ${t.allowed.join(', ')}\nselected: ${t.selected ?? 'none'} (${t.reason})`,
@@ -218,12 +197,9 @@ export const remoteCommands: readonly Command[] = [
     remote: true,
     async run(context) {
       const [project, stage] = context.args;
-      const query = new URLSearchParams({
-        ...(project ? { project } : {}),
-        ...(stage ? { stage } : {}),
-        limit: String(context.options.limit ?? 20),
-      });
-      const answer = await context.api().request<{ deploys: DeployView[] }>('GET', `/api/deploys?${query}`);
+      const answer = await context
+        .api()
+        .call.listDeploys({ query: { project, stage, limit: context.options.limit ?? 20 } });
       return { json: answer, text: historyText(answer.deploys) };
     },
   },
@@ -241,10 +217,9 @@ export const remoteCommands: readonly Command[] = [
       const lines: Array<{ seq: number; level: string; line: string }> = [];
       const steps: Array<{ state: string; note?: string }> = [];
       const show = context.print;
-      await api.request('GET', `/api/deploys/${segment(id)}`);
+      await api.call.getDeploy({ params: { id } });
       const deploy = await followDeploy({
-        base: api.base,
-        token: api.token,
+        api,
         deployId: id,
         untilCaughtUp: !context.options.follow,
         onState: (state, note) => {
@@ -292,9 +267,7 @@ export const remoteCommands: readonly Command[] = [
     arity: [1, 1],
     remote: true,
     async run(context) {
-      const answer = await context
-        .api()
-        .request<{ deploy: DeploySummary }>('POST', `/api/approvals/${segment(context.args[0]!)}/approve`);
+      const answer = await context.api().call.approve({ params: { id: context.args[0]! } });
       return followQueued(context, answer.deploy);
     },
   },
@@ -306,9 +279,7 @@ export const remoteCommands: readonly Command[] = [
     arity: [1, 1],
     remote: true,
     async run(context) {
-      const answer = await context
-        .api()
-        .request('POST', `/api/approvals/${segment(context.args[0]!)}/reject`);
+      const answer = await context.api().call.reject({ params: { id: context.args[0]! } });
       return { json: answer, text: `rejected ${context.args[0]}` };
     },
   },
@@ -318,10 +289,7 @@ export const remoteCommands: readonly Command[] = [
     'hold the stage on a tag (its digest stays watched)',
     ['docker-watcher pin web-app prod v1.4.2'],
     [3, 3],
-    (a) => ({
-      path: 'pin',
-      body: { tag: a[2] },
-    }),
+    (call, [id, stage, tag]) => call.pinStage({ params: { id: id!, stage: stage! }, body: { tag: tag! } }),
   ),
   stageChange(
     'unpin',
@@ -329,10 +297,7 @@ export const remoteCommands: readonly Command[] = [
     'let the stage follow its policy again',
     ['docker-watcher unpin web-app prod'],
     [2, 2],
-    () => ({
-      path: 'unpin',
-      body: {},
-    }),
+    (call, [id, stage]) => call.unpinStage({ params: { id: id!, stage: stage! } }),
   ),
   stageChange(
     'auto-deploy',
@@ -340,10 +305,10 @@ export const remoteCommands: readonly Command[] = [
     'turn automatic deploys of the stage on or off (on: it catches up at once)',
     ['docker-watcher auto-deploy web-app rel on', 'docker-watcher auto-deploy web-app prod off'],
     [3, 3],
-    (a) => {
-      if (a[2] !== 'on' && a[2] !== 'off')
-        throw new CliError('USAGE', `auto-deploy takes on or off, not ${a[2]}`, 2);
-      return { path: 'auto-deploy', body: { enabled: a[2] === 'on' } };
+    (call, [id, stage, state]) => {
+      if (state !== 'on' && state !== 'off')
+        throw new CliError('USAGE', `auto-deploy takes on or off, not ${state}`, 2);
+      return call.setAutoDeploy({ params: { id: id!, stage: stage! }, body: { enabled: state === 'on' } });
     },
   ),
   {
@@ -354,9 +319,7 @@ export const remoteCommands: readonly Command[] = [
     arity: [1, 1],
     remote: true,
     async run(context) {
-      const answer = await context
-        .api()
-        .request<{ deploy: DeploySummary }>('POST', `/api/deploys/${segment(context.args[0]!)}/cancel`);
+      const answer = await context.api().call.cancelDeploy({ params: { id: context.args[0]! } });
       return { json: answer, text: `deploy ${answer.deploy.id}: ${answer.deploy.state}` };
     },
   },

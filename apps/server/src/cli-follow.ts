@@ -1,23 +1,11 @@
 // No import of the core here: the CLI's remote commands load only what they use, and start fast.
-import { answerError as apiError, CliError } from './cli-api.ts';
+import { CliError, type ServerApi } from './cli-api.ts';
+import type { DeployView } from './cli-output.ts';
 
-/** A deploy as the API returns it; only the fields the CLI prints. */
-export interface DeploySummary {
-  readonly id: string;
-  readonly project: string;
-  readonly stage: string;
-  readonly release: { readonly tag: string; readonly digest: string };
-  readonly state: string;
-  readonly finished: boolean;
-  readonly error?: { readonly code: string; readonly message: string };
-  readonly journal: ReadonlyArray<{
-    readonly seq: number;
-    readonly state: string;
-    readonly at?: string;
-    readonly note?: string;
-  }>;
-}
+/** A deploy as the API returns it (its schema's type). */
+export type DeploySummary = DeployView;
 
+/** One line of a deploy's log, as the log stream sends it. */
 export interface DeployLogLine {
   readonly seq: number;
   readonly at?: string;
@@ -26,9 +14,8 @@ export interface DeployLogLine {
 }
 
 export interface FollowDeployOptions {
-  /** The server's base URL, without a trailing slash. */
-  readonly base: string;
-  readonly token?: string | undefined;
+  /** The running server (`serverApi`): its calls fail only with a `CliError`. */
+  readonly api: ServerApi;
   readonly deployId: string;
   /** Each step of the deploy's journal, once, in order (with the engine's note, if any). */
   readonly onState?: (state: string, note: string | undefined) => void;
@@ -39,47 +26,6 @@ export interface FollowDeployOptions {
   readonly untilCaughtUp?: boolean;
 }
 
-interface SseEvent {
-  readonly event: string;
-  readonly data: string;
-  readonly id?: string;
-}
-
-/** Splits a server-sent event stream into events (`event`, `data` and `id` fields; comments dropped). */
-async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let event = 'message';
-  let data: string[] = [];
-  let id: string | undefined;
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline = buffer.search(/\r?\n/);
-    while (newline >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(buffer[newline] === '\r' ? newline + 2 : newline + 1);
-      if (line === '') {
-        if (data.length > 0) yield { event, data: data.join('\n'), ...(id === undefined ? {} : { id }) };
-        event = 'message';
-        data = [];
-      } else if (!line.startsWith(':')) {
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-        else if (field === 'id') id = value;
-      }
-      newline = buffer.search(/\r?\n/);
-    }
-  }
-}
-
-const headersOf = (token: string | undefined, extra: Record<string, string> = {}) => ({
-  ...(token ? { authorization: `Bearer ${token}` } : {}),
-  ...extra,
-});
-
 /**
  * Follows a deploy through the server's log stream (`GET /api/deploys/:id/logs`) until it ends,
  * reporting each log line and each step; resumes after the last line seen when the stream breaks
@@ -89,7 +35,7 @@ const headersOf = (token: string | undefined, extra: Record<string, string> = {}
  * missed; each one wakes a read of the deploy's journal instead, which holds every step.
  */
 export async function followDeploy(options: FollowDeployOptions): Promise<DeploySummary> {
-  const { base, token, deployId } = options;
+  const { api, deployId } = options;
   const retries = options.retries ?? 3;
   let lastId: string | undefined;
   let lastStep = 0;
@@ -101,11 +47,7 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<DeploySummary | undefined> = Promise.resolve(undefined);
   const read = async (force: boolean) => {
-    const response = await fetch(`${base}/api/deploys/${encodeURIComponent(deployId)}`, {
-      headers: headersOf(token),
-    });
-    if (!response.ok) throw await answerError(response, base, token);
-    const { deploy } = (await response.json()) as { deploy: DeploySummary };
+    const { deploy } = await api.call.getDeploy({ params: { id: deployId } });
     held.push(...deploy.journal.filter((entry) => entry.seq > lastStep));
     lastStep = Math.max(lastStep, ...deploy.journal.map((entry) => entry.seq));
     const lines = pending;
@@ -151,20 +93,13 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
     let ended = false;
     let failure: unknown;
     try {
-      const response = await fetch(`${base}/api/deploys/${encodeURIComponent(deployId)}/logs`, {
-        headers: headersOf(token, {
-          accept: 'text/event-stream',
-          ...(lastId === undefined ? {} : { 'last-event-id': lastId }),
-        }),
+      const stream = api.call.streamDeployLog({
+        params: { id: deployId },
+        ...(lastId === undefined ? {} : { lastEventId: lastId }),
       });
-      // The server said no (token, unknown deploy): asking again changes nothing.
-      if (response.status >= 400 && response.status < 500) throw await answerError(response, base, token);
-      if (!response.ok || !response.body) {
-        throw new CliError('UNAVAILABLE', `The log stream of deploy ${deployId} answered ${response.status}`);
-      }
-      for await (const event of sseEvents(response.body)) {
+      for await (const event of stream) {
         if (event.id !== undefined) lastId = event.id;
-        if (event.event === 'log') onLine(JSON.parse(event.data) as DeployLogLine);
+        if (event.event === 'log' && 'line' in event.data) onLine(event.data);
         else if (event.event === 'state') {
           await flush();
           // The stream sends the state after replaying the lines written so far.
@@ -175,7 +110,9 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
         } else if (event.event === 'end') ended = true;
       }
     } catch (error) {
-      if (error instanceof AnswerError) throw error.error;
+      // The server said no (token, unknown deploy) or answered outside the schema: asking again
+      // changes nothing. A lost connection or a failing server is worth another try.
+      if (!isTransient(error)) throw error;
       failure = error;
     }
     if (ended) break;
@@ -186,26 +123,8 @@ export async function followDeploy(options: FollowDeployOptions): Promise<Deploy
       );
     }
   }
-  try {
-    return (await flush(true))!;
-  } catch (error) {
-    throw error instanceof AnswerError ? error.error : error;
-  }
+  return (await flush(true))!;
 }
 
-/** An error answer of the API, kept apart from connection failures (which are retried). */
-class AnswerError extends Error {
-  readonly error: CliError;
-  constructor(error: CliError) {
-    super(error.message);
-    this.error = error;
-  }
-}
-
-async function answerError(
-  response: Response,
-  base: string,
-  token: string | undefined,
-): Promise<AnswerError> {
-  return new AnswerError(await apiError(base, token, response));
-}
+/** Whether a failure may pass on a new try: a `CliError` says so; anything else is a broken stream. */
+const isTransient = (error: unknown) => !(error instanceof CliError) || error.transient;

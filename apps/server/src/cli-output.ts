@@ -1,45 +1,19 @@
 /** How the CLI shows the API's answers to people (with `--json`, the answers go out as they are). */
+import type * as v from 'valibot';
+import type {
+  approvalSchema,
+  deploySchema,
+  projectSummarySchema,
+  releaseSchema,
+  stageSummarySchema,
+} from './client.ts';
 
-export interface Release {
-  readonly tag: string;
-  readonly digest: string;
-}
-
-export interface StageView {
-  readonly name: string;
-  readonly autoDeploy: boolean;
-  readonly pin: string | null;
-  readonly confirm: boolean;
-  readonly promoteFrom: string | null;
-  readonly actual: Release | null;
-  readonly desired: (Release & { readonly reason: string }) | null;
-}
-
-export interface ProjectView {
-  readonly id: string;
-  readonly stages: readonly StageView[];
-}
-
-export interface ApprovalView {
-  readonly id: string;
-  readonly project: string;
-  readonly stage: string;
-  readonly release: Release;
-  readonly requestedAt: string;
-}
-
-export interface DeployView {
-  readonly id: string;
-  readonly project: string;
-  readonly stage: string;
-  readonly release: Release;
-  readonly trigger: string;
-  readonly state: string;
-  readonly finished: boolean;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly error?: { readonly code: string; readonly message: string };
-}
+// The answers' types come from the schemas the server answers with (and the CLI checks them against).
+export type Release = v.InferOutput<typeof releaseSchema>;
+export type StageView = v.InferOutput<typeof stageSummarySchema>;
+export type ProjectView = v.InferOutput<typeof projectSummarySchema>;
+export type ApprovalView = v.InferOutput<typeof approvalSchema>;
+export type DeployView = v.InferOutput<typeof deploySchema>;
 
 export const shortDigest = (digest: string | undefined) =>
   digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CliError, createApiClient } from './cli-api.ts';
+import { CliError, serverApi } from './cli-api.ts';
 import { type Command, type CommandContext, remoteCommands } from './cli-commands.ts';
 import { bashCompletion, zshCompletion } from './cli-completion.ts';
 import { localCommands } from './cli-local.ts';
@@ -143,7 +143,7 @@ async function main(argv: string[], json: boolean): Promise<number> {
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
     throw new CliError('USAGE', '--limit takes a whole number above 0', 2);
-  let api: ReturnType<typeof createApiClient> | undefined;
+  let api: ReturnType<typeof serverApi> | undefined;
   const context: CommandContext = {
     args,
     options: {
@@ -157,7 +157,7 @@ async function main(argv: string[], json: boolean): Promise<number> {
       reference: values.reference,
     },
     api: () => {
-      api ??= createApiClient(
+      api ??= serverApi(
         values.url ?? process.env.DOCKER_WATCHER_URL ?? 'http://127.0.0.1:8080',
         values.token ?? process.env.DOCKER_WATCHER_TOKEN,
       );

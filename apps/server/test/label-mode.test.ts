@@ -7,7 +7,7 @@ import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelledContainersSchema } from '../src/api/labels.ts';
-import { createApiClient } from '../src/cli-api.ts';
+import { serverApi } from '../src/cli-api.ts';
 import { remoteCommands } from '../src/cli-commands.ts';
 import { migrateLabelsCommand } from '../src/label-mode/migrate-labels-command.ts';
 import { type RunningServer, startServer } from '../src/serve.ts';
@@ -195,6 +195,9 @@ describe('label mode in the server', () => {
     expect(result.text).toBe(
       `${watchtower}:\n  labels:\n    docker-watcher.enable: "true"\n    docker-watcher.auto-deploy: "false"`,
     );
+    await expect(
+      migrateLabelsCommand.run({ ...context, args: [watchtower, `${id}-nowhere`] }),
+    ).rejects.toThrow(`no container named "${id}-nowhere" on the Docker Engine`);
   });
 
   it('logs a container with bad labels, names the label, and leaves it alone', async () => {
@@ -252,7 +255,7 @@ describe('label mode in the server', () => {
     const context = {
       args: [],
       options: { json: false, wait: true, follow: false, config: '', watch: false, reference: false },
-      api: () => createApiClient(`http://127.0.0.1:${server!.port}`, token),
+      api: () => serverApi(`http://127.0.0.1:${server!.port}`, token),
       progress: () => undefined,
       print: () => undefined,
     };

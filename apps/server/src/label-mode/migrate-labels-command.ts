@@ -1,3 +1,4 @@
+import { CliError } from '../cli-api.ts';
 import type { Command } from '../cli-commands.ts';
 
 /** One container's migration, as `--json` gives it. */
@@ -43,11 +44,17 @@ export const migrateLabelsCommand: Command = {
       const wanted = new Set(context.args);
       const containers = await target.docker.listContainers({ all: true });
       const migrations: ContainerMigration[] = [];
+      const missing = new Set(wanted);
       for (const info of containers) {
         const container = (info.Names?.[0] ?? info.Id).replace(/^\//, '');
+        missing.delete(container);
         if (wanted.size > 0 && !wanted.has(container)) continue;
         const migration = migrateLabels(info.Labels ?? {});
         if (migration) migrations.push({ container, ...migration });
+      }
+      if (missing.size > 0) {
+        const names = [...missing].map((name) => JSON.stringify(name)).join(', ');
+        throw new CliError('NOT_FOUND', `no container named ${names} on the Docker Engine`);
       }
       migrations.sort((a, b) => a.container.localeCompare(b.container));
       return { json: { containers: migrations }, text: formatMigrations(migrations) };
