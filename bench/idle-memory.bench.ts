@@ -1,5 +1,5 @@
 // Idle memory of the reference server as a user runs it: the `docker-watcher` launcher (bin.ts, bundled
-// with code splitting into a temp folder and run as an executable, so its shebang's Node options apply)
+// with code splitting into a temp folder and run with the Node options of the image's command)
 // serving a SQLite store and watching 100 repositories of a real local registry, polled every few
 // seconds, nothing changing. Resident memory is sampled over a few minutes, beside the same server run
 // as `node bin.mjs` (no launcher options: the contrast) and a bare `node -e` process (the floor), all
@@ -36,7 +36,7 @@ import {
 import { type CountingProxy, startCountingProxy } from './_counting-proxy.ts';
 import { pool } from './_pool.ts';
 import { quantile } from './_quantile.ts';
-import { bundleLauncher } from './_server-build.ts';
+import { bundleLauncher, launcherNodeOptions } from './_server-build.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -154,7 +154,13 @@ async function startServer(
   const token = randomBytes(16).toString('hex');
   const argv = ['serve', '--no-watch', '--config', configFile];
   const running = asExecutable
-    ? start(name, launcher, argv, { [tokenEnv]: token }, join(dir, 'server.log'))
+    ? start(
+        name,
+        process.execPath,
+        [...launcherNodeOptions(), launcher, ...argv],
+        { [tokenEnv]: token },
+        join(dir, 'server.log'),
+      )
     : start(name, process.execPath, [launcher, ...argv], { [tokenEnv]: token }, join(dir, 'server.log'));
   const url = `http://127.0.0.1:${port}`;
   try {
@@ -206,7 +212,7 @@ try {
     );
     seedMs = performance.now() - seedStarted;
     const launcher = await bundleLauncher(bundleDir);
-    nodeOptions = /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(launcher, 'utf8'))?.[1]?.trim() ?? '';
+    nodeOptions = launcherNodeOptions().join(' ');
     const launched = await startServer('launcher', launcher, true, registry);
     servers.push(launched);
     const plain = await startServer('plain', launcher, false, registry);
