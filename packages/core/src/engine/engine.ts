@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { DeployTarget, Instance } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
 import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
-import type { Release, StageRef } from '../contracts/release.ts';
+import { type Release, type StageRef, stageKey } from '../contracts/release.ts';
 import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import type {
   Approval,
@@ -106,6 +106,7 @@ export interface EngineOptions {
 
 interface DeployJob {
   readonly deployId: string;
+  readonly ref: StageRef;
 }
 
 interface Watched {
@@ -169,8 +170,6 @@ export interface Engine {
   /** Candidates failed rollbacks left behind that the leader has not removed yet, and why. */
   leftovers(): LeftoverStatus[];
 }
-
-const stageKey = (ref: StageRef) => `${ref.project}/${ref.stage}`;
 
 export function createEngine(options: EngineOptions): Engine {
   const { target, proxy, registries } = options;
@@ -490,7 +489,7 @@ export function createEngine(options: EngineOptions): Engine {
         return record;
       }
       addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id });
+      await queue.push(key, { deployId: record.id, ref });
       return record;
     } catch (error) {
       if (record) localJobs.get(key)?.delete(record.id);
@@ -578,8 +577,8 @@ export function createEngine(options: EngineOptions): Engine {
   const queue: StageQueue<DeployJob> = new StageQueue<DeployJob>({
     limit: options.deployConcurrency ?? 2,
     run: async (key, job) => {
-      const [project, stage] = key.split('/') as [string, string];
-      const config = stageOf({ project, stage });
+      const { project, stage } = job.ref;
+      const config = stageOf(job.ref);
       const canceller = new AbortController();
       cancellers.set(job.deployId, canceller);
       const finished = await track(
@@ -841,7 +840,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
       logger.info(`taking over unfinished deploy ${record.id} of ${key}`, { deployId: record.id });
       addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id });
+      await queue.push(key, { deployId: record.id, ref: { project: record.project, stage: record.stage } });
     }
   };
 
@@ -910,7 +909,8 @@ export function createEngine(options: EngineOptions): Engine {
     const pause = loopBreaker();
     for (const [key, instances] of running) {
       await pause();
-      const [project, stage] = key.split('/') as [string, string];
+      // Each list holds the instances of one stage: the first names it.
+      const { project, stage } = instances[0]!;
       const config = stageConfig(project, stage);
       const host = config?.deploy.host;
       if (signal.aborted || !host || queue.isRunning(key) || queue.waiting(key)) continue;
