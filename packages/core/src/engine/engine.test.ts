@@ -171,6 +171,24 @@ describe('engine: watching and deciding', () => {
     expect(w.running('rel')).toEqual(['v1.1.0']);
   });
 
+  it('redeploys a tag pinned by its policy when the tag is re-pushed, found by polling alone', async () => {
+    const w = world({
+      stageOverrides: { rel: { autoDeploy: true, policy: compileTagPolicy({ pin: 'stable' }) } },
+    });
+    w.registry.push(repository, 'stable');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    const first = await w.actual('rel');
+    expect(first?.tag).toBe('stable');
+    // No webhook: the poll cycle alone has to notice that the pinned tag names another image now.
+    const rebuilt = w.registry.push(repository, 'stable', 'rebuilt');
+    await engine.pollOnce();
+    await engine.idle();
+    expect(await w.actual('rel')).toEqual({ tag: 'stable', digest: rebuilt });
+    expect(rebuilt).not.toBe(first?.digest);
+  });
+
   it('converges after a restart on the same store', async () => {
     const store = createMemoryStateStore();
     const w = world({ store });

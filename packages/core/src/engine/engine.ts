@@ -409,9 +409,11 @@ export function createEngine(options: EngineOptions): Engine {
     }
     if (!tag) return undefined;
     // Request economy: the running tag's digest is re-checked only for pins (that is what a pin
-    // watches) and after a webhook reported a push of that tag; new tags are always resolved.
+    // watches, whether the stage's pin or a policy that is one) and after a webhook reported a push
+    // of that tag; new tags are always resolved.
+    const watchesDigest = pin !== undefined || config.policy.kind === 'pin';
     const repo = repoKey(project.registry, project.repository);
-    if (!pin && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
+    if (!watchesDigest && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
     const version = tagVersions.get(repo) ?? 0;
     // A new listing forgets every digest of the repository: a re-push may hide behind any change.
     let known = resolved.get(repo);
@@ -420,7 +422,7 @@ export function createEngine(options: EngineOptions): Engine {
       resolved.set(repo, known);
     }
     const cached = known.digests.get(tag);
-    if (!pin && cached && !repushed(repo, tag)) return { tag, digest: cached };
+    if (!watchesDigest && cached && !repushed(repo, tag)) return { tag, digest: cached };
     const digest = await resolveDigest(ref, tag, signal);
     if (digest) known.digests.set(tag, digest);
     return digest ? { tag, digest } : undefined;
