@@ -231,6 +231,9 @@ export function createEngine(options: EngineOptions): Engine {
   const failures = new Map<string, number>();
   /** Why a repository's last look failed, for `plan`: cleared by the next look that acts. */
   const lookFailed = new Map<string, string>();
+  /** Looks in a row whose listing lacked a tag a notification named; given up after `unlistedLooks`. */
+  const unlisted = new Map<string, number>();
+  const unlistedLooks = 8;
   const inFlight = new Set<Promise<unknown>>();
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
@@ -781,6 +784,38 @@ export function createEngine(options: EngineOptions): Engine {
    * Lists one repository's tags once and reconciles every stage that watches it. A webhook's mark
    * is cleared only when every stage acted; otherwise the look is tried again after the backoff.
    */
+  /**
+   * Distribution notifies of a tagged push before it links the tag, so a look right after the
+   * notification can list the tags without it. Acting on that listing would settle the notification
+   * and lose the push: such a look acts on nothing, the notification stays marked ("waiting: a
+   * notification is being looked at") and the look comes again soon, a bounded number of times.
+   */
+  const notYetListed = (key: string, repository: string, tags: readonly string[], look: () => void) => {
+    const missing = inbox.tags(key).filter((tag) => !tags.includes(tag));
+    const looks = (unlisted.get(key) ?? 0) + 1;
+    if (missing.length === 0 || looks > unlistedLooks) {
+      if (missing.length > 0)
+        logger.warn(
+          `a notification named a tag of ${repository} its listing still lacks: acting on the listing`,
+          {
+            repository,
+            tags: missing,
+            looks: unlistedLooks,
+          },
+        );
+      unlisted.delete(key);
+      return false;
+    }
+    unlisted.set(key, looks);
+    logger.debug(`a notification named a tag of ${repository} its listing lacks yet: looking again`, {
+      repository,
+      tags: missing,
+      look: looks,
+    });
+    inbox.retry(key, Date.now() + Math.min(50 * 2 ** looks, 2_000), look);
+    return true;
+  };
+
   const refreshRepository = async (entry: Watched, signal: AbortSignal) => {
     const key = repoKey(entry.registry, entry.repository);
     const look = () => void track(refreshRepository(entry, lifetime.signal));
@@ -788,8 +823,9 @@ export function createEngine(options: EngineOptions): Engine {
     if (waitUntil > Date.now()) return inbox.retry(key, waitUntil, look);
     const mark = inbox.current(key);
     const registry = registries[entry.registry]!;
+    let tags: string[];
     try {
-      const tags = await registry.listTags({ repository: entry.repository, signal });
+      tags = await registry.listTags({ repository: entry.repository, signal });
       const previous = tagCache.get(key);
       if (!previous || previous.length !== tags.length || previous.some((tag, i) => tag !== tags[i])) {
         tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
@@ -802,6 +838,7 @@ export function createEngine(options: EngineOptions): Engine {
       adapterError(registry.id, 'listTags', failure);
       return inbox.retry(key, backoffUntil.get(key)!, look);
     }
+    if (notYetListed(key, entry.repository, tags, look)) return;
     let settled = true;
     for (const stage of entry.stages) {
       if (stage.config.promoteFrom) continue;
