@@ -461,6 +461,47 @@ describe('engine: webhooks and faults', () => {
     expect(listings).toBeGreaterThanOrEqual(2);
   });
 
+  it('acts on a notified tag the registry lists before its manifest resolves', async () => {
+    // Distribution writes the tag's folder before its link: listed, but no manifest by that tag yet.
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ coalesceMs: 0 });
+    await engine.start();
+    await engine.idle();
+    const digest = w.registry.push(repository, 'dev-2');
+    const realResolve = w.registry.resolveReference.bind(w.registry);
+    let early = 0;
+    w.registry.resolveReference = async (input) =>
+      input.reference === 'dev-2' && ++early <= 2 ? undefined : realResolve(input);
+    const request = w.registry.webhookRequest([
+      { repository, tag: 'dev-2', digest, action: 'pushed', eventId: 'evt-unlinked' },
+    ]);
+    expect(await engine.ingestWebhook({ registry: 'main', request })).toHaveLength(1);
+    await expect.poll(() => w.running('dev'), { timeout: 30_000 }).toEqual(['dev-2']);
+    expect(early).toBeGreaterThan(2);
+  });
+
+  it('a poll that lists a tag before its manifest resolves deploys it at the next cycle, without backing off', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    w.registry.push(repository, 'dev-2');
+    const realResolve = w.registry.resolveReference.bind(w.registry);
+    let early = true;
+    w.registry.resolveReference = async (input) =>
+      input.reference === 'dev-2' && early ? undefined : realResolve(input);
+    await engine.pollOnce();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-1']);
+    // Same listing, same stage: only a decision that was not remembered can see dev-2 now.
+    early = false;
+    await engine.pollOnce();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-2']);
+  });
+
   it('a manual deploy looks at the registry now, even while the cycle backs off', async () => {
     const w = world();
     const engine = w.make({ backoffBaseMs: 60_000 });

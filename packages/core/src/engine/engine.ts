@@ -171,6 +171,18 @@ export interface Engine {
   leftovers(): LeftoverStatus[];
 }
 
+/** A tag the registry lists while its manifest does not resolve yet: the next look acts on it. */
+class TagNotLinkedYet extends CoreError {
+  readonly tag: string;
+  constructor(repository: string, tag: string) {
+    super('UNAVAILABLE', `${tag} is listed in ${repository} but its manifest does not resolve yet`, {
+      retryable: true,
+      details: { repository, tag },
+    });
+    this.tag = tag;
+  }
+}
+
 export function createEngine(options: EngineOptions): Engine {
   const { target, proxy, registries } = options;
   const store = options.store ?? createMemoryStateStore();
@@ -231,7 +243,7 @@ export function createEngine(options: EngineOptions): Engine {
   const failures = new Map<string, number>();
   /** Why a repository's last look failed, for `plan`: cleared by the next look that acts. */
   const lookFailed = new Map<string, string>();
-  /** Looks in a row whose listing lacked a tag a notification named; given up after `unlistedLooks`. */
+  /** Looks in a row that found the registry still linking a notified tag; quick ones up to `unlistedLooks`. */
   const unlisted = new Map<string, number>();
   const unlistedLooks = 8;
   const inFlight = new Set<Promise<unknown>>();
@@ -428,6 +440,8 @@ export function createEngine(options: EngineOptions): Engine {
     if (!watchesDigest && cached && !repushed(repo, tag)) return { tag, digest: cached };
     const digest = await resolveDigest(ref, tag, signal);
     if (digest) known.digests.set(tag, digest);
+    // Listed but without a manifest: the registry is linking the tag right now (see registryCatchingUp).
+    if (!digest && tagCache.get(repo)?.includes(tag)) throw new TagNotLinkedYet(project.repository, tag);
     return digest ? { tag, digest } : undefined;
   };
 
@@ -781,41 +795,42 @@ export function createEngine(options: EngineOptions): Engine {
   };
 
   /**
-   * Lists one repository's tags once and reconciles every stage that watches it. A webhook's mark
-   * is cleared only when every stage acted; otherwise the look is tried again after the backoff.
+   * Distribution notifies of a tagged push before it links the tag, and lists a tag before the tag's
+   * link is written: a look in between sees the listing without the notified tag, or the tag without
+   * a manifest. Acting then would settle the notification and lose the push. Such a look acts on
+   * nothing: the notification stays marked ("waiting: a notification is being looked at") and the
+   * look comes again soon, `unlistedLooks` times at most, then at the usual pace with a warning.
    */
-  /**
-   * Distribution notifies of a tagged push before it links the tag, so a look right after the
-   * notification can list the tags without it. Acting on that listing would settle the notification
-   * and lose the push: such a look acts on nothing, the notification stays marked ("waiting: a
-   * notification is being looked at") and the look comes again soon, a bounded number of times.
-   */
-  const notYetListed = (key: string, repository: string, tags: readonly string[], look: () => void) => {
-    const missing = inbox.tags(key).filter((tag) => !tags.includes(tag));
+  const registryCatchingUp = (key: string, repository: string, tags: readonly string[], look: () => void) => {
+    if (tags.length === 0) return false;
     const looks = (unlisted.get(key) ?? 0) + 1;
-    if (missing.length === 0 || looks > unlistedLooks) {
-      if (missing.length > 0)
+    if (looks > unlistedLooks) {
+      if (looks === unlistedLooks + 1)
         logger.warn(
-          `a notification named a tag of ${repository} its listing still lacks: acting on the listing`,
+          `the registry still lacks a tag of ${repository} a notification named: looking at the usual pace`,
           {
             repository,
-            tags: missing,
+            tags,
             looks: unlistedLooks,
           },
         );
-      unlisted.delete(key);
+      unlisted.set(key, looks);
       return false;
     }
     unlisted.set(key, looks);
-    logger.debug(`a notification named a tag of ${repository} its listing lacks yet: looking again`, {
+    logger.debug(`the registry lacks a tag of ${repository} a notification named, yet: looking again`, {
       repository,
-      tags: missing,
+      tags,
       look: looks,
     });
     inbox.retry(key, Date.now() + Math.min(50 * 2 ** looks, 2_000), look);
     return true;
   };
 
+  /**
+   * Lists one repository's tags once and reconciles every stage that watches it. A webhook's mark
+   * is cleared only when every stage acted; otherwise the look is tried again after the backoff.
+   */
   const refreshRepository = async (entry: Watched, signal: AbortSignal) => {
     const key = repoKey(entry.registry, entry.repository);
     const look = () => void track(refreshRepository(entry, lifetime.signal));
@@ -838,21 +853,28 @@ export function createEngine(options: EngineOptions): Engine {
       adapterError(registry.id, 'listTags', failure);
       return inbox.retry(key, backoffUntil.get(key)!, look);
     }
-    if (notYetListed(key, entry.repository, tags, look)) return;
+    const unlistedTags = inbox.tags(key).filter((tag) => !tags.includes(tag));
+    if (registryCatchingUp(key, entry.repository, unlistedTags, look)) return;
     let settled = true;
+    const unlinked: string[] = [];
     for (const stage of entry.stages) {
       if (stage.config.promoteFrom) continue;
       try {
         if (!(await reconcileStage(stage, signal, true)).settled) settled = false;
       } catch (error) {
         settled = false;
+        if (error instanceof TagNotLinkedYet && (unlisted.get(key) ?? 0) < unlistedLooks) {
+          unlinked.push(error.tag);
+          continue;
+        }
         adapterError(registry.id, 'reconcile', error);
         if (!signal.aborted)
           backOff(key, toCoreError(error), `acting on ${entry.repository} for ${stageKey(stage)}`);
       }
     }
-    if (signal.aborted) return;
+    if (signal.aborted || registryCatchingUp(key, entry.repository, unlinked, look)) return;
     if (settled && (await inbox.settle(key, mark))) {
+      unlisted.delete(key);
       failures.delete(key);
       backoffUntil.delete(key);
       lookFailed.delete(key);
