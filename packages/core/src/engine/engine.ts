@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { DeployTarget, Instance } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
 import type { Registry, RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
-import type { Release, StageRef } from '../contracts/release.ts';
+import { type Release, type StageRef, stageKey } from '../contracts/release.ts';
 import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import type {
   Approval,
@@ -120,6 +120,7 @@ export interface EngineOptions {
 
 interface DeployJob {
   readonly deployId: string;
+  readonly ref: StageRef;
 }
 
 interface Watched {
@@ -184,8 +185,6 @@ export interface Engine {
   leftovers(): LeftoverStatus[];
 }
 
-const stageKey = (ref: StageRef) => `${ref.project}/${ref.stage}`;
-
 export function createEngine(options: EngineOptions): Engine {
   const { target, proxy } = options;
   const store = options.store ?? createMemoryStateStore();
@@ -246,6 +245,9 @@ export function createEngine(options: EngineOptions): Engine {
   const failures = new Map<string, number>();
   /** Why a repository's last look failed, for `plan`: cleared by the next look that acts. */
   const lookFailed = new Map<string, string>();
+  /** Looks in a row whose listing lacked a tag a notification named; given up after `unlistedLooks`. */
+  const unlisted = new Map<string, number>();
+  const unlistedLooks = 8;
   const inFlight = new Set<Promise<unknown>>();
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
@@ -424,9 +426,11 @@ export function createEngine(options: EngineOptions): Engine {
     }
     if (!tag) return undefined;
     // Request economy: the running tag's digest is re-checked only for pins (that is what a pin
-    // watches) and after a webhook reported a push of that tag; new tags are always resolved.
+    // watches, whether the stage's pin or a policy that is one) and after a webhook reported a push
+    // of that tag; new tags are always resolved.
+    const watchesDigest = pin !== undefined || config.policy.kind === 'pin';
     const repo = repoKey(project.registry, project.repository);
-    if (!pin && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
+    if (!watchesDigest && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
     const version = tagVersions.get(repo) ?? 0;
     // A new listing forgets every digest of the repository: a re-push may hide behind any change.
     let known = resolved.get(repo);
@@ -435,7 +439,7 @@ export function createEngine(options: EngineOptions): Engine {
       resolved.set(repo, known);
     }
     const cached = known.digests.get(tag);
-    if (!pin && cached && !repushed(repo, tag)) return { tag, digest: cached };
+    if (!watchesDigest && cached && !repushed(repo, tag)) return { tag, digest: cached };
     const digest = await resolveDigest(ref, tag, signal);
     if (digest) known.digests.set(tag, digest);
     return digest ? { tag, digest } : undefined;
@@ -504,7 +508,7 @@ export function createEngine(options: EngineOptions): Engine {
         return record;
       }
       addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id });
+      await queue.push(key, { deployId: record.id, ref });
       return record;
     } catch (error) {
       if (record) localJobs.get(key)?.delete(record.id);
@@ -592,8 +596,8 @@ export function createEngine(options: EngineOptions): Engine {
   const queue: StageQueue<DeployJob> = new StageQueue<DeployJob>({
     limit: options.deployConcurrency ?? 2,
     run: async (key, job) => {
-      const [project, stage] = key.split('/') as [string, string];
-      const config = stageOf({ project, stage });
+      const { project, stage } = job.ref;
+      const config = stageOf(job.ref);
       const canceller = new AbortController();
       cancellers.set(job.deployId, canceller);
       const finished = await track(
@@ -794,6 +798,38 @@ export function createEngine(options: EngineOptions): Engine {
    * Lists one repository's tags once and reconciles every stage that watches it. A webhook's mark
    * is cleared only when every stage acted; otherwise the look is tried again after the backoff.
    */
+  /**
+   * Distribution notifies of a tagged push before it links the tag, so a look right after the
+   * notification can list the tags without it. Acting on that listing would settle the notification
+   * and lose the push: such a look acts on nothing, the notification stays marked ("waiting: a
+   * notification is being looked at") and the look comes again soon, a bounded number of times.
+   */
+  const notYetListed = (key: string, repository: string, tags: readonly string[], look: () => void) => {
+    const missing = inbox.tags(key).filter((tag) => !tags.includes(tag));
+    const looks = (unlisted.get(key) ?? 0) + 1;
+    if (missing.length === 0 || looks > unlistedLooks) {
+      if (missing.length > 0)
+        logger.warn(
+          `a notification named a tag of ${repository} its listing still lacks: acting on the listing`,
+          {
+            repository,
+            tags: missing,
+            looks: unlistedLooks,
+          },
+        );
+      unlisted.delete(key);
+      return false;
+    }
+    unlisted.set(key, looks);
+    logger.debug(`a notification named a tag of ${repository} its listing lacks yet: looking again`, {
+      repository,
+      tags: missing,
+      look: looks,
+    });
+    inbox.retry(key, Date.now() + Math.min(50 * 2 ** looks, 2_000), look);
+    return true;
+  };
+
   const refreshRepository = async (entry: Watched, signal: AbortSignal) => {
     const key = repoKey(entry.registry, entry.repository);
     const look = () => void track(refreshRepository(entry, lifetime.signal));
@@ -801,8 +837,9 @@ export function createEngine(options: EngineOptions): Engine {
     if (waitUntil > Date.now()) return inbox.retry(key, waitUntil, look);
     const mark = inbox.current(key);
     const registry = registries[entry.registry]!;
+    let tags: string[];
     try {
-      const tags = await registry.listTags({ repository: entry.repository, signal });
+      tags = await registry.listTags({ repository: entry.repository, signal });
       const previous = tagCache.get(key);
       if (!previous || previous.length !== tags.length || previous.some((tag, i) => tag !== tags[i])) {
         tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
@@ -815,6 +852,7 @@ export function createEngine(options: EngineOptions): Engine {
       adapterError(registry.id, 'listTags', failure);
       return inbox.retry(key, backoffUntil.get(key)!, look);
     }
+    if (notYetListed(key, entry.repository, tags, look)) return;
     let settled = true;
     for (const stage of entry.stages) {
       if (stage.config.promoteFrom) continue;
@@ -855,7 +893,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
       logger.info(`taking over unfinished deploy ${record.id} of ${key}`, { deployId: record.id });
       addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id });
+      await queue.push(key, { deployId: record.id, ref: { project: record.project, stage: record.stage } });
     }
   };
 
@@ -925,7 +963,8 @@ export function createEngine(options: EngineOptions): Engine {
     const pause = loopBreaker();
     for (const [key, instances] of running) {
       await pause();
-      const [project, stage] = key.split('/') as [string, string];
+      // Each list holds the instances of one stage: the first names it.
+      const { project, stage } = instances[0]!;
       const config = stageConfig(project, stage);
       const host = config?.deploy.host;
       if (signal.aborted || !host || queue.isRunning(key) || queue.waiting(key)) continue;
