@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeployTarget, Instance } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
-import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
+import type { Registry, RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
 import { type Release, type StageRef, stageKey } from '../contracts/release.ts';
 import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import type {
@@ -18,6 +18,12 @@ import { createEventBus, type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
+import {
+  defaultRegistryConcurrency,
+  limitRegistry,
+  RegistryLimiter,
+  type RegistryLimits,
+} from '../registry-limiter.ts';
 import { decide, defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
 import {
@@ -58,8 +64,16 @@ export interface EngineOptions {
    * fixed), so that servers started together do not poll a registry at the same moments. Default 0.1.
    */
   readonly jitter?: number;
-  /** Concurrent registry requests per registry in a cycle. Default 4. */
+  /**
+   * Requests each registry gets at once, polling and on-demand looks together, where
+   * `registryLimits` does not say. Default 4.
+   */
   readonly registryConcurrency?: number;
+  /**
+   * Per registry name: its concurrency and rate limit, or a limiter shared with other callers of the
+   * registry (the server's API); every request the engine makes to it waits its turn there.
+   */
+  readonly registryLimits?: Readonly<Record<string, RegistryLimits | RegistryLimiter>>;
   /** Deploys running at once across all stages. Default 2. */
   readonly deployConcurrency?: number;
   /**
@@ -184,13 +198,13 @@ class TagNotLinkedYet extends CoreError {
 }
 
 export function createEngine(options: EngineOptions): Engine {
-  const { target, proxy, registries } = options;
+  const { target, proxy } = options;
   const store = options.store ?? createMemoryStateStore();
   const logger = (options.logger ?? silentLogger).child({ component: 'engine' });
   const bus = options.bus ?? createEventBus({ logger });
   const pollIntervalMs = options.pollIntervalMs ?? 60_000;
   const jitter = options.jitter ?? 0.1;
-  const registryConcurrency = options.registryConcurrency ?? 4;
+  const { registries, limiters } = limitedRegistries(options, logger);
   const coalesceMs = options.coalesceMs ?? 250;
   const eventTtlMs = options.eventTtlMs ?? 24 * 60 * 60 * 1000;
   const healRoutes = options.healRoutes ?? true;
@@ -941,7 +955,8 @@ export function createEngine(options: EngineOptions): Engine {
             await refreshRepository(entry, signal);
           }
         };
-        await Promise.all(Array.from({ length: Math.min(registryConcurrency, entries.length) }, worker));
+        const concurrency = limiters.get(entries[0]!.registry)!.concurrency;
+        await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
       }),
     );
     if (healRoutes) await healAllRoutes(signal);
@@ -1416,6 +1431,26 @@ export function createEngine(options: EngineOptions): Engine {
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),
     leftovers: () => leftovers.list(),
   };
+}
+
+/** The engine's registries, each behind its limiter (the one given, or one of the given or default limits). */
+function limitedRegistries(options: EngineOptions, logger: Logger) {
+  const registries: Record<string, Registry> = Object.create(null);
+  const limiters = new Map<string, RegistryLimiter>();
+  const given = options.registryLimits ?? {};
+  for (const [name, registry] of Object.entries(options.registries)) {
+    const limits = Object.hasOwn(given, name) ? given[name] : undefined;
+    const limiter =
+      limits instanceof RegistryLimiter
+        ? limits
+        : new RegistryLimiter(
+            { concurrency: options.registryConcurrency ?? defaultRegistryConcurrency, ...limits },
+            { logger: logger.child({ registry: name }), path: `registryLimits.${name}` },
+          );
+    limiters.set(name, limiter);
+    registries[name] = limitRegistry(registry, limiter);
+  }
+  return { registries, limiters };
 }
 
 /** A retry pause as given, refused when it is not a duration (a negative or non-finite one would retry in a loop, or never). */
