@@ -576,12 +576,26 @@ describe('engine: webhooks and faults', () => {
     const serving = w.target.instances.find((i) => i.state === 'running' && i.stage === 'dev')!;
     // As after an engine restart that gave the container a new address, or a hand edit in the proxy.
     await w.proxy.ensureRoute({ route: { host, upstream: { host: '127.0.0.1', port: 1 } } });
-    await engine.pollOnce();
+    await engine.healRoutesOnce();
     expect(w.proxy.routes.find((r) => r.host === host)?.upstream).toEqual(serving.endpoint);
     const changes = w.proxy.changes.length;
-    await engine.pollOnce();
+    await engine.healRoutesOnce();
     // Nothing drifted: no write.
     expect(w.proxy.changes.length).toBe(changes);
+  });
+
+  it('heals a drifted route on its own timer, with polling off (a webhook-only server)', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ pollIntervalMs: 0, healIntervalMs: 20 });
+    await engine.start();
+    await engine.idle();
+    const host = 'stage-dev-web-app.example.com';
+    const serving = w.target.instances.find((i) => i.state === 'running' && i.stage === 'dev')!;
+    await w.proxy.ensureRoute({ route: { host, upstream: { host: '127.0.0.1', port: 1 } } });
+    await expect
+      .poll(() => w.proxy.routes.find((r) => r.host === host)?.upstream, { timeout: 30_000 })
+      .toEqual(serving.endpoint);
   });
 
   it('stop() resolves with nothing left running: no further registry calls', async () => {

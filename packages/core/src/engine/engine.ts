@@ -87,10 +87,12 @@ export interface EngineOptions {
    */
   readonly eventTtlMs?: number;
   /**
-   * After each poll cycle, point idle stages' routes back at the instance that runs their release
-   * when they drifted (a restarted container's new address, a hand edit). Default true.
+   * Point idle stages' routes back at the instance that runs their release when they drifted (a
+   * restarted container's new address, a hand edit), every `healIntervalMs`, polling or not. Default true.
    */
   readonly healRoutes?: boolean;
+  /** How often the leader checks the routes (`healRoutes`), on its own timer. Default 30 s. */
+  readonly healIntervalMs?: number;
   /** First pause after a repository's listing fails; doubles with each failure in a row (max 30 min). Default: the poll period, or 5 s without polling. */
   readonly backoffBaseMs?: number;
   /**
@@ -141,6 +143,8 @@ export interface Engine {
   stop(options?: { readonly drain?: boolean }): Promise<void>;
   /** One poll cycle over every watched repository (what the timer runs). */
   pollOnce(): Promise<void>;
+  /** One pass of route healing now (what its timer runs; the leader only). */
+  healRoutesOnce(): Promise<void>;
   /** Verifies a webhook through the registry adapter and acts on what it reports. */
   ingestWebhook(params: {
     readonly registry: string;
@@ -208,6 +212,7 @@ export function createEngine(options: EngineOptions): Engine {
   const coalesceMs = options.coalesceMs ?? 250;
   const eventTtlMs = options.eventTtlMs ?? 24 * 60 * 60 * 1000;
   const healRoutes = options.healRoutes ?? true;
+  const healIntervalMs = options.healIntervalMs ?? 30_000;
   const backoffBaseMs = options.backoffBaseMs ?? (pollIntervalMs > 0 ? pollIntervalMs : 5_000);
   const deployRetryBaseMs =
     pauseOf('deployRetryBaseMs', options.deployRetryBaseMs) ?? defaultDeployRetryBaseMs;
@@ -959,7 +964,17 @@ export function createEngine(options: EngineOptions): Engine {
         await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
       }),
     );
-    if (healRoutes) await healAllRoutes(signal);
+  };
+
+  /** Route healing on its own timer: a webhook-only server heals too, and a slow poll cycle delays no heal. */
+  let healTimer: NodeJS.Timeout | undefined;
+  const scheduleHealing = () => {
+    if (!healRoutes || healIntervalMs <= 0 || stopping || !proxy) return;
+    healTimer = setTimeout(() => {
+      const pass = leases.leader ? healAllRoutes(lifetime.signal) : Promise.resolve();
+      void track(pass).finally(scheduleHealing);
+    }, healIntervalMs);
+    healTimer.unref();
   };
 
   /**
@@ -1145,11 +1160,13 @@ export function createEngine(options: EngineOptions): Engine {
         }
       }
       schedule();
+      scheduleHealing();
     },
     async stop({ drain = false } = {}) {
       if (stopping) return;
       stopping = true;
       if (timer) clearTimeout(timer);
+      if (healTimer) clearTimeout(healTimer);
       inbox.stop();
       leftovers.stop();
       for (const pending of stageRetries.values()) clearTimeout(pending);
@@ -1170,6 +1187,7 @@ export function createEngine(options: EngineOptions): Engine {
       await leases.close();
     },
     pollOnce: () => track(pollOnce()),
+    healRoutesOnce: () => track(leases.leader ? healAllRoutes(lifetime.signal) : Promise.resolve()),
     async ingestWebhook({ registry: name, request }) {
       const registry = Object.hasOwn(registries, name) ? registries[name] : undefined;
       if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);
