@@ -23,7 +23,8 @@ import { testRun } from './support/fixtures.ts';
 // What users of a labelled container see during an in-place update, on the real engine: with a
 // fixed host port, requests fail only between the old container's stop and the new one's start,
 // and it serves the new release afterwards; behind a Caddy that holds requests while its upstream
-// is down (`try_duration`), not one request fails. How long the window lasts is measured in
+// is down (`try_duration`), with an app that finishes its requests in flight when stopped, not one
+// request fails. How long the window lasts is measured in
 // `bench/label-updates.bench.ts`, not here.
 const run = testRun('label-downtime');
 const docker = dockerClient();
@@ -134,12 +135,27 @@ async function containerEvents(since: number) {
 const switches = (answers: readonly Answer[]) =>
   answers.map((a) => a.version ?? 'failed').filter((version, i, all) => i === 0 || all[i - 1] !== version);
 
-async function runLabelled(name: string, port: number) {
+/**
+ * The fixture app stops at once on SIGTERM, cutting a request in flight; `drains` replaces its
+ * entrypoint (as a user runs an app that shuts down gracefully): the listener closes first, the
+ * requests in flight finish.
+ */
+async function runLabelled(name: string, port: number, drains = false) {
   const container = await docker.createContainer({
     name,
     Image: `${image}:latest`,
     Labels: { ...own, 'docker-watcher.enable': 'true' },
-    StopTimeout: 1,
+    StopTimeout: drains ? 5 : 1,
+    ...(drains
+      ? {
+          Entrypoint: [
+            '/bin/busybox',
+            'sh',
+            '-c',
+            `/bin/busybox httpd -f -p ${appPort} -h /www & pid=$!; trap 'kill $pid; /bin/busybox sleep 1; exit 0' TERM INT; wait`,
+          ],
+        }
+      : {}),
     HostConfig: {
       NetworkMode: run.network,
       PortBindings: { [`${appPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
@@ -164,7 +180,7 @@ beforeAll(async () => {
   direct.port = await freePort();
   proxied.port = await freePort();
   await runLabelled(direct.name, direct.port);
-  await runLabelled(proxied.name, proxied.port);
+  await runLabelled(proxied.name, proxied.port, true);
   // The user's Caddy in front of the proxied container: it retries a failed dial (and an idempotent
   // request whose upstream went away) for up to 30 s instead of answering 502.
   caddy = await startCaddy({
@@ -177,7 +193,13 @@ beforeAll(async () => {
             {
               handler: 'reverse_proxy',
               upstreams: [{ dial: `127.0.0.1:${proxied.port}` }],
-              load_balancing: { try_duration: '30s', try_interval: '100ms' },
+              // A GET whose upstream connection broke (the container stopping, or Docker's port proxy
+              // accepting before the app listens) is retried too, not only a failed dial.
+              load_balancing: {
+                try_duration: '30s',
+                try_interval: '100ms',
+                retry_match: [{ method: ['GET'] }],
+              },
             },
           ],
         });
@@ -214,7 +236,7 @@ describe('downtime of an in-place update', () => {
     }
   }, 180_000);
 
-  it('behind a proxy that holds requests while the container is replaced: not one fails', async () => {
+  it('behind a proxy that holds requests while the container is replaced, the app draining on stop: not one fails', async () => {
     const { answers, stopped, started } = await updateUnderLoad(
       proxied.name,
       `http://127.0.0.1:${caddy!.httpPort}/version`,
