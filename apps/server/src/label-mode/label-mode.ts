@@ -3,6 +3,7 @@ import {
   type AdoptedTargetOptions,
   adoptedDeployId,
   createAdoptedContainerTarget,
+  type InvalidLabelledContainer,
   type LabelDiscovery,
   type LabelledStage,
   type LabelWatcher,
@@ -51,7 +52,8 @@ export async function startLabelMode(params: {
   );
   let discovery: LabelDiscovery = { stages: [], invalid: [] };
   let ready = false;
-  let fileProjects: ReadonlySet<string> = new Set(params.config.projects.map((project) => project.id));
+  /** Stages the last composition left alone (see `withLabelledStages`). */
+  let refused: readonly InvalidLabelledContainer[] = [];
   const watcher: LabelWatcher = watchLabelledContainers({
     docker: adopted.docker,
     watchAll: settings.watchAll,
@@ -78,8 +80,8 @@ export async function startLabelMode(params: {
   };
   return {
     compose(config) {
-      fileProjects = new Set(config.projects.map((project) => project.id));
       const merged = withLabelledStages(config, discovery, logger);
+      refused = merged.refused;
       const projects = new Set(merged.stages.map((stage) => stage.project));
       const containers = new Map(
         merged.stages.map((stage) => [`${stage.project}/${stage.stage}`, stage.container.name]),
@@ -91,7 +93,7 @@ export async function startLabelMode(params: {
         seed: seed(merged.stages),
       };
     },
-    view: () => labelledContainersView(discovery, fileProjects),
+    view: () => labelledContainersView(discovery, refused),
     async close() {
       watcher.close();
       await adopted.dispose();

@@ -17,6 +17,7 @@ import { type CandidateContainer, candidateContainers } from '../labels/containe
 import { parseImageName } from '../labels/image-name.ts';
 import { watchLabels } from '../labels/label-names.ts';
 import { type LabelModeOptions, parseContainerLabels } from '../labels/parse-labels.ts';
+import { stopTimeoutOf } from '../labels/stage-settings.ts';
 import type { DockerTargetOptions } from '../options.ts';
 import { asideName } from './aside-name.ts';
 import { recreatePlan } from './recreate-body.ts';
@@ -142,10 +143,13 @@ export function createAdoptedContainerTarget(
   };
 
   const stopQuietly = async (info: Docker.ContainerInspectInfo) => {
+    // The label first (docker-watcher.stop-timeout), then the container's own stop timeout.
+    const seconds =
+      stopTimeoutOf(info.Config.Labels ?? {}) ??
+      (info.Config as { StopTimeout?: number }).StopTimeout ??
+      stopSeconds;
     try {
-      await docker
-        .getContainer(info.Id)
-        .stop({ t: (info.Config as { StopTimeout?: number }).StopTimeout ?? stopSeconds });
+      await docker.getContainer(info.Id).stop({ t: seconds });
     } catch (error) {
       if (statusOf(error) !== 304 && statusOf(error) !== 404) throw error;
     }
