@@ -11,7 +11,8 @@ import { type RunningServer, startServer } from '../src/serve.ts';
 
 // The settings labels give a stage in the server, on the real engine and a real registry: an update
 // window holds a new release back visibly, `docker-watcher.notify` tells the channels it names of
-// the container's deploys (and a channel the config lacks is a problem of that label).
+// the container's deploys (and a channel the config lacks is a problem of that label); a container
+// left alone for its labels is told to the channels once per distinct set of problems.
 const id = `label-settings-${randomUUID().slice(0, 8)}`;
 const docker = dockerClient();
 const network = `dw-test-${id}`;
@@ -86,6 +87,9 @@ notify:
     - name: ops
       url_env: NTFY_URL
       projects: [no-such-project]
+    # The default events: containers left alone for their labels are among them.
+    - name: everyone
+      url_env: NTFY_URL
 `,
   );
   server = await startServer({
@@ -136,7 +140,10 @@ describe('stage settings from labels in the server', () => {
     expect(labels.containers.find((c) => c.name === unknown)).toMatchObject({
       watched: false,
       problems: [
-        { label: 'docker-watcher.notify', message: 'no notification channel named nobody (configured: ops)' },
+        {
+          label: 'docker-watcher.notify',
+          message: 'no notification channel named nobody (configured: ops, everyone)',
+        },
       ],
     });
     const projects = (await api('/api/projects')) as { projects: Array<{ id: string }> };
@@ -160,5 +167,30 @@ describe('stage settings from labels in the server', () => {
       action: 'none',
       reason: `latest is waiting for the update window ${from}–${to}`,
     });
+  });
+
+  it('tells the channels once of a container left alone for its labels, and again when its problems change', async () => {
+    const bad = `${id}-bad`;
+    const about = (container: string) =>
+      ntfy.messages.filter((m) => m.body.includes(`${container}: labels not usable`)).map((m) => m.body);
+    // Told at start already: the container naming a channel the config lacks.
+    await expect.poll(() => about(unknown).length, { timeout: 60_000 }).toBe(1);
+    expect(about(unknown)[0]).toContain('docker-watcher.notify: no notification channel named nobody');
+    const first = await runContainer(bad, { 'docker-watcher.auto-deploy': 'sometimes' });
+    await expect.poll(() => about(bad).length, { timeout: 60_000 }).toBe(1);
+    expect(about(bad)[0]).toContain('docker-watcher.auto-deploy: expected true or false');
+    // Another change of the labelled containers (a reload): the same problems are not told again.
+    const other = `${id}-other`;
+    await runContainer(other, {});
+    const projects = async () =>
+      ((await api('/api/projects')) as { projects: Array<{ id: string }> }).projects.map((p) => p.id);
+    await expect.poll(projects, { timeout: 60_000 }).toContain(other);
+    expect(about(bad)).toHaveLength(1);
+    expect(about(unknown)).toHaveLength(1);
+    // Created again with another bad label: a new set of problems, told once more.
+    await docker.getContainer(first.Id).remove({ force: true });
+    await runContainer(bad, { 'docker-watcher.schedule': 'nights' });
+    await expect.poll(() => about(bad).length, { timeout: 60_000 }).toBe(2);
+    expect(about(bad)[1]).toContain('docker-watcher.schedule: expected hours such as 02:00-05:00');
   });
 });
