@@ -49,6 +49,7 @@ export async function startLabelMode(params: {
       docker: params.config.target.options as AdoptedTargetOptions['docker'],
       watchAll: settings.watchAll,
       ...(settings.scope === undefined ? {} : { scope: settings.scope }),
+      keepPreviousImage: settings.keepPreviousImage,
     },
     { logger },
   );
