@@ -192,7 +192,9 @@ describe('createWebhookNotifier', () => {
     receiver.reply('hang');
     const controller = new AbortController();
     const pending = failure(webhook().notify({ event: failed, signal: controller.signal }));
-    setTimeout(() => controller.abort(), 20);
+    // Aborted once the receiver holds the request (a fixed 20 ms came too early on a loaded machine).
+    await expect.poll(() => receiver.requests.length, { timeout: 30_000 }).toBe(1);
+    controller.abort();
     expect(await pending).toMatchObject({ code: 'ABORTED' });
 
     const aborted = new AbortController();
@@ -216,7 +218,7 @@ describe('createWebhookNotifier', () => {
     receiver.reply('hang');
     const notifier = webhook();
     const pending = failure(notifier.notify({ event: failed }));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect.poll(() => receiver.requests.length, { timeout: 30_000 }).toBe(1);
     await notifier.dispose();
     expect(await pending).toMatchObject({ code: 'UNAVAILABLE', retryable: false });
   });
