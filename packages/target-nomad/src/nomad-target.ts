@@ -582,11 +582,18 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
     }
   };
 
+  const parsedInstance = (instance: Instance) => {
+    const parsed = parseInstanceId(instance.id);
+    if (!parsed)
+      throw new CoreError('BAD_REQUEST', `${instance.id} is not an instance of ${id} (<job>@<version>)`);
+    return parsed;
+  };
+
   const target: NomadTarget = {
     id,
     // One current version per job: Nomad replaces the old release itself (rolling update or
     // canaries), so two releases never stay side by side for the engine.
-    capabilities: { blueGreen: false, canary: true },
+    capabilities: { blueGreen: false, canary: true, replacement: 'in-place' },
 
     async start({ spec, onLog, signal }) {
       guard(signal);
@@ -660,10 +667,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
 
     async checkHealth({ instance, signal }): Promise<HealthReport> {
       guard(signal);
-      const parsed = parseInstanceId(instance.id);
-      if (!parsed)
-        throw new CoreError('BAD_REQUEST', `${instance.id} is not an instance of ${id} (<job>@<version>)`);
-      const { jobId, version } = parsed;
+      const { jobId, version } = parsedInstance(instance);
       const job = await readJobIfAny(jobId, signal);
       if (!job) return { status: 'exited', detail: `job ${jobId} is gone` };
       if (job.Stop) return { status: 'exited', detail: `job ${jobId} is stopped` };
@@ -687,29 +691,28 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
       });
     },
 
-    async stop({ instance, signal }) {
+    async retire({ instance, signal }) {
       guard(signal);
-      const parsed = parseInstanceId(instance.id);
-      if (!parsed)
-        throw new CoreError('BAD_REQUEST', `${instance.id} is not an instance of ${id} (<job>@<version>)`);
-      const { jobId, version } = parsed;
+      const { jobId, version } = parsedInstance(instance);
       const job = await readJobIfAny(jobId, signal);
-      // Gone, or replaced: by a newer deploy, by Nomad's auto_revert, or by an earlier stop.
-      if (!job || job.Version !== version) return;
-      const deployment = await deploymentOf(jobId, version, signal);
-      const settled = deployment
-        ? deployment.Status === 'successful'
-        : allocationHealth(await allocationsOf(jobId, version, signal), version).status === 'healthy';
-      if (settled) {
-        // The job's current, healthy version: the next registration replaces it (the engine's
-        // recreate strategy stops the old release right before starting the new one).
-        logger.debug(
-          `${instance.id} is the current, healthy version of job ${jobId}: left to the next deploy`,
-        );
-        return;
-      }
+      // Gone, stopped, or replaced (by a newer deploy, Nomad's auto_revert or a revert): nothing runs it.
+      if (!job || job.Stop || job.Version !== version) return;
+      // The engine never retires on an in-place target; a direct call stops the job (not purged).
+      await call(
+        { method: 'DELETE', path: jobPath(jobId), what: `stop job ${jobId}`, signal },
+        registerResponseSchema,
+      );
+      logger.info(`retired ${instance.id}: stopped job ${jobId}`, {
+        job: jobId,
+        deployId: instance.deployId,
+      });
+    },
+
+    async revert({ instance, signal }) {
+      guard(signal);
+      const { jobId, version } = parsedInstance(instance);
       const outcome = await undo(jobId, version, signal);
-      logger.info(`stopped ${instance.id}: ${outcome}`, { job: jobId, deployId: instance.deployId });
+      logger.info(`reverted ${instance.id}: ${outcome}`, { job: jobId, deployId: instance.deployId });
     },
 
     async list({ project, stage, signal }) {
@@ -792,7 +795,8 @@ export const nomadTarget = defineDeployTarget({
 
 /**
  * A deploy target that runs each project-stage as a Nomad job: `start` sets the job's image to
- * `repo@digest`, registers it and follows its deployment; `stop` of an unfinished one reverts.
+ * `repo@digest`, registers it and follows its deployment; `revert` of a candidate rolls the job back
+ * to its last stable version.
  */
 export function createNomadTarget(
   options: v.InferInput<typeof nomadTargetOptions>,

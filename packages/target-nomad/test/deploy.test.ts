@@ -17,14 +17,14 @@ describe('runDeploy with target:nomad', () => {
     expect(states(second)).toEqual([
       'pending',
       'pulling',
-      'stopping-old',
       'starting',
       'health-checking',
       'switching-traffic',
       'succeeded',
     ]);
     expect(currentImage()).toBe(ref(releases.v2));
-    // Stopping the serving release before the start (recreate) left it to Nomad's rolling update.
+    // An in-place target: the runner stopped nothing before the start, Nomad's rolling update
+    // replaced the serving release, and nothing was retired after the switch.
     expect(nomad.versions(jobId).map((version) => version.Version)).toEqual([0, 1, 2]);
     expect(nomad.requestsTo('POST', /\/revert$/)).toHaveLength(0);
     expect(proxy.routes.find((route) => route.host === host)?.upstream).toEqual(endpoint);
@@ -211,7 +211,7 @@ describe('runDeploy with target:nomad', () => {
     proxy.faults.failNext('ensureRoute', 'UNAVAILABLE');
     const failed = await deploy(releases.v2, releases.v1);
     expect(failed.state).toBe('rolled-back');
-    // stop left the healthy candidate to the next deploy; restarting the old release reverted to it.
+    // The healthy candidate was reverted (before the commit point): Nomad's own rollback to v1.
     expect(currentImage()).toBe(ref(releases.v1));
     expect(nomad.requestsTo('POST', /\/revert$/).map((request) => request.body)).toEqual([
       { JobID: jobId, JobVersion: 1, EnforcePriorVersion: 2 },

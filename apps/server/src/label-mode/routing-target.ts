@@ -21,7 +21,8 @@ export function routeTargets(params: {
     },
     start: (input) => of(input.spec).start(input),
     checkHealth: (input) => of(input.instance).checkHealth(input),
-    stop: (input) => of(input.instance).stop(input),
+    retire: (input) => of(input.instance).retire(input),
+    revert: (input) => of(input.instance).revert(input),
     async list(input) {
       if (input.project !== undefined) return of({ project: input.project }).list(input);
       const [own, adopted] = await Promise.all([main.list(input), labelled.list(input)]);

@@ -116,6 +116,7 @@ export async function runDeploy(
     durationMs: Math.max(0, Date.now() - Date.parse(record!.createdAt)),
   });
   const switchesTraffic = proxy !== undefined && settings.host !== undefined;
+  const inPlace = target.capabilities.replacement === 'in-place';
   const mask = envMasker(settings.env);
 
   const log = async (level: 'info' | 'warn' | 'error', text: string) => {
@@ -372,8 +373,10 @@ export async function runDeploy(
         ).catch(() => []);
         for (const line of lines) await log('warn', `candidate: ${line}`);
       }
-      await persist('stopping the candidate', deadlines.stopMs, (s) =>
-        target.stop({ instance: candidate, signal: s }),
+      // Before the commit point: the candidate is undone (an in-place target rolls back to the
+      // release before it).
+      await persist('reverting the candidate', deadlines.stopMs, (s) =>
+        target.revert({ instance: candidate, signal: s }),
       ).catch((error: unknown) => leaveCandidate(error, true, candidate.id));
     }
     const { endpoint: restoredEndpoint, serving } = await restartStoppedOld();
@@ -432,12 +435,13 @@ export async function runDeploy(
         throw asImageFault(error, signal);
       });
     }
-    if (settings.strategy === 'recreate') {
+    // An in-place target replaces the old release itself when the candidate starts.
+    if (settings.strategy === 'recreate' && !inPlace) {
       const old = await othersOfStage();
       await advance('stopping-old', { data: { stoppedOld: old } });
       for (const instance of old)
         await bounded(`stopping ${instance.release.tag}`, deadlines.stopMs, (s) =>
-          target.stop({ instance, signal: s }),
+          target.retire({ instance, signal: s }),
         );
     }
     await advance('starting');
@@ -471,7 +475,8 @@ export async function runDeploy(
       );
     }
     await commit();
-    await advance(settings.strategy === 'blue-green' ? 'retiring-old' : 'succeeded');
+    // Nothing old is left to retire on an in-place target: the target replaced it.
+    await advance(settings.strategy === 'blue-green' && !inPlace ? 'retiring-old' : 'succeeded');
   };
 
   /** Past the commit point: a failure here leaves an extra container, never a broken stage; a cancel is too late. */
@@ -482,7 +487,7 @@ export async function runDeploy(
     });
     for (const old of others) {
       await withDeadline(`retiring ${old.release.tag}`, deadlines.stopMs, (s) =>
-        target.stop({ instance: old, signal: s }),
+        target.retire({ instance: old, signal: s }),
       ).catch((error: unknown) => log('warn', `could not retire ${old.id}: ${toCoreError(error).message}`));
     }
     await advance('succeeded');

@@ -35,6 +35,15 @@ export const memoryDeployTargetOptions = v.strictObject({
     ),
     true,
   ),
+  replacement: v.optional(
+    v.pipe(
+      v.picklist(['side-by-side', 'in-place']),
+      v.description(
+        "`in-place`: `start` replaces the stage's release (no blue-green) and `revert` of the current instance brings back the release before it, the way a Nomad job reverts.",
+      ),
+    ),
+    'side-by-side',
+  ),
   startingProbes: v.optional(
     v.pipe(
       v.number(),
@@ -48,7 +57,14 @@ export const memoryDeployTargetOptions = v.strictObject({
 
 export type MemoryDeployTargetOptions = v.InferInput<typeof memoryDeployTargetOptions>;
 
-export type MemoryDeployTargetOperation = 'pull' | 'start' | 'checkHealth' | 'stop' | 'list' | 'logs';
+export type MemoryDeployTargetOperation =
+  | 'pull'
+  | 'start'
+  | 'checkHealth'
+  | 'retire'
+  | 'revert'
+  | 'list'
+  | 'logs';
 
 /**
  * How instances of a release behave: `healthy` passes probes; `unhealthy` keeps running but fails
@@ -62,6 +78,9 @@ export interface MemoryDeployTarget extends DeployTarget {
   readonly instances: readonly Instance[];
   /** Image references (`image@digest`) pulled so far, in order. */
   readonly pulled: readonly string[];
+  /** Ids of the instances `retire` and `revert` were called with, in order. */
+  readonly retired: readonly string[];
+  readonly reverted: readonly string[];
   /** How instances of the release with this digest behave from now on, running ones included. Healthy by default. */
   simulate(digest: string, behaviour: MemoryReleaseBehaviour): void;
   /** Makes one instance exit, as if it crashed after starting well. */
@@ -84,6 +103,13 @@ function buildMemoryDeployTarget(
   const held = new Map<string, Held>();
   const behaviours = new Map<string, MemoryReleaseBehaviour>();
   const pulled: string[] = [];
+  const retired: string[] = [];
+  const reverted: string[] = [];
+  const inPlace = options.replacement === 'in-place';
+  const blueGreen = options.blueGreen && !inPlace;
+  /** In-place: per stage, the instances each start replaced, newest last (what `revert` brings back). */
+  const replaced = new Map<string, Instance[]>();
+  const stageKey = (ref: { project: string; stage: string }) => JSON.stringify([ref.project, ref.stage]);
   let started = 0;
   const lifecycle = onceDisposer(async () => {
     held.clear();
@@ -101,15 +127,11 @@ function buildMemoryDeployTarget(
 
   const snapshot = (entry: Held): Instance => structuredClone(entry.instance);
 
-  const launch = (spec: InstanceSpec, onLog: ((line: string) => void) | undefined): Instance => {
-    for (const entry of held.values()) {
-      if (entry.instance.deployId === spec.deployId) return snapshot(entry);
-    }
-    if (!options.blueGreen) {
-      for (const [key, entry] of held) {
-        if (entry.instance.project === spec.project && entry.instance.stage === spec.stage) held.delete(key);
-      }
-    }
+  const add = (
+    spec: Pick<Instance, 'project' | 'stage' | 'deployId' | 'release'>,
+    what: string,
+    onLog?: (line: string) => void,
+  ): Instance => {
     const n = started++;
     const instance: Instance = {
       id: `memory-${n + 1}`,
@@ -120,13 +142,27 @@ function buildMemoryDeployTarget(
       state: 'running',
       endpoint: { host: options.host, port: options.basePort + n },
     };
-    const lines = [`started ${imageReference(spec.image, spec.release)} as ${instance.id}`];
+    const lines = [`started ${what} as ${instance.id}`];
     onLog?.(lines[0] ?? '');
     const entry: Held = { instance, probes: 0, lines };
     held.set(instance.id, entry);
     const result = snapshot(entry);
     if (behaviourOf(instance) === 'crashing') exit(entry, 'exited with code 1');
     return result;
+  };
+
+  const launch = (spec: InstanceSpec, onLog: ((line: string) => void) | undefined): Instance => {
+    for (const entry of held.values()) {
+      if (entry.instance.deployId === spec.deployId) return snapshot(entry);
+    }
+    if (!blueGreen) {
+      for (const [key, entry] of held) {
+        if (entry.instance.project !== spec.project || entry.instance.stage !== spec.stage) continue;
+        held.delete(key);
+        if (inPlace) replaced.set(stageKey(spec), [...(replaced.get(stageKey(spec)) ?? []), entry.instance]);
+      }
+    }
+    return add(spec, imageReference(spec.image, spec.release), onLog);
   };
 
   const probe = (instance: Instance, path: string | undefined): HealthReport => {
@@ -149,13 +185,19 @@ function buildMemoryDeployTarget(
 
   return {
     id,
-    capabilities: { blueGreen: options.blueGreen, canary: false },
+    capabilities: { blueGreen, canary: false, replacement: options.replacement },
     faults,
     get instances() {
       return [...held.values()].map(snapshot);
     },
     get pulled() {
       return [...pulled];
+    },
+    get retired() {
+      return [...retired];
+    },
+    get reverted() {
+      return [...reverted];
     },
     simulate(digest, behaviour) {
       behaviours.set(digest, behaviour);
@@ -177,9 +219,19 @@ function buildMemoryDeployTarget(
     checkHealth: ({ instance, health, signal }) =>
       faults.run('checkHealth', signal, () => probe(instance, health.path)),
 
-    stop: ({ instance, signal }) =>
-      faults.run('stop', signal, () => {
+    retire: ({ instance, signal }) =>
+      faults.run('retire', signal, () => {
+        retired.push(instance.id);
         held.delete(instance.id);
+      }),
+
+    revert: ({ instance, signal }) =>
+      faults.run('revert', signal, () => {
+        reverted.push(instance.id);
+        if (!held.delete(instance.id) || !inPlace) return;
+        // The target's own rollback: the release the candidate replaced runs again.
+        const before = replaced.get(stageKey(instance))?.pop();
+        if (before) add(before, `${before.release.tag} again (reverted)`);
       }),
 
     list: ({ project, stage, signal }) =>

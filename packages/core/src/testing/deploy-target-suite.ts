@@ -57,8 +57,9 @@ export type DeployTargetCaseId =
   | 'unhealthy-release-reports-unhealthy'
   | 'crashing-release-reports-exited'
   | 'list-filters-by-project-and-stage'
-  | 'stop-removes-instance'
-  | 'stop-is-idempotent'
+  | 'retire-removes-instance'
+  | 'retire-is-idempotent'
+  | 'revert-restores-previous'
   | 'blue-green-runs-two-releases-side-by-side'
   | 'pull-fetches-release'
   | 'logs-returns-at-most-tail-lines'
@@ -90,13 +91,19 @@ function specFor(
   };
 }
 
-/** Starts an instance and stops it again after the case. */
+/** Starts an instance and retires it again after the case. */
 async function startFor(context: CaseContext<DeployTargetHarness>, spec: InstanceSpec): Promise<Instance> {
   const { target } = context.harness;
   const instance = await target.start({ spec });
-  context.defer(() => target.stop({ instance }));
+  context.defer(() => target.retire({ instance }));
   return instance;
 }
+
+/** Instances `list` shows running of a deploy, or with the id of `instance` (an in-place target gives a restored release a new one). */
+const runningOf = (listed: readonly Instance[], deployId: string, instance?: Instance) =>
+  listed.filter(
+    (item) => item.state === 'running' && (item.deployId === deployId || item.id === instance?.id),
+  );
 
 /** Probes until the status settles (anything but `starting`, or `healthy` when waiting for it). */
 async function settle(
@@ -121,8 +128,15 @@ export const deployTargetCases = caseTable<DeployTargetHarness, DeployTargetCase
     run: async ({ harness }) => checkAdapterId(harness.target.id, 'target'),
   },
   'capabilities-are-flags': {
-    title: 'capabilities are boolean flags',
-    run: async ({ harness }) => checkFlags(harness.target.capabilities, ['blueGreen', 'canary']),
+    title: 'capabilities are boolean flags and a replacement kind',
+    run: async ({ harness }) => {
+      checkFlags(harness.target.capabilities, ['blueGreen', 'canary']);
+      const { replacement } = harness.target.capabilities;
+      check(
+        replacement === undefined || replacement === 'side-by-side' || replacement === 'in-place',
+        `capabilities.replacement: expected side-by-side or in-place, got ${String(replacement)}`,
+      );
+    },
   },
   'start-returns-running-instance-with-endpoint': {
     title: 'start returns a running instance of the spec, with an endpoint',
@@ -246,25 +260,53 @@ export const deployTargetCases = caseTable<DeployTargetHarness, DeployTargetCase
       }
     },
   },
-  'stop-removes-instance': {
-    title: 'stop removes the instance from list',
+  'retire-removes-instance': {
+    title: 'retire takes the instance out of the running ones in list',
     run: async (context) => {
       const spec = specFor(context.harness, context.unique);
       const instance = await startFor(context, spec);
-      await context.harness.target.stop({ instance });
+      await context.harness.target.retire({ instance });
       const listed = await context.harness.target.list({ project: spec.project });
-      check(
-        !listed.some((item) => item.id === instance.id),
-        `instance ${instance.id} is still listed after stop`,
+      same(
+        runningOf(listed, spec.deployId).map((item) => item.id),
+        [],
+        `running instances of ${spec.deployId} after retire`,
       );
     },
   },
-  'stop-is-idempotent': {
-    title: 'stopping an instance that is gone already is fine',
+  'retire-is-idempotent': {
+    title: 'retiring an instance that is gone already is fine',
     run: async (context) => {
       const instance = await startFor(context, specFor(context.harness, context.unique));
-      await context.harness.target.stop({ instance });
-      await context.harness.target.stop({ instance });
+      await context.harness.target.retire({ instance });
+      await context.harness.target.retire({ instance });
+    },
+  },
+  'revert-restores-previous': {
+    title: 'revert of a candidate leaves the release before it running, and the candidate not',
+    run: async (context) => {
+      const { harness, unique } = context;
+      const { target } = harness;
+      const previous = specFor(harness, unique, { deploy: 'previous' });
+      const first = await startFor(context, previous);
+      await settle(harness, first, (status) => status === 'healthy' || status === 'exited');
+      // What the runner does first on a target that cannot run both (recreate), the target itself
+      // on an in-place one.
+      const sideBySide = target.capabilities.replacement !== 'in-place';
+      if (sideBySide && !target.capabilities.blueGreen) await target.retire({ instance: first });
+      const candidate = await startFor(context, specFor(harness, unique, { deploy: 'candidate' }));
+      await target.revert({ instance: candidate });
+      await target.revert({ instance: candidate });
+      const listed = await target.list({ project: previous.project, stage: previous.stage });
+      same(
+        runningOf(listed, candidate.deployId, candidate).length,
+        0,
+        'running instances of the reverted candidate',
+      );
+      if (sideBySide && !target.capabilities.blueGreen) return;
+      const restored = runningOf(listed, first.deployId, first);
+      same(restored.length, 1, `running instances of ${first.deployId} after the revert`);
+      same(restored[0]?.release, previous.release, 'release running after the revert');
     },
   },
   'blue-green-runs-two-releases-side-by-side': {
