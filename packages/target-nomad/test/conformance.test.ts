@@ -45,3 +45,11 @@ describeDeployTarget({
   name: 'target:nomad (canaries promoted by the target, no auto_revert, namespace)',
   create: harness({ canary: 1, namespace: 'apps' }, { namespace: 'apps', promote: 'auto' }),
 });
+
+describeDeployTarget({
+  name: 'target:nomad (canaries promoted after a confirmation, no auto_revert)',
+  create: async () => ({
+    ...(await harness({ canary: 1 }, { promote: 'confirm' })()),
+    awaitsPromotion: true,
+  }),
+});

@@ -427,8 +427,29 @@ describe('promote', () => {
       }),
       'ABORTED',
     );
-    const error = await expectCoreError(target.promote({ project: 'web-app', stage: 'dev' }), 'CONFLICT');
+    const [candidate] = await target.list({ project: 'web-app', stage: 'dev' });
+    const error = await expectCoreError(target.promote({ instance: candidate as Instance }), 'CONFLICT');
     expect(error.message).toMatch(/Task group "web" has 0\/1 healthy allocations/);
+  });
+
+  it('start returns a candidate awaiting promotion, healthy at the gate; promote completes its deployment', async () => {
+    const { target, nomad } = await setup({ seed: { canary: 1 }, target: { promote: 'confirm' } });
+    const candidate = await target.start({ spec: spec() });
+    expect(candidate).toMatchObject({ id: `${jobId}@1`, state: 'running', awaitingPromotion: true });
+    const health = { intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 };
+    expect(await target.checkHealth({ instance: candidate, health })).toMatchObject({
+      status: 'healthy',
+      detail: expect.stringMatching(/canaries healthy, awaiting promotion$/),
+    });
+    expect(nomad.requestsTo('POST', /^\/v1\/deployment\/promote\//)).toHaveLength(0);
+    const promoted = await target.promote({ instance: candidate });
+    expect(promoted).toEqual({ ...candidate, awaitingPromotion: undefined, state: 'running' });
+    expect('awaitingPromotion' in promoted).toBe(false);
+    expect(nomad.requestsTo('POST', /^\/v1\/deployment\/promote\//)).toHaveLength(1);
+    expect((await target.checkHealth({ instance: promoted, health })).status).toBe('healthy');
+    // With promote: auto the target promotes by itself, and the candidate waits for nothing.
+    const auto = await setup({ seed: { canary: 1 }, target: { promote: 'auto' } });
+    expect((await auto.target.start({ spec: spec() })).awaitingPromotion).toBeUndefined();
   });
 });
 

@@ -53,6 +53,11 @@ export interface Instance extends StageRef {
   readonly state: 'running' | 'stopped' | 'exited';
   /** Where the proxy reaches it. */
   readonly endpoint?: Endpoint;
+  /**
+   * The candidate waits for a promotion (a canary target whose stage asks for a confirmation): the
+   * runner opens an approval after the health gate and calls `promote` once it is approved.
+   */
+  readonly awaitingPromotion?: boolean;
 }
 
 export type HealthStatus = 'healthy' | 'starting' | 'unhealthy' | 'exited';
@@ -95,6 +100,13 @@ export interface DeployTarget extends Adapter {
    * candidate that is gone or was replaced already is fine.
    */
   revert(params: CallOptions & { readonly instance: Instance }): Promise<void>;
+  /**
+   * Promotes a candidate that waits for it (an instance started with `awaitingPromotion`) and
+   * resolves once the release is fully rolled out, with the instance as it is then. Only canary
+   * targets have it; the runner calls it after the health gate, once the approval it opened is
+   * approved.
+   */
+  promote?(params: CallOptions & { readonly instance: Instance }): Promise<Instance>;
   /** Managed instances, optionally of one project or stage: what runs now, and orphans after a crash. */
   list(params: CallOptions & { readonly project?: string; readonly stage?: string }): Promise<Instance[]>;
   /** The last lines an instance wrote, for the deploy record of a failed gate. */

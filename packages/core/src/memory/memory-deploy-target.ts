@@ -44,6 +44,15 @@ export const memoryDeployTargetOptions = v.strictObject({
     ),
     'side-by-side',
   ),
+  promotion: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        'A canary target that asks for a confirmation: `start` returns candidates `awaitingPromotion`, and `promote` rolls them out.',
+      ),
+    ),
+    false,
+  ),
   startingProbes: v.optional(
     v.pipe(
       v.number(),
@@ -63,6 +72,7 @@ export type MemoryDeployTargetOperation =
   | 'checkHealth'
   | 'retire'
   | 'revert'
+  | 'promote'
   | 'list'
   | 'logs';
 
@@ -81,6 +91,8 @@ export interface MemoryDeployTarget extends DeployTarget {
   /** Ids of the instances `retire` and `revert` were called with, in order. */
   readonly retired: readonly string[];
   readonly reverted: readonly string[];
+  /** Ids of the instances promoted, in order. */
+  readonly promoted: readonly string[];
   /** How instances of the release with this digest behave from now on, running ones included. Healthy by default. */
   simulate(digest: string, behaviour: MemoryReleaseBehaviour): void;
   /** Makes one instance exit, as if it crashed after starting well. */
@@ -105,6 +117,7 @@ function buildMemoryDeployTarget(
   const pulled: string[] = [];
   const retired: string[] = [];
   const reverted: string[] = [];
+  const promoted: string[] = [];
   const inPlace = options.replacement === 'in-place';
   const blueGreen = options.blueGreen && !inPlace;
   /** In-place: per stage, the instances each start replaced, newest last (what `revert` brings back). */
@@ -162,7 +175,12 @@ function buildMemoryDeployTarget(
         if (inPlace) replaced.set(stageKey(spec), [...(replaced.get(stageKey(spec)) ?? []), entry.instance]);
       }
     }
-    return add(spec, imageReference(spec.image, spec.release), onLog);
+    const made = add(spec, imageReference(spec.image, spec.release), onLog);
+    const entry = held.get(made.id);
+    // A new candidate waits for its promotion; a release a revert brought back does not.
+    if (!options.promotion || !entry) return made;
+    entry.instance = { ...entry.instance, awaitingPromotion: true };
+    return { ...made, awaitingPromotion: true };
   };
 
   const probe = (instance: Instance, path: string | undefined): HealthReport => {
@@ -185,7 +203,7 @@ function buildMemoryDeployTarget(
 
   return {
     id,
-    capabilities: { blueGreen, canary: false, replacement: options.replacement },
+    capabilities: { blueGreen, canary: options.promotion, replacement: options.replacement },
     faults,
     get instances() {
       return [...held.values()].map(snapshot);
@@ -198,6 +216,9 @@ function buildMemoryDeployTarget(
     },
     get reverted() {
       return [...reverted];
+    },
+    get promoted() {
+      return [...promoted];
     },
     simulate(digest, behaviour) {
       behaviours.set(digest, behaviour);
@@ -233,6 +254,29 @@ function buildMemoryDeployTarget(
         const before = replaced.get(stageKey(instance))?.pop();
         if (before) add(before, `${before.release.tag} again (reverted)`);
       }),
+
+    ...(options.promotion
+      ? {
+          promote: ({ instance, signal }: { instance: Instance; signal?: AbortSignal }) =>
+            faults.run('promote', signal, () => {
+              const entry = held.get(instance.id);
+              if (entry?.instance.state !== 'running') {
+                throw new CoreError(
+                  'CONFLICT',
+                  `Instance ${instance.id} is not running: nothing to promote`,
+                  {
+                    details: { target: id, instance: instance.id },
+                  },
+                );
+              }
+              const { awaitingPromotion: _promoted, ...rest } = entry.instance;
+              if (entry.instance.awaitingPromotion) promoted.push(instance.id);
+              entry.instance = rest;
+              entry.lines.push('promoted');
+              return snapshot(entry);
+            }),
+        }
+      : {}),
 
     list: ({ project, stage, signal }) =>
       faults.run('list', signal, () =>

@@ -46,6 +46,11 @@ export interface DeployTargetHarness extends HarnessBase {
   readonly health?: HealthCheckSettings;
   /** How long a case keeps probing before it judges the health; 30 s by default. */
   readonly settleTimeoutMs?: number;
+  /**
+   * The target is set up to ask for a confirmation before it promotes a candidate (a canary target's
+   * `promote: confirm`): its starts return candidates `awaitingPromotion`, and it has `promote()`.
+   */
+  readonly awaitsPromotion?: boolean;
 }
 
 export type DeployTargetCaseId =
@@ -60,6 +65,7 @@ export type DeployTargetCaseId =
   | 'retire-removes-instance'
   | 'retire-is-idempotent'
   | 'revert-restores-previous'
+  | 'promote-after-approval'
   | 'blue-green-runs-two-releases-side-by-side'
   | 'pull-fetches-release'
   | 'logs-returns-at-most-tail-lines'
@@ -288,8 +294,10 @@ export const deployTargetCases = caseTable<DeployTargetHarness, DeployTargetCase
       const { harness, unique } = context;
       const { target } = harness;
       const previous = specFor(harness, unique, { deploy: 'previous' });
-      const first = await startFor(context, previous);
+      let first = await startFor(context, previous);
       await settle(harness, first, (status) => status === 'healthy' || status === 'exited');
+      // A release counts as deployed once promoted, as the runner does after the approval.
+      if (first.awaitingPromotion && target.promote) first = await target.promote({ instance: first });
       // What the runner does first on a target that cannot run both (recreate), the target itself
       // on an in-place one.
       const sideBySide = target.capabilities.replacement !== 'in-place';
@@ -307,6 +315,38 @@ export const deployTargetCases = caseTable<DeployTargetHarness, DeployTargetCase
       const restored = runningOf(listed, first.deployId, first);
       same(restored.length, 1, `running instances of ${first.deployId} after the revert`);
       same(restored[0]?.release, previous.release, 'release running after the revert');
+    },
+  },
+  'promote-after-approval': {
+    title: 'a candidate awaiting promotion passes the gate, and promote() rolls it out',
+    gate: { claim: 'awaitsPromotion', when: true, claimed: (harness) => harness.awaitsPromotion === true },
+    run: async (context) => {
+      const { harness } = context;
+      const promote = defined(harness.target.promote, 'promote').bind(harness.target);
+      const candidate = await startFor(context, specFor(harness, context.unique));
+      same(candidate.awaitingPromotion, true, 'awaitingPromotion of a started candidate');
+      // The runner's gate comes before the approval: the waiting candidate must be able to pass it.
+      const reports = await settle(
+        harness,
+        candidate,
+        (status) => status === 'healthy' || status === 'exited',
+      );
+      same(reports.at(-1)?.status, 'healthy', `health of the waiting candidate (seen: ${statuses(reports)})`);
+      const promoted = await promote({ instance: candidate });
+      same(
+        { id: promoted.id, deployId: promoted.deployId, release: promoted.release, state: promoted.state },
+        { id: candidate.id, deployId: candidate.deployId, release: candidate.release, state: 'running' },
+        'the promoted instance',
+      );
+      check(promoted.awaitingPromotion !== true, 'the promoted instance still awaits its promotion');
+      const after = await settle(harness, promoted, (status) => status === 'healthy' || status === 'exited');
+      same(after.at(-1)?.status, 'healthy', `health after the promotion (seen: ${statuses(after)})`);
+      const listed = await harness.target.list({ project: candidate.project, stage: candidate.stage });
+      same(
+        runningOf(listed, candidate.deployId, candidate).map((item) => item.awaitingPromotion === true),
+        [false],
+        'the promoted release in list',
+      );
     },
   },
   'blue-green-runs-two-releases-side-by-side': {
