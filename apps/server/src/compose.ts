@@ -6,7 +6,9 @@ import {
   type Engine,
   instantiate,
   type Logger,
+  limitRegistry,
   type Registry,
+  RegistryLimiter,
   type ReverseProxy,
   type StageRef,
   type StateStore,
@@ -31,6 +33,11 @@ export interface Composed {
   readonly store: StateStore;
   /** The adapters as created, by registry name (uninstrumented, e.g. for test controls). */
   readonly registries: Readonly<Record<string, Registry>>;
+  /**
+   * The registries behind their limits (`registries.<name>.concurrency`, `.rate_limit`), for the
+   * API's requests: the engine's go through the same limiters, so that together they keep to them.
+   */
+  readonly limitedRegistries: Readonly<Record<string, Registry>>;
   readonly target: DeployTarget;
   readonly proxy?: ReverseProxy;
   readonly metrics: ServerMetrics;
@@ -110,6 +117,15 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
         instantiate(spec.definition, spec.options, { ...context('registry', name), path: spec.path }),
       );
   }
+  const limiters: Record<string, RegistryLimiter> = Object.create(null);
+  const limitedRegistries: Record<string, Registry> = Object.create(null);
+  for (const [name, registry] of Object.entries(registries)) {
+    limiters[name] = new RegistryLimiter(config.registryLimits[name], {
+      logger: logger.child({ component: 'registry', instance: name }),
+      path: `registries.${name}`,
+    });
+    limitedRegistries[name] = limitRegistry(registry, limiters[name]);
+  }
   const fileTarget =
     options.target ??
     make(() =>
@@ -173,6 +189,7 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
   const engine = createEngine({
     projects: config.projects,
     registries: instrumented,
+    registryLimits: limiters,
     target,
     ...(proxy ? { proxy } : {}),
     store,
@@ -190,6 +207,7 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     engine,
     store,
     registries,
+    limitedRegistries,
     target,
     ...(proxy ? { proxy } : {}),
     metrics,

@@ -7,5 +7,6 @@ export * from './logger.ts';
 export * from './memory/index.ts';
 export * from './notify/index.ts';
 export * from './policy/index.ts';
+export * from './registry-limiter.ts';
 export * from './request-deadline.ts';
 export * from './storage/index.ts';

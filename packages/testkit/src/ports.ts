@@ -1,8 +1,30 @@
 import { createServer } from 'node:net';
 import { TestkitError } from './testkit-error.ts';
 
-/** A port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
+/**
+ * Ports this process handed out: a port is free again for the kernel once its probe closes, so two
+ * calls could name the same one before either is bound (the demo stack asks for its servers' ports
+ * before the registry and Caddy take theirs). Remembering them keeps one process's ports distinct.
+ */
+const handedOut = new Set<number>();
+const rememberedPorts = 4096;
+
+/** A port on 127.0.0.1 that nothing listens on right now and that this process has not handed out. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await probePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (handedOut.size > rememberedPorts) handedOut.delete(handedOut.values().next().value as number);
+    return port;
+  }
+  throw new TestkitError(
+    'No free port on 127.0.0.1 that this process has not already handed out.',
+    'Too many ports are in use; stop leftover test processes (ss -ltnp).',
+  );
+}
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

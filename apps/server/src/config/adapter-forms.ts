@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { type AdapterEntry, type AdapterTables, type AnyDefinition, adapterTypes } from '../adapters.ts';
 import { fileForm, fileObject, node, secretEntries, secretFieldsOf, unwrap } from './file-form.ts';
+import { registryLimitEntries } from './registry-limits.ts';
 
 /**
  * The config file's adapter sections (registries, target, proxy, store), composed from the adapters
@@ -77,7 +78,13 @@ function registryForm(type: string, loaded: Entry | undefined) {
   if (type === 'gitea' || type === 'ghcr') extra = describe('password', 'Same as `token`.');
   if (type === 'ghcr') extra.url = v.optional(v.pipe(v.string(), v.description('Same as `registry_url`.')));
   return fileObject(
-    { type: typeEntry(type, description), ...entries, ...extra, options: deprecatedOptions },
+    {
+      type: typeEntry(type, description),
+      ...entries,
+      ...extra,
+      ...registryLimitEntries,
+      options: deprecatedOptions,
+    },
     required,
   );
 }

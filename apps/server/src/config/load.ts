@@ -7,6 +7,7 @@ import {
   type EngineProject,
   type LogLevel,
   type Registry,
+  type RegistryLimits,
   type ReverseProxy,
   type StateStore,
 } from '@docker-watcher/core';
@@ -60,6 +61,8 @@ export interface ResolvedConfig {
   readonly sources: ReadonlyMap<string, 'env' | 'file'>;
   readonly projects: EngineProject[];
   readonly registries: Readonly<Record<string, AdapterSpec<'registry', Registry>>>;
+  /** Per registry: requests at once and in a window (`registries.<name>.concurrency`, `.rate_limit`). */
+  readonly registryLimits: Readonly<Record<string, RegistryLimits>>;
   readonly target: AdapterSpec<'target', DeployTarget>;
   readonly proxy?: AdapterSpec<'proxy', ReverseProxy>;
   readonly store: AdapterSpec<'store', StateStore>;
@@ -263,7 +266,7 @@ function resolveAll(
   const okRegistries = Object.fromEntries(
     Object.entries(registriesFile).filter(([name]) => !broken(`registries.${name}`)),
   );
-  const { registries, credentials } = resolveRegistries(
+  const { registries, registryLimits, credentials } = resolveRegistries(
     ctx,
     okRegistries as Record<string, Record<string, unknown>>,
   );
@@ -330,6 +333,7 @@ function resolveAll(
     file,
     projects,
     registries,
+    registryLimits,
     target: targetSpec,
     ...(proxy ? { proxy } : {}),
     store,

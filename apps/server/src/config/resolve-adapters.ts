@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import type { DeployTarget, Registry, ReverseProxy, StateStore } from '@docker-watcher/core';
+import type { DeployTarget, Registry, RegistryLimits, ReverseProxy, StateStore } from '@docker-watcher/core';
 import type { AdapterNeeds } from '../adapters.ts';
 import {
   type AdapterContext,
@@ -10,6 +10,7 @@ import {
   originMessage,
   type ResolveContext,
 } from './context.ts';
+import { registryLimitsOf } from './registry-limits.ts';
 
 type Section = Record<string, unknown>;
 
@@ -33,7 +34,13 @@ const hostOf = (url: string | undefined): string | undefined => {
  * secret, `webhook_secret` is the OCI base's `webhook.secret`, GHCR's `url` its `registry_url`.
  */
 function registryOptions(ctx: ResolveContext, type: string, registry: Section, path: string) {
-  const { type: _type, options: _options, ...rest } = registry;
+  const {
+    type: _type,
+    options: _options,
+    concurrency: _concurrency,
+    rate_limit: _rateLimit,
+    ...rest
+  } = registry;
   const alias = (from: string, to: string) => {
     if (rest[from] === undefined) return;
     if (rest[to] !== undefined) ctx.problem(`${path}.${from}`, `set ${from} or ${to}, not both`);
@@ -73,6 +80,7 @@ function credentialsOf(type: string, options: Section): RegistryCredentials | un
 
 export function resolveRegistries(ctx: AdapterContext, registries: Readonly<Record<string, Section>>) {
   const specs: Record<string, AdapterSpec<'registry', Registry>> = Object.create(null);
+  const limits: Record<string, RegistryLimits> = Object.create(null);
   const credentials: RegistryCredentials[] = [];
   for (const [name, registry] of Object.entries(registries)) {
     const path = `registries.${name}`;
@@ -81,10 +89,11 @@ export function resolveRegistries(ctx: AdapterContext, registries: Readonly<Reco
     const spec = adapterSpec<'registry', Registry>(ctx, 'registry', type, options, path);
     if (!spec) continue;
     specs[name] = spec;
+    limits[name] = registryLimitsOf(registry);
     const found = credentialsOf(type, options);
     if (found) credentials.push(found);
   }
-  return { registries: specs, credentials };
+  return { registries: specs, registryLimits: limits, credentials };
 }
 
 export interface TargetInput {

@@ -104,7 +104,7 @@ export function createApp(composed: Composed, options: AppOptions = {}): Hono<Ap
       engine: composed.engine,
       store: composed.store,
       projects: config.projects,
-      registries: composed.registries,
+      registries: composed.limitedRegistries,
       audit: api.audit,
     }),
   };

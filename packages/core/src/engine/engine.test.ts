@@ -171,6 +171,24 @@ describe('engine: watching and deciding', () => {
     expect(w.running('rel')).toEqual(['v1.1.0']);
   });
 
+  it('redeploys a tag pinned by its policy when the tag is re-pushed, found by polling alone', async () => {
+    const w = world({
+      stageOverrides: { rel: { autoDeploy: true, policy: compileTagPolicy({ pin: 'stable' }) } },
+    });
+    w.registry.push(repository, 'stable');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    const first = await w.actual('rel');
+    expect(first?.tag).toBe('stable');
+    // No webhook: the poll cycle alone has to notice that the pinned tag names another image now.
+    const rebuilt = w.registry.push(repository, 'stable', 'rebuilt');
+    await engine.pollOnce();
+    await engine.idle();
+    expect(await w.actual('rel')).toEqual({ tag: 'stable', digest: rebuilt });
+    expect(rebuilt).not.toBe(first?.digest);
+  });
+
   it('converges after a restart on the same store', async () => {
     const store = createMemoryStateStore();
     const w = world({ store });
@@ -419,6 +437,71 @@ describe('engine: webhooks and faults', () => {
     await engine.stop();
   });
 
+  it('acts on a notification that came before the registry listed its tag', async () => {
+    // Distribution notifies of a tagged push before it links the tag: the first listing lacks it.
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ coalesceMs: 0 });
+    await engine.start();
+    await engine.idle();
+    const digest = `sha256:${'e'.repeat(64)}`;
+    const realListTags = w.registry.listTags.bind(w.registry);
+    let listings = 0;
+    w.registry.listTags = async (input) => {
+      const tags = await realListTags(input);
+      if (++listings === 1) w.registry.push(repository, 'dev-2');
+      return tags;
+    };
+    const request = w.registry.webhookRequest([
+      { repository, tag: 'dev-2', digest, action: 'pushed', eventId: 'evt-early' },
+    ]);
+    expect(await engine.ingestWebhook({ registry: 'main', request })).toHaveLength(1);
+    // No polling: only the notification can bring dev-2.
+    await expect.poll(() => w.running('dev'), { timeout: 30_000 }).toEqual(['dev-2']);
+    expect(listings).toBeGreaterThanOrEqual(2);
+  });
+
+  it('acts on a notified tag the registry lists before its manifest resolves', async () => {
+    // Distribution writes the tag's folder before its link: listed, but no manifest by that tag yet.
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ coalesceMs: 0 });
+    await engine.start();
+    await engine.idle();
+    const digest = w.registry.push(repository, 'dev-2');
+    const realResolve = w.registry.resolveReference.bind(w.registry);
+    let early = 0;
+    w.registry.resolveReference = async (input) =>
+      input.reference === 'dev-2' && ++early <= 2 ? undefined : realResolve(input);
+    const request = w.registry.webhookRequest([
+      { repository, tag: 'dev-2', digest, action: 'pushed', eventId: 'evt-unlinked' },
+    ]);
+    expect(await engine.ingestWebhook({ registry: 'main', request })).toHaveLength(1);
+    await expect.poll(() => w.running('dev'), { timeout: 30_000 }).toEqual(['dev-2']);
+    expect(early).toBeGreaterThan(2);
+  });
+
+  it('a poll that lists a tag before its manifest resolves deploys it at the next cycle, without backing off', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make();
+    await engine.start();
+    await engine.idle();
+    w.registry.push(repository, 'dev-2');
+    const realResolve = w.registry.resolveReference.bind(w.registry);
+    let early = true;
+    w.registry.resolveReference = async (input) =>
+      input.reference === 'dev-2' && early ? undefined : realResolve(input);
+    await engine.pollOnce();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-1']);
+    // Same listing, same stage: only a decision that was not remembered can see dev-2 now.
+    early = false;
+    await engine.pollOnce();
+    await engine.idle();
+    expect(w.running('dev')).toEqual(['dev-2']);
+  });
+
   it('a manual deploy looks at the registry now, even while the cycle backs off', async () => {
     const w = world();
     const engine = w.make({ backoffBaseMs: 60_000 });
@@ -493,12 +576,26 @@ describe('engine: webhooks and faults', () => {
     const serving = w.target.instances.find((i) => i.state === 'running' && i.stage === 'dev')!;
     // As after an engine restart that gave the container a new address, or a hand edit in the proxy.
     await w.proxy.ensureRoute({ route: { host, upstream: { host: '127.0.0.1', port: 1 } } });
-    await engine.pollOnce();
+    await engine.healRoutesOnce();
     expect(w.proxy.routes.find((r) => r.host === host)?.upstream).toEqual(serving.endpoint);
     const changes = w.proxy.changes.length;
-    await engine.pollOnce();
+    await engine.healRoutesOnce();
     // Nothing drifted: no write.
     expect(w.proxy.changes.length).toBe(changes);
+  });
+
+  it('heals a drifted route on its own timer, with polling off (a webhook-only server)', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ pollIntervalMs: 0, healIntervalMs: 20 });
+    await engine.start();
+    await engine.idle();
+    const host = 'stage-dev-web-app.example.com';
+    const serving = w.target.instances.find((i) => i.state === 'running' && i.stage === 'dev')!;
+    await w.proxy.ensureRoute({ route: { host, upstream: { host: '127.0.0.1', port: 1 } } });
+    await expect
+      .poll(() => w.proxy.routes.find((r) => r.host === host)?.upstream, { timeout: 30_000 })
+      .toEqual(serving.endpoint);
   });
 
   it('stop() resolves with nothing left running: no further registry calls', async () => {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeployTarget, Instance } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
-import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
-import type { Release, StageRef } from '../contracts/release.ts';
+import type { Registry, RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
+import { type Release, type StageRef, stageKey } from '../contracts/release.ts';
 import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import type {
   Approval,
@@ -18,6 +18,12 @@ import { createEventBus, type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
+import {
+  defaultRegistryConcurrency,
+  limitRegistry,
+  RegistryLimiter,
+  type RegistryLimits,
+} from '../registry-limiter.ts';
 import { decide, defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
 import {
@@ -58,8 +64,16 @@ export interface EngineOptions {
    * fixed), so that servers started together do not poll a registry at the same moments. Default 0.1.
    */
   readonly jitter?: number;
-  /** Concurrent registry requests per registry in a cycle. Default 4. */
+  /**
+   * Requests each registry gets at once, polling and on-demand looks together, where
+   * `registryLimits` does not say. Default 4.
+   */
   readonly registryConcurrency?: number;
+  /**
+   * Per registry name: its concurrency and rate limit, or a limiter shared with other callers of the
+   * registry (the server's API); every request the engine makes to it waits its turn there.
+   */
+  readonly registryLimits?: Readonly<Record<string, RegistryLimits | RegistryLimiter>>;
   /** Deploys running at once across all stages. Default 2. */
   readonly deployConcurrency?: number;
   /**
@@ -73,10 +87,12 @@ export interface EngineOptions {
    */
   readonly eventTtlMs?: number;
   /**
-   * After each poll cycle, point idle stages' routes back at the instance that runs their release
-   * when they drifted (a restarted container's new address, a hand edit). Default true.
+   * Point idle stages' routes back at the instance that runs their release when they drifted (a
+   * restarted container's new address, a hand edit), every `healIntervalMs`, polling or not. Default true.
    */
   readonly healRoutes?: boolean;
+  /** How often the leader checks the routes (`healRoutes`), on its own timer. Default 30 s. */
+  readonly healIntervalMs?: number;
   /** First pause after a repository's listing fails; doubles with each failure in a row (max 30 min). Default: the poll period, or 5 s without polling. */
   readonly backoffBaseMs?: number;
   /**
@@ -106,6 +122,7 @@ export interface EngineOptions {
 
 interface DeployJob {
   readonly deployId: string;
+  readonly ref: StageRef;
 }
 
 interface Watched {
@@ -126,6 +143,8 @@ export interface Engine {
   stop(options?: { readonly drain?: boolean }): Promise<void>;
   /** One poll cycle over every watched repository (what the timer runs). */
   pollOnce(): Promise<void>;
+  /** One pass of route healing now (what its timer runs; the leader only). */
+  healRoutesOnce(): Promise<void>;
   /** Verifies a webhook through the registry adapter and acts on what it reports. */
   ingestWebhook(params: {
     readonly registry: string;
@@ -170,19 +189,30 @@ export interface Engine {
   leftovers(): LeftoverStatus[];
 }
 
-const stageKey = (ref: StageRef) => `${ref.project}/${ref.stage}`;
+/** A tag the registry lists while its manifest does not resolve yet: the next look acts on it. */
+class TagNotLinkedYet extends CoreError {
+  readonly tag: string;
+  constructor(repository: string, tag: string) {
+    super('UNAVAILABLE', `${tag} is listed in ${repository} but its manifest does not resolve yet`, {
+      retryable: true,
+      details: { repository, tag },
+    });
+    this.tag = tag;
+  }
+}
 
 export function createEngine(options: EngineOptions): Engine {
-  const { target, proxy, registries } = options;
+  const { target, proxy } = options;
   const store = options.store ?? createMemoryStateStore();
   const logger = (options.logger ?? silentLogger).child({ component: 'engine' });
   const bus = options.bus ?? createEventBus({ logger });
   const pollIntervalMs = options.pollIntervalMs ?? 60_000;
   const jitter = options.jitter ?? 0.1;
-  const registryConcurrency = options.registryConcurrency ?? 4;
+  const { registries, limiters } = limitedRegistries(options, logger);
   const coalesceMs = options.coalesceMs ?? 250;
   const eventTtlMs = options.eventTtlMs ?? 24 * 60 * 60 * 1000;
   const healRoutes = options.healRoutes ?? true;
+  const healIntervalMs = options.healIntervalMs ?? 30_000;
   const backoffBaseMs = options.backoffBaseMs ?? (pollIntervalMs > 0 ? pollIntervalMs : 5_000);
   const deployRetryBaseMs =
     pauseOf('deployRetryBaseMs', options.deployRetryBaseMs) ?? defaultDeployRetryBaseMs;
@@ -232,6 +262,9 @@ export function createEngine(options: EngineOptions): Engine {
   const failures = new Map<string, number>();
   /** Why a repository's last look failed, for `plan`: cleared by the next look that acts. */
   const lookFailed = new Map<string, string>();
+  /** Looks in a row that found the registry still linking a notified tag; quick ones up to `unlistedLooks`. */
+  const unlisted = new Map<string, number>();
+  const unlistedLooks = 8;
   const inFlight = new Set<Promise<unknown>>();
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
@@ -410,9 +443,11 @@ export function createEngine(options: EngineOptions): Engine {
     }
     if (!tag) return undefined;
     // Request economy: the running tag's digest is re-checked only for pins (that is what a pin
-    // watches) and after a webhook reported a push of that tag; new tags are always resolved.
+    // watches, whether the stage's pin or a policy that is one) and after a webhook reported a push
+    // of that tag; new tags are always resolved.
+    const watchesDigest = pin !== undefined || config.policy.kind === 'pin';
     const repo = repoKey(project.registry, project.repository);
-    if (!pin && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
+    if (!watchesDigest && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
     const version = tagVersions.get(repo) ?? 0;
     // A new listing forgets every digest of the repository: a re-push may hide behind any change.
     let known = resolved.get(repo);
@@ -421,9 +456,11 @@ export function createEngine(options: EngineOptions): Engine {
       resolved.set(repo, known);
     }
     const cached = known.digests.get(tag);
-    if (!pin && cached && !repushed(repo, tag)) return { tag, digest: cached };
+    if (!watchesDigest && cached && !repushed(repo, tag)) return { tag, digest: cached };
     const digest = await resolveDigest(ref, tag, signal);
     if (digest) known.digests.set(tag, digest);
+    // Listed but without a manifest: the registry is linking the tag right now (see registryCatchingUp).
+    if (!digest && tagCache.get(repo)?.includes(tag)) throw new TagNotLinkedYet(project.repository, tag);
     return digest ? { tag, digest } : undefined;
   };
 
@@ -490,7 +527,7 @@ export function createEngine(options: EngineOptions): Engine {
         return record;
       }
       addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id });
+      await queue.push(key, { deployId: record.id, ref });
       return record;
     } catch (error) {
       if (record) localJobs.get(key)?.delete(record.id);
@@ -578,8 +615,8 @@ export function createEngine(options: EngineOptions): Engine {
   const queue: StageQueue<DeployJob> = new StageQueue<DeployJob>({
     limit: options.deployConcurrency ?? 2,
     run: async (key, job) => {
-      const [project, stage] = key.split('/') as [string, string];
-      const config = stageOf({ project, stage });
+      const { project, stage } = job.ref;
+      const config = stageOf(job.ref);
       const canceller = new AbortController();
       cancellers.set(job.deployId, canceller);
       const finished = await track(
@@ -777,6 +814,39 @@ export function createEngine(options: EngineOptions): Engine {
   };
 
   /**
+   * Distribution notifies of a tagged push before it links the tag, and lists a tag before the tag's
+   * link is written: a look in between sees the listing without the notified tag, or the tag without
+   * a manifest. Acting then would settle the notification and lose the push. Such a look acts on
+   * nothing: the notification stays marked ("waiting: a notification is being looked at") and the
+   * look comes again soon, `unlistedLooks` times at most, then at the usual pace with a warning.
+   */
+  const registryCatchingUp = (key: string, repository: string, tags: readonly string[], look: () => void) => {
+    if (tags.length === 0) return false;
+    const looks = (unlisted.get(key) ?? 0) + 1;
+    if (looks > unlistedLooks) {
+      if (looks === unlistedLooks + 1)
+        logger.warn(
+          `the registry still lacks a tag of ${repository} a notification named: looking at the usual pace`,
+          {
+            repository,
+            tags,
+            looks: unlistedLooks,
+          },
+        );
+      unlisted.set(key, looks);
+      return false;
+    }
+    unlisted.set(key, looks);
+    logger.debug(`the registry lacks a tag of ${repository} a notification named, yet: looking again`, {
+      repository,
+      tags,
+      look: looks,
+    });
+    inbox.retry(key, Date.now() + Math.min(50 * 2 ** looks, 2_000), look);
+    return true;
+  };
+
+  /**
    * Lists one repository's tags once and reconciles every stage that watches it. A webhook's mark
    * is cleared only when every stage acted; otherwise the look is tried again after the backoff.
    */
@@ -787,8 +857,9 @@ export function createEngine(options: EngineOptions): Engine {
     if (waitUntil > Date.now()) return inbox.retry(key, waitUntil, look);
     const mark = inbox.current(key);
     const registry = registries[entry.registry]!;
+    let tags: string[];
     try {
-      const tags = await registry.listTags({ repository: entry.repository, signal });
+      tags = await registry.listTags({ repository: entry.repository, signal });
       const previous = tagCache.get(key);
       if (!previous || previous.length !== tags.length || previous.some((tag, i) => tag !== tags[i])) {
         tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
@@ -801,20 +872,28 @@ export function createEngine(options: EngineOptions): Engine {
       adapterError(registry.id, 'listTags', failure);
       return inbox.retry(key, backoffUntil.get(key)!, look);
     }
+    const unlistedTags = inbox.tags(key).filter((tag) => !tags.includes(tag));
+    if (registryCatchingUp(key, entry.repository, unlistedTags, look)) return;
     let settled = true;
+    const unlinked: string[] = [];
     for (const stage of entry.stages) {
       if (stage.config.promoteFrom) continue;
       try {
         if (!(await reconcileStage(stage, signal, true)).settled) settled = false;
       } catch (error) {
         settled = false;
+        if (error instanceof TagNotLinkedYet && (unlisted.get(key) ?? 0) < unlistedLooks) {
+          unlinked.push(error.tag);
+          continue;
+        }
         adapterError(registry.id, 'reconcile', error);
         if (!signal.aborted)
           backOff(key, toCoreError(error), `acting on ${entry.repository} for ${stageKey(stage)}`);
       }
     }
-    if (signal.aborted) return;
+    if (signal.aborted || registryCatchingUp(key, entry.repository, unlinked, look)) return;
     if (settled && (await inbox.settle(key, mark))) {
+      unlisted.delete(key);
       failures.delete(key);
       backoffUntil.delete(key);
       lookFailed.delete(key);
@@ -841,7 +920,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
       logger.info(`taking over unfinished deploy ${record.id} of ${key}`, { deployId: record.id });
       addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id });
+      await queue.push(key, { deployId: record.id, ref: { project: record.project, stage: record.stage } });
     }
   };
 
@@ -881,10 +960,21 @@ export function createEngine(options: EngineOptions): Engine {
             await refreshRepository(entry, signal);
           }
         };
-        await Promise.all(Array.from({ length: Math.min(registryConcurrency, entries.length) }, worker));
+        const concurrency = limiters.get(entries[0]!.registry)!.concurrency;
+        await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
       }),
     );
-    if (healRoutes) await healAllRoutes(signal);
+  };
+
+  /** Route healing on its own timer: a webhook-only server heals too, and a slow poll cycle delays no heal. */
+  let healTimer: NodeJS.Timeout | undefined;
+  const scheduleHealing = () => {
+    if (!healRoutes || healIntervalMs <= 0 || stopping || !proxy) return;
+    healTimer = setTimeout(() => {
+      const pass = leases.leader ? healAllRoutes(lifetime.signal) : Promise.resolve();
+      void track(pass).finally(scheduleHealing);
+    }, healIntervalMs);
+    healTimer.unref();
   };
 
   /**
@@ -910,7 +1000,8 @@ export function createEngine(options: EngineOptions): Engine {
     const pause = loopBreaker();
     for (const [key, instances] of running) {
       await pause();
-      const [project, stage] = key.split('/') as [string, string];
+      // Each list holds the instances of one stage: the first names it.
+      const { project, stage } = instances[0]!;
       const config = stageConfig(project, stage);
       const host = config?.deploy.host;
       if (signal.aborted || !host || queue.isRunning(key) || queue.waiting(key)) continue;
@@ -1090,11 +1181,13 @@ export function createEngine(options: EngineOptions): Engine {
         }
       }
       schedule();
+      scheduleHealing();
     },
     async stop({ drain = false } = {}) {
       if (stopping) return;
       stopping = true;
       if (timer) clearTimeout(timer);
+      if (healTimer) clearTimeout(healTimer);
       inbox.stop();
       leftovers.stop();
       for (const pending of stageRetries.values()) clearTimeout(pending);
@@ -1115,6 +1208,7 @@ export function createEngine(options: EngineOptions): Engine {
       await leases.close();
     },
     pollOnce: () => track(pollOnce()),
+    healRoutesOnce: () => track(leases.leader ? healAllRoutes(lifetime.signal) : Promise.resolve()),
     async ingestWebhook({ registry: name, request }) {
       const registry = Object.hasOwn(registries, name) ? registries[name] : undefined;
       if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);
@@ -1377,6 +1471,26 @@ export function createEngine(options: EngineOptions): Engine {
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),
     leftovers: () => leftovers.list(),
   };
+}
+
+/** The engine's registries, each behind its limiter (the one given, or one of the given or default limits). */
+function limitedRegistries(options: EngineOptions, logger: Logger) {
+  const registries: Record<string, Registry> = Object.create(null);
+  const limiters = new Map<string, RegistryLimiter>();
+  const given = options.registryLimits ?? {};
+  for (const [name, registry] of Object.entries(options.registries)) {
+    const limits = Object.hasOwn(given, name) ? given[name] : undefined;
+    const limiter =
+      limits instanceof RegistryLimiter
+        ? limits
+        : new RegistryLimiter(
+            { concurrency: options.registryConcurrency ?? defaultRegistryConcurrency, ...limits },
+            { logger: logger.child({ registry: name }), path: `registryLimits.${name}` },
+          );
+    limiters.set(name, limiter);
+    registries[name] = limitRegistry(registry, limiter);
+  }
+  return { registries, limiters };
 }
 
 /** A retry pause as given, refused when it is not a duration (a negative or non-finite one would retry in a loop, or never). */

@@ -19,6 +19,7 @@ import { watchLabels } from '../labels/label-names.ts';
 import { type LabelModeOptions, parseContainerLabels } from '../labels/parse-labels.ts';
 import type { DockerTargetOptions } from '../options.ts';
 import { asideName } from './aside-name.ts';
+import { dependentsOf, followReplacement } from './dependents.ts';
 import { recreatePlan } from './recreate-body.ts';
 
 export interface AdoptedTargetOptions extends LabelModeOptions {
@@ -162,7 +163,9 @@ export function createAdoptedContainerTarget(
     if (mine && group.holder) {
       // This deploy started it already (a second call, or a retry after a lost answer).
       await startQuietly(docker.getContainer(group.holder.info.Id));
-      return docker.getContainer(group.holder.info.Id).inspect();
+      const info = await docker.getContainer(group.holder.info.Id).inspect();
+      await follow(await docker.getContainer(mine.info.Id).inspect(), info, group.name, onLog);
+      return info;
     }
     let oldId = mine?.info.Id;
     if (!oldId) {
@@ -189,17 +192,49 @@ export function createAdoptedContainerTarget(
     await startQuietly(created);
     const info = await created.inspect();
     onLog?.(`started ${group.name} (${info.Id.slice(0, 12)}) on ${spec.release.tag}`);
+    await follow(old, info, group.name, onLog);
     return info;
+  };
+
+  /** Containers that joined `from`'s network namespace or link to it now point at `to` (see `dependents.ts`). */
+  const follow = async (
+    from: Docker.ContainerInspectInfo,
+    to: Docker.ContainerInspectInfo,
+    name: string,
+    onLog?: (line: string) => void,
+  ) => {
+    const dependents = await dependentsOf(docker, from);
+    if (dependents.length === 0) return;
+    await followReplacement(docker, {
+      from,
+      to: { id: to.Id, name },
+      dependents,
+      ...(onLog ? { onLog } : {}),
+    });
   };
 
   /** Puts the set-aside container back: the candidate goes, the old one gets its name and runs. */
   const restore = async (group: StageContainers, aside: CandidateContainer) => {
     const holder = group.holder?.info.Id;
-    if (holder && holder !== aside.info.Id)
-      await orMissing(() => docker.getContainer(holder).remove({ force: true }));
+    // What depends on either container is found before anything moves (a legacy link names the
+    // container by its current name), and follows the restored one afterwards.
+    const candidate =
+      holder && holder !== aside.info.Id
+        ? await orMissing(() => docker.getContainer(holder).inspect())
+        : undefined;
+    const dependents = candidate ? await dependentsOf(docker, candidate) : [];
+    const old = await docker.getContainer(aside.info.Id).inspect();
+    // Those still on the old container (the candidate never started) lost its namespace when it stopped.
+    const moving = new Set(dependents.map((d) => d.Id));
+    const stale = (await dependentsOf(docker, old)).filter((d) => !moving.has(d.Id));
+    if (candidate) await orMissing(() => docker.getContainer(candidate.Id).remove({ force: true }));
     await docker.getContainer(aside.info.Id).rename({ name: group.name });
     await retag(aside.facts.image, aside.info.ImageID).catch(() => undefined);
     await startQuietly(docker.getContainer(aside.info.Id));
+    const to = { id: aside.info.Id, name: group.name };
+    if (candidate && dependents.length > 0)
+      await followReplacement(docker, { from: candidate, to, dependents });
+    if (stale.length > 0) await followReplacement(docker, { from: old, to, dependents: stale });
   };
 
   const checkHealth = async (

@@ -64,7 +64,7 @@ export function projectHandlers(api: ApiContext): Handlers<typeof projectRoutes>
       const state = await store.getStage(ref);
       return stageTags({
         projects: composed.config.projects,
-        registries: composed.registries,
+        registries: composed.limitedRegistries,
         ...ref,
         ...(state ? { state } : {}),
       });
