@@ -142,6 +142,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       app,
       login,
       seed: () => labelled?.seed(composed.store),
+      announce: () => labelled?.announce(composed.engine.bus),
       setReady: (value: boolean) => {
         ready = value;
       },
@@ -151,6 +152,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const start = async (prepared: Prepared) => {
     await prepared.seed();
     await prepared.composed.engine.start();
+    prepared.announce();
     loginState = prepared.login;
     prepared.setReady(true);
     return prepared;

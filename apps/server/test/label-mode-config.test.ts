@@ -24,7 +24,32 @@ describe('global.label_mode', () => {
       scope: 'blue',
       resyncMs: 5_000,
       insecureRegistries: ['registry.lan:5000'],
+      keepPreviousImage: 600_000,
     });
+  });
+
+  it('keeps the previous image for keep_previous_image seconds, or for good', async () => {
+    const keep = async (value: string) =>
+      (
+        await inspectConfigText(
+          config('{ type: docker }', `{ enabled: true, keep_previous_image: ${value} }`),
+          {},
+        )
+      ).config?.labelMode?.keepPreviousImage;
+    expect(await keep('0')).toBe(0);
+    expect(await keep('120')).toBe(120_000);
+    expect(await keep('false')).toBe('never');
+    expect(await keep('never')).toBe('never');
+    const bad = await inspectConfigText(
+      config('{ type: docker }', '{ enabled: true, keep_previous_image: "10m" }'),
+      {},
+    );
+    expect(bad.problems).toMatchObject([
+      {
+        path: 'global.label_mode.keep_previous_image',
+        message: expect.stringContaining('not the text "10m"'),
+      },
+    ]);
   });
 
   it('is off unless enabled', async () => {

@@ -132,6 +132,12 @@ const samples: { [N in EventName]: EventOf<N> } = {
     error: toEventError(new CoreError('RATE_LIMITED', 'slow down', { details: { status: 429 } })),
   },
   'engine:leadership': { type: 'engine:leadership', at, holder: 'replica-a', leader: true },
+  'labels:invalid': {
+    type: 'labels:invalid',
+    at,
+    container: 'web',
+    problems: [{ label: 'docker-watcher.auto-deploy', message: 'expected true or false, not "maybe"' }],
+  },
 };
 
 const queued = samples['deploy:queued'];
@@ -269,11 +275,12 @@ describe('createEventBus', () => {
       'stage:updated',
       'adapter:error',
       'engine:leadership',
+      'labels:invalid',
     ]);
     unsubscribe();
     unsubscribe();
     bus.emit(queued);
-    expect(seen).toHaveLength(17);
+    expect(seen).toHaveLength(18);
   });
 
   it('a listener that unsubscribes another during emit does not disturb the current delivery', () => {

@@ -173,6 +173,16 @@ export interface EngineLeadershipEvent extends EventBase<'engine:leadership'> {
 }
 
 /**
+ * A container labelled for label mode cannot be watched, or no longer can (a live label change):
+ * what is wrong, per label. Said once per distinct set of problems; the container is left alone.
+ */
+export interface LabelsInvalidEvent extends EventBase<'labels:invalid'> {
+  /** The container's name. */
+  readonly container: string;
+  readonly problems: ReadonlyArray<{ readonly label: string; readonly message: string }>;
+}
+
+/**
  * Every event of the system, in eventemitter3's map form: each event has exactly one argument, a
  * readonly JSON-serialisable payload whose `type` is the event's name.
  */
@@ -193,6 +203,7 @@ export interface EventMap {
   'stage:updated': [StageUpdatedEvent];
   'adapter:error': [AdapterErrorEvent];
   'engine:leadership': [EngineLeadershipEvent];
+  'labels:invalid': [LabelsInvalidEvent];
 }
 
 export type EventName = keyof EventMap;
@@ -220,6 +231,7 @@ const eventNameSet: Record<EventName, true> = {
   'stage:updated': true,
   'adapter:error': true,
   'engine:leadership': true,
+  'labels:invalid': true,
 };
 
 /** Every event name, e.g. to validate a subscription filter. */

@@ -1,7 +1,13 @@
 // The events of `GET /api/events`: every engine event but log lines, as valibot schemas (kept equal
 // to core's event types by `schemas.test.ts`), and the stream's own control messages.
 import * as v from 'valibot';
-import { type approvalStatusSchema, deployTriggerSchema, errorCodeSchema, releaseSchema } from './schemas.ts';
+import {
+  type approvalStatusSchema,
+  deployTriggerSchema,
+  errorCodeSchema,
+  readonlyArray,
+  releaseSchema,
+} from './schemas.ts';
 
 const at = v.pipe(v.string(), v.description('When it happened (ISO 8601).'));
 const deployBase = { at, deployId: v.string(), project: v.string(), stage: v.string() };
@@ -138,6 +144,12 @@ export const streamEventSchemas = {
     at,
     holder: v.string(),
     leader: v.boolean(),
+  }),
+  'labels:invalid': v.object({
+    type: v.literal('labels:invalid'),
+    at,
+    container: v.pipe(v.string(), v.description('The name of the container left alone.')),
+    problems: readonlyArray(v.object({ label: v.string(), message: v.string() })),
   }),
 } as const;
 

@@ -98,6 +98,8 @@ export interface LabelModeSettings {
   readonly scope?: string;
   readonly resyncMs: number;
   readonly insecureRegistries: readonly string[];
+  /** How long the previous image of an in-place update stays: ms, or `'never'` removed. */
+  readonly keepPreviousImage: number | 'never';
 }
 
 export interface ConfigReport {
@@ -251,6 +253,8 @@ function labelModeOf(
       ...(section.scope === undefined ? {} : { scope: section.scope }),
       resyncMs: section.resync_seconds * 1000,
       insecureRegistries: section.insecure_registries,
+      keepPreviousImage:
+        typeof section.keep_previous_image === 'number' ? section.keep_previous_image * 1000 : 'never',
     },
   };
 }

@@ -570,6 +570,18 @@ export const labelModeConfig = v.pipe(
       ),
       [],
     ),
+    keep_previous_image: v.optional(
+      v.pipe(
+        v.union(
+          [v.pipe(v.number(), v.integer(), v.minValue(0)), v.literal(false), v.literal('never')],
+          'must be whole seconds (0 or more), false or never',
+        ),
+        v.description(
+          'Seconds the image a container ran before an in-place update stays once the new container passed its gate (so a rollback in that time needs no registry); then it is removed unless a container uses it or something else names it. 0 removes it at once; `false` or `never` keeps it. Default 600.',
+        ),
+      ),
+      600,
+    ),
   }),
   v.description('Label mode: keep the containers you already run up to date, opted in by Docker labels.'),
 );

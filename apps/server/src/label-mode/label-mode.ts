@@ -1,8 +1,9 @@
-import type { Logger, StageRef, StateStore } from '@docker-watcher/core';
+import type { EventBus, Logger, StageRef, StateStore } from '@docker-watcher/core';
 import {
   type AdoptedTargetOptions,
   adoptedDeployId,
   createAdoptedContainerTarget,
+  type InvalidLabelledContainer,
   type LabelDiscovery,
   type LabelledStage,
   type LabelWatcher,
@@ -23,6 +24,8 @@ export interface ServerLabelMode {
     readonly option: Pick<ComposeOptions, 'labelled'>;
     /** Before the engine starts: what each labelled container runs is its stage's actual release. */
     readonly seed: (store: StateStore) => Promise<void>;
+    /** Once the engine runs: tells the notifiers of containers left alone for problems not told yet. */
+    readonly announce: (bus: EventBus) => void;
   };
   /** The containers found now, as `GET /api/labels` shows them. */
   view(): LabelledContainersView;
@@ -46,12 +49,26 @@ export async function startLabelMode(params: {
       docker: params.config.target.options as AdoptedTargetOptions['docker'],
       watchAll: settings.watchAll,
       ...(settings.scope === undefined ? {} : { scope: settings.scope }),
+      keepPreviousImage: settings.keepPreviousImage,
     },
     { logger },
   );
   let discovery: LabelDiscovery = { stages: [], invalid: [] };
   let ready = false;
-  let fileProjects: ReadonlySet<string> = new Set(params.config.projects.map((project) => project.id));
+  /** Stages the last composition left alone (see `withLabelledStages`). */
+  let refused: readonly InvalidLabelledContainer[] = [];
+  /** The problems last told per container: a resync or reload with the same ones says nothing again. */
+  const told = new Map<string, string>();
+  const announce = (leftAlone: readonly InvalidLabelledContainer[]) => (bus: EventBus) => {
+    const now = new Map(leftAlone.map((bad) => [bad.container.name, bad.problems] as const));
+    for (const name of told.keys()) if (!now.has(name)) told.delete(name);
+    for (const [container, problems] of now) {
+      const print = JSON.stringify(problems);
+      if (told.get(container) === print) continue;
+      told.set(container, print);
+      bus.emit({ type: 'labels:invalid', at: new Date().toISOString(), container, problems });
+    }
+  };
   const watcher: LabelWatcher = watchLabelledContainers({
     docker: adopted.docker,
     watchAll: settings.watchAll,
@@ -78,8 +95,8 @@ export async function startLabelMode(params: {
   };
   return {
     compose(config) {
-      fileProjects = new Set(config.projects.map((project) => project.id));
       const merged = withLabelledStages(config, discovery, logger);
+      refused = merged.refused;
       const projects = new Set(merged.stages.map((stage) => stage.project));
       const containers = new Map(
         merged.stages.map((stage) => [`${stage.project}/${stage.stage}`, stage.container.name]),
@@ -89,9 +106,10 @@ export async function startLabelMode(params: {
         config: merged.config,
         option: { labelled: { target: adopted, projects, containerOf } },
         seed: seed(merged.stages),
+        announce: announce([...discovery.invalid, ...merged.refused]),
       };
     },
-    view: () => labelledContainersView(discovery, fileProjects),
+    view: () => labelledContainersView(discovery, refused),
     async close() {
       watcher.close();
       await adopted.dispose();

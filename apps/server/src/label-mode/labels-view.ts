@@ -1,28 +1,28 @@
-import type { LabelDiscovery } from '@docker-watcher/target-docker';
+import type { InvalidLabelledContainer, LabelDiscovery } from '@docker-watcher/target-docker';
 import type { LabelledContainersView } from '../api/labels.ts';
 
 /**
  * What `GET /api/labels` shows of a discovery: every container label mode found, as the stage it
- * became or with the problems for which it is left alone. A container whose project the config
- * file has already is left alone too (`withLabelledStages`), and says so.
+ * became or with the problems for which it is left alone. A stage the server refused
+ * (`withLabelledStages`: its project is the config file's, a channel it names is not configured)
+ * is left alone too, and says why.
  */
 export function labelledContainersView(
   discovery: LabelDiscovery,
-  fileProjects: ReadonlySet<string>,
+  refused: readonly InvalidLabelledContainer[],
 ): LabelledContainersView {
+  const refusals = new Map(refused.map((r) => [r.container.id, r.problems]));
   const containers: LabelledContainersView['containers'][number][] = [];
   for (const stage of discovery.stages) {
-    const taken = fileProjects.has(stage.project);
+    const problems = refusals.get(stage.container.id) ?? [];
     containers.push({
       name: stage.container.name,
       id: stage.container.id,
-      watched: !taken,
+      watched: problems.length === 0,
       project: stage.project,
       stage: stage.stage,
       source: stage.source,
-      problems: taken
-        ? [{ label: 'docker-watcher.project', message: `the config file has a project ${stage.project}` }]
-        : [],
+      problems,
     });
   }
   for (const bad of discovery.invalid)

@@ -12,13 +12,15 @@ export const notifiableEvents = [
   'release:available',
   'adapter:error',
   'engine:leadership',
+  'labels:invalid',
 ] as const;
 
 export type NotifiableEventName = (typeof notifiableEvents)[number];
 export type NotificationEvent = Extract<DockerWatcherEvent, { type: NotifiableEventName }>;
 
 /**
- * What a route sends when it names no events: failures and releases waiting for a person.
+ * What a route sends when it names no events: failures, releases waiting for a person, and
+ * labelled containers left alone for their labels (said once per distinct set of problems).
  * Successes and starts are for chosen stages; adapter errors and leadership changes are opt-in,
  * because a registry outage reports on every poll cycle.
  */
@@ -27,6 +29,7 @@ export const defaultNotificationEvents: readonly NotifiableEventName[] = Object.
   'deploy:rolled-back',
   'deploy:awaiting-confirmation',
   'release:available',
+  'labels:invalid',
 ]);
 
 /** Notifications a channel never got (its queue overflowed, or it stayed down past the retries). */

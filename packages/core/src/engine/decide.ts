@@ -1,6 +1,7 @@
 import type { Release } from '../contracts/release.ts';
 import type { Approval, DeployRecord, StageState } from '../contracts/state-store.ts';
 import type { EngineStage } from './engine-config.ts';
+import { updateWindowAt } from './update-window.ts';
 
 /** What should happen in a stage now, and why (for people: logs, the API, `plan`). */
 export type StageDecision =
@@ -8,7 +9,7 @@ export type StageDecision =
       readonly action: 'none';
       readonly reason: string;
       readonly release?: Release;
-      /** Set while the stage waits for a retry (a registry or infrastructure fault): when it comes. */
+      /** Set while the stage waits for a retry (a registry or infrastructure fault) or its update window: when it comes. */
       readonly retryAt?: string;
     }
   | { readonly action: 'deploy'; readonly release: Release; readonly reason: string }
@@ -137,6 +138,18 @@ export function decide(input: DecideInput): StageDecision {
       release: candidate,
       reason: `${candidate.tag} is available; auto-deploy is off`,
     };
+  // Outside its update window a stage waits, visibly, and looks again when the window opens.
+  if (stage.updateWindow) {
+    const now = input.now ?? Date.now();
+    const window = updateWindowAt(stage.updateWindow, now);
+    if (!window.open)
+      return {
+        action: 'none',
+        reason: `${candidate.tag} is waiting for the update window ${stage.updateWindow.text}`,
+        release: candidate,
+        retryAt: new Date(window.opensAt).toISOString(),
+      };
+  }
   const why = state?.pin
     ? `pinned to ${state.pin}`
     : stage.promoteFrom

@@ -1,6 +1,7 @@
 import type { Registry } from '../contracts/registry.ts';
 import type { TagPolicy } from '../policy/index.ts';
 import type { StageDeploySettings } from './deploy-settings.ts';
+import type { UpdateWindow } from './update-window.ts';
 
 /** Stage deploy settings as given: strategy defaults to blue-green where the target can, health to `defaultHealthCheck`. */
 export type StageDeployInput = Omit<StageDeploySettings, 'strategy' | 'health'> &
@@ -22,6 +23,8 @@ export interface EngineStage {
    * (doubling with each such failure in a row, max 30 min); the engine's `deployRetryBaseMs` when unset.
    */
   readonly deployRetryBaseMs?: number;
+  /** New releases are deployed on their own only within these hours; outside, they wait for it to open. */
+  readonly updateWindow?: UpdateWindow;
   readonly deploy: StageDeployInput;
 }
 

@@ -18,3 +18,4 @@ export { createEngine, type Engine, type EngineOptions } from './engine.ts';
 export type { EngineProject, EngineRegistries, EngineStage, StageDeployInput } from './engine-config.ts';
 export { recordSuccess, stageHistoryLimit } from './stage-history.ts';
 export { withDeadline } from './step-deadline.ts';
+export { parseUpdateWindow, type UpdateWindow, updateWindowAt } from './update-window.ts';

@@ -213,6 +213,18 @@ function factsOf(event: NotificationEvent): Facts {
           : `Replica ${event.holder} no longer polls the registries.`,
         fields: [...field('Replica', event.holder)],
       };
+    case 'labels:invalid':
+      return {
+        tone: 'warning',
+        title: `${event.container}: labels not usable, left alone`,
+        text: `Container ${event.container} is labelled for docker-watcher but left alone: ${event.problems
+          .map((problem) => `${problem.label}: ${problem.message}`)
+          .join('; ')}`,
+        fields: [
+          ...field('Container', event.container),
+          ...event.problems.flatMap((problem) => field(problem.label, problem.message)),
+        ],
+      };
   }
 }
 
@@ -272,6 +284,10 @@ export function templateValuesOf(event: NotificationEvent, options: DescribeOpti
       break;
     case 'engine:leadership':
       put('holder', event.holder);
+      break;
+    case 'labels:invalid':
+      put('container', event.container);
+      put('reason', event.problems.map((problem) => `${problem.label}: ${problem.message}`).join('; '));
       break;
     default:
       break;

@@ -23,7 +23,7 @@ export const notificationRoute = v.strictObject({
       v.array(v.picklist(notifiableEvents, `must be one of ${notifiableEvents.join(', ')}`)),
       v.minLength(1, 'must name at least one event; leave it out for the defaults'),
       v.description(
-        `Events this route sends; without it ${defaultNotificationEvents.join(', ')} (failures and releases waiting for a person).`,
+        `Events this route sends; without it ${defaultNotificationEvents.join(', ')} (failures, releases waiting for a person, containers label mode leaves alone).`,
       ),
     ),
   ),

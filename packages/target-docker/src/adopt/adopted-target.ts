@@ -17,6 +17,12 @@ import { type CandidateContainer, candidateContainers } from '../labels/containe
 import { parseImageName } from '../labels/image-name.ts';
 import { watchLabels } from '../labels/label-names.ts';
 import { type LabelModeOptions, parseContainerLabels } from '../labels/parse-labels.ts';
+import {
+  createPreviousImageKeeper,
+  defaultKeepPreviousImageMs,
+  type KeepPreviousImage,
+} from '../labels/previous-images.ts';
+import { stopTimeoutOf } from '../labels/stage-settings.ts';
 import type { DockerTargetOptions } from '../options.ts';
 import { asideName } from './aside-name.ts';
 import { dependentsOf, followReplacement } from './dependents.ts';
@@ -29,6 +35,11 @@ export interface AdoptedTargetOptions extends LabelModeOptions {
   readonly runningGraceMs?: number;
   /** Seconds an old container gets to stop when it sets no stop timeout of its own. Default 10. */
   readonly stopTimeoutSeconds?: number;
+  /**
+   * How long the image a container ran before an update stays once the update passed its gate
+   * (a rollback then needs no registry): ms, 0 removes it at once, `'never'` keeps it. Default 10 min.
+   */
+  readonly keepPreviousImage?: KeepPreviousImage;
 }
 
 /** The containers of one labelled stage: the one holding its name, and old ones set aside by deploys. */
@@ -68,6 +79,11 @@ export function createAdoptedContainerTarget(
     ...(options.scope === undefined ? {} : { scope: options.scope }),
   };
   const stopSeconds = options.stopTimeoutSeconds ?? 10;
+  const previousImages = createPreviousImageKeeper({
+    docker,
+    keep: options.keepPreviousImage ?? defaultKeepPreviousImageMs,
+    ...(context.logger ? { logger: context.logger } : {}),
+  });
   const fail = (error: unknown, action: string, signal?: AbortSignal) =>
     toTargetError(error, { action, engine: 'the Docker Engine', target: id, signal });
   const orMissing = async <T>(call: () => Promise<T>): Promise<T | undefined> => {
@@ -143,10 +159,13 @@ export function createAdoptedContainerTarget(
   };
 
   const stopQuietly = async (info: Docker.ContainerInspectInfo) => {
+    // The label first (docker-watcher.stop-timeout), then the container's own stop timeout.
+    const seconds =
+      stopTimeoutOf(info.Config.Labels ?? {}) ??
+      (info.Config as { StopTimeout?: number }).StopTimeout ??
+      stopSeconds;
     try {
-      await docker
-        .getContainer(info.Id)
-        .stop({ t: (info.Config as { StopTimeout?: number }).StopTimeout ?? stopSeconds });
+      await docker.getContainer(info.Id).stop({ t: seconds });
     } catch (error) {
       if (statusOf(error) !== 304 && statusOf(error) !== 404) throw error;
     }
@@ -273,6 +292,12 @@ export function createAdoptedContainerTarget(
       const retired = group.asides.find((a) => a.info.Id === instance.id);
       if (retired) {
         await orMissing(() => docker.getContainer(retired.info.Id).remove({ force: true }));
+        previousImages.retired({
+          name: group.name,
+          ...group.ref,
+          imageId: retired.info.ImageID,
+          reference: retired.facts.image,
+        });
         return;
       }
       if (group.holder?.info.Id !== instance.id) return;
@@ -339,6 +364,9 @@ export function createAdoptedContainerTarget(
       }
     },
 
-    dispose: () => inner.dispose(),
+    dispose: () => {
+      previousImages.dispose();
+      return inner.dispose();
+    },
   };
 }

@@ -5,3 +5,5 @@ export * from './label-names.ts';
 export * from './labelled-projects.ts';
 export * from './migrate-labels.ts';
 export * from './parse-labels.ts';
+export * from './previous-images.ts';
+export * from './stage-settings.ts';

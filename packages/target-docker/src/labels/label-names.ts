@@ -17,6 +17,12 @@ export const watchLabels = {
   /** An HTTP path to probe when the image has no `HEALTHCHECK`, on `health.port`. */
   healthPath: 'docker-watcher.health.path',
   healthPort: 'docker-watcher.health.port',
+  /** Seconds the old container gets to stop during an update, over its own stop timeout. */
+  stopTimeout: 'docker-watcher.stop-timeout',
+  /** Hours in which new releases are deployed on their own, e.g. `02:00-05:00` or `02:00-05:00 Europe/Berlin`. */
+  schedule: 'docker-watcher.schedule',
+  /** Comma-separated names of configured notification channels told about this container's deploys. */
+  notify: 'docker-watcher.notify',
 } as const;
 
 /** Labels of the tools label mode replaces, understood as they are. */

@@ -34,6 +34,7 @@ export function labelledProjects(
       policy: compileTagPolicy(stage.policy),
       autoDeploy: stage.autoDeploy,
       ...(pin === undefined ? {} : { pin }),
+      ...(stage.updateWindow ? { updateWindow: stage.updateWindow } : {}),
       deploy: {
         image: stage.image.repository,
         strategy: 'blue-green',

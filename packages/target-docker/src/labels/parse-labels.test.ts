@@ -38,8 +38,43 @@ describe('parseContainerLabels', () => {
         autoDeploy: true,
         health: {},
         source: 'docker-watcher',
+        notify: [],
       },
     });
+  });
+
+  it('reads the stop timeout, the update window and the channels to tell', () => {
+    const verdict = parseContainerLabels(
+      facts({
+        'docker-watcher.enable': 'true',
+        'docker-watcher.stop-timeout': '45',
+        'docker-watcher.schedule': '02:00-05:00 Europe/Berlin',
+        'docker-watcher.notify': 'team-chat, ops_mail,team-chat',
+      }),
+    );
+    expect(verdict).toMatchObject({
+      kind: 'stage',
+      stage: {
+        stopTimeoutSeconds: 45,
+        updateWindow: { startMinute: 120, endMinute: 300, timeZone: 'Europe/Berlin' },
+        notify: ['team-chat', 'ops_mail'],
+      },
+    });
+  });
+
+  it('names a bad stop timeout, update window or channel list and leaves the container alone', () => {
+    for (const [label, value] of [
+      ['docker-watcher.stop-timeout', '-1'],
+      ['docker-watcher.stop-timeout', '10s'],
+      ['docker-watcher.stop-timeout', '3601'],
+      ['docker-watcher.schedule', 'nights'],
+      ['docker-watcher.schedule', '02:00-05:00 Nowhere/Land'],
+      ['docker-watcher.notify', 'Team Chat'],
+      ['docker-watcher.notify', ' , '],
+    ] as const) {
+      const verdict = parseContainerLabels(facts({ 'docker-watcher.enable': 'true', [label]: value }));
+      expect(verdict, `${label}=${value}`).toMatchObject({ kind: 'invalid', problems: [{ label }] });
+    }
   });
 
   it('reads policy, project, stage, auto-deploy and health labels', () => {

@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { parseAsideName } from '../adopt/aside-name.ts';
 import { type ImageName, parseImageName } from './image-name.ts';
 import { foreignLabels, managedLabel, watchLabels } from './label-names.ts';
+import { type LabelledStageSettings, stageSettingsOf } from './stage-settings.ts';
 
 /** What label mode needs to know of a container: from `docker inspect` or the container list. */
 export interface ContainerFacts {
@@ -28,7 +29,7 @@ export interface LabelModeOptions {
 export type LabelSource = 'docker-watcher' | 'watchtower' | 'wud' | 'watch-all';
 
 /** A container that label mode watches, as the project-stage it becomes. */
-export interface LabelledStage {
+export interface LabelledStage extends LabelledStageSettings {
   readonly project: string;
   readonly stage: string;
   readonly container: { readonly id: string; readonly name: string };
@@ -167,6 +168,7 @@ export function parseContainerLabels(facts: ContainerFacts, options: LabelModeOp
   const monitorOnly = flag(labels, foreignLabels.watchtowerMonitorOnly, problems);
   const autoDeploy = flag(labels, watchLabels.autoDeploy, problems) ?? !monitorOnly;
   const health = healthOf(labels, problems);
+  const settings = stageSettingsOf(labels, problems);
   const { policy, origin } = policyOf(labels, image, problems);
   const parsed = v.safeParse(tagPolicyOptions, policy);
   if (!parsed.success && Object.keys(policy).length > 0) {
@@ -178,6 +180,16 @@ export function parseContainerLabels(facts: ContainerFacts, options: LabelModeOp
   if (problems.length > 0 || !image || !parsed.success) return { kind: 'invalid', container, problems };
   return {
     kind: 'stage',
-    stage: { project, stage, container, image, policy: parsed.output, autoDeploy, health, source },
+    stage: {
+      project,
+      stage,
+      container,
+      image,
+      policy: parsed.output,
+      autoDeploy,
+      health,
+      source,
+      ...settings,
+    },
   };
 }
