@@ -244,7 +244,7 @@ try {
     } finally {
       loadResult = await load.stop();
       await proxy.removeRoute({ host });
-      for (const instance of await target.list({ project })) await target.stop({ instance });
+      for (const instance of await target.list({ project })) await target.retire({ instance });
     }
     results.push({ strategy, deploysMs, load: loadResult });
   }

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const instance of await target.list({ project: 'web-app' })) await target.stop({ instance });
+  for (const instance of await target.list({ project: 'web-app' })) await target.retire({ instance });
   await target.dispose();
   await Promise.all([registry?.stop(), caddy?.stop()]);
 });

@@ -188,24 +188,48 @@ describe('broken deploy targets', () => {
     expect(ids).toEqual(['list-filters-by-project-and-stage']);
   });
 
-  it('NOT_FOUND when stopping a gone instance fails stop-is-idempotent', async () => {
+  it('NOT_FOUND when retiring a gone instance fails retire-is-idempotent', async () => {
     const ids = await broken((target) => ({
       ...target,
-      stop: async (params) => {
+      retire: async (params) => {
         const running = await target.list({ project: params.instance.project });
         if (!running.some((instance) => instance.id === params.instance.id))
           throw notFound(params.instance.id);
-        await target.stop(params);
+        await target.retire(params);
       },
     }));
-    expect(ids).toEqual(['stop-is-idempotent']);
+    expect(ids).toEqual(['retire-is-idempotent']);
+  });
+
+  it('a retire that leaves the instance running fails retire-removes-instance', async () => {
+    const ids = await broken((target) => ({ ...target, retire: async () => {} }));
+    expect(ids).toEqual(['retire-removes-instance']);
+  });
+
+  it('a revert that leaves the candidate running fails revert-restores-previous', async () => {
+    const ids = await broken((target) => ({ ...target, revert: async () => {} }));
+    expect(ids).toEqual(['revert-restores-previous']);
+  });
+
+  it('an in-place revert that does not bring the release before back fails revert-restores-previous', async () => {
+    const ids = await broken(
+      (target) => ({
+        ...target,
+        revert: async (params) => {
+          await target.retire(params);
+        },
+      }),
+      { replacement: 'in-place' },
+    );
+    expect(ids).toEqual(['revert-restores-previous']);
   });
 
   it('claiming blue-green while replacing instances fails blue-green-runs-two-releases-side-by-side', async () => {
     const ids = await broken((target) => ({ ...target, capabilities: { blueGreen: true, canary: false } }), {
       blueGreen: false,
     });
-    expect(ids).toEqual(['blue-green-runs-two-releases-side-by-side']);
+    // The release before a candidate is gone too, so reverting the candidate cannot bring it back.
+    expect(ids).toEqual(['blue-green-runs-two-releases-side-by-side', 'revert-restores-previous']);
   });
 });
 

@@ -24,6 +24,14 @@ describeDeployTarget({
   name: 'target:memory (recreate, slow start)',
   create: () => memoryDeployTargetHarness({ blueGreen: false, startingProbes: 2 }),
 });
+describeDeployTarget({
+  name: 'target:memory (in-place)',
+  create: () => memoryDeployTargetHarness({ replacement: 'in-place' }),
+});
+describeDeployTarget({
+  name: 'target:memory (canaries promoted after a confirmation)',
+  create: () => ({ ...memoryDeployTargetHarness({ promotion: true }), awaitsPromotion: true }),
+});
 describeReverseProxy({ name: 'proxy:memory', create: () => memoryReverseProxyHarness() });
 describeNotifier({ name: 'notifier:memory', create: () => memoryNotifierHarness() });
 describeStateStore({ name: 'store:memory', create: () => memoryStateStoreHarness() });

@@ -637,7 +637,14 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
       return checkHealth(instance, health, signal);
     },
 
-    async stop({ instance, signal }) {
+    // Side by side: retiring an old release and reverting a failed candidate both remove its container.
+    async retire({ instance, signal }) {
+      guard(signal);
+      await recoverFromOutage(instance.id);
+      await stop(instance, signal);
+    },
+
+    async revert({ instance, signal }) {
       guard(signal);
       await recoverFromOutage(instance.id);
       await stop(instance, signal);

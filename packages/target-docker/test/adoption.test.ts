@@ -58,7 +58,7 @@ describe('adoption after a restart', () => {
         state: 'exited',
       },
     ]);
-    for (const instance of listed) await after.stop({ instance });
+    for (const instance of listed) await after.retire({ instance });
     expect(await after.list({ project })).toEqual([]);
   });
 });
@@ -91,7 +91,7 @@ describe('two servers on one engine', () => {
     // A deploy at A retires what A lists besides its candidate: B's container keeps running.
     const next = await a.start({ spec: spec('a-2', 'v1') });
     for (const old of await a.list({ project, stage: 'dev' }))
-      if (old.id !== next.id) await a.stop({ instance: old });
+      if (old.id !== next.id) await a.retire({ instance: old });
     expect(await ids(a)).toEqual(['a-2']);
     expect(await b.list({ project, stage: 'dev' })).toEqual([{ ...ofB, state: 'running' }]);
     expect(

@@ -219,7 +219,7 @@ describe('containers', () => {
       status: 'exited',
       detail: `container ${instance.id.slice(0, 12)} is gone`,
     });
-    await target.stop({ instance });
+    await target.revert({ instance });
     await expect(target.logs({ instance, tail: 5 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

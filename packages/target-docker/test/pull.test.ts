@@ -142,7 +142,9 @@ describe('the engine', () => {
     };
     await expectCoreError(target.start({ spec }), 'UNAVAILABLE');
     await expectCoreError(target.pull({ spec }), 'UNAVAILABLE');
-    await expectCoreError(target.stop({ instance: { ...spec, id: 'abc', state: 'running' } }), 'UNAVAILABLE');
+    const instance = { ...spec, id: 'abc', state: 'running' } as const;
+    await expectCoreError(target.retire({ instance }), 'UNAVAILABLE');
+    await expectCoreError(target.revert({ instance }), 'UNAVAILABLE');
     await target.dispose();
   });
 

@@ -22,7 +22,7 @@ export interface NomadClientOptions {
 }
 
 export interface NomadRequest {
-  readonly method?: 'GET' | 'POST';
+  readonly method?: 'GET' | 'POST' | 'DELETE';
   /** Path with its segments encoded already, e.g. `/v1/job/web-app`. */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;

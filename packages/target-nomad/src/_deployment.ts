@@ -64,7 +64,13 @@ export function progressLine(deployment: NomadDeployment): string {
 /** The health of a job version, as its deployment tells it. `dead` says the allocations all stopped. */
 export function deploymentHealth(
   deployment: NomadDeployment,
-  facts: { readonly current: boolean; readonly currentVersion: number; readonly dead?: string | undefined },
+  facts: {
+    readonly current: boolean;
+    readonly currentVersion: number;
+    readonly dead?: string | undefined;
+    /** Its canaries are healthy and wait for a person's confirmation: the gate passes, the promotion comes after. */
+    readonly awaitsConfirmation?: boolean;
+  },
 ): HealthReport {
   const line = progressLine(deployment);
   switch (deployment.Status) {
@@ -82,6 +88,8 @@ export function deploymentHealth(
       return { status: 'unhealthy', detail: `${line}${reverted}` };
     }
     default: {
+      if (facts.awaitsConfirmation && facts.current)
+        return { status: 'healthy', detail: `${line}; canaries healthy, awaiting promotion` };
       const waiting = canariesReady(deployment) ? '; canaries healthy, awaiting promotion' : '';
       return { status: 'starting', detail: `${line}${waiting}` };
     }

@@ -69,14 +69,14 @@ import {
 import { planLines } from './_plan.ts';
 import { nomadTargetOptions, nomadTargetSecrets, type ResolvedNomadTargetOptions } from './options.ts';
 
-/** A DeployTarget for Nomad, plus the promotion of canaries that wait for a confirmation. */
+/** A DeployTarget for Nomad, with the promotion of canaries that wait for a confirmation. */
 export interface NomadTarget extends DeployTarget {
   /**
-   * Promotes the canaries of the project-stage's running deployment (for `promote: 'confirm'`).
-   * `false` when no deployment of its job waits for promotion; `CONFLICT` when its canaries are not
-   * all healthy yet.
+   * Promotes the canaries of a candidate started with `promote: 'confirm'` (`awaitingPromotion`) and
+   * follows its deployment until it is final. `CONFLICT` when its canaries are not all healthy;
+   * `UNAVAILABLE` when the deployment fails after the promotion.
    */
-  promote(params: CallOptions & StageRef): Promise<boolean>;
+  promote(params: CallOptions & { readonly instance: Instance }): Promise<Instance>;
 }
 
 /** Transient failures a blocking-query loop rides out before giving up. */
@@ -357,8 +357,12 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
     );
   };
 
-  /** Follows the deployment of a registered version until it is final (or the deadline), promoting canaries. */
-  const follow = async (state: Follow): Promise<void> => {
+  /**
+   * Follows the deployment of a registered version until it is final (or the deadline), promoting
+   * canaries with `promote: auto`; with `confirm`, until its canaries are healthy and wait. Resolves
+   * with the deployment where it stopped (none for a version without one).
+   */
+  const follow = async (state: Follow): Promise<NomadDeployment | undefined> => {
     const { binding, version, deadline, say, signal } = state;
     const jobId = binding.jobId;
     let deploymentId: string | undefined;
@@ -435,11 +439,10 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
         deadline,
       );
       if (!settled) return giveUp(state, jobId, `the allocations of version ${version}`);
-      return;
+      return undefined;
     }
 
     let lastLine = '';
-    let announced = false;
     let promotedOnce = false;
     const followed = deploymentId;
     const final = await watch(
@@ -467,11 +470,10 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
               if (!isCoreError(error, 'CONFLICT')) throw error;
               say(`promotion refused, waiting: ${error.message}`);
             }
-          } else if (binding.promote === 'confirm' && !announced) {
-            announced = true;
-            say(
-              `the canaries of version ${version} are healthy; waiting for confirmation: promote ${state.ref.project}/${state.ref.stage} before ${new Date(deadline).toISOString()}`,
-            );
+          } else if (binding.promote === 'confirm') {
+            // The engine takes it from here: its gate, then an approval, then `promote`.
+            say(`the canaries of version ${version} are healthy and wait for their promotion`);
+            return true;
           }
         }
         return false;
@@ -479,6 +481,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
       deadline,
     );
     if (!final) return giveUp(state, jobId, `deployment ${shortId(followed)}`);
+    return final;
   };
 
   const instanceOf = (job: NomadJob, binding: JobBinding, managed: ManagedRelease): Instance => ({
@@ -582,11 +585,22 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
     }
   };
 
+  /** Canaries that passed and wait for a person (`promote: confirm`), not for Nomad's `auto_promote`. */
+  const awaitsConfirmation = (binding: JobBinding | undefined, deployment: NomadDeployment) =>
+    binding?.promote === 'confirm' && canariesReady(deployment) && !autoPromotes(deployment);
+
+  const parsedInstance = (instance: Instance) => {
+    const parsed = parseInstanceId(instance.id);
+    if (!parsed)
+      throw new CoreError('BAD_REQUEST', `${instance.id} is not an instance of ${id} (<job>@<version>)`);
+    return parsed;
+  };
+
   const target: NomadTarget = {
     id,
     // One current version per job: Nomad replaces the old release itself (rolling update or
     // canaries), so two releases never stay side by side for the engine.
-    capabilities: { blueGreen: false, canary: true },
+    capabilities: { blueGreen: false, canary: true, replacement: 'in-place' },
 
     async start({ spec, onLog, signal }) {
       guard(signal);
@@ -636,7 +650,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
           ({ version, evalId } = await register(job, binding, spec, say, signal));
         }
       }
-      await follow({
+      const followed = await follow({
         binding,
         version,
         evalId,
@@ -646,6 +660,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
         signal,
         ref: spec,
       });
+      const waits = followed !== undefined && awaitsConfirmation(binding, followed);
       const now = await readJob(jobId, signal);
       return {
         id: instanceId(jobId, version),
@@ -655,15 +670,13 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
         release: { tag: spec.release.tag, digest: spec.release.digest },
         state: now.Version !== version ? 'exited' : now.Stop ? 'stopped' : 'running',
         ...(binding.endpoint ? { endpoint: binding.endpoint } : {}),
+        ...(waits ? { awaitingPromotion: true } : {}),
       };
     },
 
     async checkHealth({ instance, signal }): Promise<HealthReport> {
       guard(signal);
-      const parsed = parseInstanceId(instance.id);
-      if (!parsed)
-        throw new CoreError('BAD_REQUEST', `${instance.id} is not an instance of ${id} (<job>@<version>)`);
-      const { jobId, version } = parsed;
+      const { jobId, version } = parsedInstance(instance);
       const job = await readJobIfAny(jobId, signal);
       if (!job) return { status: 'exited', detail: `job ${jobId} is gone` };
       if (job.Stop) return { status: 'exited', detail: `job ${jobId} is stopped` };
@@ -684,32 +697,32 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
         current: job.Version === version,
         currentVersion: job.Version,
         dead,
+        awaitsConfirmation: awaitsConfirmation(bindingFor(options, instance), deployment),
       });
     },
 
-    async stop({ instance, signal }) {
+    async retire({ instance, signal }) {
       guard(signal);
-      const parsed = parseInstanceId(instance.id);
-      if (!parsed)
-        throw new CoreError('BAD_REQUEST', `${instance.id} is not an instance of ${id} (<job>@<version>)`);
-      const { jobId, version } = parsed;
+      const { jobId, version } = parsedInstance(instance);
       const job = await readJobIfAny(jobId, signal);
-      // Gone, or replaced: by a newer deploy, by Nomad's auto_revert, or by an earlier stop.
-      if (!job || job.Version !== version) return;
-      const deployment = await deploymentOf(jobId, version, signal);
-      const settled = deployment
-        ? deployment.Status === 'successful'
-        : allocationHealth(await allocationsOf(jobId, version, signal), version).status === 'healthy';
-      if (settled) {
-        // The job's current, healthy version: the next registration replaces it (the engine's
-        // recreate strategy stops the old release right before starting the new one).
-        logger.debug(
-          `${instance.id} is the current, healthy version of job ${jobId}: left to the next deploy`,
-        );
-        return;
-      }
+      // Gone, stopped, or replaced (by a newer deploy, Nomad's auto_revert or a revert): nothing runs it.
+      if (!job || job.Stop || job.Version !== version) return;
+      // The engine never retires on an in-place target; a direct call stops the job (not purged).
+      await call(
+        { method: 'DELETE', path: jobPath(jobId), what: `stop job ${jobId}`, signal },
+        registerResponseSchema,
+      );
+      logger.info(`retired ${instance.id}: stopped job ${jobId}`, {
+        job: jobId,
+        deployId: instance.deployId,
+      });
+    },
+
+    async revert({ instance, signal }) {
+      guard(signal);
+      const { jobId, version } = parsedInstance(instance);
       const outcome = await undo(jobId, version, signal);
-      logger.info(`stopped ${instance.id}: ${outcome}`, { job: jobId, deployId: instance.deployId });
+      logger.info(`reverted ${instance.id}: ${outcome}`, { job: jobId, deployId: instance.deployId });
     },
 
     async list({ project, stage, signal }) {
@@ -760,21 +773,39 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
       return instances;
     },
 
-    async promote({ project, stage, signal }) {
+    async promote({ instance, signal }) {
       guard(signal);
-      const binding = requireBinding({ project, stage });
-      const latest = await call(
-        {
-          path: jobPath(binding.jobId, '/deployment'),
-          what: `read the latest deployment of job ${binding.jobId}`,
-          signal,
-        },
-        latestDeploymentSchema,
-      );
-      if (!latest || groupsAwaitingPromotion(latest).length === 0) return false;
-      await promoteDeployment(latest, signal);
-      logger.info(`promoted the canaries of deployment ${shortId(latest.ID)}`, { job: binding.jobId });
-      return true;
+      const { jobId, version } = parsedInstance(instance);
+      const binding = requireBinding(instance);
+      const deployment = await deploymentOf(jobId, version, signal);
+      if (!deployment)
+        throw new CoreError('NOT_FOUND', `Job ${jobId} version ${version} has no deployment to promote`, {
+          details: { target: id, job: jobId, version },
+        });
+      const say = (line: string) =>
+        logger.info(redact(line, secrets), { job: jobId, deployId: instance.deployId });
+      if (groupsAwaitingPromotion(deployment).length > 0) {
+        await promoteDeployment(deployment, signal);
+        say(`promoted the canaries of deployment ${shortId(deployment.ID)}`);
+      }
+      const final = await follow({
+        binding,
+        version,
+        evalId: undefined,
+        expectsDeployment: true,
+        deadline: Date.now() + options.deploymentTimeoutMs,
+        say,
+        signal,
+        ref: instance,
+      });
+      if (final?.Status !== 'successful')
+        throw new CoreError(
+          'UNAVAILABLE',
+          `Deployment ${shortId(deployment.ID)} of job ${jobId} ended ${final?.Status ?? 'unknown'} after the promotion${final?.StatusDescription ? ` (${final.StatusDescription})` : ''}`,
+          { details: { target: id, job: jobId, version } },
+        );
+      const { awaitingPromotion: _promoted, ...rest } = instance;
+      return { ...rest, state: 'running' };
     },
 
     dispose: lifecycle.dispose,
@@ -792,7 +823,8 @@ export const nomadTarget = defineDeployTarget({
 
 /**
  * A deploy target that runs each project-stage as a Nomad job: `start` sets the job's image to
- * `repo@digest`, registers it and follows its deployment; `stop` of an unfinished one reverts.
+ * `repo@digest`, registers it and follows its deployment; `revert` of a candidate rolls the job back
+ * to its last stable version.
  */
 export function createNomadTarget(
   options: v.InferInput<typeof nomadTargetOptions>,

@@ -138,7 +138,7 @@ export const nomadTargetOptions = v.strictObject({
     v.pipe(
       promoteMode,
       v.description(
-        'Canaries waiting for promotion: `auto` promotes them once they are all healthy; `confirm` waits (within `deploymentTimeoutMs`) for `promote()` to be called.',
+        'Canaries waiting for promotion: `auto` promotes them once they are all healthy; `confirm` returns the candidate once they are, and the engine opens an approval after its health gate: approving it (`POST /api/approvals/:id/approve`) promotes them and follows the deployment to its end, rejecting it reverts the job.',
       ),
     ),
     'auto',

@@ -5,9 +5,6 @@ import { image, releases } from './support/fixtures.ts';
 
 // The kit names its projects `conformance-<unique>`: the fake creates a job for each on first use,
 // as if the platform team had registered them, version 0 stable and serving an older release.
-const stopReason =
-  'a Nomad job has exactly one current version: stop reverts a version whose deployment is unfinished or failed, but leaves a successfully deployed current version to be replaced by the next registration, because the engine’s recreate strategy (the default for targets without blueGreen) stops the serving release right before it starts the new one';
-
 function harness(seed: Omit<FakeJobSeed, 'id' | 'image'>, options: Partial<NomadTargetOptions> = {}) {
   return async () => {
     const token = 'conformance-token-3f1e';
@@ -42,11 +39,17 @@ function harness(seed: Omit<FakeJobSeed, 'id' | 'image'>, options: Partial<Nomad
 describeDeployTarget({
   name: 'target:nomad (rolling update, auto_revert)',
   create: harness({ autoRevert: true }),
-  skip: { 'stop-removes-instance': stopReason },
 });
 
 describeDeployTarget({
   name: 'target:nomad (canaries promoted by the target, no auto_revert, namespace)',
   create: harness({ canary: 1, namespace: 'apps' }, { namespace: 'apps', promote: 'auto' }),
-  skip: { 'stop-removes-instance': stopReason },
+});
+
+describeDeployTarget({
+  name: 'target:nomad (canaries promoted after a confirmation, no auto_revert)',
+  create: async () => ({
+    ...(await harness({ canary: 1 }, { promote: 'confirm' })()),
+    awaitsPromotion: true,
+  }),
 });

@@ -17,14 +17,14 @@ describe('runDeploy with target:nomad', () => {
     expect(states(second)).toEqual([
       'pending',
       'pulling',
-      'stopping-old',
       'starting',
       'health-checking',
       'switching-traffic',
       'succeeded',
     ]);
     expect(currentImage()).toBe(ref(releases.v2));
-    // Stopping the serving release before the start (recreate) left it to Nomad's rolling update.
+    // An in-place target: the runner stopped nothing before the start, Nomad's rolling update
+    // replaced the serving release, and nothing was retired after the switch.
     expect(nomad.versions(jobId).map((version) => version.Version)).toEqual([0, 1, 2]);
     expect(nomad.requestsTo('POST', /\/revert$/)).toHaveLength(0);
     expect(proxy.routes.find((route) => route.host === host)?.upstream).toEqual(endpoint);
@@ -144,49 +144,76 @@ describe('runDeploy with target:nomad', () => {
     expect(nomad.requestsTo('POST', /^\/v1\/deployment\/promote\//)).toHaveLength(0);
   });
 
-  it('waits for a confirmation with promote: confirm, and goes on once promote() is called', async () => {
-    const { deploy, target, events, nomad } = await setup({
+  it('opens an approval after the gate with promote: confirm; approving it promotes the canaries and the deploy completes', async () => {
+    const { deploy, store, events, nomad, currentImage, decidePromotions, log } = await setup({
       seed: { canary: 1 },
       target: { promote: 'confirm' },
     });
-    expect(await target.promote({ project: 'web-app', stage: 'dev' })).toBe(false);
-    // The confirmer: whoever watches the deploy log (a person behind the server's API, here the test).
-    const confirmed = new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (
-          events.some(
-            (event) => event.type === 'deploy:log' && event.line.includes('waiting for confirmation'),
-          )
-        ) {
-          clearInterval(timer);
-          void target.promote({ project: 'web-app', stage: 'dev' }).then((promoted) => {
-            expect(promoted).toBe(true);
-            resolve();
-          });
-        }
-      }, 5);
-    });
+    decidePromotions('approved');
     const record = await deploy(releases.v1);
-    await confirmed;
     expect(record.state).toBe('succeeded');
+    expect(states(record)).toEqual([
+      'pending',
+      'pulling',
+      'starting',
+      'health-checking',
+      'switching-traffic',
+      'succeeded',
+    ]);
+    expect(currentImage()).toBe(ref(releases.v1));
     expect(nomad.requestsTo('POST', /^\/v1\/deployment\/promote\//)).toHaveLength(1);
-    const line = events.find(
-      (event) => event.type === 'deploy:log' && event.line.includes('waiting for confirmation'),
-    );
-    expect(line).toMatchObject({ line: expect.stringMatching(/promote web-app\/dev before \d{4}-/) });
+    const asked = events.find((event) => event.type === 'deploy:awaiting-confirmation');
+    const approvalId = asked?.type === 'deploy:awaiting-confirmation' ? asked.approvalId : '';
+    expect(await store.getApproval({ id: approvalId })).toMatchObject({
+      kind: 'promotion',
+      deployId: record.id,
+      status: 'approved',
+      release: releases.v1,
+    });
+    const lines = await log(record);
+    expect(lines).toContain('the canaries of version 1 are healthy and wait for their promotion');
+    expect(lines).toContain(`v1.0.0 passed its gate and waits for its promotion: approval ${approvalId}`);
+    expect(
+      lines.some((line) => /^health gate passed: .*canaries healthy, awaiting promotion/.test(line)),
+    ).toBe(true);
   });
 
-  it('reverts when nobody confirms the canaries in time', async () => {
-    const { deploy, currentImage, nomad } = await setup({
+  it('reverts the canaries when the promotion is rejected', async () => {
+    const { deploy, currentImage, nomad, decidePromotions } = await setup({
       seed: { canary: 1 },
-      target: { promote: 'confirm', deploymentTimeoutMs: 300 },
+      target: { promote: 'confirm' },
     });
-    nomad.behave(releases.v1.digest, 'healthy');
+    decidePromotions('rejected', 'the error rate is up');
+    const failed = await deploy(releases.v1);
+    expect(failed.state).toBe('rolled-back');
+    expect(failed.error).toMatchObject({
+      code: 'ABORTED',
+      message: 'ops rejected the promotion of v1.0.0: the error rate is up',
+      fault: 'release',
+    });
+    expect(nomad.requestsTo('POST', /^\/v1\/deployment\/promote\//)).toHaveLength(0);
+    expect(nomad.requestsTo('POST', /^\/v1\/deployment\/fail\//)).toHaveLength(1);
+    expect(currentImage()).toBe('registry.test/team/web-app:0.9.0');
+  });
+
+  it('reverts when nobody decides the promotion in time, and closes its approval', async () => {
+    const { deploy, currentImage, nomad, store } = await setup({
+      seed: { canary: 1 },
+      target: { promote: 'confirm' },
+      deadlines: { promotionMs: 300 },
+    });
     const failed = await deploy(releases.v1);
     expect(failed.state).toBe('rolled-back');
     expect(failed.error?.code).toBe('TIMEOUT');
     expect(nomad.requestsTo('POST', /^\/v1\/deployment\/promote\//)).toHaveLength(0);
     expect(currentImage()).toBe('registry.test/team/web-app:0.9.0');
+    expect(await store.listApprovals({})).toMatchObject([
+      {
+        kind: 'promotion',
+        status: 'closed',
+        reason: expect.stringMatching(/^the deploy rolled back: Nobody decided/),
+      },
+    ]);
   });
 
   it('makes a new job version for a tag pushed again with the same digest', async () => {
@@ -211,7 +238,7 @@ describe('runDeploy with target:nomad', () => {
     proxy.faults.failNext('ensureRoute', 'UNAVAILABLE');
     const failed = await deploy(releases.v2, releases.v1);
     expect(failed.state).toBe('rolled-back');
-    // stop left the healthy candidate to the next deploy; restarting the old release reverted to it.
+    // The healthy candidate was reverted (before the commit point): Nomad's own rollback to v1.
     expect(currentImage()).toBe(ref(releases.v1));
     expect(nomad.requestsTo('POST', /\/revert$/).map((request) => request.body)).toEqual([
       { JobID: jobId, JobVersion: 1, EnforcePriorVersion: 2 },

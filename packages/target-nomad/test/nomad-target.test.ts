@@ -104,7 +104,7 @@ describe('start', () => {
     expect(nomad.lastVaultToken).toBe(vaultToken);
     nomad.lastVaultToken = undefined;
     const bad = await target.start({ spec: spec(releases.unhealthy) });
-    await target.stop({ instance: bad });
+    await target.revert({ instance: bad });
     expect(nomad.requestsTo('POST', /\/revert$/)[0]?.body).toMatchObject({ VaultToken: vaultToken });
     expect(JSON.stringify(logger.entries)).not.toContain(vaultToken);
   });
@@ -199,7 +199,7 @@ describe('start', () => {
     expect(report.detail).toMatch(/2 of 2 allocations failed/);
   });
 
-  it('ends with ABORTED when the signal fires while following, and leaves the undo to stop', async () => {
+  it('ends with ABORTED when the signal fires while following, and leaves the undo to revert', async () => {
     const { target, nomad } = await setup();
     nomad.behave(releases.stuck.digest, 'stuck');
     const controller = new AbortController();
@@ -214,13 +214,13 @@ describe('start', () => {
     expect(nomad.requestsTo('POST', /^\/v1\/deployment\/fail\//)).toHaveLength(0);
     const [candidate] = await target.list({ project: 'web-app', stage: 'dev' });
     expect(candidate?.release).toEqual(releases.stuck);
-    await target.stop({ instance: candidate as Instance });
+    await target.revert({ instance: candidate as Instance });
     expect(nomad.requestsTo('POST', /^\/v1\/deployment\/fail\//)).toHaveLength(1);
     expect(nomad.job(jobId)?.TaskGroups[0]?.Tasks[0]?.Config.image).toBe(`${image}:0.9.0`);
   });
 });
 
-describe('checkHealth, stop and list', () => {
+describe('checkHealth, retire, revert and list', () => {
   const health = { intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 };
 
   it('reports a replaced version as exited and a version whose job is gone likewise', async () => {
@@ -265,38 +265,63 @@ describe('checkHealth, stop and list', () => {
     });
   });
 
-  it('stop is a no-op for a replaced version and for the current healthy one, and idempotent', async () => {
+  it('retire and revert leave a replaced version and a gone job alone', async () => {
     const { target, nomad } = await setup();
     const first = await target.start({ spec: spec() });
-    const second = await target.start({ spec: spec(releases.v2) });
-    const writes = () => nomad.requests.filter((request) => request.method === 'POST').length;
+    await target.start({ spec: spec(releases.v2) });
+    const writes = () => nomad.requests.filter((request) => request.method !== 'GET').length;
     const before = writes();
-    await target.stop({ instance: first });
-    await target.stop({ instance: second });
-    await target.stop({ instance: second });
-    await target.stop({ instance: { ...second, id: 'gone-job@1' } });
+    await target.retire({ instance: first });
+    await target.revert({ instance: first });
+    await target.retire({ instance: { ...first, id: 'gone-job@1' } });
+    await target.revert({ instance: { ...first, id: 'gone-job@1' } });
     expect(writes()).toBe(before);
+    await expectCoreError(target.retire({ instance: { ...first, id: 'not-an-id' } }), 'BAD_REQUEST');
   });
 
-  it('stop of an unhealthy current version reverts to the last stable version, once', async () => {
+  it('revert of the current, healthy version reverts to the stable version before it: no guessing from its health', async () => {
     const { target, nomad } = await setup();
-    nomad.behave(releases.unhealthy.digest, 'unhealthy');
     await target.start({ spec: spec() });
-    const bad = await target.start({ spec: spec(releases.unhealthy) });
-    expect((await target.checkHealth({ instance: bad, health })).status).toBe('unhealthy');
-    await target.stop({ instance: bad });
-    await target.stop({ instance: bad });
+    const second = await target.start({ spec: spec(releases.v2) });
+    expect((await target.checkHealth({ instance: second, health })).status).toBe('healthy');
+    await target.revert({ instance: second });
+    await target.revert({ instance: second });
     expect(nomad.requestsTo('POST', /\/revert$/).map((request) => request.body)).toEqual([
       { JobID: jobId, JobVersion: 1, EnforcePriorVersion: 2 },
     ]);
     expect(nomad.job(jobId)?.TaskGroups[0]?.Tasks[0]?.Config.image).toBe(ref(releases.v1));
   });
 
-  it('stop answers NOT_FOUND when no stable version is left to revert to', async () => {
+  it('retire of the current version stops the job (not purged), once', async () => {
+    const { target, nomad } = await setup();
+    const current = await target.start({ spec: spec() });
+    await target.retire({ instance: current });
+    await target.retire({ instance: current });
+    expect(nomad.requestsTo('DELETE', new RegExp(`^/v1/job/${jobId}$`))).toHaveLength(1);
+    expect(nomad.job(jobId)).toMatchObject({ Stop: true, Version: 1 });
+    expect(await target.list({ project: 'web-app' })).toMatchObject([{ id: current.id, state: 'stopped' }]);
+    expect((await target.checkHealth({ instance: current, health })).status).toBe('exited');
+  });
+
+  it('revert of an unhealthy current version reverts to the last stable version, once', async () => {
+    const { target, nomad } = await setup();
+    nomad.behave(releases.unhealthy.digest, 'unhealthy');
+    await target.start({ spec: spec() });
+    const bad = await target.start({ spec: spec(releases.unhealthy) });
+    expect((await target.checkHealth({ instance: bad, health })).status).toBe('unhealthy');
+    await target.revert({ instance: bad });
+    await target.revert({ instance: bad });
+    expect(nomad.requestsTo('POST', /\/revert$/).map((request) => request.body)).toEqual([
+      { JobID: jobId, JobVersion: 1, EnforcePriorVersion: 2 },
+    ]);
+    expect(nomad.job(jobId)?.TaskGroups[0]?.Tasks[0]?.Config.image).toBe(ref(releases.v1));
+  });
+
+  it('revert answers NOT_FOUND when no stable version is left to revert to', async () => {
     const { target, nomad } = await setup({ seed: { stable: false } });
     nomad.behave(releases.unhealthy.digest, 'unhealthy');
     const bad = await target.start({ spec: spec(releases.unhealthy) });
-    const error = await expectCoreError(target.stop({ instance: bad }), 'NOT_FOUND');
+    const error = await expectCoreError(target.revert({ instance: bad }), 'NOT_FOUND');
     expect(error.message).toBe(`Job ${jobId} has no stable version before version 1 left to revert to`);
     expect(nomad.job(jobId)?.Version).toBe(1);
   });
@@ -402,8 +427,29 @@ describe('promote', () => {
       }),
       'ABORTED',
     );
-    const error = await expectCoreError(target.promote({ project: 'web-app', stage: 'dev' }), 'CONFLICT');
+    const [candidate] = await target.list({ project: 'web-app', stage: 'dev' });
+    const error = await expectCoreError(target.promote({ instance: candidate as Instance }), 'CONFLICT');
     expect(error.message).toMatch(/Task group "web" has 0\/1 healthy allocations/);
+  });
+
+  it('start returns a candidate awaiting promotion, healthy at the gate; promote completes its deployment', async () => {
+    const { target, nomad } = await setup({ seed: { canary: 1 }, target: { promote: 'confirm' } });
+    const candidate = await target.start({ spec: spec() });
+    expect(candidate).toMatchObject({ id: `${jobId}@1`, state: 'running', awaitingPromotion: true });
+    const health = { intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 };
+    expect(await target.checkHealth({ instance: candidate, health })).toMatchObject({
+      status: 'healthy',
+      detail: expect.stringMatching(/canaries healthy, awaiting promotion$/),
+    });
+    expect(nomad.requestsTo('POST', /^\/v1\/deployment\/promote\//)).toHaveLength(0);
+    const promoted = await target.promote({ instance: candidate });
+    expect(promoted).toEqual({ ...candidate, awaitingPromotion: undefined, state: 'running' });
+    expect('awaitingPromotion' in promoted).toBe(false);
+    expect(nomad.requestsTo('POST', /^\/v1\/deployment\/promote\//)).toHaveLength(1);
+    expect((await target.checkHealth({ instance: promoted, health })).status).toBe('healthy');
+    // With promote: auto the target promotes by itself, and the candidate waits for nothing.
+    const auto = await setup({ seed: { canary: 1 }, target: { promote: 'auto' } });
+    expect((await auto.target.start({ spec: spec() })).awaitingPromotion).toBeUndefined();
   });
 });
 
@@ -589,7 +635,7 @@ describe('definition', () => {
       { instance: 'prod', logger: createMemoryLogger() },
     );
     expect(target.id).toBe('target:nomad/prod');
-    expect(target.capabilities).toEqual({ blueGreen: false, canary: true });
+    expect(target.capabilities).toEqual({ blueGreen: false, canary: true, replacement: 'in-place' });
     expect('pull' in target).toBe(false);
     expect('logs' in target).toBe(false);
     await target.dispose();

@@ -92,6 +92,14 @@ export const approvalSchema = v.pipe(
     comment: v.optional(v.string()),
     deployId: v.optional(v.pipe(v.string(), v.description('The deploy the approval started.'))),
     reason: v.optional(v.pipe(v.string(), v.description('Why a closed approval was closed.'))),
+    kind: v.optional(
+      v.pipe(
+        v.picklist(['release', 'promotion']),
+        v.description(
+          "`promotion`: a running deploy's canaries wait for it (approving promotes them, rejecting reverts the deploy); otherwise a release waits to be deployed.",
+        ),
+      ),
+    ),
   }),
   v.title('Approval'),
 );

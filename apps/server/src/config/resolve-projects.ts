@@ -159,6 +159,7 @@ function deadlinesOf(input: NonNullable<ProjectConfig['deadlines']>): Partial<St
   if (input.switch_ms !== undefined) out.switchMs = input.switch_ms;
   if (input.stop_ms !== undefined) out.stopMs = input.stop_ms;
   if (input.rollback_ms !== undefined) out.rollbackMs = input.rollback_ms;
+  if (input.promotion_ms !== undefined) out.promotionMs = input.promotion_ms;
   return out;
 }
 

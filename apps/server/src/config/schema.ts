@@ -256,6 +256,10 @@ export const projectConfig = fileObject({
         switch_ms: stepDeadline("Reading or switching the proxy's route.", 60_000),
         stop_ms: stepDeadline('Stopping or removing a container, or listing the stage.', 120_000),
         rollback_ms: stepDeadline('The whole rollback, its retries included.', 180_000),
+        promotion_ms: stepDeadline(
+          "Waiting for the approval of a canary promotion (a target's `promote: confirm`), and the promotion itself.",
+          3_600_000,
+        ),
       }),
       v.description(
         'How long each step of a deploy may take before it fails with `TIMEOUT`: an infrastructure fault, so the release is tried again later, never held back. A Docker Engine or proxy that accepts a call and never answers holds a deploy no longer.',

@@ -1,4 +1,4 @@
-import type { DeployTarget, StageRef } from '@docker-watcher/core';
+import { CoreError, type DeployTarget, type StageRef } from '@docker-watcher/core';
 
 /**
  * One engine, two kinds of stages: those of the config file go to its target, labelled ones to
@@ -21,7 +21,18 @@ export function routeTargets(params: {
     },
     start: (input) => of(input.spec).start(input),
     checkHealth: (input) => of(input.instance).checkHealth(input),
-    stop: (input) => of(input.instance).stop(input),
+    retire: (input) => of(input.instance).retire(input),
+    revert: (input) => of(input.instance).revert(input),
+    ...(main.promote || labelled.promote
+      ? {
+          promote: (input: Parameters<NonNullable<DeployTarget['promote']>>[0]) => {
+            const target = of(input.instance);
+            if (!target.promote)
+              throw new CoreError('UNSUPPORTED', `${target.id} promotes no candidates`, { retryable: false });
+            return target.promote(input);
+          },
+        }
+      : {}),
     async list(input) {
       if (input.project !== undefined) return of({ project: input.project }).list(input);
       const [own, adopted] = await Promise.all([main.list(input), labelled.list(input)]);

@@ -1,5 +1,7 @@
 import type * as v from 'valibot';
-import type { Adapter, AdapterDefinition, CallOptions } from './adapter.ts';
+import { CoreError } from '../errors.ts';
+import { silentLogger } from '../logger.ts';
+import type { Adapter, AdapterContext, AdapterDefinition, CallOptions } from './adapter.ts';
 import type { Release, StageRef } from './release.ts';
 
 export interface DeployTargetCapabilities {
@@ -7,6 +9,13 @@ export interface DeployTargetCapabilities {
   readonly blueGreen: boolean;
   /** The target itself rolls out canaries and can promote them. */
   readonly canary: boolean;
+  /**
+   * How a new release replaces the old one. `side-by-side` (the default): the candidate is an
+   * instance of its own, and the old one is retired after the switch. `in-place`: the target
+   * replaces the release itself (a Nomad job gets a new version), so the runner stops nothing
+   * before a start and retires nothing after the switch, and `revert` is the target's own rollback.
+   */
+  readonly replacement?: 'side-by-side' | 'in-place';
 }
 
 export interface HealthCheckSettings {
@@ -44,6 +53,11 @@ export interface Instance extends StageRef {
   readonly state: 'running' | 'stopped' | 'exited';
   /** Where the proxy reaches it. */
   readonly endpoint?: Endpoint;
+  /**
+   * The candidate waits for a promotion (a canary target whose stage asks for a confirmation): the
+   * runner opens an approval after the health gate and calls `promote` once it is approved.
+   */
+  readonly awaitingPromotion?: boolean;
 }
 
 export type HealthStatus = 'healthy' | 'starting' | 'unhealthy' | 'exited';
@@ -73,8 +87,26 @@ export interface DeployTarget extends Adapter {
   checkHealth(
     params: CallOptions & { readonly instance: Instance; readonly health: HealthCheckSettings },
   ): Promise<HealthReport>;
-  /** Stops and removes an instance. Idempotent: an instance that is gone already is fine. */
-  stop(params: CallOptions & { readonly instance: Instance }): Promise<void>;
+  /**
+   * Removes an instance of a release that no longer serves: after the traffic switch (the commit
+   * point), or on a side-by-side target right before a recreate deploy starts its candidate (the
+   * runner starts it again if the deploy fails). On an in-place target the runner never calls it; a
+   * direct call stops the stage's workload. Idempotent: an instance that is gone already is fine.
+   */
+  retire(params: CallOptions & { readonly instance: Instance }): Promise<void>;
+  /**
+   * Undoes a candidate that failed before the commit point: a side-by-side target removes it; an
+   * in-place target rolls back to the release before it (its native rollback). Idempotent: a
+   * candidate that is gone or was replaced already is fine.
+   */
+  revert(params: CallOptions & { readonly instance: Instance }): Promise<void>;
+  /**
+   * Promotes a candidate that waits for it (an instance started with `awaitingPromotion`) and
+   * resolves once the release is fully rolled out, with the instance as it is then. Only canary
+   * targets have it; the runner calls it after the health gate, once the approval it opened is
+   * approved.
+   */
+  promote?(params: CallOptions & { readonly instance: Instance }): Promise<Instance>;
   /** Managed instances, optionally of one project or stage: what runs now, and orphans after a crash. */
   list(params: CallOptions & { readonly project?: string; readonly stage?: string }): Promise<Instance[]>;
   /** The last lines an instance wrote, for the deploy record of a failed gate. */
@@ -86,8 +118,54 @@ export type DeployTargetDefinition<
   A extends DeployTarget = DeployTarget,
 > = AdapterDefinition<'target', S, A>;
 
+/**
+ * A target written for core before `stop` split into `retire` and `revert`.
+ * @deprecated Implement `retire` and `revert` instead; `defineDeployTarget` accepts this shape until
+ * the next minor release (it uses `stop` for both and logs a warning once).
+ */
+export type LegacyDeployTarget = Omit<DeployTarget, 'retire' | 'revert'> & {
+  stop(params: CallOptions & { readonly instance: Instance }): Promise<void>;
+};
+
+/** A legacy target gets `retire` and `revert` that call its `stop`; a current one is returned as is. */
+function upgradeTarget<A extends DeployTarget>(target: A | LegacyDeployTarget, context: AdapterContext): A {
+  const has = (name: string) => typeof (target as unknown as Record<string, unknown>)[name] === 'function';
+  if (has('retire') && has('revert')) return target as A;
+  if (!has('stop') || has('retire') || has('revert')) {
+    const missing = ['retire', 'revert'].filter((name) => !has(name)).join(' and ');
+    throw new CoreError('UNSUPPORTED', `${target.id} does not implement ${missing}()`, {
+      retryable: false,
+      details: { target: target.id },
+    });
+  }
+  const legacy = target as LegacyDeployTarget;
+  (context.logger ?? silentLogger).warn(
+    `${legacy.id} implements stop(), which core split into retire() and revert(): stop() is used for both until the next minor release`,
+    { target: legacy.id },
+  );
+  // Its own object stays the prototype: getters and methods that use `this` keep working.
+  const upgraded = Object.create(legacy) as A & {
+    retire: DeployTarget['retire'];
+    revert: DeployTarget['revert'];
+  };
+  upgraded.retire = (params) => legacy.stop(params);
+  upgraded.revert = (params) => legacy.stop(params);
+  return upgraded;
+}
+
 export function defineDeployTarget<S extends v.GenericSchema, A extends DeployTarget>(
   definition: Omit<DeployTargetDefinition<S, A>, 'kind'>,
-): DeployTargetDefinition<S, A> {
-  return { kind: 'target', ...definition };
+): DeployTargetDefinition<S, A>;
+/** @deprecated A target with `stop` instead of `retire` and `revert`: accepted until the next minor release. */
+export function defineDeployTarget<S extends v.GenericSchema, A extends LegacyDeployTarget>(
+  definition: Omit<AdapterDefinition<'target', S, A>, 'kind'>,
+): DeployTargetDefinition<S, Omit<A, 'stop'> & DeployTarget>;
+export function defineDeployTarget<S extends v.GenericSchema>(
+  definition: Omit<AdapterDefinition<'target', S, DeployTarget | LegacyDeployTarget>, 'kind'>,
+): DeployTargetDefinition<S, DeployTarget> {
+  return {
+    kind: 'target',
+    ...definition,
+    create: (options, context) => upgradeTarget(definition.create(options, context), context),
+  };
 }

@@ -102,8 +102,14 @@ export interface Approval extends StageRef {
   readonly decidedBy?: string;
   /** What the person who decided said about it. */
   readonly comment?: string;
-  /** The deploy the approval started. */
+  /** The deploy the approval started; for a `promotion`, the deploy that waits for it. */
   readonly deployId?: string;
+  /**
+   * `release` (the default): a release waits to be deployed, and approving it starts the deploy.
+   * `promotion`: a running deploy's canaries passed their gate and wait; approving promotes them,
+   * rejecting reverts the deploy.
+   */
+  readonly kind?: 'release' | 'promotion';
   /** Why a `closed` approval was closed, e.g. `deployed by deploy 3f2…`. */
   readonly reason?: string;
 }

@@ -116,7 +116,7 @@ describe('whose fault a failed deploy was', () => {
     const w = setup();
     await w.deploy(v1);
     w.memory.simulate(v2.digest, 'unhealthy');
-    w.memory.faults.failAlways('stop', 'UNAVAILABLE');
+    w.memory.faults.failAlways('revert', 'UNAVAILABLE');
     const failed = await w.deploy(v2, v1);
     expect(failed.state).toBe('failed');
     expect(failed.error).toMatchObject({ code: 'UNAVAILABLE', fault: 'release' });

@@ -27,9 +27,12 @@ function settings(overrides: Partial<StageDeploySettings> = {}): StageDeploySett
   };
 }
 
-function setup(options: { blueGreen?: boolean } = {}) {
+function setup(options: { blueGreen?: boolean; replacement?: 'side-by-side' | 'in-place' } = {}) {
   const store = createMemoryStateStore();
-  const target = createMemoryDeployTarget({ blueGreen: options.blueGreen ?? true });
+  const target = createMemoryDeployTarget({
+    blueGreen: options.blueGreen ?? true,
+    ...(options.replacement === undefined ? {} : { replacement: options.replacement }),
+  });
   const proxy = createMemoryReverseProxy();
   const bus = createEventBus();
   const events: DockerWatcherEvent[] = [];
@@ -79,6 +82,9 @@ describe('deploy runner: blue-green', () => {
     ]);
     const running = target.instances.filter((i) => i.state === 'running');
     expect(running.map((i) => i.release.tag)).toEqual(['v1.1.0']);
+    // The old release was retired after the switch; nothing was reverted.
+    expect(target.retired).toEqual([(first.data.candidate as { id: string }).id]);
+    expect(target.reverted).toEqual([]);
     expect(routeOf(proxy)?.upstream).toEqual(running[0]?.endpoint);
     expect((await store.getStage({ project: 'web-app', stage: 'dev' }))?.actual).toEqual(v2);
     expect(events.filter((e) => e.type === 'deploy:succeeded')).toHaveLength(2);
@@ -107,6 +113,9 @@ describe('deploy runner: blue-green', () => {
       'v1.0.0',
     ]);
     expect((await store.getStage({ project: 'web-app', stage: 'dev' }))?.actual).toEqual(v1);
+    // Before the commit point the candidate is reverted, never retired.
+    expect(target.reverted).toEqual([(failed.data.candidate as { id: string }).id]);
+    expect(target.retired).toEqual([]);
     expect(events.find((e) => e.type === 'deploy:rolled-back')).toMatchObject({ restored: v1 });
     // A failing gate never takes traffic.
     expect(proxy.changes.filter((c) => c.action === 'ensured')).toHaveLength(1);
@@ -152,8 +161,8 @@ describe('deploy runner: blue-green', () => {
     await deploy(v1);
     const before = routeOf(proxy);
     target.simulate(v2.digest, 'unhealthy');
-    // The engine restarts just as the rollback begins: two stops fail, the third goes through.
-    target.faults.failNext('stop', 'UNAVAILABLE', { times: 2 });
+    // The engine restarts just as the rollback begins: two reverts fail, the third goes through.
+    target.faults.failNext('revert', 'UNAVAILABLE', { times: 2 });
     const failed = await deploy(v2, v1);
     expect(failed.state).toBe('rolled-back');
     expect(target.instances.filter((i) => i.state === 'running').map((i) => i.release.tag)).toEqual([
@@ -166,7 +175,7 @@ describe('deploy runner: blue-green', () => {
     const { target, deploy } = setup();
     await deploy(v1);
     target.simulate(v2.digest, 'unhealthy');
-    target.faults.failAlways('stop', 'UNAVAILABLE');
+    target.faults.failAlways('revert', 'UNAVAILABLE');
     const failed = await deploy(v2, v1);
     expect(failed.state).toBe('failed');
     expect(failed.error?.code).toBe('UNAVAILABLE');
@@ -176,7 +185,7 @@ describe('deploy runner: blue-green', () => {
   it('succeeds even when retiring the old release fails (it is past the commit point)', async () => {
     const { target, deploy } = setup();
     await deploy(v1);
-    target.faults.failNext('stop', 'UNAVAILABLE');
+    target.faults.failNext('retire', 'UNAVAILABLE');
     const done = await deploy(v2, v1);
     expect(done.state).toBe('succeeded');
   });
@@ -185,7 +194,7 @@ describe('deploy runner: blue-green', () => {
 describe('deploy runner: recreate', () => {
   it('stops the old release first, then starts the new one', async () => {
     const { target, deploy } = setup({ blueGreen: false });
-    await deploy(v1, undefined, { strategy: 'recreate' });
+    const first = await deploy(v1, undefined, { strategy: 'recreate' });
     const second = await deploy(v2, v1, { strategy: 'recreate' });
     expect(statesOf(second)).toEqual([
       'pending',
@@ -199,6 +208,7 @@ describe('deploy runner: recreate', () => {
     expect(target.instances.filter((i) => i.state === 'running').map((i) => i.release.tag)).toEqual([
       'v1.1.0',
     ]);
+    expect(target.retired).toEqual([(first.data.candidate as { id: string }).id]);
   });
 
   it('starts the old release again when the new one fails', async () => {
@@ -210,6 +220,45 @@ describe('deploy runner: recreate', () => {
     const running = target.instances.filter((i) => i.state === 'running');
     expect(running.map((i) => i.release.tag)).toEqual(['v1.0.0']);
     expect(routeOf(proxy)?.upstream).toEqual(running[0]?.endpoint);
+    expect(target.reverted).toEqual([(failed.data.candidate as { id: string }).id]);
+  });
+});
+
+describe('deploy runner: an in-place target', () => {
+  it('stops nothing before the start and retires nothing after the switch, whatever the strategy', async () => {
+    for (const strategy of ['recreate', 'blue-green'] as const) {
+      const { target, proxy, deploy } = setup({ replacement: 'in-place' });
+      await deploy(v1, undefined, { strategy });
+      const second = await deploy(v2, v1, { strategy });
+      expect(statesOf(second)).toEqual([
+        'pending',
+        'pulling',
+        'starting',
+        'health-checking',
+        'switching-traffic',
+        'succeeded',
+      ]);
+      expect(target.retired).toEqual([]);
+      expect(target.reverted).toEqual([]);
+      const running = target.instances.filter((i) => i.state === 'running');
+      expect(running.map((i) => i.release.tag)).toEqual(['v1.1.0']);
+      expect(routeOf(proxy)?.upstream).toEqual(running[0]?.endpoint);
+    }
+  });
+
+  it('reverts a failed candidate with the target’s own rollback, and the route follows the release it brought back', async () => {
+    const { target, proxy, deploy, events } = setup({ replacement: 'in-place' });
+    await deploy(v1, undefined, { strategy: 'recreate' });
+    target.simulate(v2.digest, 'unhealthy');
+    const failed = await deploy(v2, v1, { strategy: 'recreate' });
+    expect(failed.state).toBe('rolled-back');
+    expect(statesOf(failed)).not.toContain('stopping-old');
+    expect(target.reverted).toEqual([(failed.data.candidate as { id: string }).id]);
+    expect(target.retired).toEqual([]);
+    const running = target.instances.filter((i) => i.state === 'running');
+    expect(running.map((i) => i.release.tag)).toEqual(['v1.0.0']);
+    expect(routeOf(proxy)?.upstream).toEqual(running[0]?.endpoint);
+    expect(events.find((e) => e.type === 'deploy:rolled-back')).toMatchObject({ restored: v1 });
   });
 });
 

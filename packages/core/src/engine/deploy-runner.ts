@@ -9,6 +9,7 @@ import { type Logger, silentLogger } from '../logger.ts';
 import { defaultStepDeadlines, type StageDeploySettings } from './deploy-settings.ts';
 import { assertTransition, type DeployState, isFinalDeployState } from './deploy-states.ts';
 import type { Leftover } from './leftovers.ts';
+import { awaitDecision, closePromotionApproval, openPromotionApproval, refusal } from './promotion.ts';
 import { recordSuccess } from './stage-history.ts';
 import { withDeadline } from './step-deadline.ts';
 
@@ -31,6 +32,8 @@ interface RunnerData {
   stoppedOld?: Instance[];
   /** A candidate the rollback could not remove: the engine removes it once the target answers. */
   leftover?: Leftover;
+  /** The approval a candidate waiting for its promotion needs; closed if the deploy ends otherwise. */
+  promotionApprovalId?: string;
 }
 
 /** 500 ms doubling: the last of six attempts comes about 16 s after the first. */
@@ -116,6 +119,7 @@ export async function runDeploy(
     durationMs: Math.max(0, Date.now() - Date.parse(record!.createdAt)),
   });
   const switchesTraffic = proxy !== undefined && settings.host !== undefined;
+  const inPlace = target.capabilities.replacement === 'in-place';
   const mask = envMasker(settings.env);
 
   const log = async (level: 'info' | 'warn' | 'error', text: string) => {
@@ -353,6 +357,12 @@ export async function runDeploy(
     if (record!.state !== 'rolling-back')
       await advance('rolling-back', { note: cause.message, error: cause, fault });
     await log('error', `rolling back: ${cause.message}`);
+    const promotion = data().promotionApprovalId;
+    if (promotion)
+      await closePromotionApproval(store, promotion, `the deploy rolled back: ${cause.message}`).catch(
+        (error: unknown) =>
+          log('warn', `could not close approval ${promotion}: ${toCoreError(error).message}`),
+      );
     const candidate =
       data().candidate ??
       // The engine may be restarting right now (that may be why this rolls back): outlast it.
@@ -372,8 +382,10 @@ export async function runDeploy(
         ).catch(() => []);
         for (const line of lines) await log('warn', `candidate: ${line}`);
       }
-      await persist('stopping the candidate', deadlines.stopMs, (s) =>
-        target.stop({ instance: candidate, signal: s }),
+      // Before the commit point: the candidate is undone (an in-place target rolls back to the
+      // release before it).
+      await persist('reverting the candidate', deadlines.stopMs, (s) =>
+        target.revert({ instance: candidate, signal: s }),
       ).catch((error: unknown) => leaveCandidate(error, true, candidate.id));
     }
     const { endpoint: restoredEndpoint, serving } = await restartStoppedOld();
@@ -413,6 +425,50 @@ export async function runDeploy(
     });
   };
 
+  /** Writes runner data without a transition (what a later rollback must know). */
+  const remember = async (extra: RunnerData) => {
+    record = await store.updateDeploy({
+      id: record!.id,
+      expectedRevision: record!.revision,
+      update: { data: { ...record!.data, ...extra } },
+    });
+  };
+
+  /**
+   * A candidate whose canaries passed the gate and wait: an approval opens, and once a person approves
+   * it the target promotes them; a rejection (or no decision in time) fails the deploy before the
+   * commit point, so it is reverted.
+   */
+  const promoted = async (candidate: Instance): Promise<Instance> => {
+    if (!target.promote)
+      throw new CoreError(
+        'UNSUPPORTED',
+        `${target.id} has a candidate waiting for promotion but no promote()`,
+      );
+    const approval = await openPromotionApproval(store, bus, record!);
+    await remember({ promotionApprovalId: approval.id });
+    await log(
+      'info',
+      `${record!.release.tag} passed its gate and waits for its promotion: approval ${approval.id}`,
+    );
+    const ends = Date.now() + deadlines.promotionMs;
+    const decided = await awaitDecision({
+      store,
+      bus,
+      approvalId: approval.id,
+      ms: deadlines.promotionMs,
+      ...(signal ? { signal } : {}),
+    });
+    if (decided.status !== 'approved') throw releaseFault(refusal(decided, record!.release));
+    await log(
+      'info',
+      `${decided.decidedBy ?? 'someone'} approved the promotion: promoting ${record!.release.tag}`,
+    );
+    return bounded('promoting the candidate', Math.max(1, ends - Date.now()), (s) =>
+      target.promote!({ instance: candidate, signal: s }),
+    );
+  };
+
   /** From pending to the traffic switch: everything before the commit point, each step bounded. */
   const prepare = async () => {
     await advance('pulling');
@@ -432,12 +488,13 @@ export async function runDeploy(
         throw asImageFault(error, signal);
       });
     }
-    if (settings.strategy === 'recreate') {
+    // An in-place target replaces the old release itself when the candidate starts.
+    if (settings.strategy === 'recreate' && !inPlace) {
       const old = await othersOfStage();
       await advance('stopping-old', { data: { stoppedOld: old } });
       for (const instance of old)
         await bounded(`stopping ${instance.release.tag}`, deadlines.stopMs, (s) =>
-          target.stop({ instance, signal: s }),
+          target.retire({ instance, signal: s }),
         );
     }
     await advance('starting');
@@ -448,12 +505,13 @@ export async function runDeploy(
     });
     await advance('health-checking', { data: { candidate } });
     await gate(candidate);
+    const live = candidate.awaitingPromotion ? await promoted(candidate) : candidate;
     const previousRoute = switchesTraffic
       ? ((await bounded('reading the route', deadlines.switchMs, (s) =>
           proxy!.getRoute({ host: settings.host!, signal: s }),
         )) ?? null)
       : null;
-    await advance('switching-traffic', { data: { previousRoute } });
+    await advance('switching-traffic', { data: { previousRoute, candidate: live } });
   };
 
   const switchTraffic = async () => {
@@ -471,7 +529,8 @@ export async function runDeploy(
       );
     }
     await commit();
-    await advance(settings.strategy === 'blue-green' ? 'retiring-old' : 'succeeded');
+    // Nothing old is left to retire on an in-place target: the target replaced it.
+    await advance(settings.strategy === 'blue-green' && !inPlace ? 'retiring-old' : 'succeeded');
   };
 
   /** Past the commit point: a failure here leaves an extra container, never a broken stage; a cancel is too late. */
@@ -482,7 +541,7 @@ export async function runDeploy(
     });
     for (const old of others) {
       await withDeadline(`retiring ${old.release.tag}`, deadlines.stopMs, (s) =>
-        target.stop({ instance: old, signal: s }),
+        target.retire({ instance: old, signal: s }),
       ).catch((error: unknown) => log('warn', `could not retire ${old.id}: ${toCoreError(error).message}`));
     }
     await advance('succeeded');

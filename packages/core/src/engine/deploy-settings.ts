@@ -35,6 +35,8 @@ export interface StepDeadlines {
   readonly stopMs: number;
   /** The whole rollback, all its retries included. */
   readonly rollbackMs: number;
+  /** Waiting for a person to approve a candidate's promotion (canaries), and the promotion itself. */
+  readonly promotionMs: number;
 }
 
 export const defaultStepDeadlines: StepDeadlines = {
@@ -44,6 +46,7 @@ export const defaultStepDeadlines: StepDeadlines = {
   switchMs: 60_000,
   stopMs: 2 * 60_000,
   rollbackMs: 3 * 60_000,
+  promotionMs: 60 * 60_000,
 };
 
 export const defaultHealthCheck: HealthCheckSettings = {

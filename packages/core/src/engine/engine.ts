@@ -1092,6 +1092,27 @@ export function createEngine(options: EngineOptions): Engine {
         : rest;
     }).catch((error: unknown) => adapterError(store.id, 'putStage', error));
 
+  /**
+   * A running deploy waits for this one (its canaries passed the gate): the decision is recorded and
+   * announced, and the waiting deploy (on whichever replica runs it) promotes them and goes on.
+   */
+  const approvePromotion = async (approval: Approval, by: string, comment: string | undefined) => {
+    const deploy =
+      approval.deployId === undefined ? undefined : await store.getDeploy({ id: approval.deployId });
+    if (!deploy || deploy.finished)
+      throw new CoreError('CONFLICT', `The deploy approval ${approval.id} was waiting for has ended`);
+    const decided: Approval = {
+      ...approval,
+      status: 'approved',
+      decidedAt: at(),
+      decidedBy: by,
+      ...(comment === undefined ? {} : { comment }),
+    };
+    await store.putApproval({ approval: decided });
+    approvalDecided(decided);
+    return deploy;
+  };
+
   /** Pending approvals of a release close once it is deployed by another route, or runs already. */
   const closeApprovals = async (ref: StageRef, release: Release, reason: string) => {
     for (const approval of await store.listApprovals({ ...ref, status: 'pending' })) {
@@ -1357,6 +1378,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
       if (approval.status !== 'pending')
         throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
+      if (approval.kind === 'promotion') return approvePromotion(approval, by, comment);
       const config = stageOf(approval);
       if (config.promoteFrom && !(await proofOf(approval, config.promoteFrom, approval.release.digest))) {
         throw new CoreError('CONFLICT', `${approval.release.tag} never succeeded in ${config.promoteFrom}`);

@@ -72,10 +72,10 @@ function world() {
     });
     return { tag, digest };
   };
-  /** The engine stops answering once the candidate of `tag` runs: its gate, its stop and its listing stall. */
+  /** The engine stops answering once the candidate of `tag` runs: its gate, its revert and its listing stall. */
   const stallOnceRunning = async (engine: Engine, tag: string) => {
     memory.faults.delay('checkHealth', Number.POSITIVE_INFINITY);
-    memory.faults.delay('stop', Number.POSITIVE_INFINITY);
+    memory.faults.delay('revert', Number.POSITIVE_INFINITY);
     memory.faults.delay('list', Number.POSITIVE_INFINITY);
     await push(engine, tag);
     await expect

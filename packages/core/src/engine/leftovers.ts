@@ -173,7 +173,7 @@ export class LeftoverSweeper {
     }
   }
 
-  /** Stops every instance of the deploy (the one the rollback knew of, or any it started). */
+  /** Reverts every instance of the deploy (the one the rollback knew of, or any it started). */
   async #remove(entry: Entry): Promise<Instance[]> {
     const { target, stopMs, serving } = this.#options;
     const ms = stopMs(entry);
@@ -193,7 +193,7 @@ export class LeftoverSweeper {
       await withDeadline(
         'removing the leftover candidate',
         ms,
-        (s) => target.stop({ instance, signal: s }),
+        (s) => target.revert({ instance, signal: s }),
         signal,
       );
     }

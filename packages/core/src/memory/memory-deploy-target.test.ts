@@ -90,7 +90,7 @@ describe('createMemoryDeployTarget', () => {
   it('reports logs of a gone instance as NOT_FOUND and throws after dispose', async () => {
     const target = createMemoryDeployTarget();
     const instance = await target.start({ spec: spec('d1') });
-    await target.stop({ instance });
+    await target.retire({ instance });
     await expect(target.logs({ instance, tail: 5 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await target.dispose();
     await expect(target.list({})).rejects.toMatchObject({ code: 'UNAVAILABLE' });

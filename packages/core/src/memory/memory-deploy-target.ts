@@ -35,6 +35,24 @@ export const memoryDeployTargetOptions = v.strictObject({
     ),
     true,
   ),
+  replacement: v.optional(
+    v.pipe(
+      v.picklist(['side-by-side', 'in-place']),
+      v.description(
+        "`in-place`: `start` replaces the stage's release (no blue-green) and `revert` of the current instance brings back the release before it, the way a Nomad job reverts.",
+      ),
+    ),
+    'side-by-side',
+  ),
+  promotion: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        'A canary target that asks for a confirmation: `start` returns candidates `awaitingPromotion`, and `promote` rolls them out.',
+      ),
+    ),
+    false,
+  ),
   startingProbes: v.optional(
     v.pipe(
       v.number(),
@@ -48,7 +66,15 @@ export const memoryDeployTargetOptions = v.strictObject({
 
 export type MemoryDeployTargetOptions = v.InferInput<typeof memoryDeployTargetOptions>;
 
-export type MemoryDeployTargetOperation = 'pull' | 'start' | 'checkHealth' | 'stop' | 'list' | 'logs';
+export type MemoryDeployTargetOperation =
+  | 'pull'
+  | 'start'
+  | 'checkHealth'
+  | 'retire'
+  | 'revert'
+  | 'promote'
+  | 'list'
+  | 'logs';
 
 /**
  * How instances of a release behave: `healthy` passes probes; `unhealthy` keeps running but fails
@@ -62,6 +88,11 @@ export interface MemoryDeployTarget extends DeployTarget {
   readonly instances: readonly Instance[];
   /** Image references (`image@digest`) pulled so far, in order. */
   readonly pulled: readonly string[];
+  /** Ids of the instances `retire` and `revert` were called with, in order. */
+  readonly retired: readonly string[];
+  readonly reverted: readonly string[];
+  /** Ids of the instances promoted, in order. */
+  readonly promoted: readonly string[];
   /** How instances of the release with this digest behave from now on, running ones included. Healthy by default. */
   simulate(digest: string, behaviour: MemoryReleaseBehaviour): void;
   /** Makes one instance exit, as if it crashed after starting well. */
@@ -84,6 +115,14 @@ function buildMemoryDeployTarget(
   const held = new Map<string, Held>();
   const behaviours = new Map<string, MemoryReleaseBehaviour>();
   const pulled: string[] = [];
+  const retired: string[] = [];
+  const reverted: string[] = [];
+  const promoted: string[] = [];
+  const inPlace = options.replacement === 'in-place';
+  const blueGreen = options.blueGreen && !inPlace;
+  /** In-place: per stage, the instances each start replaced, newest last (what `revert` brings back). */
+  const replaced = new Map<string, Instance[]>();
+  const stageKey = (ref: { project: string; stage: string }) => JSON.stringify([ref.project, ref.stage]);
   let started = 0;
   const lifecycle = onceDisposer(async () => {
     held.clear();
@@ -101,15 +140,11 @@ function buildMemoryDeployTarget(
 
   const snapshot = (entry: Held): Instance => structuredClone(entry.instance);
 
-  const launch = (spec: InstanceSpec, onLog: ((line: string) => void) | undefined): Instance => {
-    for (const entry of held.values()) {
-      if (entry.instance.deployId === spec.deployId) return snapshot(entry);
-    }
-    if (!options.blueGreen) {
-      for (const [key, entry] of held) {
-        if (entry.instance.project === spec.project && entry.instance.stage === spec.stage) held.delete(key);
-      }
-    }
+  const add = (
+    spec: Pick<Instance, 'project' | 'stage' | 'deployId' | 'release'>,
+    what: string,
+    onLog?: (line: string) => void,
+  ): Instance => {
     const n = started++;
     const instance: Instance = {
       id: `memory-${n + 1}`,
@@ -120,13 +155,32 @@ function buildMemoryDeployTarget(
       state: 'running',
       endpoint: { host: options.host, port: options.basePort + n },
     };
-    const lines = [`started ${imageReference(spec.image, spec.release)} as ${instance.id}`];
+    const lines = [`started ${what} as ${instance.id}`];
     onLog?.(lines[0] ?? '');
     const entry: Held = { instance, probes: 0, lines };
     held.set(instance.id, entry);
     const result = snapshot(entry);
     if (behaviourOf(instance) === 'crashing') exit(entry, 'exited with code 1');
     return result;
+  };
+
+  const launch = (spec: InstanceSpec, onLog: ((line: string) => void) | undefined): Instance => {
+    for (const entry of held.values()) {
+      if (entry.instance.deployId === spec.deployId) return snapshot(entry);
+    }
+    if (!blueGreen) {
+      for (const [key, entry] of held) {
+        if (entry.instance.project !== spec.project || entry.instance.stage !== spec.stage) continue;
+        held.delete(key);
+        if (inPlace) replaced.set(stageKey(spec), [...(replaced.get(stageKey(spec)) ?? []), entry.instance]);
+      }
+    }
+    const made = add(spec, imageReference(spec.image, spec.release), onLog);
+    const entry = held.get(made.id);
+    // A new candidate waits for its promotion; a release a revert brought back does not.
+    if (!options.promotion || !entry) return made;
+    entry.instance = { ...entry.instance, awaitingPromotion: true };
+    return { ...made, awaitingPromotion: true };
   };
 
   const probe = (instance: Instance, path: string | undefined): HealthReport => {
@@ -149,13 +203,22 @@ function buildMemoryDeployTarget(
 
   return {
     id,
-    capabilities: { blueGreen: options.blueGreen, canary: false },
+    capabilities: { blueGreen, canary: options.promotion, replacement: options.replacement },
     faults,
     get instances() {
       return [...held.values()].map(snapshot);
     },
     get pulled() {
       return [...pulled];
+    },
+    get retired() {
+      return [...retired];
+    },
+    get reverted() {
+      return [...reverted];
+    },
+    get promoted() {
+      return [...promoted];
     },
     simulate(digest, behaviour) {
       behaviours.set(digest, behaviour);
@@ -177,10 +240,43 @@ function buildMemoryDeployTarget(
     checkHealth: ({ instance, health, signal }) =>
       faults.run('checkHealth', signal, () => probe(instance, health.path)),
 
-    stop: ({ instance, signal }) =>
-      faults.run('stop', signal, () => {
+    retire: ({ instance, signal }) =>
+      faults.run('retire', signal, () => {
+        retired.push(instance.id);
         held.delete(instance.id);
       }),
+
+    revert: ({ instance, signal }) =>
+      faults.run('revert', signal, () => {
+        reverted.push(instance.id);
+        if (!held.delete(instance.id) || !inPlace) return;
+        // The target's own rollback: the release the candidate replaced runs again.
+        const before = replaced.get(stageKey(instance))?.pop();
+        if (before) add(before, `${before.release.tag} again (reverted)`);
+      }),
+
+    ...(options.promotion
+      ? {
+          promote: ({ instance, signal }: { instance: Instance; signal?: AbortSignal }) =>
+            faults.run('promote', signal, () => {
+              const entry = held.get(instance.id);
+              if (entry?.instance.state !== 'running') {
+                throw new CoreError(
+                  'CONFLICT',
+                  `Instance ${instance.id} is not running: nothing to promote`,
+                  {
+                    details: { target: id, instance: instance.id },
+                  },
+                );
+              }
+              const { awaitingPromotion: _promoted, ...rest } = entry.instance;
+              if (entry.instance.awaitingPromotion) promoted.push(instance.id);
+              entry.instance = rest;
+              entry.lines.push('promoted');
+              return snapshot(entry);
+            }),
+        }
+      : {}),
 
     list: ({ project, stage, signal }) =>
       faults.run('list', signal, () =>

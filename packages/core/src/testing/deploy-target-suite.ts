@@ -46,6 +46,11 @@ export interface DeployTargetHarness extends HarnessBase {
   readonly health?: HealthCheckSettings;
   /** How long a case keeps probing before it judges the health; 30 s by default. */
   readonly settleTimeoutMs?: number;
+  /**
+   * The target is set up to ask for a confirmation before it promotes a candidate (a canary target's
+   * `promote: confirm`): its starts return candidates `awaitingPromotion`, and it has `promote()`.
+   */
+  readonly awaitsPromotion?: boolean;
 }
 
 export type DeployTargetCaseId =
@@ -57,8 +62,10 @@ export type DeployTargetCaseId =
   | 'unhealthy-release-reports-unhealthy'
   | 'crashing-release-reports-exited'
   | 'list-filters-by-project-and-stage'
-  | 'stop-removes-instance'
-  | 'stop-is-idempotent'
+  | 'retire-removes-instance'
+  | 'retire-is-idempotent'
+  | 'revert-restores-previous'
+  | 'promote-after-approval'
   | 'blue-green-runs-two-releases-side-by-side'
   | 'pull-fetches-release'
   | 'logs-returns-at-most-tail-lines'
@@ -90,13 +97,19 @@ function specFor(
   };
 }
 
-/** Starts an instance and stops it again after the case. */
+/** Starts an instance and retires it again after the case. */
 async function startFor(context: CaseContext<DeployTargetHarness>, spec: InstanceSpec): Promise<Instance> {
   const { target } = context.harness;
   const instance = await target.start({ spec });
-  context.defer(() => target.stop({ instance }));
+  context.defer(() => target.retire({ instance }));
   return instance;
 }
+
+/** Instances `list` shows running of a deploy, or with the id of `instance` (an in-place target gives a restored release a new one). */
+const runningOf = (listed: readonly Instance[], deployId: string, instance?: Instance) =>
+  listed.filter(
+    (item) => item.state === 'running' && (item.deployId === deployId || item.id === instance?.id),
+  );
 
 /** Probes until the status settles (anything but `starting`, or `healthy` when waiting for it). */
 async function settle(
@@ -121,8 +134,15 @@ export const deployTargetCases = caseTable<DeployTargetHarness, DeployTargetCase
     run: async ({ harness }) => checkAdapterId(harness.target.id, 'target'),
   },
   'capabilities-are-flags': {
-    title: 'capabilities are boolean flags',
-    run: async ({ harness }) => checkFlags(harness.target.capabilities, ['blueGreen', 'canary']),
+    title: 'capabilities are boolean flags and a replacement kind',
+    run: async ({ harness }) => {
+      checkFlags(harness.target.capabilities, ['blueGreen', 'canary']);
+      const { replacement } = harness.target.capabilities;
+      check(
+        replacement === undefined || replacement === 'side-by-side' || replacement === 'in-place',
+        `capabilities.replacement: expected side-by-side or in-place, got ${String(replacement)}`,
+      );
+    },
   },
   'start-returns-running-instance-with-endpoint': {
     title: 'start returns a running instance of the spec, with an endpoint',
@@ -246,25 +266,87 @@ export const deployTargetCases = caseTable<DeployTargetHarness, DeployTargetCase
       }
     },
   },
-  'stop-removes-instance': {
-    title: 'stop removes the instance from list',
+  'retire-removes-instance': {
+    title: 'retire takes the instance out of the running ones in list',
     run: async (context) => {
       const spec = specFor(context.harness, context.unique);
       const instance = await startFor(context, spec);
-      await context.harness.target.stop({ instance });
+      await context.harness.target.retire({ instance });
       const listed = await context.harness.target.list({ project: spec.project });
-      check(
-        !listed.some((item) => item.id === instance.id),
-        `instance ${instance.id} is still listed after stop`,
+      same(
+        runningOf(listed, spec.deployId).map((item) => item.id),
+        [],
+        `running instances of ${spec.deployId} after retire`,
       );
     },
   },
-  'stop-is-idempotent': {
-    title: 'stopping an instance that is gone already is fine',
+  'retire-is-idempotent': {
+    title: 'retiring an instance that is gone already is fine',
     run: async (context) => {
       const instance = await startFor(context, specFor(context.harness, context.unique));
-      await context.harness.target.stop({ instance });
-      await context.harness.target.stop({ instance });
+      await context.harness.target.retire({ instance });
+      await context.harness.target.retire({ instance });
+    },
+  },
+  'revert-restores-previous': {
+    title: 'revert of a candidate leaves the release before it running, and the candidate not',
+    run: async (context) => {
+      const { harness, unique } = context;
+      const { target } = harness;
+      const previous = specFor(harness, unique, { deploy: 'previous' });
+      let first = await startFor(context, previous);
+      await settle(harness, first, (status) => status === 'healthy' || status === 'exited');
+      // A release counts as deployed once promoted, as the runner does after the approval.
+      if (first.awaitingPromotion && target.promote) first = await target.promote({ instance: first });
+      // What the runner does first on a target that cannot run both (recreate), the target itself
+      // on an in-place one.
+      const sideBySide = target.capabilities.replacement !== 'in-place';
+      if (sideBySide && !target.capabilities.blueGreen) await target.retire({ instance: first });
+      const candidate = await startFor(context, specFor(harness, unique, { deploy: 'candidate' }));
+      await target.revert({ instance: candidate });
+      await target.revert({ instance: candidate });
+      const listed = await target.list({ project: previous.project, stage: previous.stage });
+      same(
+        runningOf(listed, candidate.deployId, candidate).length,
+        0,
+        'running instances of the reverted candidate',
+      );
+      if (sideBySide && !target.capabilities.blueGreen) return;
+      const restored = runningOf(listed, first.deployId, first);
+      same(restored.length, 1, `running instances of ${first.deployId} after the revert`);
+      same(restored[0]?.release, previous.release, 'release running after the revert');
+    },
+  },
+  'promote-after-approval': {
+    title: 'a candidate awaiting promotion passes the gate, and promote() rolls it out',
+    gate: { claim: 'awaitsPromotion', when: true, claimed: (harness) => harness.awaitsPromotion === true },
+    run: async (context) => {
+      const { harness } = context;
+      const promote = defined(harness.target.promote, 'promote').bind(harness.target);
+      const candidate = await startFor(context, specFor(harness, context.unique));
+      same(candidate.awaitingPromotion, true, 'awaitingPromotion of a started candidate');
+      // The runner's gate comes before the approval: the waiting candidate must be able to pass it.
+      const reports = await settle(
+        harness,
+        candidate,
+        (status) => status === 'healthy' || status === 'exited',
+      );
+      same(reports.at(-1)?.status, 'healthy', `health of the waiting candidate (seen: ${statuses(reports)})`);
+      const promoted = await promote({ instance: candidate });
+      same(
+        { id: promoted.id, deployId: promoted.deployId, release: promoted.release, state: promoted.state },
+        { id: candidate.id, deployId: candidate.deployId, release: candidate.release, state: 'running' },
+        'the promoted instance',
+      );
+      check(promoted.awaitingPromotion !== true, 'the promoted instance still awaits its promotion');
+      const after = await settle(harness, promoted, (status) => status === 'healthy' || status === 'exited');
+      same(after.at(-1)?.status, 'healthy', `health after the promotion (seen: ${statuses(after)})`);
+      const listed = await harness.target.list({ project: candidate.project, stage: candidate.stage });
+      same(
+        runningOf(listed, candidate.deployId, candidate).map((item) => item.awaitingPromotion === true),
+        [false],
+        'the promoted release in list',
+      );
     },
   },
   'blue-green-runs-two-releases-side-by-side': {

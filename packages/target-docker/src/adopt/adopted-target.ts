@@ -62,8 +62,8 @@ const stateOf = (status: string): Instance['state'] =>
  * A deploy target for containers a user created and opted in by label: a release replaces the
  * container in place (same name and configuration, new image), the old one waiting under another
  * name until the new one passes its gate. The core runner drives it in its blue-green order:
- * `start` sets the old container aside and starts the new one; `stop` of that candidate restores
- * the old container (remove, rename back, start); `stop` of the set-aside container retires it.
+ * `start` sets the old container aside and starts the new one; `revert` of that candidate restores
+ * the old container (remove, rename back, start); `retire` of the set-aside container removes it.
  * A container the user runs is never removed otherwise.
  */
 export function createAdoptedContainerTarget(
@@ -281,6 +281,36 @@ export function createAdoptedContainerTarget(
       : { status: 'starting', detail: `running for ${Math.max(0, uptime)} ms` };
   };
 
+  /** A candidate's set-aside container is restored (revert); a set-aside one alone is removed (retire). */
+  const undoOrRetire = async (instance: Instance, signal: AbortSignal | undefined): Promise<void> => {
+    throwIfAborted(signal);
+    try {
+      const group = await groupOf(instance, signal);
+      if (!group) return;
+      const aside = group.asides.find((a) => a.deployId === instance.deployId);
+      if (aside) return await restore(group, aside);
+      const retired = group.asides.find((a) => a.info.Id === instance.id);
+      if (retired) {
+        await orMissing(() => docker.getContainer(retired.info.Id).remove({ force: true }));
+        previousImages.retired({
+          name: group.name,
+          ...group.ref,
+          imageId: retired.info.ImageID,
+          reference: retired.facts.image,
+        });
+        return;
+      }
+      if (group.holder?.info.Id !== instance.id) return;
+      throw new CoreError(
+        'UNSUPPORTED',
+        `${group.name} is a container you run: docker-watcher replaces it, never removes it`,
+        { retryable: false },
+      );
+    } catch (error) {
+      throw fail(error, `stop of ${instance.id.slice(0, 12)}`, signal);
+    }
+  };
+
   return {
     id,
     // Never two releases side by side: the runner's blue-green order is used for its steps only.
@@ -315,34 +345,8 @@ export function createAdoptedContainerTarget(
       }
     },
 
-    async stop({ instance, signal }) {
-      throwIfAborted(signal);
-      try {
-        const group = await groupOf(instance, signal);
-        if (!group) return;
-        const aside = group.asides.find((a) => a.deployId === instance.deployId);
-        if (aside) return await restore(group, aside);
-        const retired = group.asides.find((a) => a.info.Id === instance.id);
-        if (retired) {
-          await orMissing(() => docker.getContainer(retired.info.Id).remove({ force: true }));
-          previousImages.retired({
-            name: group.name,
-            ...group.ref,
-            imageId: retired.info.ImageID,
-            reference: retired.facts.image,
-          });
-          return;
-        }
-        if (group.holder?.info.Id !== instance.id) return;
-        throw new CoreError(
-          'UNSUPPORTED',
-          `${group.name} is a container you run: docker-watcher replaces it, never removes it`,
-          { retryable: false },
-        );
-      } catch (error) {
-        throw fail(error, `stop of ${instance.id.slice(0, 12)}`, signal);
-      }
-    },
+    retire: ({ instance, signal }) => undoOrRetire(instance, signal),
+    revert: ({ instance, signal }) => undoOrRetire(instance, signal),
 
     async list({ project, stage, signal }) {
       throwIfAborted(signal);

@@ -846,6 +846,7 @@ export class FakeNomad {
     if (kind === 'job' && a !== undefined) {
       if (b === undefined) {
         if (method === 'POST') return { json: this.register(namespace, a, body) };
+        if (method === 'DELETE') return { json: this.deregister(jobState(a)) };
         need('GET');
         return { json: clone(this.current(jobState(a))) };
       }
@@ -1060,6 +1061,29 @@ export class FakeNomad {
       EvalID: evaluation.ID,
       EvalCreateIndex: evaluation.CreateIndex,
       JobModifyIndex: job.JobModifyIndex,
+    };
+  }
+
+  /** Stop a Job without `purge`: the job stays, marked stopped, and its allocations stop. */
+  private deregister(state: JobState): Json {
+    const job = this.current(state);
+    const index = this.bump();
+    job.Stop = true;
+    job.Status = 'dead';
+    job.ModifyIndex = index;
+    job.JobModifyIndex = index;
+    for (const allocation of this.allocations) {
+      if (allocation.JobID !== job.ID || allocation.Namespace !== job.Namespace) continue;
+      allocation.DesiredStatus = 'stop';
+      if (allocation.ClientStatus === 'running' || allocation.ClientStatus === 'pending')
+        allocation.ClientStatus = 'complete';
+    }
+    const evaluation = this.newEvaluation(job, 'job-deregister');
+    return {
+      ...fixture<Json>('job-deregister-response.json'),
+      EvalID: evaluation.ID,
+      EvalCreateIndex: evaluation.CreateIndex,
+      JobModifyIndex: index,
     };
   }
 

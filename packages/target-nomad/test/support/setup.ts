@@ -5,10 +5,12 @@ import {
   createMemoryStateStore,
   type DeployRecord,
   type DockerWatcherEvent,
+  type EventBus,
   type MemoryLogger,
   type Release,
   runDeploy,
   type StageDeploySettings,
+  type StepDeadlines,
 } from '@docker-watcher/core';
 import { afterEach } from 'vitest';
 import { createNomadTarget, type NomadTarget, type NomadTargetOptions } from '../../src/index.ts';
@@ -33,6 +35,12 @@ export interface Setup {
   readonly store: ReturnType<typeof createMemoryStateStore>;
   readonly proxy: ReturnType<typeof createMemoryReverseProxy>;
   readonly events: DockerWatcherEvent[];
+  readonly bus: EventBus;
+  /**
+   * Decides every promotion approval the runner opens from now on, as the engine's `approve` and
+   * `reject` do: the approval is written, then `approval:decided` is emitted.
+   */
+  decidePromotions(status: 'approved' | 'rejected', comment?: string): void;
   /** Creates a deploy record of web-app/dev and runs it with `runDeploy` to its end. */
   deploy(release: Release, previous?: Release): Promise<DeployRecord>;
   /** The lines of a deploy's log. */
@@ -50,6 +58,7 @@ export async function setup(
     readonly seed?: Partial<FakeJobSeed>;
     readonly target?: Partial<NomadTargetOptions>;
     readonly fake?: FakeNomadOptions;
+    readonly deadlines?: Partial<StepDeadlines>;
   } = {},
 ): Promise<Setup> {
   const nomad = await startFakeNomad({ tokens: { [token]: 'write' }, ...options.fake });
@@ -90,6 +99,7 @@ export async function setup(
     strategy: target.capabilities.blueGreen ? 'blue-green' : 'recreate',
     health: { intervalMs: 10, timeoutMs: 1_000, retries: 2, startPeriodMs: 0 },
     host,
+    ...(options.deadlines ? { deadlines: options.deadlines } : {}),
   };
   let n = 0;
   return {
@@ -99,6 +109,27 @@ export async function setup(
     store,
     proxy,
     events,
+    bus,
+    decidePromotions(status, comment) {
+      bus.on('deploy:awaiting-confirmation', async ({ approvalId }) => {
+        const approval = await store.getApproval({ id: approvalId });
+        if (!approval) return;
+        const decidedAt = new Date().toISOString();
+        await store.putApproval({
+          approval: { ...approval, status, decidedAt, decidedBy: 'ops', ...(comment ? { comment } : {}) },
+        });
+        bus.emit({
+          type: 'approval:decided',
+          at: decidedAt,
+          project: approval.project,
+          stage: approval.stage,
+          approvalId,
+          release: approval.release,
+          status,
+          by: 'ops',
+        });
+      });
+    },
     async deploy(release, previous) {
       const record = await store.createDeploy({
         deploy: {
