@@ -152,6 +152,13 @@ afterAll(async () => {
   await quick.engine?.stop();
   await target.dispose();
   await quick.target.dispose();
+  // Its images carry this run's labels, so the containers updated onto an image without them lost
+  // them (labels equal to the old image's are the image's): removed by name as well.
+  for (const container of [name, quick.name])
+    await docker
+      .getContainer(container)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
   await run.cleanup();
   await run.removeImages(image, () => true);
   await run.removeImages(`${registry.host}/${quick.repository}`, () => true);
