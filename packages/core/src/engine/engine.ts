@@ -1092,6 +1092,20 @@ export function createEngine(options: EngineOptions): Engine {
         : rest;
     }).catch((error: unknown) => adapterError(store.id, 'putStage', error));
 
+  /** An approval as decided by a person, with their comment when they gave one. */
+  const decision = (
+    approval: Approval,
+    status: 'approved' | 'rejected',
+    by: string,
+    comment: string | undefined,
+  ): Approval => ({
+    ...approval,
+    status,
+    decidedAt: at(),
+    decidedBy: by,
+    ...(comment === undefined ? {} : { comment }),
+  });
+
   /**
    * A running deploy waits for this one (its canaries passed the gate): the decision is recorded and
    * announced, and the waiting deploy (on whichever replica runs it) promotes them and goes on.
@@ -1101,13 +1115,7 @@ export function createEngine(options: EngineOptions): Engine {
       approval.deployId === undefined ? undefined : await store.getDeploy({ id: approval.deployId });
     if (!deploy || deploy.finished)
       throw new CoreError('CONFLICT', `The deploy approval ${approval.id} was waiting for has ended`);
-    const decided: Approval = {
-      ...approval,
-      status: 'approved',
-      decidedAt: at(),
-      decidedBy: by,
-      ...(comment === undefined ? {} : { comment }),
-    };
+    const decided = decision(approval, 'approved', by, comment);
     await store.putApproval({ approval: decided });
     approvalDecided(decided);
     return deploy;
@@ -1384,13 +1392,7 @@ export function createEngine(options: EngineOptions): Engine {
         throw new CoreError('CONFLICT', `${approval.release.tag} never succeeded in ${config.promoteFrom}`);
       }
       await requireNotRunning(approval, approval.release);
-      const decided: Approval = {
-        ...approval,
-        status: 'approved',
-        decidedAt: at(),
-        decidedBy: by,
-        ...(comment === undefined ? {} : { comment }),
-      };
+      const decided = decision(approval, 'approved', by, comment);
       await store.putApproval({ approval: decided });
       // The same release already under way in the stage is the deploy this approval joins.
       const deploy = await enqueueOnce(
@@ -1409,13 +1411,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
       if (approval.status !== 'pending')
         throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
-      const decided: Approval = {
-        ...approval,
-        status: 'rejected',
-        decidedAt: at(),
-        decidedBy: by,
-        ...(comment === undefined ? {} : { comment }),
-      };
+      const decided = decision(approval, 'rejected', by, comment);
       await store.putApproval({ approval: decided });
       approvalDecided(decided);
       return decided;
