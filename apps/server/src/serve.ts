@@ -12,7 +12,6 @@ import { type Environment, loadConfigFile, type ResolvedConfig } from './config/
 import { type ConfigWatcher, watchConfigFile } from './config-watch.ts';
 import { createApp } from './http/app.ts';
 import { type LoginState, loginStateFor } from './http/login.ts';
-import { startLabelMode } from './label-mode/label-mode.ts';
 import { createServerLogger } from './logger.ts';
 
 /** Which config runs, and how the last reload went (`/api/status`). */
@@ -107,14 +106,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   // Labelled containers that start, change or go apply as a reload does (running deploys finish first).
   let running: RunningServer | undefined;
   let changedEarly = false;
-  const labelMode = await startLabelMode({
-    config,
-    logger,
-    onChange: () => {
-      if (running) void running.reload();
-      else changedEarly = true;
-    },
-  });
+  // Loaded only when the config turns label mode on: it needs the Docker client, a large module tree.
+  const labelMode = config.labelMode
+    ? await (await import('./label-mode/label-mode.ts')).startLabelMode({
+        config,
+        logger,
+        onChange: () => {
+          if (running) void running.reload();
+          else changedEarly = true;
+        },
+      })
+    : undefined;
   /** A config composed into adapters, an engine and an app; its engine not started yet. */
   const prepare = async (file: ResolvedConfig) => {
     const labelled = labelMode?.compose(file);

@@ -26,27 +26,12 @@ function packagesIn(urls: readonly string[]): Set<string> {
   return names;
 }
 
-it('a server whose config names Docker, SQLite and an OCI registry never loads another adapter package', async () => {
+/** Starts `docker-watcher serve` on `config` (with `DIR` replaced), stops it once listening: the packages it loaded. */
+async function packagesLoadedBy(configText: string): Promise<Set<string>> {
   dir = mkdtempSync(join(tmpdir(), 'dw-lazy-'));
   const config = join(dir, 'config.yml');
   const record = join(dir, 'modules.txt');
-  writeFileSync(
-    config,
-    `global:
-  store: "sqlite:${join(dir, 'state.db')}"
-  target: { type: docker }
-  poll_interval_seconds: 0
-  server: { listen: "127.0.0.1:0" }
-registries:
-  main: { type: oci, url: "http://127.0.0.1:9" }
-projects:
-  app:
-    registry: main
-    image: 127.0.0.1:9/team/app
-    stages:
-      dev: { tag_pattern: "dev-*" }
-`,
-  );
+  writeFileSync(config, configText.replaceAll('DIR', dir));
   const server = spawn(
     process.execPath,
     [
@@ -78,8 +63,26 @@ projects:
   });
   server.kill('SIGTERM');
   expect(await exited).toBe(0);
+  return packagesIn(readFileSync(record, 'utf8').split('\n'));
+}
 
-  const loaded = packagesIn(readFileSync(record, 'utf8').split('\n'));
+const project = `projects:
+  app:
+    registry: main
+    image: 127.0.0.1:9/team/app
+    stages:
+      dev: { tag_pattern: "dev-*" }
+`;
+
+it('a server whose config names Docker, SQLite and an OCI registry never loads another adapter package', async () => {
+  const loaded = await packagesLoadedBy(`global:
+  store: "sqlite:DIR/state.db"
+  target: { type: docker }
+  poll_interval_seconds: 0
+  server: { listen: "127.0.0.1:0" }
+registries:
+  main: { type: oci, url: "http://127.0.0.1:9" }
+${project}`);
   // What the config names is loaded (so the record works)…
   for (const name of [
     '@docker-watcher/target-docker',
@@ -97,5 +100,20 @@ projects:
     '@docker-watcher/registry-ghcr',
     'pg',
   ])
+    expect(loaded, name).not.toContain(name);
+}, 180_000);
+
+it('a server without a Docker target never loads the Docker client (label mode loads only when turned on)', async () => {
+  const loaded = await packagesLoadedBy(`global:
+  store: "sqlite:DIR/state.db"
+  target: { type: memory }
+  proxy: { type: memory }
+  poll_interval_seconds: 0
+  server: { listen: "127.0.0.1:0" }
+registries:
+  main: { type: oci, url: "http://127.0.0.1:9" }
+${project}`);
+  expect(loaded).toContain('@docker-watcher/store-sqlite');
+  for (const name of ['@docker-watcher/target-docker', 'dockerode', 'ssh2', '@grpc/grpc-js'])
     expect(loaded, name).not.toContain(name);
 }, 180_000);
