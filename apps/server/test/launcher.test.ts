@@ -12,7 +12,7 @@ it("the image's docker-watcher command starts Node with the memory options, and 
   expect(shebang).toBe('#!/usr/bin/env node');
   const dockerfile = readFileSync(join(root, 'apps/server/Dockerfile'), 'utf8');
   expect(dockerfile).toMatch(
-    /exec node --max-semi-space-size=1 --optimize-for-size \/app\/dist\/bin\.js "\$@"/,
+    /exec node --max-semi-space-size=1 --optimize-for-size --max-opt=1 --no-wasm-tier-up --no-wasm-dynamic-tiering \/app\/dist\/bin\.js "\$@"/,
   );
   expect(dockerfile).toMatch(/^ENTRYPOINT \["docker-watcher"\]$/m);
 });

@@ -1,3 +1,5 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import {
   CoreError,
   codeFromHttpStatus,
@@ -30,9 +32,14 @@ export interface HttpRequest {
   readonly what: string;
 }
 
+/** Response headers by name, case-insensitive (what the adapter reads of `Headers`). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
 export interface HttpResponse {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: HeaderReader;
   /** The URL that answered, after redirects. */
   readonly url: URL;
   /** Empty for HEAD. */
@@ -67,8 +74,41 @@ export function registryDetails(
   return { registry: identity.id, url: identity.url, ...more };
 }
 
+/**
+ * A response's headers from `rawHeaders`, in a Map (the names come from the registry); a repeated
+ * header's values joined with `, `, as `Headers.get` does.
+ */
+export function headersOf(rawHeaders: readonly string[]): HeaderReader {
+  const values = new Map<string, string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const before = values.get(name);
+    values.set(name, before === undefined ? rawHeaders[i + 1]! : `${before}, ${rawHeaders[i + 1]}`);
+  }
+  return { get: (name) => values.get(name.toLowerCase()) ?? null };
+}
+
+/**
+ * Sends one request with `node:http(s)` (its default agents keep connections alive) and resolves
+ * with the answer's head; the body is the caller's to read or discard. Not `fetch`: loading undici
+ * and its WebAssembly parser costs an idle server about 7 MB (bench/idle-memory.bench.ts).
+ */
+function send(
+  url: URL,
+  method: string,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const open = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = open(url, { method, headers, signal }, resolve);
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 function describeNetworkError(error: unknown): string {
-  // undici wraps the socket error: `TypeError: fetch failed`, cause `Error: connect ECONNREFUSED …`.
+  // Node's socket errors carry the reason as `code` (ECONNREFUSED); undici's (fetch) wrap it as `cause`.
   const cause = error instanceof Error ? error.cause : undefined;
   const code =
     (cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown } | undefined)?.code;
@@ -122,42 +162,28 @@ export function createTransport(options: TransportOptions): Transport {
     );
   };
 
-  const readBody = async (response: Response, request: HttpRequest): Promise<Uint8Array> => {
+  const readBody = async (message: IncomingMessage, request: HttpRequest): Promise<Uint8Array> => {
     const limit = request.maxBodyBytes ?? defaultMaxBodyBytes;
-    const tooLong = () =>
-      new CoreError(
+    const tooLong = () => {
+      message.destroy();
+      return new CoreError(
         'BAD_RESPONSE',
         `${identity.id} answered the request for ${request.what} with a body over ${limit} bytes`,
         {
           details: registryDetails(identity, { operation: request.what, limit }),
         },
       );
-    const declared = Number(response.headers.get('content-length'));
-    if (Number.isFinite(declared) && declared > limit) {
-      await response.body?.cancel().catch(() => undefined);
-      throw tooLong();
-    }
-    if (!response.body) return new Uint8Array(0);
-    const chunks: Uint8Array[] = [];
+    };
+    const declared = Number(message.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) throw tooLong();
+    const chunks: Buffer[] = [];
     let size = 0;
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLong();
-      }
-      chunks.push(value);
+    for await (const chunk of message as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
+      if (size > limit) throw tooLong();
+      chunks.push(chunk);
     }
-    const body = new Uint8Array(size);
-    let offset = 0;
-    for (const chunk of chunks) {
-      body.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return body;
+    return new Uint8Array(Buffer.concat(chunks, size));
   };
 
   return async (request) => {
@@ -174,21 +200,21 @@ export function createTransport(options: TransportOptions): Transport {
       let url = request.url;
       let method = request.method;
       for (let hop = 0; ; hop++) {
-        const headers = new Headers(request.headers);
-        headers.set('user-agent', options.userAgent);
+        const headers: Record<string, string> = { ...request.headers, 'user-agent': options.userAgent };
         if (request.authorization && url.origin === request.authorizedOrigin) {
-          headers.set('authorization', request.authorization);
+          headers.authorization = request.authorization;
         }
         counters.requests++;
-        let response: Response;
+        let message: IncomingMessage;
         try {
-          response = await fetch(url, { method, headers, signal, redirect: 'manual' });
+          message = await send(url, method, headers, signal);
         } catch (error) {
           throw failure(error, request, deadline, 'request');
         }
+        const response = { status: message.statusCode ?? 0, headers: headersOf(message.rawHeaders) };
         const location = response.headers.get('location');
         if (redirectStatuses.has(response.status) && location) {
-          await response.body?.cancel().catch(() => undefined);
+          message.resume();
           if (hop >= maxRedirects) {
             throw new CoreError(
               'BAD_RESPONSE',
@@ -219,7 +245,12 @@ export function createTransport(options: TransportOptions): Transport {
         }
         let body: Uint8Array;
         try {
-          body = method === 'HEAD' ? new Uint8Array(0) : await readBody(response, request);
+          if (method === 'HEAD') {
+            message.resume();
+            body = new Uint8Array(0);
+          } else {
+            body = await readBody(message, request);
+          }
         } catch (error) {
           if (isCoreError(error)) throw error;
           throw failure(error, request, deadline, 'body');

@@ -22,6 +22,7 @@ import type * as v from 'valibot';
 import { createAuthenticator } from './_auth.ts';
 import {
   createTransport,
+  type HeaderReader,
   type HttpResponse,
   type RegistryIdentity,
   registryDetails,
@@ -259,7 +260,7 @@ function buildOciRegistry(options: ParsedOptions, context: AdapterContext): OciR
     }
   };
 
-  const observeRateLimit = (headers: Headers) => {
+  const observeRateLimit = (headers: HeaderReader) => {
     const remaining = parseRateLimitHeader(headers.get('ratelimit-remaining'));
     if (!remaining) return;
     const limit = parseRateLimitHeader(headers.get('ratelimit-limit'));
