@@ -1,5 +1,6 @@
 // How records sit in the tables: queried fields in columns, everything else as JSON in `body`.
-import type { DeployRecord, JournalEntry, SealedSecret, StageState } from '@docker-watcher/core';
+import type { DeployRecord, JournalEntry, StageState } from '@docker-watcher/core';
+import type { SealedSecret } from '@docker-watcher/core/store-kit';
 
 export interface StageRow {
   project: string;

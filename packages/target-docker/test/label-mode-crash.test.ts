@@ -3,8 +3,8 @@ import {
   createMemoryStateStore,
   defaultHealthCheck,
   type Release,
-  runDeploy,
 } from '@docker-watcher/core';
+import { runDeploy } from '@docker-watcher/core/testing';
 import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asideName, createAdoptedContainerTarget } from '../src/index.ts';
