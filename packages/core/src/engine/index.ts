@@ -11,5 +11,6 @@ export {
 export * from './deploy-states.ts';
 export { createEngine, type Engine, type EngineOptions } from './engine.ts';
 export type { EngineProject, EngineRegistries, EngineStage, StageDeployInput } from './engine-config.ts';
+export type { LeftoverStatus } from './leftovers.ts';
 export { withDeadline } from './step-deadline.ts';
 export { parseUpdateWindow, type UpdateWindow, updateWindowAt } from './update-window.ts';
