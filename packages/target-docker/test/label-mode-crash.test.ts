@@ -1,6 +1,7 @@
 import {
   createEventBus,
   createMemoryStateStore,
+  type DeployState,
   defaultHealthCheck,
   type Release,
 } from '@docker-watcher/core';
@@ -70,7 +71,7 @@ afterAll(async () => {
 });
 
 /** A deploy record as the killed server left it, then what the next start does with it. */
-async function resume(deployId: string, state: string, data: Record<string, unknown> = {}) {
+async function resume(deployId: string, state: DeployState, data: Record<string, unknown> = {}) {
   const store = createMemoryStateStore();
   await store.createDeploy({
     deploy: {

@@ -46,7 +46,7 @@ export async function populateBackupFixture(
         stage: 'dev',
         release: release(`dev-${n}`, 'a'),
         trigger: 'auto',
-        state: 'queued',
+        state: 'pending',
         data: { n },
       },
     });
