@@ -1,6 +1,6 @@
 // One deploy through the engine's runner, without an engine: how target tests and benches drive a
-// real target through the whole flow (pull, start, health gate, switch, retire). Not semver surface
-// of the main entry: the runner's dependencies change with the engine.
+// real target through the whole flow (pull, start, health gate, switch, retire). Outside the main
+// entry: applications deploy through createEngine, and the runner's dependencies follow the engine.
 export { type DeployRunnerDeps, runDeploy } from '../engine/deploy-runner.ts';
 export {
   abortedSignal,
