@@ -24,8 +24,8 @@ import {
   createMemoryStateStore,
   defaultHealthCheck,
   type Release,
-  runDeploy,
 } from '@docker-watcher/core';
+import { runDeploy } from '@docker-watcher/core/testing';
 import { createAdoptedContainerTarget } from '@docker-watcher/target-docker';
 import {
   appFixture,

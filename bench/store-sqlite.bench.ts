@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { DeployUpdate } from '@docker-watcher/core';
 import { createSqliteStateStore, type SqliteStateStore } from '@docker-watcher/store-sqlite';
 
 const { values: args } = parseArgs({
@@ -66,17 +67,18 @@ async function fill(store: SqliteStateStore): Promise<number> {
         release: { tag: `v1.${Math.floor(n / 100)}.${n % 100}`, digest: digest(n) },
         previous: { tag: 'v1.0.0', digest: digest(0) },
         trigger: n % 10 === 0 ? 'manual' : 'auto',
-        state: 'queued',
+        state: 'pending',
         data: {},
       },
     });
     // A deploy's usual journey: four step transitions, adapter facts, and its log.
-    for (const update of [
+    const journey: DeployUpdate[] = [
       { state: 'pulling' },
       { state: 'starting', data: { candidate: `${project}-${stage}-${n % 2 === 0 ? 'blue' : 'green'}` } },
-      { state: 'health-check', note: 'probing /health' },
+      { state: 'health-checking', note: 'probing /health' },
       { state: 'succeeded', finished: true },
-    ]) {
+    ];
+    for (const update of journey) {
       record = await store.updateDeploy({ id, expectedRevision: record.revision, update });
     }
     await store.appendLog({

@@ -8,8 +8,8 @@ import {
   createMemoryReverseProxy,
   createMemoryStateStore,
   type Release,
-  runDeploy,
 } from '@docker-watcher/core';
+import { runDeploy } from '@docker-watcher/core/testing';
 // The bench package does not depend on target-docker (yet): its source, by path.
 import { createDockerTarget } from '@docker-watcher/target-docker';
 import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';

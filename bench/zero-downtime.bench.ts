@@ -18,8 +18,8 @@ import {
   createMemoryStateStore,
   type DeployStrategy,
   type Release,
-  runDeploy,
 } from '@docker-watcher/core';
+import { runDeploy } from '@docker-watcher/core/testing';
 import { createCaddyProxy } from '@docker-watcher/proxy-caddy';
 import { createDockerTarget } from '@docker-watcher/target-docker';
 import {

@@ -63,7 +63,7 @@ function writeApp(app: string, packed: readonly PackedPackage[]): Map<string, Re
   const overrides = packed.map((p) => `  "${p.name}": "file:${p.tarball}"`).join('\n');
   writeFileSync(join(app, 'pnpm-workspace.yaml'), `overrides:\n${overrides}\n`);
   const imports = packed.flatMap((p) =>
-    p.name === '@docker-watcher/core' ? [p.name, `${p.name}/testing`] : [p.name],
+    p.name === '@docker-watcher/core' ? [p.name, `${p.name}/store-kit`, `${p.name}/testing`] : [p.name],
   );
   writeFileSync(
     join(app, 'check.ts'),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs all of Docker Watcher's checks and tests on this machine, from a fresh
-# clone: toolchain, lint, workspace conventions, typecheck, every test against real parts (the
-# testkit starts a Docker Engine if none answers, and stops what it started), the build, and the
-# release rehearsal (packed packages installed and used outside the workspace).
+# clone: toolchain, lint, workspace conventions, typecheck, core's API report, every test against
+# real parts (the testkit starts a Docker Engine if none answers, and stops what it started), the
+# build, and the release rehearsal (packed packages installed and used outside the workspace).
 # Every step runs even when an earlier one failed; the last line counts every failure
 # (`N passed, N failed, N skipped`), and the exit code is non-zero when anything failed.
 set -euo pipefail
@@ -22,6 +22,7 @@ step() {
 step lint pnpm -s lint
 step conventions pnpm -s conventions
 step typecheck pnpm -s typecheck
+step api-report pnpm -s api-report
 
 mkdir -p .cache
 # A stale report must never speak for this run: the summary reads only what this run wrote.

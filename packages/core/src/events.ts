@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Release } from './contracts/release.ts';
 import type { DeployTrigger } from './contracts/state-store.ts';
+import type { DeployState } from './engine/deploy-states.ts';
 import { type CoreError, toCoreError } from './errors.ts';
 import { type Logger, type LogLevel, silentLogger } from './logger.ts';
 
@@ -48,8 +49,8 @@ export interface DeployQueuedEvent extends DeployBase<'deploy:queued'> {
 }
 
 export interface DeployStateChangedEvent extends DeployBase<'deploy:state-changed'> {
-  readonly from: string;
-  readonly to: string;
+  readonly from: DeployState;
+  readonly to: DeployState;
 }
 
 /** One line of a deploy's live log. */

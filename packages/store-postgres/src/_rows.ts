@@ -1,6 +1,7 @@
 // How records sit in the tables: queried fields in columns, everything else as `json` in `body`
 // (node-postgres parses it on the way out; it goes in as JSON text).
-import type { DeployRecord, JournalEntry, SealedSecret, StageState } from '@docker-watcher/core';
+import type { DeployRecord, JournalEntry, StageState } from '@docker-watcher/core';
+import { readDeployState, type SealedSecret } from '@docker-watcher/core/store-kit';
 
 export interface StageRow {
   project: string;
@@ -59,7 +60,7 @@ export function toDeploy(row: DeployRow, journal: readonly JournalEntry[]): Depl
     project: row.project,
     stage: row.stage,
     revision: row.revision,
-    state: row.state,
+    state: readDeployState(row.state, `deploy ${row.id}`),
     finished: row.finished,
     journal,
     createdAt: row.created_at,

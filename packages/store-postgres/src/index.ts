@@ -5,7 +5,7 @@ export {
   type StoreBackup,
   type StoreBackupCounts,
   storeBackupFormat,
-} from '@docker-watcher/core';
+} from '@docker-watcher/core/store-kit';
 export * from './changes.ts';
 export * from './options.ts';
 export * from './postgres-state-store.ts';

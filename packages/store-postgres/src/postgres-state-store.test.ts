@@ -209,7 +209,7 @@ describe('createPostgresStateStore', () => {
       'd-1',
     ]);
     const [newest] = await store.listDeploys({ limit: 1 });
-    expect(newest?.journal.map((entry) => entry.state)).toEqual(['queued', 'pulling']);
+    expect(newest?.journal.map((entry) => entry.state)).toEqual(['pending', 'pulling']);
     expect(newest?.journal[1]?.note).toBe('pull');
     expect(await store.listApprovals({ project: 'web-app', stage: 'prod', status: 'pending' })).toHaveLength(
       1,
@@ -227,7 +227,7 @@ describe('createPostgresStateStore', () => {
         stage: 'dev',
         release: release('v1', 'a'),
         trigger: 'auto',
-        state: 'queued',
+        state: 'pending',
         data: { zebra: 1, apple: 2, mango: { b: 1, a: 2 } },
       },
     });
@@ -356,7 +356,7 @@ describe('exportJson / importJson', () => {
         stage: 'dev',
         release: release('dev-4', 'd'),
         trigger: 'auto',
-        state: 'queued',
+        state: 'pending',
         data: {},
       },
     });
@@ -383,7 +383,7 @@ describe('exportJson / importJson', () => {
         stage: 'dev',
         release: release('v1', 'a'),
         trigger: 'auto',
-        state: 'queued',
+        state: 'pending',
         data: { x: [1] },
       },
     });

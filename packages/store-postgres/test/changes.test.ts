@@ -84,7 +84,7 @@ describe('onChange', () => {
         stage: 'dev',
         release: { tag: 'v1', digest: 'sha256:a' },
         trigger: 'auto',
-        state: 'queued',
+        state: 'pending',
         data: {},
       },
     });

@@ -15,6 +15,9 @@ function harness(): StateStoreHarness {
     reopen: async () => open(),
     replica: async () => open(),
     historyLimit: 50,
+    writeDeployState: async ({ id, state }) => {
+      await live.query(`UPDATE "${schema}".deploys SET state = $1 WHERE id = $2`, [state, id]);
+    },
     dispose: async () => {
       await live.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     },

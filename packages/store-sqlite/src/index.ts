@@ -5,6 +5,6 @@ export {
   type StoreBackup,
   type StoreBackupCounts,
   storeBackupFormat,
-} from '@docker-watcher/core';
+} from '@docker-watcher/core/store-kit';
 export * from './options.ts';
 export * from './sqlite-state-store.ts';

@@ -1,4 +1,4 @@
-import { decodeKey } from '@docker-watcher/core';
+import { decodeKey } from '@docker-watcher/core/store-kit';
 import * as v from 'valibot';
 
 const encryptionKey = v.pipe(

@@ -144,7 +144,7 @@ describe('createSqliteStateStore', () => {
       'd-1',
     ]);
     const [newest] = await store.listDeploys({ limit: 1 });
-    expect(newest?.journal.map((entry) => entry.state)).toEqual(['queued', 'pulling']);
+    expect(newest?.journal.map((entry) => entry.state)).toEqual(['pending', 'pulling']);
     expect(newest?.journal[1]?.note).toBe('pull');
     await store.dispose();
   });
@@ -276,7 +276,7 @@ describe('exportJson / importJson', () => {
         stage: 'dev',
         release: release('dev-4', 'd'),
         trigger: 'auto',
-        state: 'queued',
+        state: 'pending',
         data: {},
       },
     });

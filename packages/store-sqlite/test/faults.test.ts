@@ -44,7 +44,7 @@ async function storeFile(dir: string): Promise<string> {
         stage: 'dev',
         release: { tag: `v${n}`, digest: 'sha256:x' },
         trigger: 'auto',
-        state: 'queued',
+        state: 'pending',
         data: {},
       },
     });

@@ -1,10 +1,11 @@
 import {
   createEventBus,
   createMemoryStateStore,
+  type DeployState,
   defaultHealthCheck,
   type Release,
-  runDeploy,
 } from '@docker-watcher/core';
+import { runDeploy } from '@docker-watcher/core/testing';
 import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asideName, createAdoptedContainerTarget } from '../src/index.ts';
@@ -70,7 +71,7 @@ afterAll(async () => {
 });
 
 /** A deploy record as the killed server left it, then what the next start does with it. */
-async function resume(deployId: string, state: string, data: Record<string, unknown> = {}) {
+async function resume(deployId: string, state: DeployState, data: Record<string, unknown> = {}) {
   const store = createMemoryStateStore();
   await store.createDeploy({
     deploy: {

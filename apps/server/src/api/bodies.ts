@@ -54,7 +54,7 @@ export const registryWatcherBody = v.strictObject({
 });
 
 /** A comma-separated list whose items each pass `item`. */
-const listOf = (items: readonly string[], description: string) =>
+const listOf = <T extends string>(items: readonly T[], description: string) =>
   v.pipe(
     v.string(),
     v.description(description),

@@ -2,7 +2,14 @@
 import * as v from 'valibot';
 import { approvalsQuery, auditQuery, decisionBody, deploysQuery, emptyBody } from './bodies.ts';
 import { defineRoute, idParams } from './route.ts';
-import { approvalSchema, auditEventSchema, deploySchema, logLineSchema, readonlyArray } from './schemas.ts';
+import {
+  approvalSchema,
+  auditEventSchema,
+  deploySchema,
+  deployStateSchema,
+  logLineSchema,
+  readonlyArray,
+} from './schemas.ts';
 import { idempotency } from './stage-actions.ts';
 
 export const deployRoutes = {
@@ -31,7 +38,7 @@ export const deployRoutes = {
     params: idParams,
     produces: 'text/event-stream',
     headers: { 'Last-Event-ID': 'The last line number seen: the stream goes on after it.' },
-    response: v.union([logLineSchema, v.object({ state: v.string() })]),
+    response: v.union([logLineSchema, v.object({ state: deployStateSchema })]),
   }),
   cancelDeploy: defineRoute({
     method: 'post',

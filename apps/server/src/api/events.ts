@@ -3,6 +3,7 @@
 import * as v from 'valibot';
 import {
   type approvalStatusSchema,
+  deployStateSchema,
   deployTriggerSchema,
   errorCodeSchema,
   readonlyArray,
@@ -65,8 +66,8 @@ export const streamEventSchemas = {
   'deploy:state-changed': v.object({
     type: v.literal('deploy:state-changed'),
     ...deployBase,
-    from: v.string(),
-    to: v.string(),
+    from: deployStateSchema,
+    to: deployStateSchema,
   }),
   'deploy:health-checked': v.object({
     type: v.literal('deploy:health-checked'),

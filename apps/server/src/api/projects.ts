@@ -6,6 +6,7 @@ import {
   approvalSchema,
   decisionSchema,
   deploySchema,
+  deployStateSchema,
   projectSummarySchema,
   readonlyArray,
   releaseSchema,
@@ -22,7 +23,7 @@ const boardStageSchema = v.object({
   deploy: v.optional(
     v.object({
       id: v.string(),
-      state: v.string(),
+      state: deployStateSchema,
       finished: v.boolean(),
       tag: v.string(),
       by: v.optional(v.string()),

@@ -50,7 +50,7 @@ export const deployStateSchema = v.picklist([
 
 export const journalEntrySchema = v.object({
   seq: v.number(),
-  state: v.string(),
+  state: deployStateSchema,
   at: v.string(),
   note: v.optional(v.string()),
 });
@@ -66,7 +66,7 @@ export const deploySchema = v.pipe(
     previous: v.optional(releaseSchema),
     trigger: deployTriggerSchema,
     by: v.optional(v.pipe(v.string(), v.description('The user or token name that asked for it.'))),
-    state: v.string(),
+    state: deployStateSchema,
     finished: v.boolean(),
     error: v.optional(v.object({ code: v.string(), message: v.string() })),
     journal: readonlyArray(journalEntrySchema),
@@ -137,7 +137,7 @@ export const decisionSchema = v.pipe(
 /** The last deploy of a stage, in short. */
 export const lastDeploySchema = v.object({
   id: v.string(),
-  state: v.string(),
+  state: deployStateSchema,
   finished: v.boolean(),
   trigger: deployTriggerSchema,
   by: v.optional(v.string()),

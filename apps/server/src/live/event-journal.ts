@@ -1,11 +1,5 @@
-import {
-  type DockerWatcherEvent,
-  defaultFeedKeep,
-  defaultFeedReadLimit,
-  type FeedEntry,
-  feedKeepOf,
-  type StateStore,
-} from '@docker-watcher/core';
+import type { DockerWatcherEvent, FeedEntry, StateStore } from '@docker-watcher/core';
+import { defaultFeedKeep, defaultFeedReadLimit, feedKeepOf } from '@docker-watcher/core/store-kit';
 
 /** Where the event stream's events are numbered and kept: the store's feed, shared by replicas. */
 export interface EventJournal {

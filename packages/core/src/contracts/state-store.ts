@@ -1,4 +1,5 @@
 import type * as v from 'valibot';
+import type { DeployState } from '../engine/deploy-states.ts';
 import type { DockerWatcherEvent } from '../events.ts';
 import type { Adapter, AdapterDefinition, CallOptions } from './adapter.ts';
 import type { Release, StageRef } from './release.ts';
@@ -44,7 +45,7 @@ export interface DeployError {
 /** One step transition of a deploy, written before its side effect. */
 export interface JournalEntry {
   readonly seq: number;
-  readonly state: string;
+  readonly state: DeployState;
   readonly at: string;
   readonly note?: string;
 }
@@ -58,7 +59,7 @@ export interface DeployRecord extends StageRef {
   readonly trigger: DeployTrigger;
   /** The user or token name that asked for it; absent for the engine's own deploys. */
   readonly by?: string;
-  readonly state: string;
+  readonly state: DeployState;
   /** Whether `state` is final (succeeded, failed, rolled back, cancelled). */
   readonly finished: boolean;
   readonly error?: DeployError;
@@ -77,7 +78,7 @@ export type DeployRecordInit = Omit<
 };
 
 export interface DeployUpdate {
-  readonly state?: string;
+  readonly state?: DeployState;
   readonly finished?: boolean;
   readonly error?: DeployError;
   readonly data?: Readonly<Record<string, unknown>>;
@@ -135,7 +136,7 @@ export interface DeployListFilter {
   readonly stage?: string;
   readonly unfinished?: boolean;
   /** Only deploys in one of these states. */
-  readonly states?: readonly string[];
+  readonly states?: readonly DeployState[];
   readonly trigger?: DeployTrigger;
   /** Created at or after this ISO 8601 time. */
   readonly since?: string;

@@ -552,7 +552,7 @@ export async function runDeploy(
       await advance('cancelled', { note: 'cancelled before it started' });
       return record;
     }
-    const state = record.state as DeployState;
+    const state = record.state;
     if (['pulling', 'stopping-old', 'starting', 'health-checking', 'rolling-back'].includes(state)) {
       // Taken up again after a restart, or after this very engine could not write its record (a
       // store that stopped writing): which one, the record cannot say.

@@ -1,11 +1,6 @@
-export {
-  type DecideInput,
-  decide,
-  defaultDeployRetryBaseMs,
-  maxRetryPauseMs,
-  type StageDecision,
-} from './decide.ts';
-export { type DeployRunnerDeps, runDeploy } from './deploy-runner.ts';
+// The engine's public part: `createEngine`, its configuration types, the deploy state table and
+// the stage settings adapters read. The runner, `decide()` and the history bookkeeping are internal.
+export { defaultDeployRetryBaseMs, maxRetryPauseMs, type StageDecision } from './decide.ts';
 export {
   type DeployStrategy,
   defaultHealthCheck,
@@ -16,6 +11,6 @@ export {
 export * from './deploy-states.ts';
 export { createEngine, type Engine, type EngineOptions } from './engine.ts';
 export type { EngineProject, EngineRegistries, EngineStage, StageDeployInput } from './engine-config.ts';
-export { recordSuccess, stageHistoryLimit } from './stage-history.ts';
+export type { LeftoverStatus } from './leftovers.ts';
 export { withDeadline } from './step-deadline.ts';
 export { parseUpdateWindow, type UpdateWindow, updateWindowAt } from './update-window.ts';

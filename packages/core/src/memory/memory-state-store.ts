@@ -25,7 +25,7 @@ import {
   matchesDeployFilter,
   mergeMarkTags,
   sliceLimit,
-} from '../storage/store-helpers.ts';
+} from '../store-kit/store-helpers.ts';
 import { FaultInjector, type Faults } from './faults.ts';
 
 export const memoryStateStoreOptions = v.strictObject({

@@ -1,7 +1,7 @@
 // The data the durable stores' backup tests write, export and import: one scenario for every store.
 import type { StateStore } from '../contracts/state-store.ts';
-import type { StoreBackup } from '../storage/backup.ts';
-import type { SecretStore } from '../storage/secret-box.ts';
+import type { StoreBackup } from '../store-kit/backup.ts';
+import type { SecretStore } from '../store-kit/secret-box.ts';
 
 const digest = (char: string): string => `sha256:${char.repeat(64)}`;
 const release = (tag: string, char: string) => ({ tag, digest: digest(char) });
@@ -46,7 +46,7 @@ export async function populateBackupFixture(
         stage: 'dev',
         release: release(`dev-${n}`, 'a'),
         trigger: 'auto',
-        state: 'queued',
+        state: 'pending',
         data: { n },
       },
     });

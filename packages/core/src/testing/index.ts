@@ -1,3 +1,7 @@
+// One deploy through the engine's runner, without an engine: how target tests and benches drive a
+// real target through the whole flow (pull, start, health gate, switch, retire). Outside the main
+// entry: applications deploy through createEngine, and the runner's dependencies follow the engine.
+export { type DeployRunnerDeps, runDeploy } from '../engine/deploy-runner.ts';
 export {
   abortedSignal,
   check,

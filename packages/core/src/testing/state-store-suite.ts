@@ -3,6 +3,7 @@ import type {
   Approval,
   DeployRecord,
   DeployRecordInit,
+  DeployUpdate,
   RepositoryMark,
   StageStateInit,
   StateStore,
@@ -42,6 +43,12 @@ export interface StateStoreHarness extends HarnessBase {
   replica?(): Promise<StateStore>;
   /** The store's bound on stage history, when known: `stage-history-is-bounded-newest-first` then checks it exactly. */
   readonly historyLimit?: number;
+  /**
+   * Writes `state` as a deploy's state straight into the store's own data, past the store's code (as
+   * corrupt data or a newer version would leave it). When given, `unknown-deploy-state-fails-clearly`
+   * runs; a store whose data nothing else writes (in memory) leaves it out.
+   */
+  writeDeployState?(params: { readonly id: string; readonly state: string }): Promise<void>;
 }
 
 export type StateStoreCaseId =
@@ -79,6 +86,7 @@ export type StateStoreCaseId =
   | 'lease-renews-for-its-holder'
   | 'lease-release-frees-it'
   | 'durable-state-survives-reopen'
+  | 'unknown-deploy-state-fails-clearly'
   | 'shared-leases-let-replicas-deploy-once'
   | 'aborted-signal-aborts'
   | 'dispose-is-idempotent';
@@ -124,7 +132,7 @@ function deployInit(
     stage: 'dev',
     release: release('v1.0.0', 'a'),
     trigger: 'auto',
-    state: 'queued',
+    state: 'pending',
     data: {},
     ...overrides,
   };
@@ -306,12 +314,12 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
           data: created.data,
           previous: created.previous,
         },
-        { revision: 1, finished: false, state: 'queued', data: { slot: 'blue' }, previous: init.previous },
+        { revision: 1, finished: false, state: 'pending', data: { slot: 'blue' }, previous: init.previous },
         'created deploy',
       );
       same(
         created.journal.map((entry) => ({ seq: entry.seq, state: entry.state })),
-        [{ seq: 1, state: 'queued' }],
+        [{ seq: 1, state: 'pending' }],
         'journal of a new deploy',
       );
       check(
@@ -373,7 +381,7 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
     run: async ({ harness: { store }, unique }) => {
       const id = `deploy-${unique}`;
       let record: DeployRecord = await store.createDeploy({ deploy: deployInit(projectFor(unique), id) });
-      const updates = [
+      const updates: DeployUpdate[] = [
         { state: 'pulling' },
         { note: 'pulled in 2 s' },
         { data: { candidate: 'c-1' } },
@@ -387,7 +395,7 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
       same(
         record.journal.map((entry) => ({ seq: entry.seq, state: entry.state, note: entry.note })),
         [
-          { seq: 1, state: 'queued' },
+          { seq: 1, state: 'pending' },
           { seq: 2, state: 'pulling' },
           { seq: 3, state: 'pulling', note: 'pulled in 2 s' },
           { seq: 4, state: 'starting', note: 'candidate c-1' },
@@ -846,6 +854,30 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
         'CONFLICT',
         'create after reopen',
       );
+    },
+  },
+  'unknown-deploy-state-fails-clearly': {
+    title: "a deploy whose stored state is none of the state table's fails with INTERNAL naming it",
+    gate: {
+      claim: 'harness.writeDeployState()',
+      when: true,
+      claimed: (harness) => harness.writeDeployState !== undefined,
+    },
+    run: async ({ harness, unique }) => {
+      const project = projectFor(unique);
+      const deploy = await harness.store.createDeploy({ deploy: deployInit(project, `deploy-${unique}`) });
+      const write = defined(harness.writeDeployState, 'harness.writeDeployState()').bind(harness);
+      await write({ id: deploy.id, state: 'exploded' });
+      for (const [what, read] of [
+        ['getDeploy', () => harness.store.getDeploy({ id: deploy.id })],
+        ['listDeploys', () => harness.store.listDeploys({ project })],
+      ] as const) {
+        const error = await expectCoreError(read, 'INTERNAL', what);
+        check(
+          error.message.includes(deploy.id) && error.message.includes('exploded'),
+          `${what}: the error names the deploy and the state it found, not "${error.message}"`,
+        );
+      }
     },
   },
   'shared-leases-let-replicas-deploy-once': {

@@ -9,9 +9,9 @@ import {
   type DockerWatcherEvent,
   type HealthCheckSettings,
   type Release,
-  runDeploy,
   type StageDeploySettings,
 } from '@docker-watcher/core';
+import { runDeploy } from '@docker-watcher/core/testing';
 import { appPort } from '@docker-watcher/testkit';
 
 export const fastHealth: HealthCheckSettings = {

@@ -8,10 +8,10 @@ import {
   type EventBus,
   type MemoryLogger,
   type Release,
-  runDeploy,
   type StageDeploySettings,
   type StepDeadlines,
 } from '@docker-watcher/core';
+import { runDeploy } from '@docker-watcher/core/testing';
 import { afterEach } from 'vitest';
 import { createNomadTarget, type NomadTarget, type NomadTargetOptions } from '../../src/index.ts';
 import { type FakeJobSeed, type FakeNomad, type FakeNomadOptions, startFakeNomad } from './fake-nomad.ts';

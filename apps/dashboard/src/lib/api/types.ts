@@ -14,6 +14,7 @@ export type StageHistory = Answer<'getStageHistory'>;
 export type PlanEntry = Answer<'getPlan'>['plan'][number];
 export type StageDecision = PlanEntry['decision'];
 export type DeployRecord = Answer<'getDeploy'>['deploy'];
+export type DeployState = DeployRecord['state'];
 export type Release = DeployRecord['release'];
 export type Approval = Answer<'listApprovals'>['approvals'][number];
 export type AuditEvent = Answer<'listAudit'>['events'][number];

@@ -3,6 +3,7 @@
 import type {
   Approval,
   DeployRecord,
+  DeployState,
   ProjectSummary,
   Release,
   StageDecision,
@@ -13,7 +14,7 @@ import { shortDigest } from './format.ts';
 /** A deploy in flight, as the event stream reports it. */
 export interface LiveDeploy {
   readonly id: string;
-  readonly state: string;
+  readonly state: DeployState;
   readonly release: Release;
   readonly trigger: string;
   readonly by?: string;

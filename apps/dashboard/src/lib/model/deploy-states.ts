@@ -1,12 +1,13 @@
 // Deploy states as the dashboard groups and words them (the engine's table is in core's deploy-states.ts).
+import type { DeployState } from '../api/types.ts';
 
 export type StateTone = 'running' | 'good' | 'bad' | 'warn' | 'quiet';
 
-const finalStates = new Set(['succeeded', 'rolled-back', 'failed', 'cancelled']);
+const finalStates: ReadonlySet<DeployState> = new Set(['succeeded', 'rolled-back', 'failed', 'cancelled']);
 
-export const isFinalState = (state: string): boolean => finalStates.has(state);
+export const isFinalState = (state: DeployState): boolean => finalStates.has(state);
 
-export function toneOf(state: string): StateTone {
+export function toneOf(state: DeployState): StateTone {
   if (state === 'succeeded') return 'good';
   if (state === 'failed') return 'bad';
   if (state === 'rolled-back' || state === 'rolling-back') return 'warn';
@@ -14,7 +15,7 @@ export function toneOf(state: string): StateTone {
   return 'running';
 }
 
-const words: Readonly<Record<string, string>> = {
+const words: Readonly<Record<DeployState, string>> = {
   pending: 'queued',
   pulling: 'pulling',
   'stopping-old': 'stopping old',
@@ -29,10 +30,10 @@ const words: Readonly<Record<string, string>> = {
   cancelled: 'cancelled',
 };
 
-export const stateWords = (state: string): string => words[state] ?? state;
+export const stateWords = (state: DeployState): string => words[state];
 
 /** The steps a blue-green deploy walks through, for the timeline (recreate adds `stopping-old`). */
-export const happyPath: readonly string[] = [
+export const happyPath: readonly DeployState[] = [
   'pending',
   'pulling',
   'starting',

@@ -1,13 +1,13 @@
 // A deploy's live log (`GET /api/deploys/:id/logs`, server-sent events): the lines so far, then each
 // new one, until the deploy ends. EventSource resumes with Last-Event-ID by itself; lines a resumed
 // stream repeats are dropped by sequence number.
-import type { LogLine } from '../api/types.ts';
+import type { DeployState, LogLine } from '../api/types.ts';
 import { appendLines } from '../model/log.ts';
 
 export class DeployLogStream {
   lines = $state.raw<LogLine[]>([]);
   /** The deploy's state as the log stream last said. */
-  state = $state<string | undefined>(undefined);
+  state = $state<DeployState | undefined>(undefined);
   ended = $state(false);
   connected = $state(false);
   #source: EventSource | undefined;
@@ -51,10 +51,10 @@ export class DeployLogStream {
       this.#frame ||= requestAnimationFrame(() => this.#flush());
     });
     source.addEventListener('state', (message) => {
-      this.state = (JSON.parse((message as MessageEvent<string>).data) as { state: string }).state;
+      this.state = (JSON.parse((message as MessageEvent<string>).data) as { state: DeployState }).state;
     });
     source.addEventListener('end', (message) => {
-      this.state = (JSON.parse((message as MessageEvent<string>).data) as { state: string }).state;
+      this.state = (JSON.parse((message as MessageEvent<string>).data) as { state: DeployState }).state;
       this.#flush();
       this.ended = true;
       this.close();

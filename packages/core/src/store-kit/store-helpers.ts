@@ -9,6 +9,7 @@ import {
   type StageState,
   type StageStateInit,
 } from '../contracts/state-store.ts';
+import { type DeployState, isDeployState } from '../engine/deploy-states.ts';
 import { CoreError } from '../errors.ts';
 
 /** Deep copy with JSON semantics: what a caller gets back is exactly what a read returns later. */
@@ -87,14 +88,30 @@ export function deployBody(deploy: DeployRecordInit | DeployRecord): Record<stri
   return rest;
 }
 
-/** A journal entry as a row holds it (`note` NULL when absent). */
+/**
+ * A deploy state as a store read it from its own data. `INTERNAL`, naming `what` and the value,
+ * when it is none of the state table's: the data is corrupt or a newer version wrote it, and a
+ * guess would let the engine act on a deploy it does not understand.
+ */
+export function readDeployState(value: unknown, what: string): DeployState {
+  if (typeof value === 'string' && isDeployState(value)) return value;
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : typeof value;
+  throw new CoreError(
+    'INTERNAL',
+    `${what} has an unknown deploy state in the store: ${shown} (corrupt data, or written by a newer version)`,
+    { details: { what } },
+  );
+}
+
+/** A journal entry as a row holds it (`note` NULL when absent); its state is checked. */
 export function toJournalEntry(row: {
   readonly seq: number;
   readonly state: string;
   readonly at: string;
   readonly note: string | null;
 }): JournalEntry {
-  return { seq: row.seq, state: row.state, at: row.at, ...(row.note === null ? {} : { note: row.note }) };
+  const state = readDeployState(row.state, `journal entry ${row.seq}`);
+  return { seq: row.seq, state, at: row.at, ...(row.note === null ? {} : { note: row.note }) };
 }
 
 /** Whether a deploy passes a `listDeploys` filter's conditions (all but `limit` and `before`). */

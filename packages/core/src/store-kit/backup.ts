@@ -3,6 +3,7 @@
 import * as v from 'valibot';
 import type { CallOptions } from '../contracts/adapter.ts';
 import type { Approval, AuditEvent, DeployRecord, LogLine, StageState } from '../contracts/state-store.ts';
+import { deployStates } from '../engine/deploy-states.ts';
 import { CoreError } from '../errors.ts';
 
 export const storeBackupFormat = 'docker-watcher.store-backup';
@@ -58,6 +59,7 @@ const nonEmpty = v.pipe(v.string(), v.minLength(1));
 const revision = v.pipe(v.number(), v.integer(), v.minValue(1));
 const seq = v.pipe(v.number(), v.integer(), v.minValue(1));
 const release = v.looseObject({ tag: text, digest: text });
+const deployState = v.picklist(deployStates);
 const base64 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'Expected base64'));
 
 // Loose objects: fields a newer core adds to a record survive the trip through a backup.
@@ -89,11 +91,11 @@ const backupSchema = v.strictObject({
       release,
       previous: v.optional(release),
       trigger: text,
-      state: text,
+      state: deployState,
       finished: v.boolean(),
       error: v.optional(v.looseObject({ code: text, message: text })),
       journal: v.pipe(
-        v.array(v.looseObject({ seq, state: text, at: text, note: v.optional(text) })),
+        v.array(v.looseObject({ seq, state: deployState, at: text, note: v.optional(text) })),
         v.minLength(1, 'A deploy has at least its first journal entry'),
       ),
       data: v.record(v.string(), v.unknown()),

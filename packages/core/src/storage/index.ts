@@ -1,3 +1,0 @@
-export * from './backup.ts';
-export * from './secret-box.ts';
-export * from './store-helpers.ts';
