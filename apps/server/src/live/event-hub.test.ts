@@ -36,14 +36,21 @@ async function frames(
   const deadline = Date.now() + waitMs;
   const seen = () =>
     text.split('\n\n').filter((frame) => frame.startsWith('id:') || frame.startsWith('event:'));
+  // One read in flight at a time, kept across the 50 ms ticks: a read abandoned to a tick would
+  // take its chunk with it (the stream hands each chunk to one read).
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   while (!until(seen()) && Date.now() < deadline) {
+    pending ??= reader.read();
     const chunk = await Promise.race([
-      reader.read(),
+      pending,
       new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)),
     ]);
-    if (chunk?.done) break;
-    if (chunk) text += decoder.decode(chunk.value, { stream: true });
+    if (!chunk) continue;
+    pending = undefined;
+    if (chunk.done) break;
+    text += decoder.decode(chunk.value, { stream: true });
   }
+  if (pending) await reader.cancel().catch(() => undefined);
   reader.releaseLock();
   return seen();
 }
