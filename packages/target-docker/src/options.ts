@@ -160,6 +160,15 @@ export const dockerTargetOptions = v.strictObject({
     ),
     'docker-watcher',
   ),
+  endpoint: v.optional(
+    v.pipe(
+      v.picklist(['address', 'name']),
+      v.description(
+        "What an instance's endpoint (the proxy's upstream) is. `address` (the default): the published port (`publish`), else the container's IP address on `network`; a container the daemon restarts may come back on another one, and its route follows at the next heal. `name`: the container's name and port, which Docker's DNS resolves for every container on `network`, so a restarted container keeps its route; use it when the reverse proxy runs in a container on that network (Caddy or Nginx Proxy Manager in the same compose project).",
+      ),
+    ),
+    'address',
+  ),
   publishHost: v.optional(
     v.pipe(v.string(), v.ip('must be an IP address'), v.description('Host address published ports bind to.')),
     '127.0.0.1',
