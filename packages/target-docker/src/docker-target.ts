@@ -93,7 +93,9 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
   const secrets = [...passwords, ...(options.tls ? [options.tls.key] : [])];
   const logger = createRedactingLogger(context.logger ?? silentLogger, { secrets }).child({ target: id });
   const { docker, describe } = connect(options);
-  const lifecycle = onceDisposer(async () => {});
+  /** Ends the watches of `watchInstances` with the target. */
+  const disposed = new AbortController();
+  const lifecycle = onceDisposer(async () => disposed.abort());
   const network = options.network;
 
   const guard = (signal: AbortSignal | undefined) => {
@@ -712,7 +714,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 
     async watchInstances({ signal, onChange }) {
       guard(signal);
-      await watchInstances(signal, onChange);
+      await watchInstances(AbortSignal.any([signal, disposed.signal]), onChange);
     },
 
     async logs({ instance, tail, signal }) {
