@@ -19,7 +19,9 @@ describe('parseContainerEvent', () => {
   it('skips what is not a container event', () => {
     expect(parseContainerEvent('not json')).toBeUndefined();
     expect(parseContainerEvent('null')).toBeUndefined();
-    expect(parseContainerEvent(JSON.stringify({ Type: 'network', Action: 'connect', Actor: { ID: 'n' } }))).toBeUndefined();
+    expect(
+      parseContainerEvent(JSON.stringify({ Type: 'network', Action: 'connect', Actor: { ID: 'n' } })),
+    ).toBeUndefined();
     expect(parseContainerEvent(JSON.stringify({ Type: 'container', Action: 'start' }))).toBeUndefined();
   });
 });

@@ -22,7 +22,6 @@ import { connect } from './_connection.ts';
 import { containerPort, createOptions, type ImageFacts, imageFacts } from './_container-spec.ts';
 import { demultiplex, lastLines } from './_demux.ts';
 import { readEnvFiles } from './_env-file.ts';
-import { followContainerEvents } from './_events.ts';
 import {
   classifyPullFailure,
   classifyStartFailure,
@@ -33,6 +32,7 @@ import {
   statusOf,
   toTargetError,
 } from './_errors.ts';
+import { followContainerEvents } from './_events.ts';
 import { dockerHealthReport, probeAddress, probeHttp, stateReport } from './_health.ts';
 import { credentialsFor, registryHost, serverAddress } from './_image-ref.ts';
 import {
@@ -563,9 +563,13 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
     };
     const reportAll = async () => {
       try {
-        for (const info of await listManaged({}, signal)) report(info.Id, info.Labels ?? {}, info.State === 'running');
+        for (const info of await listManaged({}, signal))
+          report(info.Id, info.Labels ?? {}, info.State === 'running');
       } catch (error) {
-        if (!signal.aborted) logger.warn('could not list containers after the events came back', { error: engineMessage(error) });
+        if (!signal.aborted)
+          logger.warn('could not list containers after the events came back', {
+            error: engineMessage(error),
+          });
       }
     };
     await followContainerEvents({

@@ -1,5 +1,5 @@
-import { describeDeployTarget } from '@docker-watcher/core/testing/vitest';
 import type { Instance } from '@docker-watcher/core';
+import { describeDeployTarget } from '@docker-watcher/core/testing/vitest';
 import { appPort, dockerClient } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { type FixtureRegistry, startFixtureRegistry, testRun } from './support/fixtures.ts';

@@ -968,23 +968,22 @@ export function createEngine(options: EngineOptions): Engine {
   };
 
   /** Route healing on its own timer and on restarts the target reports: webhook-only servers heal too. */
-  const healing =
-    proxy
-      ? new RouteHealing({
-          target,
-          proxy,
-          logger,
-          intervalMs: healIntervalMs,
-          active: () => leases.leader,
-          hostOf: (ref) => stageConfig(ref.project, ref.stage)?.deploy.host,
-          actualOf: async (ref) => (await readState(ref))?.actual,
-          busy: (key) => queue.isRunning(key) || queue.waiting(key) !== undefined,
-          enter: (key) => leases.enter(key),
-          exit: (key) => leases.exit(key),
-          track,
-          onError: adapterError,
-        })
-      : undefined;
+  const healing = proxy
+    ? new RouteHealing({
+        target,
+        proxy,
+        logger,
+        intervalMs: healIntervalMs,
+        active: () => leases.leader,
+        hostOf: (ref) => stageConfig(ref.project, ref.stage)?.deploy.host,
+        actualOf: async (ref) => (await readState(ref))?.actual,
+        busy: (key) => queue.isRunning(key) || queue.waiting(key) !== undefined,
+        enter: (key) => leases.enter(key),
+        exit: (key) => leases.exit(key),
+        track,
+        onError: adapterError,
+      })
+    : undefined;
 
   const schedule = () => {
     if (pollIntervalMs <= 0 || stopping || !ticks) return;

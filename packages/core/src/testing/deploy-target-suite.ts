@@ -410,7 +410,11 @@ export const deployTargetCases = caseTable<DeployTargetHarness, DeployTargetCase
         change.stage === spec.stage &&
         change.state === 'running';
       const timing = { intervalMs: 50, timeoutMs: harness.settleTimeoutMs ?? 30_000 };
-      await pollUntil(async () => changes.some(reported), (seen) => seen, timing);
+      await pollUntil(
+        async () => changes.some(reported),
+        (seen) => seen,
+        timing,
+      );
       check(
         changes.some(reported),
         `watchInstances reported no running ${instance.id} after its restart (reported: ${JSON.stringify(changes)})`,
