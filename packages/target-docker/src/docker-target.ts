@@ -172,7 +172,11 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
     const state = stateOf(info.State);
     let endpoint: Endpoint | undefined;
     if (state === 'running' && port !== undefined && options.endpoint === 'name') {
-      endpoint = byName(info.Names[0], port);
+      // A legacy link adds `/<linker>/<alias>` names: the container's own has one slash.
+      endpoint = byName(
+        info.Names.find((name) => name.lastIndexOf('/') === 0),
+        port,
+      );
     } else if (state === 'running' && port !== undefined) {
       const published = info.Ports.find((p) => p.PrivatePort === port && p.Type === 'tcp' && p.PublicPort);
       const address =

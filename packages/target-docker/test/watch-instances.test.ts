@@ -1,10 +1,18 @@
 import type { InstanceChange } from '@docker-watcher/core';
-import { dockerClient, type SocketFaultProxy, startSocketFaultProxy } from '@docker-watcher/testkit';
+import {
+  appFixture,
+  appPort,
+  dockerClient,
+  type SocketFaultProxy,
+  startSocketFaultProxy,
+  testkitLabel,
+} from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureRegistry, startFixtureRegistry, testRun } from './support/fixtures.ts';
 
-// The engine's event stream breaks whenever the daemon restarts, which is when containers restart:
-// a restart while the stream is down must still be reported once it is back.
+// How a route survives a container restart: with `endpoint: name` it never moves; otherwise the
+// target reports the restart. The engine's event stream breaks whenever the daemon restarts, which
+// is when containers restart: a restart while the stream is down must still be reported once it is back.
 const run = testRun('watch-instances');
 const docker = dockerClient();
 let fixtures: FixtureRegistry;
@@ -53,4 +61,34 @@ describe('watchInstances', () => {
       watching.abort();
     }
   }, 180_000);
+});
+
+describe('endpoint: name', () => {
+  it("is the container's name, which another container on the network reaches through Docker's DNS", async () => {
+    const target = run.target({ endpoint: 'name' });
+    const spec = {
+      project: `name-${run.id}`,
+      stage: 'dev',
+      deployId: `deploy-name-${run.id}`,
+      image: fixtures.image,
+      release: fixtures.releases.v1,
+      port: appPort,
+    };
+    const instance = await target.start({ spec });
+    const name = (await docker.getContainer(instance.id).inspect()).Name.replace(/^\//, '');
+    expect(instance.endpoint).toEqual({ host: name, port: appPort });
+    const [listed] = await target.list({ project: spec.project });
+    expect(listed?.endpoint).toEqual(instance.endpoint);
+    // A proxy in a container on the same network, as Caddy or NPM in a compose project.
+    const client = await docker.createContainer({
+      Image: appFixture('v1').ref,
+      Entrypoint: ['/bin/busybox', 'wget', '-q', '-O', '-', `http://${name}:${appPort}/version`],
+      Labels: { [testkitLabel]: 'false', [run.label]: run.id },
+      HostConfig: { NetworkMode: run.network },
+    });
+    await client.start();
+    const { StatusCode } = (await client.wait()) as { StatusCode: number };
+    const output = (await client.logs({ stdout: true, stderr: true })).toString('utf8');
+    expect({ StatusCode, served: output.includes('v1') }).toEqual({ StatusCode: 0, served: true });
+  }, 120_000);
 });
