@@ -12,6 +12,8 @@ import { type FixtureRegistry, startFixtureRegistry, testRun } from './support/f
 const run = testRun('restart-healing');
 const docker = dockerClient();
 const host = 'restart-healing.caddy.test';
+// Unique on the shared engine: the target lists every managed container of a project.
+const project = `web-${run.id}`;
 let fixtures: FixtureRegistry;
 let caddy: CaddyInstance;
 let engine: Engine | undefined;
@@ -56,7 +58,7 @@ describe('a container the daemon restarts', () => {
     engine = createEngine({
       projects: [
         {
-          id: 'web',
+          id: project,
           registry: 'local',
           repository: 'restart-healing/app',
           stages: {
@@ -85,13 +87,13 @@ describe('a container the daemon restarts', () => {
     await engine.start();
     await engine.idle();
     await expect.poll(throughCaddy, { timeout: 60_000, interval: 500 }).toBe('200 v1');
-    const [instance] = (await target.list({ project: 'web', stage: 'dev' })).filter(
+    const [instance] = (await target.list({ project, stage: 'dev' })).filter(
       (item) => item.state === 'running',
     );
     const before = instance!.endpoint!;
 
     await docker.getContainer(instance!.id).restart({ t: 1 });
-    const moved = await target.list({ project: 'web', stage: 'dev' });
+    const moved = await target.list({ project, stage: 'dev' });
     expect(moved[0]?.endpoint?.port).not.toBe(before.port);
 
     await expect.poll(throughCaddy, { timeout: 60_000, interval: 500 }).toBe('200 v1');
