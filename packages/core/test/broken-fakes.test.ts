@@ -5,6 +5,7 @@ import type { Registry } from '../src/contracts/registry.ts';
 import type { ReverseProxy } from '../src/contracts/reverse-proxy.ts';
 import type { StateStore } from '../src/contracts/state-store.ts';
 import { CoreError, isCoreError } from '../src/errors.ts';
+import type { MemoryDeployTarget } from '../src/memory/memory-deploy-target.ts';
 import type { MemoryRegistryOptions } from '../src/memory/memory-registry.ts';
 import { createMemoryStateStore, type MemoryStateStore } from '../src/memory/memory-state-store.ts';
 import { deployTargetSuite } from '../src/testing/deploy-target-suite.ts';
@@ -199,6 +200,20 @@ describe('broken deploy targets', () => {
       },
     }));
     expect(ids).toEqual(['retire-is-idempotent']);
+  });
+
+  it('a watch that reports no restart fails endpoint-stable-across-restart', async () => {
+    const ids = await broken((target) => ({ ...target, watchInstances: async () => {} }));
+    expect(ids).toEqual(['endpoint-stable-across-restart']);
+  });
+
+  it('an instance that comes back on a new endpoint fails endpoint-stable-across-restart', async () => {
+    const ids = await failing(deployTargetSuite, () => {
+      const harness = memoryDeployTargetHarness();
+      const target = harness.target as MemoryDeployTarget;
+      return { ...harness, restart: async (instance) => target.restart(instance.id, { moveEndpoint: true }) };
+    });
+    expect(ids).toEqual(['endpoint-stable-across-restart']);
   });
 
   it('a retire that leaves the instance running fails retire-removes-instance', async () => {

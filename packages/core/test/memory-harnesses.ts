@@ -87,6 +87,7 @@ export function memoryDeployTargetHarness(
     port: 8080,
     health: { path: '/health', intervalMs: 5, timeoutMs: 100, retries: 1, startPeriodMs: 0 },
     settleTimeoutMs: 1_000,
+    restart: async (instance) => base.restart(instance.id),
   };
 }
 

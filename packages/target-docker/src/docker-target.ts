@@ -9,6 +9,7 @@ import {
   type Endpoint,
   type HealthReport,
   type Instance,
+  type InstanceChange,
   type InstanceSpec,
   imageReference,
   instantiate,
@@ -31,6 +32,7 @@ import {
   statusOf,
   toTargetError,
 } from './_errors.ts';
+import { followContainerEvents } from './_events.ts';
 import { dockerHealthReport, probeAddress, probeHttp, stateReport } from './_health.ts';
 import { credentialsFor, registryHost, serverAddress } from './_image-ref.ts';
 import {
@@ -68,6 +70,7 @@ export interface PrunedImage {
 export interface DockerTarget extends DeployTarget {
   pull(params: Parameters<NonNullable<DeployTarget['pull']>>[0]): Promise<void>;
   logs(params: Parameters<NonNullable<DeployTarget['logs']>>[0]): Promise<string[]>;
+  watchInstances(params: Parameters<NonNullable<DeployTarget['watchInstances']>>[0]): Promise<void>;
   /**
    * Removes images this target pulled for older releases than the newest `keep` per project-stage
    * (optionally of one project or stage). Images that a container (running or not) or another
@@ -90,7 +93,9 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
   const secrets = [...passwords, ...(options.tls ? [options.tls.key] : [])];
   const logger = createRedactingLogger(context.logger ?? silentLogger, { secrets }).child({ target: id });
   const { docker, describe } = connect(options);
-  const lifecycle = onceDisposer(async () => {});
+  /** Ends the watches of `watchInstances` with the target. */
+  const disposed = new AbortController();
+  const lifecycle = onceDisposer(async () => disposed.abort());
   const network = options.network;
 
   const guard = (signal: AbortSignal | undefined) => {
@@ -122,9 +127,22 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 
   // ---- instances ----------------------------------------------------------------------------
 
+  /** The container port that serves traffic, from its label. */
+  const portOf = (containerLabels: Readonly<Record<string, string>> | undefined) => {
+    const port = Number(containerLabels?.[labels.port]);
+    return Number.isInteger(port) && port > 0 ? port : undefined;
+  };
+
+  /** `endpoint: name`: the container's name, which Docker's DNS resolves on the shared network. */
+  const byName = (name: string | undefined, port: number): Endpoint | undefined => {
+    const host = name?.replace(/^\//, '');
+    return host ? { host, port } : undefined;
+  };
+
   const endpointOf = (info: Docker.ContainerInspectInfo): Endpoint | undefined => {
-    const port = Number(info.Config.Labels?.[labels.port]);
-    if (!info.State.Running || !Number.isInteger(port) || port <= 0) return undefined;
+    const port = portOf(info.Config.Labels);
+    if (!info.State.Running || port === undefined) return undefined;
+    if (options.endpoint === 'name') return byName(info.Name, port);
     return probeAddress(info, port, network);
   };
 
@@ -150,10 +168,16 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 
   const fromList = (info: Docker.ContainerInfo): Instance => {
     const l = info.Labels ?? {};
-    const port = Number(l[labels.port]);
+    const port = portOf(l);
     const state = stateOf(info.State);
     let endpoint: Endpoint | undefined;
-    if (state === 'running' && Number.isInteger(port) && port > 0) {
+    if (state === 'running' && port !== undefined && options.endpoint === 'name') {
+      // A legacy link adds `/<linker>/<alias>` names: the container's own has one slash.
+      endpoint = byName(
+        info.Names.find((name) => name.lastIndexOf('/') === 0),
+        port,
+      );
+    } else if (state === 'running' && port !== undefined) {
       const published = info.Ports.find((p) => p.PrivatePort === port && p.Type === 'tcp' && p.PublicPort);
       const address =
         info.NetworkSettings?.Networks?.[network]?.IPAddress ||
@@ -528,6 +552,41 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
     }
   };
 
+  // ---- watch -------------------------------------------------------------------------------
+
+  /** Reports starts and deaths of this target's containers; after a gap in the stream, every one it has. */
+  const watchInstances = async (
+    signal: AbortSignal,
+    onChange: (change: InstanceChange) => void,
+  ): Promise<void> => {
+    const report = (id: string, containerLabels: Readonly<Record<string, string>>, running: boolean) => {
+      const project = containerLabels[labels.project];
+      const stage = containerLabels[labels.stage];
+      if (project === undefined || stage === undefined || !ownedBy(containerLabels, options.instance)) return;
+      onChange({ id, project, stage, state: running ? 'running' : 'exited' });
+    };
+    const reportAll = async () => {
+      try {
+        for (const info of await listManaged({}, signal))
+          report(info.Id, info.Labels ?? {}, info.State === 'running');
+      } catch (error) {
+        if (!signal.aborted)
+          logger.warn('could not list containers after the events came back', {
+            error: engineMessage(error),
+          });
+      }
+    };
+    await followContainerEvents({
+      docker,
+      actions: ['start', 'restart', 'die'],
+      labels: managedFilters({}),
+      signal,
+      logger,
+      onEvent: (event) => report(event.id, event.attributes, event.action !== 'die'),
+      onGap: () => void reportAll(),
+    });
+  };
+
   // ---- prune ---------------------------------------------------------------------------------
 
   const prune = async (params: {
@@ -659,6 +718,11 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
       } catch (error) {
         throw fail(error, 'list of containers', { signal });
       }
+    },
+
+    async watchInstances({ signal, onChange }) {
+      guard(signal);
+      await watchInstances(AbortSignal.any([signal, disposed.signal]), onChange);
     },
 
     async logs({ instance, tail, signal }) {

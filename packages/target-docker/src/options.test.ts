@@ -17,6 +17,7 @@ describe('dockerTargetOptions', () => {
   it('applies defaults', () => {
     expect(parseOptions(dockerTargetOptions, {})).toEqual({
       network: 'docker-watcher',
+      endpoint: 'address',
       publishHost: '127.0.0.1',
       stopTimeoutSeconds: 5,
       runningGraceMs: 1_000,
@@ -38,6 +39,7 @@ describe('dockerTargetOptions', () => {
     );
     expect(problems({ network: 'bad name' })[0]).toMatch(/^network: must be a Docker network name/);
     expect(problems({ memory: '1 potato' })[0]).toMatch(/^memory: /);
+    expect(problems({ endpoint: 'ip' })[0]).toMatch(/^endpoint: /);
     expect(problems({ volumes: ['relative:path'] })[0]).toMatch(
       /^volumes\.0: must be `source:\/container\/path`/,
     );

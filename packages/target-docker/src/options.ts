@@ -85,7 +85,7 @@ const containerSettingsEntries = {
     v.pipe(
       v.union([v.boolean(), port]),
       v.description(
-        '`true` publishes the container port on a random port of `publishHost`, a number on that fixed host port; the endpoint is then `publishHost:port`. Otherwise (`false`, the default) the endpoint is the container address on `network`. A fixed port rules out blue-green (two releases cannot hold it).',
+        '`true` publishes the container port on a random port of `publishHost`, a number on that fixed host port; with `endpoint: address` the endpoint is then `publishHost:port`, otherwise (`false`, the default) the container address on `network`. A fixed port rules out blue-green (two releases cannot hold it).',
       ),
     ),
   ),
@@ -159,6 +159,15 @@ export const dockerTargetOptions = v.strictObject({
       ),
     ),
     'docker-watcher',
+  ),
+  endpoint: v.optional(
+    v.pipe(
+      v.picklist(['address', 'name']),
+      v.description(
+        "What an instance's endpoint (the proxy's upstream) is. `address` (the default): the published port (`publish`), else the container's IP address on `network`; a container the daemon restarts may come back on another one, and the engine re-points its route when the target reports the restart. `name`: the container's name and port, which Docker's DNS resolves for every container on `network`, so a restarted container keeps its route; use it when the reverse proxy runs in a container on that network (Caddy or Nginx Proxy Manager in the same compose project).",
+      ),
+    ),
+    'address',
   ),
   publishHost: v.optional(
     v.pipe(v.string(), v.ip('must be an IP address'), v.description('Host address published ports bind to.')),

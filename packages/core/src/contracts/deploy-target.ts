@@ -60,6 +60,18 @@ export interface Instance extends StageRef {
   readonly awaitingPromotion?: boolean;
 }
 
+/**
+ * Something happened to a managed instance that the target did not do itself: the backend started
+ * it again (a restart policy, a daemon restart, `docker restart`), or it died. Its endpoint may have
+ * moved, so the engine points the stage's route at it again.
+ */
+export interface InstanceChange extends StageRef {
+  /** The instance's id, as `list` reports it. */
+  readonly id: string;
+  /** `running`: it runs (again); `exited`: it stopped or died. */
+  readonly state: 'running' | 'exited';
+}
+
 export type HealthStatus = 'healthy' | 'starting' | 'unhealthy' | 'exited';
 
 export interface HealthReport {
@@ -109,6 +121,19 @@ export interface DeployTarget extends Adapter {
   promote?(params: CallOptions & { readonly instance: Instance }): Promise<Instance>;
   /** Managed instances, optionally of one project or stage: what runs now, and orphans after a crash. */
   list(params: CallOptions & { readonly project?: string; readonly stage?: string }): Promise<Instance[]>;
+  /**
+   * Reports changes of managed instances the target did not make itself (see `InstanceChange`),
+   * until `signal` aborts. Resolves once it watches: changes from then on are reported. It keeps
+   * watching across faults of the backend (reconnecting, and reporting every managed instance
+   * after a gap, since changes in it were missed); it rejects only when `signal` aborts first.
+   * Optional: without it the engine finds moved endpoints on its heal timer only.
+   */
+  watchInstances?(
+    params: CallOptions & {
+      readonly signal: AbortSignal;
+      readonly onChange: (change: InstanceChange) => void;
+    },
+  ): Promise<void>;
   /** The last lines an instance wrote, for the deploy record of a failed gate. */
   logs?(params: CallOptions & { readonly instance: Instance; readonly tail: number }): Promise<string[]>;
 }

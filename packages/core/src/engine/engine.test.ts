@@ -598,6 +598,39 @@ describe('engine: webhooks and faults', () => {
       .toEqual(serving.endpoint);
   });
 
+  it('heals the route of a stage at once when the target reports its instance restarted on a new endpoint', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    // Webhook-only, and a heal timer that never fires within the test: only the report can heal.
+    const engine = w.make({ pollIntervalMs: 0, healIntervalMs: 3_600_000 });
+    await engine.start();
+    await engine.idle();
+    const host = 'stage-dev-web-app.example.com';
+    const serving = w.target.instances.find((i) => i.state === 'running' && i.stage === 'dev')!;
+    expect(w.proxy.routes.find((r) => r.host === host)?.upstream).toMatchObject(serving.endpoint!);
+    w.target.restart(serving.id, { moveEndpoint: true });
+    const moved = w.target.instances.find((i) => i.id === serving.id)!.endpoint!;
+    expect(moved).not.toEqual(serving.endpoint);
+    await expect
+      .poll(() => w.proxy.routes.find((r) => r.host === host)?.upstream, { timeout: 30_000 })
+      .toMatchObject(moved);
+    await engine.stop();
+  });
+
+  it('does not heal on reported restarts with healRoutes off', async () => {
+    const w = world();
+    w.registry.push(repository, 'dev-1');
+    const engine = w.make({ pollIntervalMs: 0, healRoutes: false });
+    await engine.start();
+    await engine.idle();
+    const host = 'stage-dev-web-app.example.com';
+    const serving = w.target.instances.find((i) => i.state === 'running' && i.stage === 'dev')!;
+    w.target.restart(serving.id, { moveEndpoint: true });
+    await engine.idle();
+    expect(w.proxy.routes.find((r) => r.host === host)?.upstream).toMatchObject(serving.endpoint!);
+    await engine.stop();
+  });
+
   it('stop() resolves with nothing left running: no further registry calls', async () => {
     const w = world();
     w.registry.push(repository, 'dev-1');

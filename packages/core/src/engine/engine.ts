@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { DeployTarget, Instance } from '../contracts/deploy-target.ts';
+import type { DeployTarget } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
 import type { Registry, RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
 import { type Release, type StageRef, stageKey } from '../contracts/release.ts';
@@ -36,10 +36,10 @@ import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { type LeftoverStatus, LeftoverSweeper } from './leftovers.ts';
 import { LookCoalescer } from './look-coalescer.ts';
-import { loopBreaker } from './loop-breaker.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { type PollTicks, pollTicks } from './poll-ticks.ts';
 import { ReplicaLeases } from './replica-leases.ts';
+import { RouteHealing } from './route-healing.ts';
 import { StageQueue } from './stage-queue.ts';
 
 export interface EngineOptions {
@@ -88,10 +88,11 @@ export interface EngineOptions {
   readonly eventTtlMs?: number;
   /**
    * Point idle stages' routes back at the instance that runs their release when they drifted (a
-   * restarted container's new address, a hand edit), every `healIntervalMs`, polling or not. Default true.
+   * restarted container's new address, a hand edit), every `healIntervalMs`, polling or not, and at
+   * once for a stage whose instance the target reports restarted (`watchInstances`). Default true.
    */
   readonly healRoutes?: boolean;
-  /** How often the leader checks the routes (`healRoutes`), on its own timer. Default 30 s. */
+  /** How often the leader checks the routes (`healRoutes`), on its own timer; 0 turns the timer off. Default 30 s. */
   readonly healIntervalMs?: number;
   /** First pause after a repository's listing fails; doubles with each failure in a row (max 30 min). Default: the poll period, or 5 s without polling. */
   readonly backoffBaseMs?: number;
@@ -966,67 +967,23 @@ export function createEngine(options: EngineOptions): Engine {
     );
   };
 
-  /** Route healing on its own timer: a webhook-only server heals too, and a slow poll cycle delays no heal. */
-  let healTimer: NodeJS.Timeout | undefined;
-  const scheduleHealing = () => {
-    if (!healRoutes || healIntervalMs <= 0 || stopping || !proxy) return;
-    healTimer = setTimeout(() => {
-      const pass = leases.leader ? healAllRoutes(lifetime.signal) : Promise.resolve();
-      void track(pass).finally(scheduleHealing);
-    }, healIntervalMs);
-    healTimer.unref();
-  };
-
-  /**
-   * Points each idle stage's route back at the instance that runs its release, when they drifted
-   * apart: an engine restart gives a container a new address, a person edits the proxy by hand.
-   * One `list` per cycle for all stages; a route is read only where an instance serves.
-   */
-  const healAllRoutes = async (signal: AbortSignal) => {
-    if (!proxy) return;
-    const running = new Map<string, Instance[]>();
-    try {
-      for (const instance of await target.list({ signal })) {
-        if (instance.state !== 'running' || !instance.endpoint) continue;
-        const key = stageKey(instance);
-        const instances = running.get(key);
-        if (instances) instances.push(instance);
-        else running.set(key, [instance]);
-      }
-    } catch (error) {
-      adapterError(target.id, 'list', error);
-      return;
-    }
-    const pause = loopBreaker();
-    for (const [key, instances] of running) {
-      await pause();
-      // Each list holds the instances of one stage: the first names it.
-      const { project, stage } = instances[0]!;
-      const config = stageConfig(project, stage);
-      const host = config?.deploy.host;
-      if (signal.aborted || !host || queue.isRunning(key) || queue.waiting(key)) continue;
-      if (!(await leases.enter(key).catch(() => false))) continue;
-      try {
-        const actual = (await readState({ project, stage }))?.actual;
-        const serving = instances.find((i) => i.release.digest === actual?.digest)?.endpoint;
-        if (!actual || !serving) continue;
-        const route = await proxy.getRoute({ host, signal });
-        if (route?.upstream.host === serving.host && route.upstream.port === serving.port) continue;
-        await proxy.ensureRoute({ route: { host, upstream: { ...route?.upstream, ...serving } }, signal });
-        logger.warn(
-          `${host} pointed at ${route ? `${route.upstream.host}:${route.upstream.port}` : 'nothing'}; re-pointed to ${actual.tag}`,
-          {
-            project,
-            stage,
-          },
-        );
-      } catch (error) {
-        adapterError(proxy.id, 'healRoute', error);
-      } finally {
-        await leases.exit(key);
-      }
-    }
-  };
+  /** Route healing on its own timer and on restarts the target reports: webhook-only servers heal too. */
+  const healing = proxy
+    ? new RouteHealing({
+        target,
+        proxy,
+        logger,
+        intervalMs: healIntervalMs,
+        active: () => leases.leader,
+        hostOf: (ref) => stageConfig(ref.project, ref.stage)?.deploy.host,
+        actualOf: async (ref) => (await readState(ref))?.actual,
+        busy: (key) => queue.isRunning(key) || queue.waiting(key) !== undefined,
+        enter: (key) => leases.enter(key),
+        exit: (key) => leases.exit(key),
+        track,
+        onError: adapterError,
+      })
+    : undefined;
 
   const schedule = () => {
     if (pollIntervalMs <= 0 || stopping || !ticks) return;
@@ -1189,13 +1146,13 @@ export function createEngine(options: EngineOptions): Engine {
         }
       }
       schedule();
-      scheduleHealing();
+      if (healRoutes) healing?.start(lifetime.signal);
     },
     async stop({ drain = false } = {}) {
       if (stopping) return;
       stopping = true;
       if (timer) clearTimeout(timer);
-      if (healTimer) clearTimeout(healTimer);
+      healing?.stop();
       inbox.stop();
       leftovers.stop();
       for (const pending of stageRetries.values()) clearTimeout(pending);
@@ -1216,7 +1173,7 @@ export function createEngine(options: EngineOptions): Engine {
       await leases.close();
     },
     pollOnce: () => track(pollOnce()),
-    healRoutesOnce: () => track(leases.leader ? healAllRoutes(lifetime.signal) : Promise.resolve()),
+    healRoutesOnce: () => track(healing?.healAll(lifetime.signal) ?? Promise.resolve()),
     async ingestWebhook({ registry: name, request }) {
       const registry = Object.hasOwn(registries, name) ? registries[name] : undefined;
       if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);

@@ -5,6 +5,7 @@ import {
   defineDeployTarget,
   type HealthReport,
   type Instance,
+  type InstanceChange,
   type InstanceSpec,
 } from '../contracts/deploy-target.ts';
 import { imageReference } from '../contracts/release.ts';
@@ -74,7 +75,8 @@ export type MemoryDeployTargetOperation =
   | 'revert'
   | 'promote'
   | 'list'
-  | 'logs';
+  | 'logs'
+  | 'watchInstances';
 
 /**
  * How instances of a release behave: `healthy` passes probes; `unhealthy` keeps running but fails
@@ -95,8 +97,15 @@ export interface MemoryDeployTarget extends DeployTarget {
   readonly promoted: readonly string[];
   /** How instances of the release with this digest behave from now on, running ones included. Healthy by default. */
   simulate(digest: string, behaviour: MemoryReleaseBehaviour): void;
-  /** Makes one instance exit, as if it crashed after starting well. */
+  /** Makes one instance exit, as if it crashed after starting well; watchers hear of it. */
   crash(instanceId: string): void;
+  /**
+   * Starts one instance again, as a backend's restart policy does; watchers hear of it. It keeps
+   * its endpoint, unless `moveEndpoint` gives it a new port (as a container that comes back on a
+   * new address does).
+   */
+  restart(instanceId: string, options?: { readonly moveEndpoint?: boolean }): void;
+  watchInstances(params: Parameters<NonNullable<DeployTarget['watchInstances']>>[0]): Promise<void>;
   pull(params: Parameters<NonNullable<DeployTarget['pull']>>[0]): Promise<void>;
   logs(params: Parameters<NonNullable<DeployTarget['logs']>>[0]): Promise<string[]>;
 }
@@ -124,8 +133,19 @@ function buildMemoryDeployTarget(
   const replaced = new Map<string, Instance[]>();
   const stageKey = (ref: { project: string; stage: string }) => JSON.stringify([ref.project, ref.stage]);
   let started = 0;
+  const watchers = new Set<(change: InstanceChange) => void>();
+  const report = (instance: Instance) => {
+    const change: InstanceChange = {
+      id: instance.id,
+      project: instance.project,
+      stage: instance.stage,
+      state: instance.state === 'running' ? 'running' : 'exited',
+    };
+    for (const watcher of watchers) watcher(change);
+  };
   const lifecycle = onceDisposer(async () => {
     held.clear();
+    watchers.clear();
   });
   const faults = new FaultInjector<MemoryDeployTargetOperation>(id, lifecycle.disposed);
 
@@ -225,8 +245,28 @@ function buildMemoryDeployTarget(
     },
     crash(instanceId) {
       const entry = held.get(instanceId);
-      if (entry) exit(entry, 'killed');
+      if (!entry) return;
+      exit(entry, 'killed');
+      report(entry.instance);
     },
+    restart(instanceId, { moveEndpoint = false } = {}) {
+      const entry = held.get(instanceId);
+      if (!entry) return;
+      const endpoint =
+        moveEndpoint || !entry.instance.endpoint
+          ? { host: options.host, port: options.basePort + started++ }
+          : entry.instance.endpoint;
+      entry.instance = { ...entry.instance, state: 'running', endpoint };
+      entry.lines.push('restarted');
+      report(entry.instance);
+    },
+
+    watchInstances: ({ signal, onChange }) =>
+      faults.run('watchInstances', signal, () => {
+        const watcher = (change: InstanceChange) => onChange(structuredClone(change));
+        watchers.add(watcher);
+        signal.addEventListener('abort', () => watchers.delete(watcher), { once: true });
+      }),
 
     pull: ({ spec, onLog, signal }) =>
       faults.run('pull', signal, () => {

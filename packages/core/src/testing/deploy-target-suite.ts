@@ -4,6 +4,7 @@ import type {
   HealthReport,
   HealthStatus,
   Instance,
+  InstanceChange,
   InstanceSpec,
 } from '../contracts/deploy-target.ts';
 import type { Release } from '../contracts/release.ts';
@@ -51,6 +52,11 @@ export interface DeployTargetHarness extends HarnessBase {
    * `promote: confirm`): its starts return candidates `awaitingPromotion`, and it has `promote()`.
    */
   readonly awaitsPromotion?: boolean;
+  /**
+   * Restarts an instance behind the target's back, as its backend does on its own (Docker: `docker
+   * restart`, a restart policy). Needed by a harness whose target has `watchInstances()`.
+   */
+  readonly restart?: (instance: Instance) => Promise<void>;
 }
 
 export type DeployTargetCaseId =
@@ -67,6 +73,7 @@ export type DeployTargetCaseId =
   | 'revert-restores-previous'
   | 'promote-after-approval'
   | 'blue-green-runs-two-releases-side-by-side'
+  | 'endpoint-stable-across-restart'
   | 'pull-fetches-release'
   | 'logs-returns-at-most-tail-lines'
   | 'aborted-signal-aborts'
@@ -372,6 +379,57 @@ export const deployTargetCases = caseTable<DeployTargetHarness, DeployTargetCase
       );
       check(endpoints[0] !== endpoints[1], `blue and green share the endpoint ${endpoints[0]}`);
       for (const instance of listed) same(instance.state, 'running', `state of ${instance.deployId}`);
+    },
+  },
+  'endpoint-stable-across-restart': {
+    title: 'an instance the backend restarts keeps its endpoint, and watchInstances reports it',
+    gate: {
+      claim: 'watchInstances()',
+      when: true,
+      claimed: (harness) => typeof harness.target.watchInstances === 'function',
+    },
+    run: async (context) => {
+      const { harness } = context;
+      const watch = defined(harness.target.watchInstances, 'watchInstances').bind(harness.target);
+      const restart = defined(harness.restart, 'harness.restart (a target with watchInstances needs it)');
+      const spec = specFor(harness, context.unique);
+      const instance = await startFor(context, spec);
+      await settle(harness, instance, (status) => status === 'healthy' || status === 'exited');
+      const listedBefore = (await harness.target.list({ project: spec.project, stage: spec.stage })).find(
+        (item) => item.id === instance.id,
+      );
+      const before = defined(listedBefore?.endpoint, 'endpoint of the listed instance before the restart');
+      const changes: InstanceChange[] = [];
+      const watching = new AbortController();
+      context.defer(() => watching.abort());
+      await watch({ signal: watching.signal, onChange: (change) => changes.push(change) });
+      await restart(instance);
+      const reported = (change: InstanceChange) =>
+        change.id === instance.id &&
+        change.project === spec.project &&
+        change.stage === spec.stage &&
+        change.state === 'running';
+      const timing = { intervalMs: 50, timeoutMs: harness.settleTimeoutMs ?? 30_000 };
+      await pollUntil(
+        async () => changes.some(reported),
+        (seen) => seen,
+        timing,
+      );
+      check(
+        changes.some(reported),
+        `watchInstances reported no running ${instance.id} after its restart (reported: ${JSON.stringify(changes)})`,
+      );
+      const listed = await pollUntil(
+        async () =>
+          (await harness.target.list({ project: spec.project, stage: spec.stage })).find(
+            (item) => item.id === instance.id,
+          ),
+        (item) => item?.state === 'running',
+        timing,
+      );
+      const after = listed.at(-1);
+      same(after?.state, 'running', 'state of the instance after its restart');
+      same(after?.endpoint, before, 'endpoint of the instance after its restart');
     },
   },
   'pull-fetches-release': {
