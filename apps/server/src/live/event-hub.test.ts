@@ -38,7 +38,7 @@ async function frames(
     text.split('\n\n').filter((frame) => frame.startsWith('id:') || frame.startsWith('event:'));
   // One read in flight at a time, kept across the 50 ms ticks: a read abandoned to a tick would
   // take its chunk with it (the stream hands each chunk to one read).
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  let pending: ReturnType<typeof reader.read> | undefined;
   while (!until(seen()) && Date.now() < deadline) {
     pending ??= reader.read();
     const chunk = await Promise.race([
