@@ -242,6 +242,8 @@ describe('label mode in the server', () => {
       project: name,
       stage: 'live',
       source: 'docker-watcher',
+      // On a user-defined network with a random host port: nothing keeps two containers apart.
+      update: { mode: 'side-by-side' },
       problems: [],
     });
     expect(answer.containers.find((c) => c.name === bad)).toMatchObject({
@@ -265,6 +267,7 @@ describe('label mode in the server', () => {
       `\n  ${bad}: docker-watcher.auto-deploy: expected true or false, not "no\\u001b[31m"`,
     );
     expect(result.text).toContain('\nleft alone (labels):\n');
+    expect(result.text).toContain(`\nupdates of labelled containers:\n  ${name}: side by side`);
     expect(result.text).not.toContain('\u001b');
     expect((result.json as { leftAlone: Array<{ name: string }> }).leftAlone.map((c) => c.name)).toContain(
       bad,
