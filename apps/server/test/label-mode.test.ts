@@ -144,7 +144,7 @@ describe('label mode in the server', () => {
     ]);
   });
 
-  it('updates it in place when its tag is re-pushed', async () => {
+  it('updates it when its tag is re-pushed', async () => {
     const before = await docker.getContainer(name).inspect();
     await push('v2');
     await server!.composed.engine.pollOnce();

@@ -27,7 +27,6 @@ import type { DockerTargetOptions } from '../options.ts';
 import { asideName, nextName } from './aside-name.ts';
 import { dependentsOf, followReplacement } from './dependents.ts';
 import { recreatePlan } from './recreate-body.ts';
-import { replacementOf } from './replacement.ts';
 import { startBeside, takeOver } from './side-by-side.ts';
 
 export interface AdoptedTargetOptions extends LabelModeOptions {
