@@ -96,7 +96,13 @@ afterAll(async () => {
 });
 
 /** Runs a deploy record from `state` (a new deploy from `pending`, or as a killed server left it). */
-async function deploy(deployId: string, release: Release, state = 'pending', data = {}, using = target) {
+async function deploy(
+  deployId: string,
+  release: Release,
+  state = 'pending',
+  data = {},
+  using: DeployTarget = target,
+) {
   const store = createMemoryStateStore();
   await store.createDeploy({
     deploy: {
@@ -236,6 +242,66 @@ describe('a server killed during a side-by-side update', () => {
           .inspect()
           .catch(() => 'gone'),
       ).toBe('gone');
+    },
+    120_000,
+  );
+});
+
+describe('a server killed while it re-created a container that depends on the updated one', () => {
+  const sidecar = `${name}-sidecar`;
+  /** A busybox in the labelled container's network namespace (`--network container:<it>`). */
+  const startSidecar = async () => {
+    const created = await docker.createContainer({
+      name: sidecar,
+      Image: appFixture('v1').ref,
+      Entrypoint: ['/bin/busybox', 'sh', '-c', "trap 'exit 0' TERM INT; /bin/busybox sleep 3600 & wait"],
+      Labels: own,
+      HostConfig: { NetworkMode: `container:${original.Id}` },
+    });
+    await created.start();
+    return created.inspect();
+  };
+
+  it.each([
+    ['after it set the old sidecar aside', false],
+    ['after it created the new sidecar, before starting it', true],
+  ])(
+    '%s: the restart finishes it, one sidecar in the new container',
+    async (_when, halfMade) => {
+      const old = await startSidecar();
+      const deployId = `sbs-crash-dependent-${halfMade ? 'b' : 'a'}`;
+      const candidate = await target.start({
+        spec: { project: name, stage: 'live', deployId, image, release: v2 },
+      });
+      // The switch as a killed server left it: the new container holds the name, the old one set aside,
+      // and the sidecar's re-creation under way.
+      await takeOver(docker, {
+        old: await docker.getContainer(original.Id).inspect(),
+        next: await docker.getContainer(candidate.id).inspect(),
+        name,
+      });
+      await docker.getContainer(original.Id).rename({ name: asideName(name, deployId) });
+      await docker.getContainer(candidate.id).rename({ name });
+      await docker.getContainer(old.Id).rename({ name: `${sidecar}.dw-replaced.${old.Id.slice(0, 12)}` });
+      if (halfMade) {
+        await docker.getContainer(old.Id).stop({ t: 1 });
+        await docker.createContainer({
+          name: sidecar,
+          Image: appFixture('v1').ref,
+          Labels: own,
+          HostConfig: { NetworkMode: `container:${candidate.id}` },
+        });
+      }
+
+      const record = await deploy(deployId, v2, 'retiring-old', { candidate });
+      expect(record.state, record.error?.message).toBe('succeeded');
+      expect(await containers()).toEqual([
+        [`/${name}`, 'running'],
+        [`/${sidecar}`, 'running'],
+      ]);
+      const now = await docker.getContainer(sidecar).inspect();
+      expect(now.HostConfig.NetworkMode).toBe(`container:${candidate.id}`);
+      expect(now.Config.Entrypoint).toEqual(old.Config.Entrypoint);
     },
     120_000,
   );
