@@ -94,6 +94,25 @@ export function createAdoptedContainerTarget(
     keep: options.keepPreviousImage ?? defaultKeepPreviousImageMs,
     ...(context.logger ? { logger: context.logger } : {}),
   });
+  // What an earlier server left waiting for its grace period is removed when due.
+  previousImages
+    .resume((holder) => {
+      const facts = {
+        id: holder.Id,
+        name: holder.Name.slice(1),
+        image: holder.Config.Image,
+        labels: holder.Config.Labels ?? {},
+      };
+      const verdict = parseContainerLabels(facts, labelMode);
+      return verdict.kind === 'stage'
+        ? { project: verdict.stage.project, stage: verdict.stage.stage, reference: facts.image }
+        : undefined;
+    })
+    .catch((error: unknown) =>
+      context.logger?.warn('could not look for previous images waiting for removal', {
+        error: String(error),
+      }),
+    );
   const fail = (error: unknown, action: string, signal?: AbortSignal) =>
     toTargetError(error, { action, engine: 'the Docker Engine', target: id, signal });
   const orMissing = async <T>(call: () => Promise<T>): Promise<T | undefined> => {
@@ -383,7 +402,7 @@ export function createAdoptedContainerTarget(
       await followReplacement(docker, { from: info, to: { id: holder.Id, name: group.name }, dependents });
     await stopQuietly(info);
     await orMissing(() => docker.getContainer(info.Id).remove({ force: true }));
-    previousImages.retired({
+    await previousImages.retired({
       name: group.name,
       ...group.ref,
       imageId: old.info.ImageID,

@@ -25,9 +25,29 @@ export interface PreviousImage {
 
 export interface PreviousImageKeeper {
   /** The update of `previous.name` passed its gate: the old image goes after the grace period. */
-  retired(previous: PreviousImage): void;
-  /** Forgets every waiting removal (the images stay). */
+  retired(previous: PreviousImage): Promise<void>;
+  /**
+   * Takes up the removals an earlier keeper (a server before its restart) left waiting, as their
+   * marks on the engine say; `describe` gives what the mark does not hold, from the container under
+   * the name (undefined: not this keeper's, left alone).
+   */
+  resume(
+    describe: (holder: Docker.ContainerInspectInfo) => Omit<PreviousImage, 'name' | 'imageId'> | undefined,
+  ): Promise<void>;
+  /** Forgets every waiting removal (the images and their marks stay). */
   dispose(): void;
+}
+
+/**
+ * The mark a waiting removal leaves on the image: `docker-watcher-keep/<the container name in hex>`
+ * tagged with the second it is due, so that a restarted server finds it (and it keeps the image named).
+ */
+const keepPrefix = 'docker-watcher-keep/';
+const keepRepository = (name: string) => `${keepPrefix}${Buffer.from(name, 'utf8').toString('hex')}`;
+function parseKeepMark(reference: string): { name: string; dueMs: number } | undefined {
+  const match = /^docker-watcher-keep\/((?:[0-9a-f]{2})+):(\d{1,12})$/.exec(reference);
+  if (!match) return undefined;
+  return { name: Buffer.from(match[1]!, 'hex').toString('utf8'), dueMs: Number(match[2]) * 1000 };
 }
 
 /**
@@ -35,8 +55,8 @@ export interface PreviousImageKeeper {
  * that time needs no registry; then removes this stage's references to it (its repository's tags
  * and digests, the pull markers), which deletes the image unless something else still names it.
  * It stays when a container uses it, or when the container under the name is not running healthy
- * at the end of the grace period (a rollback may still want it). Waiting removals live in memory:
- * after a restart the image stays, which loses nothing.
+ * at the end of the grace period (a rollback may still want it). Each waiting removal is marked on
+ * the image itself (`keepMark`), so that `resume` after a restart removes it when it is due.
  */
 export function createPreviousImageKeeper(params: {
   readonly docker: Docker;
@@ -77,8 +97,13 @@ export function createPreviousImageKeeper(params: {
       return;
     }
     const marker = `${markerRepository(previous.project, previous.stage)}:`;
+    const mine = `${keepRepository(previous.name)}:`;
     const references = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter(
-      (ref) => ref.startsWith(`${repository}:`) || ref.startsWith(`${repository}@`) || ref.startsWith(marker),
+      (ref) =>
+        ref.startsWith(`${repository}:`) ||
+        ref.startsWith(`${repository}@`) ||
+        ref.startsWith(marker) ||
+        ref.startsWith(mine),
     );
     for (const ref of references) {
       try {
@@ -91,21 +116,51 @@ export function createPreviousImageKeeper(params: {
     logger.info('removed the previous image', { container: previous.name, image: previous.imageId });
   };
 
+  const schedule = (previous: PreviousImage, ms: number) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      remove(previous).catch((error: unknown) =>
+        logger.warn('could not remove the previous image', {
+          container: previous.name,
+          image: previous.imageId,
+          error: String(error),
+        }),
+      );
+    }, ms);
+    timer.unref();
+    timers.add(timer);
+  };
+
   return {
-    retired(previous) {
+    async retired(previous) {
       if (keep === 'never') return;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        remove(previous).catch((error: unknown) =>
-          logger.warn('could not remove the previous image', {
-            container: previous.name,
-            image: previous.imageId,
-            error: String(error),
-          }),
-        );
-      }, keep);
-      timer.unref();
-      timers.add(timer);
+      const due = String(Math.ceil((Date.now() + keep) / 1000));
+      if (keep > 0)
+        await docker
+          .getImage(previous.imageId)
+          .tag({ repo: keepRepository(previous.name), tag: due })
+          .catch((error: unknown) =>
+            logger.warn('could not mark the previous image for its removal after a restart', {
+              image: previous.imageId,
+              error: String(error),
+            }),
+          );
+      schedule(previous, keep);
+    },
+    async resume(describe) {
+      for (const image of await docker.listImages()) {
+        for (const reference of image.RepoTags ?? []) {
+          const mark = parseKeepMark(reference);
+          if (!mark) continue;
+          const holder = await docker
+            .getContainer(mark.name)
+            .inspect()
+            .catch(() => undefined);
+          const rest = holder && describe(holder);
+          if (!rest) continue;
+          schedule({ ...rest, name: mark.name, imageId: image.Id }, Math.max(0, mark.dueMs - Date.now()));
+        }
+      }
     },
     dispose() {
       for (const timer of timers) clearTimeout(timer);
