@@ -5,7 +5,14 @@ import {
   type Release,
   runDeploy,
 } from '@docker-watcher/core';
-import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
+import {
+  appFixture,
+  buildFixtureImage,
+  dockerClient,
+  pushImage,
+  startRegistry,
+  testkitLabel,
+} from '@docker-watcher/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAdoptedContainerTarget } from '../src/index.ts';
 import { testRun } from './support/fixtures.ts';
@@ -19,6 +26,13 @@ const repository = `label-keep/${run.id}`;
 const name = `dw-label-${run.id}-web`;
 const own = { [testkitLabel]: 'false', [run.label]: run.id, 'docker-watcher.scope': run.id };
 const options = { scope: run.id, runningGraceMs: 1_000, stopTimeoutSeconds: 1, keepPreviousImage: 3_000 };
+/** This container's marks; other runs' containers may mark the same fixture image. */
+const mark = `docker-watcher-keep/${Buffer.from(name, 'utf8').toString('hex')}:`;
+const ownV1 = {
+  ref: `dw-test/label-keep:${run.id}`,
+  dockerfile: `FROM ${appFixture('v1').ref}\nLABEL docker-watcher-test.keep="${run.id}"\n`,
+  files: {},
+};
 const targets: Array<ReturnType<typeof createAdoptedContainerTarget>> = [];
 let registry: Awaited<ReturnType<typeof startRegistry>>;
 let image: string;
@@ -32,9 +46,11 @@ beforeAll(async () => {
     tag: 'latest',
     digest: (await pushImage(registry, { source: appFixture('v2').ref, repository, tag: 'v2' })).digest,
   };
+  // v1 as an image of this run's own: the fixture's is used by other runs' containers, which keeps it.
+  await buildFixtureImage(docker, ownV1);
   v1 = {
     tag: 'latest',
-    digest: (await pushImage(registry, { source: appFixture('v1').ref, repository, tag: 'latest' })).digest,
+    digest: (await pushImage(registry, { source: ownV1.ref, repository, tag: 'latest' })).digest,
   };
   await new Promise<void>((resolve, reject) =>
     docker.pull(`${image}:latest`, (error: unknown, stream: NodeJS.ReadableStream) =>
@@ -55,6 +71,10 @@ afterAll(async () => {
   for (const target of targets) await target.dispose();
   await run.cleanup();
   await run.removeImages(image, () => true);
+  await docker
+    .getImage(ownV1.ref)
+    .remove()
+    .catch(() => undefined);
   await registry?.stop();
 });
 
@@ -87,10 +107,10 @@ it('removes the previous image when its grace period ends after a restart', asyn
       .inspect()
       .catch(() => undefined);
     return [...(info?.RepoTags ?? []), ...(info?.RepoDigests ?? [])].filter(
-      (ref) => ref.startsWith(`${image}`) || ref.startsWith('docker-watcher-keep/'),
+      (ref) => ref.startsWith(`${image}`) || ref.startsWith(mark),
     );
   };
-  expect((await references()).some((ref) => ref.startsWith('docker-watcher-keep/'))).toBe(true);
+  expect((await references()).some((ref) => ref.startsWith(mark))).toBe(true);
   await first.dispose();
   expect(await references()).not.toEqual([]);
 

@@ -13,10 +13,10 @@ import type Docker from 'dockerode';
 import { isUnreachable, statusOf, toTargetError } from '../_errors.ts';
 import { dockerHealthReport, probeAddress, probeHttp, stateReport } from '../_health.ts';
 import { createDockerTarget, type DockerTarget } from '../docker-target.ts';
-import { type CandidateContainer, candidateContainers } from '../labels/container-facts.ts';
+import type { CandidateContainer } from '../labels/container-facts.ts';
 import { parseImageName } from '../labels/image-name.ts';
 import { watchLabels } from '../labels/label-names.ts';
-import { type LabelModeOptions, parseContainerLabels } from '../labels/parse-labels.ts';
+import type { LabelModeOptions } from '../labels/parse-labels.ts';
 import {
   createPreviousImageKeeper,
   defaultKeepPreviousImageMs,
@@ -28,6 +28,9 @@ import { asideName, nextName } from './aside-name.ts';
 import { dependentsOf, followReplacement } from './dependents.ts';
 import { recreatePlan } from './recreate-body.ts';
 import { startBeside, takeOver } from './side-by-side.ts';
+import { instancesOf, type StageContainers, type StandIn, stageContainers } from './stage-containers.ts';
+
+export { adoptedDeployId } from './stage-containers.ts';
 
 export interface AdoptedTargetOptions extends LabelModeOptions {
   /** The engine and registry credentials, as the Docker target takes them. */
@@ -42,28 +45,6 @@ export interface AdoptedTargetOptions extends LabelModeOptions {
    */
   readonly keepPreviousImage?: KeepPreviousImage;
 }
-
-type StandIn = CandidateContainer & { readonly deployId: string };
-
-/**
- * The containers of one labelled stage: the one holding its name, old ones set aside by in-place
- * deploys, and new ones tried beside it by side-by-side deploys.
- */
-interface StageContainers {
-  readonly ref: StageRef;
-  /** The name the user gave the container. */
-  readonly name: string;
-  holder?: CandidateContainer;
-  readonly asides: StandIn[];
-  readonly nexts: StandIn[];
-}
-
-/** Deploy id of a container that runs as the user (or an earlier finished deploy) left it. */
-export const adoptedDeployId = 'adopted';
-const previousOf = (deployId: string) => `${deployId}:previous`;
-
-const stateOf = (status: string): Instance['state'] =>
-  status === 'running' ? 'running' : status === 'created' || status === 'paused' ? 'stopped' : 'exited';
 
 /**
  * A deploy target for containers a user created and opted in by label: a release replaces the
@@ -95,24 +76,14 @@ export function createAdoptedContainerTarget(
     ...(context.logger ? { logger: context.logger } : {}),
   });
   // What an earlier server left waiting for its grace period is removed when due.
-  previousImages
-    .resume((holder) => {
-      const facts = {
-        id: holder.Id,
-        name: holder.Name.slice(1),
-        image: holder.Config.Image,
-        labels: holder.Config.Labels ?? {},
-      };
-      const verdict = parseContainerLabels(facts, labelMode);
-      return verdict.kind === 'stage'
-        ? { project: verdict.stage.project, stage: verdict.stage.stage, reference: facts.image }
-        : undefined;
-    })
-    .catch((error: unknown) =>
-      context.logger?.warn('could not look for previous images waiting for removal', {
-        error: String(error),
-      }),
-    );
+  previousImages.resume(labelMode).catch((error: unknown) =>
+    context.logger?.warn('could not look for previous images waiting for removal', {
+      error: String(error),
+    }),
+  );
+  const groups = (signal?: AbortSignal) => stageContainers(docker, labelMode, signal);
+  const groupOf = async (ref: StageRef, signal?: AbortSignal) =>
+    (await groups(signal)).get(`${ref.project}/${ref.stage}`);
   const fail = (error: unknown, action: string, signal?: AbortSignal) =>
     toTargetError(error, { action, engine: 'the Docker Engine', target: id, signal });
   const orMissing = async <T>(call: () => Promise<T>): Promise<T | undefined> => {
@@ -122,63 +93,6 @@ export function createAdoptedContainerTarget(
       if (statusOf(error) === 404) return undefined;
       throw error;
     }
-  };
-
-  const groups = async (signal?: AbortSignal): Promise<Map<string, StageContainers>> => {
-    const found = new Map<string, StageContainers>();
-    for (const { info, facts, standIn, replacement } of await candidateContainers(
-      docker,
-      labelMode,
-      signal,
-    )) {
-      const verdict = parseContainerLabels(facts, labelMode);
-      if (verdict.kind !== 'stage') continue;
-      const ref = { project: verdict.stage.project, stage: verdict.stage.stage };
-      const key = `${ref.project}/${ref.stage}`;
-      const group = found.get(key) ?? { ref, name: facts.name, asides: [], nexts: [] };
-      if (standIn?.role === 'aside')
-        group.asides.push({ info, facts, replacement, standIn, deployId: standIn.deployId });
-      else if (standIn) group.nexts.push({ info, facts, replacement, standIn, deployId: standIn.deployId });
-      else group.holder = { info, facts, replacement };
-      found.set(key, group);
-    }
-    return found;
-  };
-  const groupOf = async (ref: StageRef, signal?: AbortSignal) =>
-    (await groups(signal)).get(`${ref.project}/${ref.stage}`);
-
-  /** Tag from the container's image reference, digest from the image's registry references. */
-  const releaseOf = async ({ info, facts }: CandidateContainer) => {
-    const name = parseImageName(facts.image);
-    const image = await orMissing(() => docker.getImage(info.ImageID).inspect());
-    const digest =
-      image?.RepoDigests?.find((reference) => name && reference.startsWith(`${name.repository}@`))?.split(
-        '@',
-      )[1] ??
-      name?.digest ??
-      '';
-    return { tag: name?.tag ?? '', digest };
-  };
-
-  const instancesOf = async (group: StageContainers): Promise<Instance[]> => {
-    const make = async (container: CandidateContainer, deployId: string): Promise<Instance> => ({
-      id: container.info.Id,
-      ...group.ref,
-      deployId,
-      release: await releaseOf(container),
-      state: stateOf(container.info.State),
-    });
-    const newest = [...group.asides].sort((a, b) => b.info.Created - a.info.Created)[0];
-    const out: Instance[] = [];
-    if (group.holder) out.push(await make(group.holder, newest?.deployId ?? adoptedDeployId));
-    for (const aside of group.asides) {
-      // Without a container under the name or one tried beside it, the set-aside one stands for its
-      // deploy (an in-place update that crashed mid-way).
-      const replaced = group.holder || group.nexts.some((next) => next.deployId === aside.deployId);
-      out.push(await make(aside, replaced ? previousOf(aside.deployId) : aside.deployId));
-    }
-    for (const next of group.nexts) out.push(await make(next, next.deployId));
-    return out;
   };
 
   /** The local tag the user's reference names follows the image that runs, as `docker pull` would leave it. */
@@ -505,7 +419,7 @@ export function createAdoptedContainerTarget(
         for (const group of (await groups(signal)).values()) {
           if (project !== undefined && group.ref.project !== project) continue;
           if (stage !== undefined && group.ref.stage !== stage) continue;
-          out.push(...(await instancesOf(group)));
+          out.push(...(await instancesOf(docker, group)));
         }
         return out;
       } catch (error) {

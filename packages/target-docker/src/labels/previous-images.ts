@@ -4,6 +4,7 @@ import { statusOf } from '../_errors.ts';
 import { dockerHealthReport } from '../_health.ts';
 import { markerRepository } from '../_names.ts';
 import { parseImageName } from './image-name.ts';
+import { type LabelModeOptions, parseContainerLabels } from './parse-labels.ts';
 
 /** How long the image a container ran before an in-place update is kept: ms, or `'never'` removed. */
 export type KeepPreviousImage = number | 'never';
@@ -28,12 +29,9 @@ export interface PreviousImageKeeper {
   retired(previous: PreviousImage): Promise<void>;
   /**
    * Takes up the removals an earlier keeper (a server before its restart) left waiting, as their
-   * marks on the engine say; `describe` gives what the mark does not hold, from the container under
-   * the name (undefined: not this keeper's, left alone).
+   * marks on the engine say, for the labelled containers `labelMode` watches (others are left alone).
    */
-  resume(
-    describe: (holder: Docker.ContainerInspectInfo) => Omit<PreviousImage, 'name' | 'imageId'> | undefined,
-  ): Promise<void>;
+  resume(labelMode: LabelModeOptions): Promise<void>;
   /** Forgets every waiting removal (the images and their marks stay). */
   dispose(): void;
 }
@@ -147,7 +145,7 @@ export function createPreviousImageKeeper(params: {
           );
       schedule(previous, keep);
     },
-    async resume(describe) {
+    async resume(labelMode) {
       for (const image of await docker.listImages()) {
         for (const reference of image.RepoTags ?? []) {
           const mark = parseKeepMark(reference);
@@ -156,9 +154,18 @@ export function createPreviousImageKeeper(params: {
             .getContainer(mark.name)
             .inspect()
             .catch(() => undefined);
-          const rest = holder && describe(holder);
-          if (!rest) continue;
-          schedule({ ...rest, name: mark.name, imageId: image.Id }, Math.max(0, mark.dueMs - Date.now()));
+          if (!holder) continue;
+          const facts = {
+            id: holder.Id,
+            name: mark.name,
+            image: holder.Config.Image,
+            labels: holder.Config.Labels ?? {},
+          };
+          const verdict = parseContainerLabels(facts, labelMode);
+          if (verdict.kind !== 'stage') continue;
+          const { project, stage } = verdict.stage;
+          const previous = { name: mark.name, project, stage, imageId: image.Id, reference: facts.image };
+          schedule(previous, Math.max(0, mark.dueMs - Date.now()));
         }
       }
     },
