@@ -262,7 +262,19 @@ describe('label mode in the server', () => {
       print: () => undefined,
     };
     const plan = remoteCommands.find((command) => command.name === 'plan')!;
-    const result = await plan.run(context);
+    // The new container makes the server compose again; a plan asked meanwhile may meet the
+    // composition being replaced (`… is disposed`), so it is asked until it answers.
+    let result: Awaited<ReturnType<typeof plan.run>> | undefined;
+    await expect
+      .poll(
+        async () => {
+          result = await plan.run(context).catch(() => undefined);
+          return result !== undefined;
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(true);
+    if (!result) throw new Error('no plan');
     expect(result.text).toContain(
       `\n  ${bad}: docker-watcher.auto-deploy: expected true or false, not "no\\u001b[31m"`,
     );
