@@ -5,6 +5,9 @@
 // - behind Caddy (the user's, retrying a failed upstream for up to 30 s), the app finishing its requests in
 //   flight when stopped: failed requests, target 0; and the same with the fixture app as it is, which
 //   stops at once on SIGTERM, for contrast;
+// - side by side: the app (the one that stops at once) with no host port, reached by its alias on the
+//   network through Caddy running as a container there, as in a compose file: the new container starts
+//   beside the old one and takes its alias once healthy; failed requests, target 0;
 // - on a fixed host port, asked directly: the downtime of each update (last answer of the old release to
 //   first answer of the new one), beside its floor measured in the same run: the same container replaced
 //   by hand with the Engine API calls of `docker stop` + `docker rm` + `docker run` (no pull, no gate).
@@ -30,9 +33,11 @@ import { createAdoptedContainerTarget } from '@docker-watcher/target-docker';
 import {
   appFixture,
   appPort,
+  buildFixtureImage,
   buildFixtureImages,
   dockerClient,
   ensureDockerEngine,
+  type FixtureImage,
   freePort,
   pushImage,
   startCaddy,
@@ -184,7 +189,16 @@ const draining = [
   '-c',
   `/bin/busybox httpd -f -p ${appPort} -h /www & pid=$!; trap 'kill $pid; /bin/busybox sleep 1; exit 0' TERM INT; wait`,
 ];
-const create = (name: string, port: number, reference: string, labelled: boolean, drains = false) =>
+/** The app's alias on the network, for the container without a host port. */
+const alias = 'app';
+/** A container on a fixed loopback host port, or (`port` undefined) reached only by `alias` on the network. */
+const create = (
+  name: string,
+  port: number | undefined,
+  reference: string,
+  labelled: boolean,
+  drains = false,
+) =>
   docker.createContainer({
     name,
     Image: reference,
@@ -193,9 +207,81 @@ const create = (name: string, port: number, reference: string, labelled: boolean
     ...(drains ? { Entrypoint: draining } : {}),
     HostConfig: {
       NetworkMode: network,
-      PortBindings: { [`${appPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
+      ...(port === undefined
+        ? {}
+        : { PortBindings: { [`${appPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] } }),
+    },
+    ...(port === undefined
+      ? { NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [alias] } } } }
+      : {}),
+  });
+
+/**
+ * Caddy as a container on the app's network, as a compose user runs it in front of an app: Debian's
+ * binary and the libraries it links, in a scratch image; it dials the app by its alias, so each new
+ * connection goes to whichever container holds the alias, and retries a GET as the host's Caddy does.
+ */
+const caddyImage: FixtureImage = {
+  ref: `dw-bench/caddy:${runId}`,
+  dockerfile: [
+    'FROM scratch',
+    'COPY caddy /usr/bin/caddy',
+    'COPY libzstd.so.1 libc.so.6 /lib/x86_64-linux-gnu/',
+    'COPY ld-linux-x86-64.so.2 /lib64/',
+    'COPY caddy.json /etc/caddy.json',
+    'ENV XDG_DATA_HOME=/ XDG_CONFIG_HOME=/ GODEBUG=netdns=go',
+    'ENTRYPOINT ["/usr/bin/caddy", "run", "--config", "/etc/caddy.json"]',
+    '',
+  ].join('\n'),
+  files: {
+    caddy: { from: '/usr/bin/caddy' },
+    'libzstd.so.1': { from: '/lib/x86_64-linux-gnu/libzstd.so.1' },
+    'libc.so.6': { from: '/lib/x86_64-linux-gnu/libc.so.6' },
+    'ld-linux-x86-64.so.2': { from: '/lib64/ld-linux-x86-64.so.2' },
+    'caddy.json': JSON.stringify({
+      admin: { disabled: true },
+      apps: {
+        http: {
+          servers: {
+            bench: {
+              listen: [':80'],
+              automatic_https: { disable: true },
+              routes: [
+                {
+                  handle: [
+                    {
+                      handler: 'reverse_proxy',
+                      upstreams: [{ dial: `${alias}:${appPort}` }],
+                      load_balancing: {
+                        try_duration: '30s',
+                        try_interval: '100ms',
+                        retry_match: [{ method: ['GET'] }],
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      },
+    }),
+  },
+};
+async function startCaddyContainer(port: number) {
+  await buildFixtureImage(docker, caddyImage);
+  const container = await docker.createContainer({
+    name: `${runId}-caddy`,
+    Image: caddyImage.ref,
+    Labels: labels,
+    ExposedPorts: { '80/tcp': {} },
+    HostConfig: {
+      NetworkMode: network,
+      PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
     },
   });
+  await container.start();
+}
 
 interface ModeResult {
   readonly mode: string;
@@ -219,11 +305,11 @@ try {
   }
   await docker.createNetwork({ Name: network, Labels: labels });
 
-  /** 20 in-place updates of a labelled container, alternating v2 and v1, with the load on `loadPort`. */
+  /** 20 updates of a labelled container, alternating v2 and v1, with the load on `loadPort`. */
   const updates = async (
     mode: string,
     name: string,
-    port: number,
+    port: number | undefined,
     loadPort: number,
     timeoutMs: number,
     drains = false,
@@ -269,6 +355,10 @@ try {
   await updates('behind Caddy', `${runId}-proxied`, proxiedPort, caddy.httpPort, 60_000, true);
   await docker.getContainer(`${runId}-proxied`).remove({ force: true });
   await updates('behind Caddy, app cut at stop', `${runId}-cut`, proxiedPort, caddy.httpPort, 60_000);
+  await docker.getContainer(`${runId}-cut`).remove({ force: true });
+  const frontPort = await freePort();
+  await startCaddyContainer(frontPort);
+  await updates('side by side, behind Caddy, app cut at stop', `${runId}-sbs`, undefined, frontPort, 60_000);
   const directPort = await freePort();
   await updates('fixed port', `${runId}-direct`, directPort, directPort, 5_000);
 
@@ -302,10 +392,11 @@ try {
     images: releases.map((release) => `${image}@${release.digest}`),
     markerPrefix: runId,
   });
-  await docker
-    .getImage(`${image}:latest`)
-    .remove()
-    .catch(() => undefined);
+  for (const reference of [`${image}:latest`, caddyImage.ref])
+    await docker
+      .getImage(reference)
+      .remove()
+      .catch(() => undefined);
   await target.dispose();
   await caddy.stop();
   await registry.stop();
@@ -352,12 +443,16 @@ for (const { mode, answers } of results) {
 process.stdout.write(`${lines.join('\n')}\n`);
 
 if (args.check) {
-  const proxied = results.find((r) => r.mode === 'behind Caddy');
-  const failed = proxied?.answers.filter((a) => a.version === undefined).length ?? Number.NaN;
-  if (!proxied || failed !== 0 || proxied.updatesMs.length !== updateCount) {
-    process.stderr.write(
-      `behind Caddy: ${failed} failed requests over ${proxied?.updatesMs.length ?? 0} updates (target: 0 over ${updateCount})\n`,
-    );
-    process.exit(1);
+  let failing = false;
+  for (const mode of ['behind Caddy', 'side by side, behind Caddy, app cut at stop']) {
+    const proxied = results.find((r) => r.mode === mode);
+    const failed = proxied?.answers.filter((a) => a.version === undefined).length ?? Number.NaN;
+    if (!proxied || failed !== 0 || proxied.updatesMs.length !== updateCount) {
+      process.stderr.write(
+        `${mode}: ${failed} failed requests over ${proxied?.updatesMs.length ?? 0} updates (target: 0 over ${updateCount})\n`,
+      );
+      failing = true;
+    }
   }
+  if (failing) process.exit(1);
 }

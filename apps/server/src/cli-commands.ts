@@ -1,7 +1,7 @@
 import { CliError, type ServerApi } from './cli-api.ts';
 import { type DeploySummary, followDeploy } from './cli-follow.ts';
 import { historyText, stageText, statusText } from './cli-output.ts';
-import { leftAlone, leftAloneText } from './label-mode/labels-text.ts';
+import { leftAlone, leftAloneText, updatesText } from './label-mode/labels-text.ts';
 
 /** What a command sees: its arguments, the options, where to write, and the API of a running server. */
 export interface CommandContext {
@@ -163,11 +163,13 @@ export const remoteCommands: readonly Command[] = [
         .map((p) => `${p.project}/${p.stage}: ${p.decision.action} (${p.decision.reason})`)
         .join('\n');
       if (project) return { json: answer, text };
-      // The whole plan also names the labelled containers that are left alone, and why.
-      const labels = leftAlone(await context.api().call.listLabelled());
+      // The whole plan also names the labelled containers that are left alone, and why, and how
+      // an update replaces each watched one.
+      const view = await context.api().call.listLabelled();
+      const labels = leftAlone(view);
       return {
         json: { ...answer, leftAlone: labels },
-        text: [text, leftAloneText(labels)].filter(Boolean).join('\n'),
+        text: [text, updatesText(view), leftAloneText(labels)].filter(Boolean).join('\n'),
       };
     },
   },

@@ -14,15 +14,18 @@ import {
 } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-// A real `docker-watcher serve` process in label mode is SIGKILLed while it updates a container a
-// person started: the old container set aside, the new one in its health gate (the slow fixture
-// answers after about 4 s). Started again on the same SQLite file, it ends that update, and exactly
-// one container of that name is left, running, on an image that answers: the old one or the new one.
+// A real `docker-watcher serve` process in label mode is SIGKILLed while it updates two containers a
+// person started, one in place (the old container set aside) and one side by side (the old one
+// serving beside the new one), each new one in its health gate (the slow fixture, told to wait
+// 30 s, so that both gates overlap). Started again on the same SQLite file, it ends both updates,
+// and exactly one container of each name is left, running, on an image that answers: the old one
+// or the new one.
 const id = `label-kill-${randomUUID().slice(0, 8)}`;
 const docker = dockerClient();
 const network = `dw-test-${id}`;
 const repository = `label-kill/${id}`;
-const name = `${id}-web`;
+const modes = ['in-place', 'side-by-side'] as const;
+const nameOf = (mode: (typeof modes)[number]) => `${id}-${mode}`;
 const token = 'label-mode-sigkill-token-0123456789';
 const own = { [testkitLabel]: 'false', 'docker-watcher-test.run': id, 'docker-watcher.scope': id };
 const serverCli = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
@@ -49,7 +52,7 @@ async function api<T>(path: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-const deploys = async () =>
+const deploys = async (name: string) =>
   (await api<{ deploys: Deploy[] }>(`/api/deploys?project=${encodeURIComponent(name)}`)).deploys;
 
 async function startChild(): Promise<void> {
@@ -93,16 +96,19 @@ beforeAll(async () => {
     ),
   );
   await docker.createNetwork({ Name: network, Labels: own });
-  const container = await docker.createContainer({
-    name,
-    Image: `${image}:latest`,
-    Labels: { ...own, 'docker-watcher.enable': 'true' },
-    HostConfig: {
-      NetworkMode: network,
-      PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
-    },
-  });
-  await container.start();
+  for (const mode of modes) {
+    const container = await docker.createContainer({
+      name: nameOf(mode),
+      Image: `${image}:latest`,
+      Labels: { ...own, 'docker-watcher.enable': 'true', 'docker-watcher.update': mode },
+      Env: ['SLOW_START_SECONDS=30'],
+      HostConfig: {
+        NetworkMode: network,
+        PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      },
+    });
+    await container.start();
+  }
   dir = mkdtempSync(join(tmpdir(), 'dw-label-kill-'));
   port = await freePort();
   writeFileSync(
@@ -144,54 +150,73 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-it('a server SIGKILLed mid-update leaves, after its restart, one container of that name on a good image', async () => {
+it('a server SIGKILLed mid-update leaves, after its restart, one container of each name on a good image', async () => {
   await expect
     .poll(
       async () => (await api<{ projects: Array<{ id: string }> }>('/api/projects')).projects.map((p) => p.id),
-      {
-        timeout: 60_000,
-      },
+      { timeout: 60_000 },
     )
-    .toContain(name);
+    .toEqual(expect.arrayContaining(modes.map(nameOf)));
   digests.slow = (
     await pushImage(registry, { source: appFixture('slow').ref, repository, tag: 'latest' })
   ).digest;
 
-  // Killed while the new container runs its health gate: the old one is set aside, not running.
+  // Killed while both new containers run their health gates.
+  const gating = async (mode: (typeof modes)[number]) =>
+    (await deploys(nameOf(mode))).some(
+      (d) => d.release.digest === digests.slow && d.state === 'health-checking',
+    );
   await expect
-    .poll(
-      async () =>
-        (await deploys()).some((d) => d.release.digest === digests.slow && d.state === 'health-checking'),
-      { timeout: 90_000, interval: 50 },
-    )
+    .poll(async () => (await Promise.all(modes.map(gating))).every(Boolean), {
+      timeout: 90_000,
+      interval: 50,
+    })
     .toBe(true);
+  const updating = await docker.listContainers({
+    all: true,
+    filters: { label: [`docker-watcher-test.run=${id}`] },
+  });
   await kill();
-  expect((await deploys().catch(() => 'down')) === 'down').toBe(true);
+  expect((await deploys(nameOf('in-place')).catch(() => 'down')) === 'down').toBe(true);
+  // In place, the old container waited set aside; side by side, it served beside the new one.
+  const byName = new Map(updating.map((c) => [c.Names[0]!.slice(1), c.State]));
+  expect(byName.get(nameOf('side-by-side'))).toBe('running');
+  expect([...byName.keys()].filter((n) => n.startsWith(`${nameOf('side-by-side')}.dw-next.`))).toHaveLength(
+    1,
+  );
+  expect([...byName.keys()].filter((n) => n.startsWith(`${nameOf('in-place')}.dw-aside.`))).toHaveLength(1);
 
   await startChild();
-  await expect.poll(async () => (await deploys()).every((d) => d.finished), { timeout: 120_000 }).toBe(true);
-  const ended = (await deploys()).find((d) => d.release.digest === digests.slow);
-  expect(['succeeded', 'rolled-back'], serverLog()).toContain(ended?.state);
+  for (const mode of modes)
+    await expect
+      .poll(async () => (await deploys(nameOf(mode))).every((d) => d.finished), { timeout: 120_000 })
+      .toBe(true);
 
-  // Exactly one container of this test but the network's: the labelled one, by its name, running.
+  // Exactly one container of each name (the test's only ones but the network's), running.
   const left = await docker.listContainers({
     all: true,
     filters: { label: [`docker-watcher-test.run=${id}`] },
   });
-  expect(left.map((c) => [c.Names[0], c.State])).toEqual([[`/${name}`, 'running']]);
-  const info = await docker.getContainer(name).inspect();
-  const hostPort = info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostPort;
-  const expected = ended?.state === 'succeeded' ? 'slow' : 'v1';
-  await expect
-    .poll(
-      async () =>
-        (
-          await fetch(`http://127.0.0.1:${hostPort}/version`, { signal: AbortSignal.timeout(2_000) }).then(
-            (response) => response.text(),
-            () => '',
-          )
-        ).trim(),
-      { timeout: 60_000 },
-    )
-    .toBe(expected);
-}, 300_000);
+  expect(left.map((c) => [c.Names[0], c.State]).sort()).toEqual(
+    modes.map((mode) => [`/${nameOf(mode)}`, 'running']).sort(),
+  );
+  for (const mode of modes) {
+    const ended = (await deploys(nameOf(mode))).find((d) => d.release.digest === digests.slow);
+    expect(['succeeded', 'rolled-back'], serverLog()).toContain(ended?.state);
+    const info = await docker.getContainer(nameOf(mode)).inspect();
+    const hostPort = info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostPort;
+    const expected = ended?.state === 'succeeded' ? 'slow' : 'v1';
+    await expect
+      .poll(
+        async () =>
+          (
+            await fetch(`http://127.0.0.1:${hostPort}/version`, { signal: AbortSignal.timeout(2_000) }).then(
+              (response) => response.text(),
+              () => '',
+            )
+          ).trim(),
+        { timeout: 90_000 },
+      )
+      .toBe(expected);
+  }
+}, 400_000);

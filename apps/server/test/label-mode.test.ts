@@ -144,7 +144,7 @@ describe('label mode in the server', () => {
     ]);
   });
 
-  it('updates it in place when its tag is re-pushed', async () => {
+  it('updates it when its tag is re-pushed', async () => {
     const before = await docker.getContainer(name).inspect();
     await push('v2');
     await server!.composed.engine.pollOnce();
@@ -242,6 +242,8 @@ describe('label mode in the server', () => {
       project: name,
       stage: 'live',
       source: 'docker-watcher',
+      // On a user-defined network with a random host port: nothing keeps two containers apart.
+      update: { mode: 'side-by-side' },
       problems: [],
     });
     expect(answer.containers.find((c) => c.name === bad)).toMatchObject({
@@ -260,11 +262,24 @@ describe('label mode in the server', () => {
       print: () => undefined,
     };
     const plan = remoteCommands.find((command) => command.name === 'plan')!;
-    const result = await plan.run(context);
+    // The new container makes the server compose again; a plan asked meanwhile may meet the
+    // composition being replaced (`… is disposed`), so it is asked until it answers.
+    let result: Awaited<ReturnType<typeof plan.run>> | undefined;
+    await expect
+      .poll(
+        async () => {
+          result = await plan.run(context).catch(() => undefined);
+          return result !== undefined;
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(true);
+    if (!result) throw new Error('no plan');
     expect(result.text).toContain(
       `\n  ${bad}: docker-watcher.auto-deploy: expected true or false, not "no\\u001b[31m"`,
     );
     expect(result.text).toContain('\nleft alone (labels):\n');
+    expect(result.text).toContain(`\nupdates of labelled containers:\n  ${name}: side by side`);
     expect(result.text).not.toContain('\u001b');
     expect((result.json as { leftAlone: Array<{ name: string }> }).leftAlone.map((c) => c.name)).toContain(
       bad,

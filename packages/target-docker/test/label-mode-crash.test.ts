@@ -55,7 +55,7 @@ beforeEach(async () => {
   const container = await docker.createContainer({
     name,
     Image: `${image}:latest`,
-    Labels: { ...own, 'docker-watcher.enable': 'true' },
+    Labels: { ...own, 'docker-watcher.enable': 'true', 'docker-watcher.update': 'in-place' },
     HostConfig: { NetworkMode: run.network, RestartPolicy: { Name: 'unless-stopped' } },
   });
   await container.start();

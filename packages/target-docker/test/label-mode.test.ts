@@ -39,6 +39,8 @@ const push = (release: 'v1' | 'v2' | 'unhealthy') =>
 const own = { [testkitLabel]: 'false', [run.label]: run.id };
 const userLabels = {
   'docker-watcher.enable': 'true',
+  // The in-place path and its exact restore; `label-mode-side-by-side.test.ts` has the other one.
+  'docker-watcher.update': 'in-place',
   'com.docker.compose.project': 'demo',
   'com.docker.compose.service': 'web',
 };

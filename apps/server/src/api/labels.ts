@@ -23,6 +23,19 @@ export const labelledContainerSchema = v.object({
       v.description('Which labels opted it in (or label_mode.watch_all).'),
     ),
   ),
+  update: v.optional(
+    v.pipe(
+      v.object({
+        mode: v.picklist(['side-by-side', 'in-place']),
+        reason: v.optional(
+          v.pipe(v.string(), v.description('Why in place, e.g. fixed host port 8080->8080/tcp.')),
+        ),
+      }),
+      v.description(
+        'How an update replaces a watched container: side by side (the new one starts beside it and takes over once healthy), or in place (it stops first), from its configuration and the docker-watcher.update label.',
+      ),
+    ),
+  ),
   problems: readonlyArray(labelProblemSchema),
 });
 

@@ -23,3 +23,14 @@ export function leftAloneText(containers: readonly Container[]): string {
       );
   return lines.join('\n');
 }
+
+/** For `plan`: how an update replaces each watched container, and why in place; empty when none is watched. */
+export function updatesText(view: LabelledContainersView): string {
+  const lines: string[] = [];
+  for (const { name, watched, update } of view.containers) {
+    if (!watched || !update) continue;
+    const how = update.mode === 'in-place' ? `in place (${printable(update.reason ?? '')})` : 'side by side';
+    lines.push(`  ${printable(name)}: ${how}`);
+  }
+  return lines.length === 0 ? '' : ['updates of labelled containers:', ...lines].join('\n');
+}

@@ -22,6 +22,7 @@ export function labelledContainersView(
       project: stage.project,
       stage: stage.stage,
       source: stage.source,
+      ...(stage.replacement ? { update: stage.replacement } : {}),
       problems,
     });
   }

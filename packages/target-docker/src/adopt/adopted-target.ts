@@ -13,10 +13,10 @@ import type Docker from 'dockerode';
 import { isUnreachable, statusOf, toTargetError } from '../_errors.ts';
 import { dockerHealthReport, probeAddress, probeHttp, stateReport } from '../_health.ts';
 import { createDockerTarget, type DockerTarget } from '../docker-target.ts';
-import { type CandidateContainer, candidateContainers } from '../labels/container-facts.ts';
+import type { CandidateContainer } from '../labels/container-facts.ts';
 import { parseImageName } from '../labels/image-name.ts';
 import { watchLabels } from '../labels/label-names.ts';
-import { type LabelModeOptions, parseContainerLabels } from '../labels/parse-labels.ts';
+import type { LabelModeOptions } from '../labels/parse-labels.ts';
 import {
   createPreviousImageKeeper,
   defaultKeepPreviousImageMs,
@@ -24,9 +24,13 @@ import {
 } from '../labels/previous-images.ts';
 import { stopTimeoutOf } from '../labels/stage-settings.ts';
 import type { DockerTargetOptions } from '../options.ts';
-import { asideName } from './aside-name.ts';
+import { asideName, nextName } from './aside-name.ts';
 import { dependentsOf, followReplacement } from './dependents.ts';
 import { recreatePlan } from './recreate-body.ts';
+import { startBeside, takeOver } from './side-by-side.ts';
+import { instancesOf, type StageContainers, type StandIn, stageContainers } from './stage-containers.ts';
+
+export { adoptedDeployId } from './stage-containers.ts';
 
 export interface AdoptedTargetOptions extends LabelModeOptions {
   /** The engine and registry credentials, as the Docker target takes them. */
@@ -42,28 +46,15 @@ export interface AdoptedTargetOptions extends LabelModeOptions {
   readonly keepPreviousImage?: KeepPreviousImage;
 }
 
-/** The containers of one labelled stage: the one holding its name, and old ones set aside by deploys. */
-interface StageContainers {
-  readonly ref: StageRef;
-  /** The name the user gave the container. */
-  readonly name: string;
-  holder?: CandidateContainer;
-  readonly asides: Array<CandidateContainer & { readonly deployId: string }>;
-}
-
-/** Deploy id of a container that runs as the user (or an earlier finished deploy) left it. */
-export const adoptedDeployId = 'adopted';
-const previousOf = (deployId: string) => `${deployId}:previous`;
-
-const stateOf = (status: string): Instance['state'] =>
-  status === 'running' ? 'running' : status === 'created' || status === 'paused' ? 'stopped' : 'exited';
-
 /**
  * A deploy target for containers a user created and opted in by label: a release replaces the
- * container in place (same name and configuration, new image), the old one waiting under another
- * name until the new one passes its gate. The core runner drives it in its blue-green order:
- * `start` sets the old container aside and starts the new one; `revert` of that candidate restores
- * the old container (remove, rename back, start); `retire` of the set-aside container removes it.
+ * container (same name and configuration, new image), side by side where its configuration allows
+ * (`replacementOf`), else in place. The core runner drives both in its blue-green order:
+ * - side by side, `start` starts the new container beside the old one, which keeps serving;
+ *   `revert` removes the new one; `retire` of the old one hands the aliases and the name to the new
+ *   one, then stops and removes the old one;
+ * - in place, `start` sets the old container aside (another name, stopped) and starts the new one;
+ *   `revert` restores the old one (remove, rename back, start); `retire` of it removes it.
  * A container the user runs is never removed otherwise.
  */
 export function createAdoptedContainerTarget(
@@ -84,6 +75,15 @@ export function createAdoptedContainerTarget(
     keep: options.keepPreviousImage ?? defaultKeepPreviousImageMs,
     ...(context.logger ? { logger: context.logger } : {}),
   });
+  // What an earlier server left waiting for its grace period is removed when due.
+  previousImages.resume(labelMode).catch((error: unknown) =>
+    context.logger?.warn('could not look for previous images waiting for removal', {
+      error: String(error),
+    }),
+  );
+  const groups = (signal?: AbortSignal) => stageContainers(docker, labelMode, signal);
+  const groupOf = async (ref: StageRef, signal?: AbortSignal) =>
+    (await groups(signal)).get(`${ref.project}/${ref.stage}`);
   const fail = (error: unknown, action: string, signal?: AbortSignal) =>
     toTargetError(error, { action, engine: 'the Docker Engine', target: id, signal });
   const orMissing = async <T>(call: () => Promise<T>): Promise<T | undefined> => {
@@ -93,54 +93,6 @@ export function createAdoptedContainerTarget(
       if (statusOf(error) === 404) return undefined;
       throw error;
     }
-  };
-
-  const groups = async (signal?: AbortSignal): Promise<Map<string, StageContainers>> => {
-    const found = new Map<string, StageContainers>();
-    for (const { info, facts, aside } of await candidateContainers(docker, labelMode, signal)) {
-      const verdict = parseContainerLabels(facts, labelMode);
-      if (verdict.kind !== 'stage') continue;
-      const ref = { project: verdict.stage.project, stage: verdict.stage.stage };
-      const key = `${ref.project}/${ref.stage}`;
-      const group = found.get(key) ?? { ref, name: facts.name, asides: [] };
-      if (aside) group.asides.push({ info, facts, aside, deployId: aside.deployId });
-      else group.holder = { info, facts };
-      found.set(key, group);
-    }
-    return found;
-  };
-  const groupOf = async (ref: StageRef, signal?: AbortSignal) =>
-    (await groups(signal)).get(`${ref.project}/${ref.stage}`);
-
-  /** Tag from the container's image reference, digest from the image's registry references. */
-  const releaseOf = async ({ info, facts }: CandidateContainer) => {
-    const name = parseImageName(facts.image);
-    const image = await orMissing(() => docker.getImage(info.ImageID).inspect());
-    const digest =
-      image?.RepoDigests?.find((reference) => name && reference.startsWith(`${name.repository}@`))?.split(
-        '@',
-      )[1] ??
-      name?.digest ??
-      '';
-    return { tag: name?.tag ?? '', digest };
-  };
-
-  const instancesOf = async (group: StageContainers): Promise<Instance[]> => {
-    const make = async (container: CandidateContainer, deployId: string): Promise<Instance> => ({
-      id: container.info.Id,
-      ...group.ref,
-      deployId,
-      release: await releaseOf(container),
-      state: stateOf(container.info.State),
-    });
-    const newest = [...group.asides].sort((a, b) => b.info.Created - a.info.Created)[0];
-    const out: Instance[] = [];
-    if (group.holder) out.push(await make(group.holder, newest?.deployId ?? adoptedDeployId));
-    for (const aside of group.asides) {
-      // Without a container under the name, the set-aside one stands for its deploy (a crash mid-way).
-      out.push(await make(aside, group.holder ? previousOf(aside.deployId) : aside.deployId));
-    }
-    return out;
   };
 
   /** The local tag the user's reference names follows the image that runs, as `docker pull` would leave it. */
@@ -171,13 +123,81 @@ export function createAdoptedContainerTarget(
     }
   };
 
-  const replace = async (
+  /** The image the new container is created from: the user's reference, its tag following the pulled image. */
+  const pullFor = async (
+    spec: InstanceSpec,
+    old: Docker.ContainerInspectInfo,
+    onLog: ((line: string) => void) | undefined,
+    signal?: AbortSignal,
+  ) => {
+    await inner.pull({ spec, ...(onLog ? { onLog } : {}), ...(signal ? { signal } : {}) });
+    const pulled = await docker.getImage(imageReference(spec.image, spec.release)).inspect();
+    throwIfAborted(signal);
+    return {
+      pulled,
+      image: parseImageName(old.Config.Image)?.tag
+        ? old.Config.Image
+        : imageReference(spec.image, spec.release),
+    };
+  };
+
+  /** Starts the new container beside the old one (`side-by-side.ts`); the old one serves on. */
+  const besides = async (
+    spec: InstanceSpec,
+    group: StageContainers,
+    old: Docker.ContainerInspectInfo,
+    onLog: ((line: string) => void) | undefined,
+    signal?: AbortSignal,
+  ) => {
+    const oldImage = await docker.getImage(old.Image).inspect();
+    const { pulled, image } = await pullFor(spec, old, onLog, signal);
+    await retag(old.Config.Image, pulled.Id);
+    const info = await startBeside(docker, {
+      old,
+      oldImage,
+      image,
+      name: nextName(group.name, spec.deployId),
+    });
+    onLog?.(
+      `started ${group.name}'s new container (${info.Id.slice(0, 12)}) on ${spec.release.tag} beside the old one, which serves until the new one passed its gate`,
+    );
+    return info;
+  };
+
+  /** Side by side where the old container's configuration allows it, else in place; the deploy log says which and why. */
+  const update = async (
     spec: InstanceSpec,
     onLog: ((line: string) => void) | undefined,
     signal?: AbortSignal,
   ) => {
     const group = await groupOf(spec, signal);
     if (!group) throw new CoreError('NOT_FOUND', `No labelled container is ${spec.project}/${spec.stage}`);
+    const next = group.nexts.find((n) => n.deployId === spec.deployId);
+    if (next) {
+      // This deploy started it already (a second call, or a retry after a lost answer).
+      await startQuietly(docker.getContainer(next.info.Id));
+      return docker.getContainer(next.info.Id).inspect();
+    }
+    // Tried beside it by an earlier deploy that ended without it (its removal failed): not this one's.
+    for (const stale of group.nexts) await dropNext(group, stale);
+    const setAside = group.asides.some((aside) => aside.deployId === spec.deployId);
+    if (group.holder && !setAside) {
+      const replacement = group.holder.replacement;
+      if (replacement.mode === 'side-by-side') {
+        const old = await docker.getContainer(group.holder.info.Id).inspect();
+        return besides(spec, group, old, onLog, signal);
+      }
+      onLog?.(`updating ${group.name} in place: ${replacement.reason}`);
+    }
+    return replace(spec, group, onLog, signal);
+  };
+
+  const replace = async (
+    spec: InstanceSpec,
+    group: StageContainers,
+    onLog: ((line: string) => void) | undefined,
+    signal?: AbortSignal,
+  ) => {
     const mine = group.asides.find((aside) => aside.deployId === spec.deployId);
     if (mine && group.holder) {
       // This deploy started it already (a second call, or a retry after a lost answer).
@@ -195,16 +215,11 @@ export function createAdoptedContainerTarget(
     }
     const old = await docker.getContainer(oldId).inspect();
     const oldImage = await docker.getImage(old.Image).inspect();
-    await inner.pull({ spec, ...(onLog ? { onLog } : {}), ...(signal ? { signal } : {}) });
-    const pulled = await docker.getImage(imageReference(spec.image, spec.release)).inspect();
-    throwIfAborted(signal);
+    const { pulled, image } = await pullFor(spec, old, onLog, signal);
     await stopQuietly(old);
     onLog?.(`stopped ${group.name}'s old container`);
     await retag(old.Config.Image, pulled.Id);
     const plan = recreatePlan({ old, oldImage });
-    const image = parseImageName(old.Config.Image)?.tag
-      ? old.Config.Image
-      : imageReference(spec.image, spec.release);
     const created = await docker.createContainer({ ...plan.body, Image: image, name: group.name });
     for (const { network, endpoint } of plan.more)
       await docker.getNetwork(network).connect({ Container: created.id, EndpointConfig: endpoint });
@@ -281,26 +296,74 @@ export function createAdoptedContainerTarget(
       : { status: 'starting', detail: `running for ${Math.max(0, uptime)} ms` };
   };
 
-  /** A candidate's set-aside container is restored (revert); a set-aside one alone is removed (retire). */
+  /** A new container tried beside the old one goes (a failed gate, a rollback); the old one served all along. */
+  const dropNext = async (group: StageContainers, next: StandIn) => {
+    await orMissing(() => docker.getContainer(next.info.Id).remove({ force: true }));
+    if (group.holder) await retag(group.holder.facts.image, group.holder.info.ImageID).catch(() => undefined);
+  };
+
+  /**
+   * The old container is done with (its replacement passed the commit point): what depends on it
+   * follows the container under the name, then it stops, with the time its labels or its own stop
+   * timeout give the requests in flight, and is removed; its image goes after the grace period.
+   */
+  const retireOld = async (group: StageContainers, old: CandidateContainer) => {
+    const info = await orMissing(() => docker.getContainer(old.info.Id).inspect());
+    if (!info) return;
+    const holder = await orMissing(() => docker.getContainer(group.name).inspect());
+    const dependents = holder && holder.Id !== info.Id ? await dependentsOf(docker, info) : [];
+    if (holder && dependents.length > 0)
+      await followReplacement(docker, { from: info, to: { id: holder.Id, name: group.name }, dependents });
+    await stopQuietly(info);
+    await orMissing(() => docker.getContainer(info.Id).remove({ force: true }));
+    await previousImages.retired({
+      name: group.name,
+      ...group.ref,
+      imageId: old.info.ImageID,
+      reference: old.facts.image,
+    });
+  };
+
+  /**
+   * The side-by-side switch, after the commit point: the new container gets the old one's aliases
+   * (both serve), the old one is set aside, the new one takes the name, then the old one is
+   * retired. Each step is skipped when done, so a retire after a crash at any point finishes it.
+   */
+  const switchOver = async (group: StageContainers, next: StandIn, old: CandidateContainer) => {
+    const oldInfo = await docker.getContainer(old.info.Id).inspect();
+    const nextInfo = await docker.getContainer(next.info.Id).inspect();
+    await takeOver(docker, { old: oldInfo, next: nextInfo, name: group.name });
+    if (oldInfo.Name === `/${group.name}`)
+      await docker.getContainer(oldInfo.Id).rename({ name: asideName(group.name, next.deployId) });
+    if (nextInfo.Name !== `/${group.name}`)
+      await docker.getContainer(nextInfo.Id).rename({ name: group.name });
+    await retireOld(group, old);
+  };
+
+  /**
+   * `revert` and `retire` by what the instance is: a new container tried beside the old one is
+   * removed; an in-place candidate gets its set-aside container restored; an old container is
+   * switched away from (side by side) or removed (set aside). The container under the user's name
+   * with nothing to replace it is never removed.
+   */
   const undoOrRetire = async (instance: Instance, signal: AbortSignal | undefined): Promise<void> => {
     throwIfAborted(signal);
     try {
       const group = await groupOf(instance, signal);
       if (!group) return;
+      const tried = group.nexts.find((n) => n.info.Id === instance.id);
+      if (tried) return await dropNext(group, tried);
       const aside = group.asides.find((a) => a.deployId === instance.deployId);
       if (aside) return await restore(group, aside);
-      const retired = group.asides.find((a) => a.info.Id === instance.id);
-      if (retired) {
-        await orMissing(() => docker.getContainer(retired.info.Id).remove({ force: true }));
-        previousImages.retired({
-          name: group.name,
-          ...group.ref,
-          imageId: retired.info.ImageID,
-          reference: retired.facts.image,
-        });
-        return;
-      }
-      if (group.holder?.info.Id !== instance.id) return;
+      const old =
+        group.holder?.info.Id === instance.id
+          ? group.holder
+          : group.asides.find((a) => a.info.Id === instance.id);
+      if (!old) return;
+      // One deploy at a time per stage: a container tried beside this one is that deploy's.
+      const passed = group.nexts[0];
+      if (passed) return await switchOver(group, passed, old);
+      if (old !== group.holder) return await retireOld(group, old);
       throw new CoreError(
         'UNSUPPORTED',
         `${group.name} is a container you run: docker-watcher replaces it, never removes it`,
@@ -313,7 +376,8 @@ export function createAdoptedContainerTarget(
 
   return {
     id,
-    // Never two releases side by side: the runner's blue-green order is used for its steps only.
+    // Two releases run side by side only during a switch the target makes itself (`switchOver`):
+    // the runner's blue-green order is used for its steps, never to route between releases.
     capabilities: { blueGreen: false, canary: false },
     docker,
     pull: (params) => inner.pull(params),
@@ -322,7 +386,7 @@ export function createAdoptedContainerTarget(
     async start({ spec, onLog, signal }) {
       throwIfAborted(signal);
       try {
-        const info = await replace(spec, onLog, signal);
+        const info = await update(spec, onLog, signal);
         return {
           id: info.Id,
           project: spec.project,
@@ -332,7 +396,7 @@ export function createAdoptedContainerTarget(
           state: info.State.Running ? 'running' : 'exited',
         };
       } catch (error) {
-        throw fail(error, `in-place update of ${spec.project}/${spec.stage}`, signal);
+        throw fail(error, `update of ${spec.project}/${spec.stage}`, signal);
       }
     },
 
@@ -355,7 +419,7 @@ export function createAdoptedContainerTarget(
         for (const group of (await groups(signal)).values()) {
           if (project !== undefined && group.ref.project !== project) continue;
           if (stage !== undefined && group.ref.stage !== stage) continue;
-          out.push(...(await instancesOf(group)));
+          out.push(...(await instancesOf(docker, group)));
         }
         return out;
       } catch (error) {

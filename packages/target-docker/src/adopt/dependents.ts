@@ -77,9 +77,25 @@ export interface FollowParams {
 }
 
 /**
+ * While a dependent is created again, the old one waits under `<name>.dw-replaced.<its id>`: the
+ * name it had, which a re-creation after a crash takes back.
+ */
+const replacedMarker = '.dw-replaced.';
+const replacedName = (name: string, id: string) => `${name}${replacedMarker}${id.slice(0, 12)}`;
+/** The dependent's own name, also while it waits as replaced. */
+const nameOf = (info: Docker.ContainerInspectInfo) => {
+  const name = info.Name.slice(1);
+  const at = name.lastIndexOf(replacedMarker);
+  return at > 0 ? name.slice(0, at) : name;
+};
+
+/**
  * Creates each dependent again, pointing at `to`: the old one is set aside, the new one created
- * under its name (started when the old one ran), then the old one removed; on a failure the old
- * one is put back. Dependents of a dependent follow it in turn (a chain of `container:` modes).
+ * under its name (started when the old one ran), the dependents of the old one follow the new one
+ * in turn (a chain of `container:` modes), and only then the old one is removed; on a failure the
+ * old one is put back. A server killed at any point leaves the old one (set aside or not), still
+ * pointing at `from`, so that the next `dependentsOf(from)` finds it and doing this again finishes
+ * the job: a new one half made by the killed attempt is replaced.
  */
 export async function followReplacement(docker: Docker, params: FollowParams, depth = 0): Promise<void> {
   // A chain longer than this is a cycle Docker would not have created: stop rather than loop.
@@ -87,14 +103,21 @@ export async function followReplacement(docker: Docker, params: FollowParams, de
   for (const dependent of params.dependents) {
     const next = await dependentsOf(docker, dependent);
     const created = await recreateDependent(docker, dependent, params);
-    params.onLog?.(`re-created ${dependent.Name.slice(1)}, which depends on ${params.to.name}`);
+    const name = nameOf(dependent);
+    params.onLog?.(`re-created ${name}, which depends on ${params.to.name}`);
     if (next.length > 0) {
       await followReplacement(
         docker,
-        { ...params, from: dependent, to: { id: created, name: dependent.Name.slice(1) }, dependents: next },
+        { ...params, from: dependent, to: { id: created, name }, dependents: next },
         depth + 1,
       );
     }
+    await docker
+      .getContainer(dependent.Id)
+      .remove({ force: true })
+      .catch((error: unknown) => {
+        if (statusOf(error) !== 404) throw error;
+      });
   }
 }
 
@@ -103,7 +126,7 @@ async function recreateDependent(
   dependent: Docker.ContainerInspectInfo,
   { from, to }: FollowParams,
 ): Promise<string> {
-  const name = dependent.Name.slice(1);
+  const name = nameOf(dependent);
   const plan = recreatePlan({ old: dependent, oldImage: await docker.getImage(dependent.Image).inspect() });
   const host = { ...(plan.body.HostConfig as Record<string, unknown>) };
   const joins = host.NetworkMode === `container:${from.Id}`;
@@ -119,7 +142,17 @@ async function recreateDependent(
   // A container in another's network namespace has that one's hostname: Docker refuses to be told one.
   const { Hostname: _hostname, ...body } = plan.body;
   const old = docker.getContainer(dependent.Id);
-  await old.rename({ name: `${name}.dw-replaced.${dependent.Id.slice(0, 12)}` });
+  const resumed = dependent.Name.slice(1) !== name;
+  // Set aside by a killed attempt, it may have been stopped by it: one that ever ran runs again.
+  const running = dependent.State.Running || (resumed && !dependent.State.StartedAt.startsWith('0001-'));
+  if (!resumed) await old.rename({ name: replacedName(name, dependent.Id) });
+  // One under the name already is a re-creation a killed server left half made (maybe not started).
+  await docker
+    .getContainer(name)
+    .remove({ force: true })
+    .catch((error: unknown) => {
+      if (statusOf(error) !== 404) throw error;
+    });
   let created: Docker.Container | undefined;
   try {
     created = await docker.createContainer({
@@ -130,7 +163,7 @@ async function recreateDependent(
     });
     for (const { network, endpoint } of plan.more)
       await docker.getNetwork(network).connect({ Container: created.id, EndpointConfig: endpoint });
-    if (dependent.State.Running) {
+    if (running) {
       await old
         .stop({ t: (dependent.Config as { StopTimeout?: number }).StopTimeout ?? 10 })
         .catch((error: unknown) => {
@@ -141,11 +174,8 @@ async function recreateDependent(
   } catch (error) {
     await created?.remove({ force: true }).catch(() => undefined);
     await old.rename({ name }).catch(() => undefined);
-    if (dependent.State.Running) await old.start().catch(() => undefined);
+    if (running) await old.start().catch(() => undefined);
     throw error;
   }
-  await old.remove({ force: true }).catch((error: unknown) => {
-    if (statusOf(error) !== 404) throw error;
-  });
   return created.id;
 }

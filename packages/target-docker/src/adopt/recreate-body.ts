@@ -57,6 +57,24 @@ function endpointOf(id: string, info: Docker.NetworkInfo): Json {
   };
 }
 
+/**
+ * The networks a container joined and its settings on each, the primary one (`NetworkMode`) first;
+ * none when it shares another's network stack (`host`, `none`, `container:`).
+ */
+export function networkEndpoints(
+  info: Docker.ContainerInspectInfo,
+): Array<{ readonly network: string; readonly endpoint: Json }> {
+  const mode = String(info.HostConfig.NetworkMode ?? 'default');
+  if (/^(host|none|container:)/.test(mode)) return [];
+  const networks = Object.entries(info.NetworkSettings?.Networks ?? {});
+  const primary = networks.find(([name]) => name === mode) ?? networks[0];
+  if (!primary) return [];
+  return [primary, ...networks.filter((entry) => entry !== primary)].map(([network, endpoint]) => ({
+    network,
+    endpoint: endpointOf(info.Id, endpoint),
+  }));
+}
+
 export interface RecreatePlan {
   /** `POST /containers/create` body (without the name), attached to the first network. */
   readonly body: Docker.ContainerCreateOptions;
@@ -81,11 +99,7 @@ export function recreatePlan(params: {
   const anonymous = anonymousVolumes(old);
   const hostConfig = { ...(old.HostConfig as Json) };
   if (anonymous.length > 0) hostConfig.Mounts = [...((hostConfig.Mounts as unknown[]) ?? []), ...anonymous];
-  const networks = Object.entries(old.NetworkSettings?.Networks ?? {});
-  const mode = String(hostConfig.NetworkMode ?? 'default');
-  // The primary network (NetworkMode) at create, the others connected afterwards.
-  const primary = networks.find(([name]) => name === mode) ?? networks[0];
-  const usesNetworks = !/^(host|none|container:)/.test(mode);
+  const [primary, ...more] = networkEndpoints(old);
   const optional = (key: string, value: unknown) => (value === undefined ? {} : { [key]: value });
   const body: Docker.ContainerCreateOptions = {
     Image: config.Image,
@@ -115,14 +129,7 @@ export function recreatePlan(params: {
       image.Volumes as Record<string, object> | undefined,
     ),
     HostConfig: hostConfig as Docker.HostConfig,
-    ...(usesNetworks && primary
-      ? { NetworkingConfig: { EndpointsConfig: { [primary[0]]: endpointOf(old.Id, primary[1]) } } }
-      : {}),
+    ...(primary ? { NetworkingConfig: { EndpointsConfig: { [primary.network]: primary.endpoint } } } : {}),
   };
-  const more = usesNetworks
-    ? networks
-        .filter(([name]) => name !== primary?.[0])
-        .map(([network, endpoint]) => ({ network, endpoint: endpointOf(old.Id, endpoint) }))
-    : [];
   return { body, more };
 }

@@ -29,17 +29,20 @@ export async function discoverLabelledContainers(params: {
   const stages = new Map<string, LabelledStage[]>();
   const invalid: InvalidLabelledContainer[] = [];
   const candidates = await candidateContainers(params.docker, params.options ?? {}, params.signal);
-  const holders = new Set(candidates.filter((c) => !c.aside).map((c) => c.facts.name));
-  for (const { facts, aside } of candidates) {
+  const holders = new Set(candidates.filter((c) => !c.standIn).map((c) => c.facts.name));
+  const asides = new Set(candidates.filter((c) => c.standIn?.role === 'aside').map((c) => c.facts.name));
+  for (const { facts, standIn, replacement } of candidates) {
     // A container set aside during an update stands for its stage only while no container holds
-    // the name, so an update in progress does not make the stage disappear.
-    if (aside && holders.has(facts.name)) continue;
+    // the name, and one tried beside it only while neither exists, so that an update in progress
+    // does not make the stage disappear (or appear twice).
+    if (standIn && holders.has(facts.name)) continue;
+    if (standIn?.role === 'next' && asides.has(facts.name)) continue;
     const verdict = parseContainerLabels(facts, params.options);
     if (verdict.kind === 'invalid')
       invalid.push({ container: verdict.container, problems: verdict.problems });
     if (verdict.kind !== 'stage') continue;
     const key = `${verdict.stage.project}/${verdict.stage.stage}`;
-    stages.set(key, [...(stages.get(key) ?? []), verdict.stage]);
+    stages.set(key, [...(stages.get(key) ?? []), { ...verdict.stage, replacement }]);
   }
   const unique: LabelledStage[] = [];
   for (const [key, claims] of stages) {

@@ -19,6 +19,12 @@ export const watchLabels = {
   healthPort: 'docker-watcher.health.port',
   /** Seconds the old container gets to stop during an update, over its own stop timeout. */
   stopTimeout: 'docker-watcher.stop-timeout',
+  /**
+   * `in-place` stops the old container before the new one starts, always; `side-by-side` also lets
+   * the two share writable mounts during the switch. Default: side by side where the container's
+   * configuration allows it.
+   */
+  update: 'docker-watcher.update',
   /** Hours in which new releases are deployed on their own, e.g. `02:00-05:00` or `02:00-05:00 Europe/Berlin`. */
   schedule: 'docker-watcher.schedule',
   /** Comma-separated names of configured notification channels told about this container's deploys. */

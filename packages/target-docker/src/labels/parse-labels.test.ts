@@ -62,7 +62,7 @@ describe('parseContainerLabels', () => {
     });
   });
 
-  it('names a bad stop timeout, update window or channel list and leaves the container alone', () => {
+  it('names a bad stop timeout, update window, channel list or update mode and leaves the container alone', () => {
     for (const [label, value] of [
       ['docker-watcher.stop-timeout', '-1'],
       ['docker-watcher.stop-timeout', '10s'],
@@ -71,6 +71,7 @@ describe('parseContainerLabels', () => {
       ['docker-watcher.schedule', '02:00-05:00 Nowhere/Land'],
       ['docker-watcher.notify', 'Team Chat'],
       ['docker-watcher.notify', ' , '],
+      ['docker-watcher.update', 'sometimes'],
     ] as const) {
       const verdict = parseContainerLabels(facts({ 'docker-watcher.enable': 'true', [label]: value }));
       expect(verdict, `${label}=${value}`).toMatchObject({ kind: 'invalid', problems: [{ label }] });

@@ -1,6 +1,7 @@
 import { type TagPolicyOptions, tagPolicyOptions } from '@docker-watcher/core';
 import * as v from 'valibot';
-import { parseAsideName } from '../adopt/aside-name.ts';
+import { parseStandInName } from '../adopt/aside-name.ts';
+import type { Replacement } from '../adopt/replacement.ts';
 import { type ImageName, parseImageName } from './image-name.ts';
 import { foreignLabels, managedLabel, watchLabels } from './label-names.ts';
 import { type LabelledStageSettings, stageSettingsOf } from './stage-settings.ts';
@@ -39,6 +40,8 @@ export interface LabelledStage extends LabelledStageSettings {
   /** An HTTP probe for images without a `HEALTHCHECK`. */
   readonly health: { readonly path?: string; readonly port?: number };
   readonly source: LabelSource;
+  /** How an update replaces the container: known once discovery inspected it (`replacementOf`). */
+  readonly replacement?: Replacement;
 }
 
 /** One label that cannot be used, and why. */
@@ -143,7 +146,7 @@ function healthOf(labels: ContainerFacts['labels'], problems: LabelProblem[]) {
 export function parseContainerLabels(facts: ContainerFacts, options: LabelModeOptions = {}): LabelVerdict {
   const container = { id: facts.id, name: facts.name };
   const labels = facts.labels;
-  if (labels[managedLabel] === 'true' || parseAsideName(facts.name))
+  if (labels[managedLabel] === 'true' || parseStandInName(facts.name))
     return { kind: 'ignored', container: facts };
   if (options.scope !== undefined && labels[watchLabels.scope] !== options.scope)
     return { kind: 'ignored', container: facts };

@@ -4,6 +4,7 @@ import { statusOf } from '../_errors.ts';
 import { dockerHealthReport } from '../_health.ts';
 import { markerRepository } from '../_names.ts';
 import { parseImageName } from './image-name.ts';
+import { type LabelModeOptions, parseContainerLabels } from './parse-labels.ts';
 
 /** How long the image a container ran before an in-place update is kept: ms, or `'never'` removed. */
 export type KeepPreviousImage = number | 'never';
@@ -25,9 +26,26 @@ export interface PreviousImage {
 
 export interface PreviousImageKeeper {
   /** The update of `previous.name` passed its gate: the old image goes after the grace period. */
-  retired(previous: PreviousImage): void;
-  /** Forgets every waiting removal (the images stay). */
+  retired(previous: PreviousImage): Promise<void>;
+  /**
+   * Takes up the removals an earlier keeper (a server before its restart) left waiting, as their
+   * marks on the engine say, for the labelled containers `labelMode` watches (others are left alone).
+   */
+  resume(labelMode: LabelModeOptions): Promise<void>;
+  /** Forgets every waiting removal (the images and their marks stay). */
   dispose(): void;
+}
+
+/**
+ * The mark a waiting removal leaves on the image: `docker-watcher-keep/<the container name in hex>`
+ * tagged with the second it is due, so that a restarted server finds it (and it keeps the image named).
+ */
+const keepPrefix = 'docker-watcher-keep/';
+const keepRepository = (name: string) => `${keepPrefix}${Buffer.from(name, 'utf8').toString('hex')}`;
+function parseKeepMark(reference: string): { name: string; dueMs: number } | undefined {
+  const match = /^docker-watcher-keep\/((?:[0-9a-f]{2})+):(\d{1,12})$/.exec(reference);
+  if (!match) return undefined;
+  return { name: Buffer.from(match[1]!, 'hex').toString('utf8'), dueMs: Number(match[2]) * 1000 };
 }
 
 /**
@@ -35,8 +53,8 @@ export interface PreviousImageKeeper {
  * that time needs no registry; then removes this stage's references to it (its repository's tags
  * and digests, the pull markers), which deletes the image unless something else still names it.
  * It stays when a container uses it, or when the container under the name is not running healthy
- * at the end of the grace period (a rollback may still want it). Waiting removals live in memory:
- * after a restart the image stays, which loses nothing.
+ * at the end of the grace period (a rollback may still want it). Each waiting removal is marked on
+ * the image itself (`keepMark`), so that `resume` after a restart removes it when it is due.
  */
 export function createPreviousImageKeeper(params: {
   readonly docker: Docker;
@@ -77,8 +95,13 @@ export function createPreviousImageKeeper(params: {
       return;
     }
     const marker = `${markerRepository(previous.project, previous.stage)}:`;
+    const mine = `${keepRepository(previous.name)}:`;
     const references = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter(
-      (ref) => ref.startsWith(`${repository}:`) || ref.startsWith(`${repository}@`) || ref.startsWith(marker),
+      (ref) =>
+        ref.startsWith(`${repository}:`) ||
+        ref.startsWith(`${repository}@`) ||
+        ref.startsWith(marker) ||
+        ref.startsWith(mine),
     );
     for (const ref of references) {
       try {
@@ -91,21 +114,60 @@ export function createPreviousImageKeeper(params: {
     logger.info('removed the previous image', { container: previous.name, image: previous.imageId });
   };
 
+  const schedule = (previous: PreviousImage, ms: number) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      remove(previous).catch((error: unknown) =>
+        logger.warn('could not remove the previous image', {
+          container: previous.name,
+          image: previous.imageId,
+          error: String(error),
+        }),
+      );
+    }, ms);
+    timer.unref();
+    timers.add(timer);
+  };
+
   return {
-    retired(previous) {
+    async retired(previous) {
       if (keep === 'never') return;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        remove(previous).catch((error: unknown) =>
-          logger.warn('could not remove the previous image', {
-            container: previous.name,
-            image: previous.imageId,
-            error: String(error),
-          }),
-        );
-      }, keep);
-      timer.unref();
-      timers.add(timer);
+      const due = String(Math.ceil((Date.now() + keep) / 1000));
+      if (keep > 0)
+        await docker
+          .getImage(previous.imageId)
+          .tag({ repo: keepRepository(previous.name), tag: due })
+          .catch((error: unknown) =>
+            logger.warn('could not mark the previous image for its removal after a restart', {
+              image: previous.imageId,
+              error: String(error),
+            }),
+          );
+      schedule(previous, keep);
+    },
+    async resume(labelMode) {
+      for (const image of await docker.listImages()) {
+        for (const reference of image.RepoTags ?? []) {
+          const mark = parseKeepMark(reference);
+          if (!mark) continue;
+          const holder = await docker
+            .getContainer(mark.name)
+            .inspect()
+            .catch(() => undefined);
+          if (!holder) continue;
+          const facts = {
+            id: holder.Id,
+            name: mark.name,
+            image: holder.Config.Image,
+            labels: holder.Config.Labels ?? {},
+          };
+          const verdict = parseContainerLabels(facts, labelMode);
+          if (verdict.kind !== 'stage') continue;
+          const { project, stage } = verdict.stage;
+          const previous = { name: mark.name, project, stage, imageId: image.Id, reference: facts.image };
+          schedule(previous, Math.max(0, mark.dueMs - Date.now()));
+        }
+      }
     },
     dispose() {
       for (const timer of timers) clearTimeout(timer);

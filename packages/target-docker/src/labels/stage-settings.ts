@@ -33,6 +33,22 @@ export function stopTimeoutOf(labels: Labels, problems?: Problem[]): number | un
   return undefined;
 }
 
+/** How `docker-watcher.update` asks a container to be replaced (see `adopt/replacement.ts`). */
+export type UpdateMode = 'in-place' | 'side-by-side';
+
+/** `docker-watcher.update`: `in-place` or `side-by-side`, or a problem. Read again by the target at each update. */
+export function updateModeOf(labels: Labels, problems?: Problem[]): UpdateMode | undefined {
+  const text = labels[watchLabels.update];
+  if (text === undefined) return undefined;
+  const mode = text.trim().toLowerCase();
+  if (mode === 'in-place' || mode === 'side-by-side') return mode;
+  problems?.push({
+    label: watchLabels.update,
+    message: `expected in-place or side-by-side, not ${quoted(text)}`,
+  });
+  return undefined;
+}
+
 function updateWindowOf(labels: Labels, problems: Problem[]): UpdateWindow | undefined {
   const text = labels[watchLabels.schedule];
   if (text === undefined) return undefined;
@@ -70,6 +86,8 @@ export interface LabelledStageSettings {
 
 export function stageSettingsOf(labels: Labels, problems: Problem[]): LabelledStageSettings {
   const stopTimeoutSeconds = stopTimeoutOf(labels, problems);
+  // Only checked here: the target reads it from the container at each update (`replacementOf`).
+  updateModeOf(labels, problems);
   const updateWindow = updateWindowOf(labels, problems);
   return {
     ...(stopTimeoutSeconds === undefined ? {} : { stopTimeoutSeconds }),

@@ -72,6 +72,12 @@ export interface TestRun {
   removeImages(image: string, markers?: (reference: string) => boolean): Promise<void>;
 }
 
+/** The container name a `docker-watcher-keep/<name in hex>:<due>` mark holds. */
+const keptFor = (reference: string) => {
+  const hex = /^docker-watcher-keep\/([0-9a-f]+):/.exec(reference)?.[1];
+  return hex === undefined ? undefined : Buffer.from(hex, 'hex').toString('utf8');
+};
+
 export function testRun(name: string): TestRun {
   const id = `${name}-${randomUUID().slice(0, 8)}`;
   const network = `dw-test-${id}`;
@@ -120,6 +126,8 @@ export function testRun(name: string): TestRun {
           ...(info.RepoTags ?? []).filter(
             (reference) => reference.startsWith('docker-watcher-pulled/') && markers(reference),
           ),
+          // Label mode's marks of previous images waiting for removal, on this run's containers.
+          ...(info.RepoTags ?? []).filter((reference) => keptFor(reference)?.includes(id)),
         ];
         for (const reference of references) {
           await docker
