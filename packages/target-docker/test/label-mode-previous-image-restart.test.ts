@@ -3,8 +3,8 @@ import {
   createMemoryStateStore,
   defaultHealthCheck,
   type Release,
-  runDeploy,
 } from '@docker-watcher/core';
+import { runDeploy } from '@docker-watcher/core/testing';
 import {
   appFixture,
   buildFixtureImage,

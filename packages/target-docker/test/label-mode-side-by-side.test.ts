@@ -1,11 +1,12 @@
 import {
   createEventBus,
   createMemoryStateStore,
+  type DeployState,
   type DeployTarget,
   defaultHealthCheck,
   type Release,
-  runDeploy,
 } from '@docker-watcher/core';
+import { runDeploy } from '@docker-watcher/core/testing';
 import {
   appFixture,
   appPort,
@@ -99,7 +100,7 @@ afterAll(async () => {
 async function deploy(
   deployId: string,
   release: Release,
-  state = 'pending',
+  state: DeployState = 'pending',
   data = {},
   using: DeployTarget = target,
 ) {
