@@ -224,4 +224,32 @@ describe('engine: people and what waits for them', () => {
     ]);
     await expect(engine.refresh({ project: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('answers a refresh that was asking the registry when a draining stop came (a reload)', async () => {
+    const { engine, registry } = world();
+    await engine.start();
+    registry.push(repository, 'v1.0.0', digest(1));
+    // The registry holds the refresh's listing until the stop has begun.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let asked = 0;
+    const listTags = registry.listTags.bind(registry);
+    registry.listTags = async (params) => {
+      asked++;
+      await released;
+      return listTags(params);
+    };
+    const refreshed = engine.refresh({ project: 'web-app', stage: 'dev' });
+    await expect.poll(() => asked).toBe(1);
+    const stopped = engine.stop({ drain: true });
+    // Long enough for a stop that does not wait for the refresh to have aborted it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    expect(await refreshed).toEqual([
+      { project: 'web-app', stage: 'dev', decision: expect.objectContaining({ action: 'deploy' }) },
+    ]);
+    await stopped;
+  });
 });

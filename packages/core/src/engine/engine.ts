@@ -1119,6 +1119,56 @@ export function createEngine(options: EngineOptions): Engine {
     return deploys.some((d) => d.state === 'succeeded' && d.release.digest === digest);
   };
 
+  /** What each stage would do now; tracked like a refresh (its decisions may ask the registry). */
+  const planStages = async (
+    ref: Partial<StageRef>,
+  ): Promise<Array<StageRef & { readonly decision: StageDecision }>> => {
+    const out: Array<StageRef & { decision: StageDecision }> = [];
+    for (const project of options.projects) {
+      if (ref.project && ref.project !== project.id) continue;
+      for (const [stage, config] of Object.entries(project.stages)) {
+        if (ref.stage && ref.stage !== stage) continue;
+        // Promoted stages wait for their source stage, not for the registry.
+        const waiting = config.promoteFrom ? undefined : waitingFor(project);
+        const { decision } = waiting
+          ? { decision: waiting }
+          : await decideStage({ project: project.id, stage });
+        if (decision) out.push({ project: project.id, stage, decision });
+      }
+    }
+    return out;
+  };
+
+  /** A person's refresh: tracked, so that a draining stop (a reload) lets it answer. */
+  const refreshStages = async (
+    params: Parameters<Engine['refresh']>[0],
+  ): Promise<Array<StageRef & { decision: StageDecision }>> => {
+    const project = projects.get(params.project);
+    if (!project) throw new CoreError('NOT_FOUND', `No project ${params.project}`);
+    if (params.stage !== undefined) stageOf({ project: params.project, stage: params.stage });
+    const entry = watched.get(repoKey(project.registry, project.repository))!;
+    const key = repoKey(entry.registry, entry.repository);
+    // A person asked: now, whatever the backoff says; a failed listing is the answer's error.
+    backoffUntil.delete(key);
+    await listNow(project, lifetime.signal).catch((error: unknown) => {
+      adapterError(registries[project.registry]!.id, 'listTags', error);
+      throw error;
+    });
+    const stages = Object.entries(project.stages).filter(
+      ([stage]) => params.stage === undefined || stage === params.stage,
+    );
+    const out: Array<StageRef & { decision: StageDecision }> = [];
+    for (const [stage, config] of stages) {
+      const ref = { project: project.id, stage };
+      // Promoted stages follow their source stage, not the registry: they are only asked.
+      const decision = config.promoteFrom
+        ? (await decideStage(ref)).decision
+        : await reconcile(ref, lifetime.signal);
+      if (decision) out.push({ ...ref, decision });
+    }
+    return out;
+  };
+
   return {
     bus,
     async start() {
@@ -1163,7 +1213,11 @@ export function createEngine(options: EngineOptions): Engine {
         logger.info(`deploy ${job.deployId} stays queued for the next start`);
         await settle(key, job.deployId);
       }
-      if (drain) await queue.idle();
+      if (drain) {
+        // Running deploys and what people asked (a refresh) finish before the lifetime ends.
+        await queue.idle();
+        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      }
       lifetime.abort(new CoreError('ABORTED', 'The engine is stopping'));
       await queue.idle();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
@@ -1230,22 +1284,7 @@ export function createEngine(options: EngineOptions): Engine {
       for (const { entry } of touched.values()) observe(entry);
       return fresh;
     },
-    async plan(ref = {}) {
-      const out: Array<StageRef & { decision: StageDecision }> = [];
-      for (const project of options.projects) {
-        if (ref.project && ref.project !== project.id) continue;
-        for (const [stage, config] of Object.entries(project.stages)) {
-          if (ref.stage && ref.stage !== stage) continue;
-          // Promoted stages wait for their source stage, not for the registry.
-          const waiting = config.promoteFrom ? undefined : waitingFor(project);
-          const { decision } = waiting
-            ? { decision: waiting }
-            : await decideStage({ project: project.id, stage });
-          if (decision) out.push({ project: project.id, stage, decision });
-        }
-      }
-      return out;
-    },
+    plan: (ref = {}) => track(planStages(ref)),
     async deploy(params) {
       const ref = { project: params.project, stage: params.stage };
       const config = stageOf(ref);
@@ -1394,32 +1433,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (!config.promoteFrom) await reconcile(ref);
       return state;
     },
-    async refresh(params) {
-      const project = projects.get(params.project);
-      if (!project) throw new CoreError('NOT_FOUND', `No project ${params.project}`);
-      if (params.stage !== undefined) stageOf({ project: params.project, stage: params.stage });
-      const entry = watched.get(repoKey(project.registry, project.repository))!;
-      const key = repoKey(entry.registry, entry.repository);
-      // A person asked: now, whatever the backoff says; a failed listing is the answer's error.
-      backoffUntil.delete(key);
-      await listNow(project, lifetime.signal).catch((error: unknown) => {
-        adapterError(registries[project.registry]!.id, 'listTags', error);
-        throw error;
-      });
-      const stages = Object.entries(project.stages).filter(
-        ([stage]) => params.stage === undefined || stage === params.stage,
-      );
-      const out: Array<StageRef & { decision: StageDecision }> = [];
-      for (const [stage, config] of stages) {
-        const ref = { project: project.id, stage };
-        // Promoted stages follow their source stage, not the registry: they are only asked.
-        const decision = config.promoteFrom
-          ? (await decideStage(ref)).decision
-          : await reconcile(ref, lifetime.signal);
-        if (decision) out.push({ ...ref, decision });
-      }
-      return out;
-    },
+    refresh: (params) => track(refreshStages(params)),
     idle: () => queue.idle(),
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),
     leftovers: () => leftovers.list(),
