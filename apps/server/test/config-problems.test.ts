@@ -81,7 +81,7 @@ describe('bad input: every problem in one run, with its path, in plain words', (
         /^projects\.web-app-launcher\.stages\.prod\.zzz: unknown key; known here: tag_pattern, policy/,
       ),
       'projects.web-app-launcher.helthcheck: unknown key; did you mean healthcheck?',
-      'colour: unknown key; known here: global, registries, projects, notify',
+      'colour: unknown key; known here: global, registries, targets, projects, notify',
     ]);
   });
 
@@ -380,6 +380,31 @@ projects:
     expect(lines((await inspect(text)).problems)).toContain(
       'projects.web-app-launcher: env_file and volumes need the docker target (global.target.type is nomad)',
     );
+  });
+
+  it('checks each stage against its own target: a name not in targets, settings that target cannot apply', async () => {
+    const withTargets = planText
+      .replace(
+        'projects:',
+        'targets:\n  nomad: { type: nomad, jobs: { "*": { job: "{project}-{stage}" } } }\nprojects:',
+      )
+      .replace('    env_file: ./envs/web-app-launcher.env\n    volumes: []\n', '');
+    const valid = await inspect(withTargets.replace('confirm: true,', 'confirm: true, target: nomad,'));
+    expect(lines(valid.problems)).toEqual([]);
+    expect([...valid.config!.stageTargets]).toEqual([['web-app-launcher/prod', 'nomad']]);
+    expect([...valid.config!.targets.keys()]).toEqual(['nomad']);
+    expect(
+      lines(
+        (await inspect(withTargets.replace('confirm: true,', 'confirm: true, target: nomadd,'))).problems,
+      ),
+    ).toEqual(['projects.web-app-launcher.stages.prod.target: no target named "nomadd"; known: nomad']);
+    const onNomad = withTargets.replace(
+      'confirm: true,',
+      'confirm: true, target: nomad, env_file: ./envs/web-app-launcher.env,',
+    );
+    expect(lines((await inspect(onNomad)).problems)).toEqual([
+      'projects.web-app-launcher.stages.prod: env_file need the docker target (targets.nomad.type is nomad)',
+    ]);
   });
 
   it('reports a missing registries section once, and a wrong registry name beside a broken registry', async () => {

@@ -31,13 +31,27 @@ export interface ProjectsInput {
   readonly broken: (path: string) => boolean;
   /** Undefined when the `registries` section is missing or not a mapping (a problem of its own). */
   readonly registryNames: readonly string[] | undefined;
-  readonly targetType: string;
+  /**
+   * The target a stage names (`undefined`: `global.target`), with where it is configured: its
+   * type decides which container settings apply; `undefined` when no target has that name.
+   */
+  readonly targetOf: (name: string | undefined) => StageTarget | undefined;
+  /** The names in `targets`, for the message about a name that is none of them. */
+  readonly targetNames: readonly string[];
   readonly domain?: string;
   readonly subdomainPattern: string;
 }
 
+export interface StageTarget {
+  readonly type: string;
+  /** `global.target` or `targets.<name>`. */
+  readonly path: string;
+}
+
 export interface ResolvedProjects {
   readonly projects: EngineProject[];
+  /** The target name of each `project/stage` that names one in `targets`; the others run on `global.target`. */
+  readonly stageTargets: Map<string, string>;
   /** Env files and volumes per `project/stage`, for the docker target. */
   readonly stageSettings: Map<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
 }
@@ -81,6 +95,7 @@ const list = (value: string | string[] | undefined) =>
 export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): ResolvedProjects {
   const projects: EngineProject[] = [];
   const stageSettings: ResolvedProjects['stageSettings'] = new Map();
+  const stageTargets: ResolvedProjects['stageTargets'] = new Map();
   const hosts = new Map<string, string>();
   for (const [id, project] of Object.entries(input.projects)) {
     const path = `projects.${id}`;
@@ -116,8 +131,19 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
           );
         else hosts.set(host, stagePath);
       }
+      const target = input.targetOf(stage.target);
+      if (!target) {
+        const known = input.targetNames;
+        ctx.problem(
+          `${stagePath}.target`,
+          `no target named "${stage.target}"${known.length > 0 ? `; known: ${known.join(', ')}` : ' (the file has no targets)'}`,
+        );
+        valid = false;
+        continue;
+      }
+      if (stage.target !== undefined) stageTargets.set(`${id}/${name}`, stage.target);
       if (!projectFieldsBroken)
-        containerSettings(ctx, input, project, stage, stagePath, `${id}/${name}`, stageSettings);
+        containerSettings(ctx, target, project, stage, stagePath, `${id}/${name}`, stageSettings);
       const env = { ...(project.env ?? {}), ...(stage.env ?? {}) };
       const port = stage.port ?? project.port;
       const health = healthOf(stage.healthcheck ?? project.healthcheck);
@@ -147,7 +173,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
         stages,
       });
   }
-  return { projects, stageSettings };
+  return { projects, stageTargets, stageSettings };
 }
 
 /** The config's `deadlines` (snake_case) as the engine's step deadlines; unset steps keep its defaults. */
@@ -252,7 +278,7 @@ function stagePolicy(
 /** `env_file` and `volumes` of a stage (else its project's), relative to the config file. */
 function containerSettings(
   ctx: ResolveContext,
-  input: ProjectsInput,
+  target: StageTarget,
   project: ProjectConfig,
   stage: StageConfig,
   path: string,
@@ -264,12 +290,12 @@ function containerSettings(
   if (envFiles === undefined && volumes === undefined) return;
   const from =
     stage.env_file !== undefined || stage.volumes !== undefined ? path : path.replace(/\.stages\..*$/, '');
-  if (input.targetType !== 'docker') {
+  if (target.type !== 'docker') {
     const keys = [envFiles ? 'env_file' : undefined, volumes ? 'volumes' : undefined]
       .filter(Boolean)
       .join(' and ');
-    if (input.targetType === 'memory') ctx.warn(from, `${keys} do nothing with the memory target`);
-    else ctx.problem(from, `${keys} need the docker target (global.target.type is ${input.targetType})`);
+    if (target.type === 'memory') ctx.warn(from, `${keys} do nothing with the memory target`);
+    else ctx.problem(from, `${keys} need the docker target (${target.path}.type is ${target.type})`);
     return;
   }
   const absolute = (file: string) => (isAbsolute(file) ? file : resolve(ctx.baseDir, file));

@@ -190,6 +190,15 @@ export const stageConfig = fileObject({
   promote_from: v.optional(
     v.pipe(name, v.description('Deploy only what succeeded in this other stage, by digest.')),
   ),
+  target: v.optional(
+    v.pipe(
+      name,
+      v.description(
+        'The deploy target of this stage, by its name in `targets` (so `dev` can run on Docker and `prod` on Nomad). Default: `global.target`.',
+      ),
+      v.examples(['nomad']),
+    ),
+  ),
   subdomain: v.optional(
     v.pipe(
       v.string(),
@@ -593,6 +602,14 @@ function buildConfigSchema(adapters: AdapterTables) {
     registries: v.pipe(
       v.record(name, sections.registry),
       v.description('Registries by name; projects refer to them.'),
+    ),
+    targets: v.optional(
+      v.pipe(
+        v.record(name, sections.target),
+        v.description(
+          'Named deploy targets, each `{ type, ...options }` like `global.target`; a stage names its own with `target`. Stages that name none run on `global.target`.',
+        ),
+      ),
     ),
     projects: v.pipe(v.record(name, projectConfig), v.description('Projects by id, each with its stages.')),
     notify: v.optional(notifyConfig),

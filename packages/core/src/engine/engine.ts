@@ -41,11 +41,13 @@ import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { type PollTicks, pollTicks } from './poll-ticks.ts';
 import { ReplicaLeases } from './replica-leases.ts';
 import { StageQueue } from './stage-queue.ts';
+import { listAllInstances, type StageTargets, stageTargetsOf } from './stage-targets.ts';
 
 export interface EngineOptions {
   readonly projects: readonly EngineProject[];
   readonly registries: EngineRegistries;
-  readonly target: DeployTarget;
+  /** Where stages deploy: one target for all, or a resolver that names each stage's (`dev` on Docker, `prod` on Nomad). */
+  readonly target: DeployTarget | StageTargets;
   readonly proxy?: ReverseProxy;
   /** Told about succeeded, failed and rolled-back deploys and waiting confirmations; never blocks a deploy. */
   readonly notifiers?: readonly Notifier[];
@@ -202,7 +204,8 @@ class TagNotLinkedYet extends CoreError {
 }
 
 export function createEngine(options: EngineOptions): Engine {
-  const { target, proxy } = options;
+  const { proxy } = options;
+  const targets = stageTargetsOf(options.target);
   const store = options.store ?? createMemoryStateStore();
   const logger = (options.logger ?? silentLogger).child({ component: 'engine' });
   const bus = options.bus ?? createEventBus({ logger });
@@ -307,12 +310,12 @@ export function createEngine(options: EngineOptions): Engine {
   let recovered = false;
   const leftovers = new LeftoverSweeper({
     store,
-    target,
+    targetOf: (ref) => targets.of(ref),
     logger,
     stopMs: (ref) => {
       const config = stageConfig(ref.project, ref.stage);
       return (
-        (config ? settingsOf(config).deadlines?.stopMs : options.deadlines?.stopMs) ??
+        (config ? settingsOf(ref, config).deadlines?.stopMs : options.deadlines?.stopMs) ??
         defaultStepDeadlines.stopMs
       );
     },
@@ -338,9 +341,9 @@ export function createEngine(options: EngineOptions): Engine {
     return promise;
   };
 
-  const settingsOf = (config: EngineStage): StageDeploySettings => ({
+  const settingsOf = (ref: StageRef, config: EngineStage): StageDeploySettings => ({
     ...config.deploy,
-    strategy: config.deploy.strategy ?? (target.capabilities.blueGreen ? 'blue-green' : 'recreate'),
+    strategy: config.deploy.strategy ?? (targets.of(ref).capabilities.blueGreen ? 'blue-green' : 'recreate'),
     health: config.deploy.health ?? defaultHealthCheck,
     deadlines: { ...options.deadlines, ...config.deploy.deadlines },
   });
@@ -621,10 +624,10 @@ export function createEngine(options: EngineOptions): Engine {
       cancellers.set(job.deployId, canceller);
       const finished = await track(
         runDeploy(
-          { store, target, ...(proxy ? { proxy } : {}), bus, logger },
+          { store, target: targets.of(job.ref), ...(proxy ? { proxy } : {}), bus, logger },
           {
             deployId: job.deployId,
-            settings: settingsOf(config),
+            settings: settingsOf(job.ref, config),
             signal: AbortSignal.any([lifetime.signal, canceller.signal]),
           },
         ),
@@ -985,17 +988,16 @@ export function createEngine(options: EngineOptions): Engine {
   const healAllRoutes = async (signal: AbortSignal) => {
     if (!proxy) return;
     const running = new Map<string, Instance[]>();
-    try {
-      for (const instance of await target.list({ signal })) {
-        if (instance.state !== 'running' || !instance.endpoint) continue;
-        const key = stageKey(instance);
-        const instances = running.get(key);
-        if (instances) instances.push(instance);
-        else running.set(key, [instance]);
-      }
-    } catch (error) {
-      adapterError(target.id, 'list', error);
-      return;
+    const all = await listAllInstances(targets, {
+      signal,
+      onError: (target, error) => adapterError(target.id, 'list', error),
+    });
+    for (const instance of all) {
+      if (instance.state !== 'running' || !instance.endpoint) continue;
+      const key = stageKey(instance);
+      const instances = running.get(key);
+      if (instances) instances.push(instance);
+      else running.set(key, [instance]);
     }
     const pause = loopBreaker();
     for (const [key, instances] of running) {

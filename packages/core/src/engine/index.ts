@@ -17,5 +17,6 @@ export * from './deploy-states.ts';
 export { createEngine, type Engine, type EngineOptions } from './engine.ts';
 export type { EngineProject, EngineRegistries, EngineStage, StageDeployInput } from './engine-config.ts';
 export { recordSuccess, stageHistoryLimit } from './stage-history.ts';
+export type { StageTargets } from './stage-targets.ts';
 export { withDeadline } from './step-deadline.ts';
 export { parseUpdateWindow, type UpdateWindow, updateWindowAt } from './update-window.ts';
