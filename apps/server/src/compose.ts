@@ -3,6 +3,7 @@ import {
   createEngine,
   createEventBus,
   type DeployTarget,
+  type DeployTargetContext,
   type Engine,
   instantiate,
   type Logger,
@@ -155,8 +156,16 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     });
     limitedRegistries[name] = limitRegistry(registry, limiters[name]);
   }
-  const targetOf = (spec: ResolvedConfig['target'], name?: string) =>
-    make(() => instantiate(spec.definition, spec.options, { ...context('target', name), path: spec.path }));
+  // Each target reads the options its stages give it (`target: { name, ...options }`).
+  const stageOptions = (ref: StageRef) => config.stageOptions.get(`${ref.project}/${ref.stage}`);
+  const targetOf = (spec: ResolvedConfig['target'], name?: string) => {
+    const targetContext: DeployTargetContext & { path: string } = {
+      ...context('target', name),
+      path: spec.path,
+      stageOptions,
+    };
+    return make(() => instantiate(spec.definition, spec.options, targetContext));
+  };
   const target = options.target ?? targetOf(config.target);
   const named = new Map<string, DeployTarget>();
   for (const [name, spec] of config.targets)

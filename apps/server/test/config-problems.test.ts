@@ -201,6 +201,7 @@ projects:
       'registries.hub.defaultNamespace: camelCase keys are deprecated: write default_namespace',
       'registries.hub.pageSize: camelCase keys are deprecated: write page_size',
       'projects.web.stages.dev.policy.sameShape: camelCase keys are deprecated: write same_shape',
+      'global.target.stages: is deprecated: give each stage its settings where it is configured, at projects.<project>.stages.<stage>.target (read until the next minor release)',
     ]);
     expect(report.config!.target.options).toMatchObject({
       stopTimeoutSeconds: 3,
@@ -405,6 +406,51 @@ projects:
     expect(lines((await inspect(onNomad)).problems)).toEqual([
       'projects.web-app-launcher.stages.prod: env_file need the docker target (targets.nomad.type is nomad)',
     ]);
+  });
+
+  it("checks the options a stage gives its target with that target's stage options, at the stage's path", async () => {
+    const withTargets = planText.replace(
+      'projects:',
+      'targets:\n  nomad: { type: nomad }\n  mem: { type: memory }\nprojects:',
+    );
+    const given = (target: string) =>
+      inspect(withTargets.replace('confirm: true,', `confirm: true, target: ${target},`));
+    const valid = await given('{ publish: 8080, restart_policy: always, env: { MODE: prod } }');
+    expect(lines(valid.problems)).toEqual([]);
+    expect(valid.config!.stageOptions.get('web-app-launcher/prod')).toEqual({
+      publish: 8080,
+      restartPolicy: 'always',
+      env: { MODE: 'prod' },
+    });
+    expect(lines((await given('{ publish: "eighty" }')).problems)).toEqual([
+      expect.stringMatching(/^projects\.web-app-launcher\.stages\.prod\.target\.publish: /),
+    ]);
+    expect(lines((await given('{ publsh: 8080 }')).problems)).toEqual([
+      expect.stringMatching(
+        /^projects\.web-app-launcher\.stages\.prod\.target\.publsh: unknown key; the docker target's stage options are: env, env_files, /,
+      ),
+    ]);
+    expect(lines((await given('{ name: nomad, publish: 8080 }')).problems)).toEqual([
+      "projects.web-app-launcher.stages.prod.target.publish: unknown key; the nomad target's stage options are: job, group, task, promote, endpoint",
+      'projects.web-app-launcher.stages.prod.target.job: is required',
+    ]);
+    expect(lines((await given('{ name: mem, publish: 8080 }')).problems)).toEqual([
+      'projects.web-app-launcher.stages.prod.target.publish: unknown key; the memory target takes no stage options',
+    ]);
+    expect(lines((await given('{ name: nomadd }')).problems)).toEqual([
+      'projects.web-app-launcher.stages.prod.target.name: no target named "nomadd"; known: nomad, mem',
+    ]);
+    // The old keyed form still loads, with a warning that names the new place.
+    const old = await inspect(
+      planText.replace(
+        '  notification_url',
+        '  target: { type: docker, stages: { prod: { publish: 8080 } } }\n  notification_url',
+      ),
+    );
+    expect(lines(old.problems)).toEqual([]);
+    expect(lines(old.warnings)).toContain(
+      'global.target.stages: is deprecated: give each stage its settings where it is configured, at projects.<project>.stages.<stage>.target (read until the next minor release)',
+    );
   });
 
   it('reports a missing registries section once, and a wrong registry name beside a broken registry', async () => {

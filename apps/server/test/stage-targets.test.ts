@@ -1,7 +1,7 @@
 // One server, one config, two deploy targets: `dev` runs on the real Docker Engine (`global.target`)
 // and `prod` on Nomad (a target named in `targets`; the loopback fake Nomad of
 // packages/target-nomad/test, written from Nomad's documented API shapes). Each stage's deploy goes
-// to its own target and nowhere else.
+// to its own target and nowhere else, with the options the stage gives its target.
 import { randomUUID } from 'node:crypto';
 import {
   createMemoryLogger,
@@ -80,8 +80,6 @@ targets:
     token_env: NOMAD_TOKEN
     blocking_query_wait_ms: 2000
     deployment_timeout_ms: 60000
-    jobs:
-      "*": { job: "{project}-{stage}", endpoint: { host: "{project}-{stage}.service.consul", port: 8080 } }
 registries:
   local: { type: memory }
 projects:
@@ -91,11 +89,16 @@ projects:
     port: 8080
     healthcheck: { path: /health, interval_ms: 100, timeout_ms: 2000, retries: 20 }
     stages:
-      dev: { tag_pattern: "v*", auto_deploy: true }
-      prod: { tag_pattern: "v*", auto_deploy: true, target: nomad }
+      dev: { tag_pattern: "v*", auto_deploy: true, target: { env: { STAGE_GREETING: hello-dev } } }
+      prod:
+        tag_pattern: "v*"
+        auto_deploy: true
+        target: { name: nomad, job: "{project}-{stage}", endpoint: { host: "{project}-{stage}.service.consul", port: 8080 } }
 `,
       { NOMAD_TOKEN: nomadToken },
     );
+    // Neither target is configured in a deprecated form.
+    expect(config.warnings.filter((w) => w.message.includes('deprecated'))).toEqual([]);
     const memory = createMemoryRegistry();
     const store = createMemoryStateStore();
     composed = compose(config, {
@@ -117,6 +120,9 @@ projects:
     const dev = await managed('dev');
     expect(dev).toHaveLength(1);
     expect(dev[0]!.Image).toBe(`${image}@${pushed.digest}`);
+    // The options the stage gives its target reach the container.
+    const inspected = await docker.getContainer(dev[0]!.Id).inspect();
+    expect(inspected.Config.Env).toContain('STAGE_GREETING=hello-dev');
     expect(await managed('prod')).toEqual([]);
     // prod: the Nomad job runs the same digest; Nomad never heard of dev.
     expect(nomad.job(`${project}-prod`)?.TaskGroups[0]?.Tasks[0]?.Config.image).toBe(

@@ -1,10 +1,10 @@
 import {
-  type AdapterContext,
   adapterId,
   type CallOptions,
   CoreError,
   createRedactingLogger,
   type DeployTarget,
+  type DeployTargetContext,
   defineDeployTarget,
   type Endpoint,
   type HealthReport,
@@ -13,10 +13,12 @@ import {
   imageReference,
   instantiate,
   onceDisposer,
+  type StageRef,
   silentLogger,
   throwIfAborted,
 } from '@docker-watcher/core';
 import type Docker from 'dockerode';
+import type * as v from 'valibot';
 import { connect } from './_connection.ts';
 import { containerPort, createOptions, type ImageFacts, imageFacts } from './_container-spec.ts';
 import { demultiplex, lastLines } from './_demux.ts';
@@ -50,6 +52,7 @@ import { createPullLogger, followPull } from './_pull.ts';
 import { allowsBlueGreen, stageSettings } from './_settings.ts';
 import {
   type DockerTargetOptions,
+  dockerContainerSettings,
   dockerTargetOptions,
   type ResolvedDockerTargetOptions,
 } from './options.ts';
@@ -84,13 +87,20 @@ type OnLog = ((line: string) => void) | undefined;
 
 const hostPortInUse = /port is already allocated|address already in use/i;
 
-function buildDockerTarget(options: ResolvedDockerTargetOptions, context: AdapterContext): DockerTarget {
+function buildDockerTarget(options: ResolvedDockerTargetOptions, context: DeployTargetContext): DockerTarget {
   const id = adapterId('target', 'docker', context.instance);
   const passwords = Object.values(options.auth ?? {}).map((credentials) => credentials.password);
   const secrets = [...passwords, ...(options.tls ? [options.tls.key] : [])];
   const logger = createRedactingLogger(context.logger ?? silentLogger, { secrets }).child({ target: id });
   const { docker, describe } = connect(options);
   const lifecycle = onceDisposer(async () => {});
+  const settingsOf = (ref: StageRef) =>
+    stageSettings(
+      options,
+      ref.project,
+      ref.stage,
+      context.stageOptions?.(ref) as v.InferOutput<typeof dockerContainerSettings> | undefined,
+    );
   const network = options.network;
 
   const guard = (signal: AbortSignal | undefined) => {
@@ -340,7 +350,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
         if (existing.State !== 'running' && existing.State !== 'restarting') await startContainer(container);
         return fromInspect(await container.inspect());
       }
-      const settings = stageSettings(options, spec.project, spec.stage);
+      const settings = settingsOf(spec);
       const image = await ensureImage(spec, onLog, signal);
       const port = containerPort(spec, image);
       if (spec.port === undefined) {
@@ -403,7 +413,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
       }
       const reason = engineMessage(failure.cause ?? failure);
       if (failure.code === 'CONFLICT' && hostPortInUse.test(reason)) {
-        const { publish } = stageSettings(options, spec.project, spec.stage);
+        const { publish } = settingsOf(spec);
         const port = typeof publish === 'number' ? publish : (/:(\d+)/.exec(reason)?.[1] ?? 'its port');
         throw new CoreError(
           'CONFLICT',
@@ -701,6 +711,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 export const dockerTarget = defineDeployTarget({
   name: 'docker',
   options: dockerTargetOptions,
+  stageOptions: dockerContainerSettings,
   secrets: ['password', 'key'],
   create: buildDockerTarget,
 });
@@ -712,7 +723,7 @@ export const dockerTarget = defineDeployTarget({
  */
 export function createDockerTarget(
   options: DockerTargetOptions = {},
-  context: AdapterContext = {},
+  context: DeployTargetContext = {},
 ): DockerTarget {
   return instantiate(dockerTarget, options, context);
 }

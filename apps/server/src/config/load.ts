@@ -4,6 +4,7 @@ import {
   ConfigError,
   type ConfigProblem,
   type DeployTarget,
+  type DeployTargetDefinition,
   type EngineProject,
   type LogLevel,
   type Registry,
@@ -69,6 +70,8 @@ export interface ResolvedConfig {
   readonly targets: ReadonlyMap<string, AdapterSpec<'target', DeployTarget>>;
   /** The target name of each `project/stage` that names one in `targets`. */
   readonly stageTargets: ReadonlyMap<string, string>;
+  /** The options each `project/stage` gives its target (`target: { name, ...options }`), validated by the target's `stageOptions`. */
+  readonly stageOptions: ReadonlyMap<string, unknown>;
   readonly proxy?: AdapterSpec<'proxy', ReverseProxy>;
   readonly store: AdapterSpec<'store', StateStore>;
   /** Notification channels (`notify`, and the plan's `global.notification_url`) and the dispatcher's settings. */
@@ -289,15 +292,20 @@ function resolveAll(
     Record<string, unknown>
   >;
   const targetNames = Object.keys(namedTargets);
-  const { projects, stageTargets, stageSettings } = resolveProjects(ctx, {
+  const stageTargetOf = (type: unknown, path: string) => {
+    const loaded = ctx.adapters.target.get(String(type));
+    const schema = (loaded?.definition as DeployTargetDefinition | undefined)?.stageOptions;
+    return { type: String(type), path, ...(schema ? { stageOptions: schema } : {}) };
+  };
+  const { projects, stageTargets, stageOptions, stageSettings } = resolveProjects(ctx, {
     projects: isMapping(file.projects) ? file.projects : {},
     broken,
     registryNames: isMapping(file.registries) ? Object.keys(registriesFile) : undefined,
     targetOf: (name) =>
       name === undefined
-        ? { type: String(target.type), path: 'global.target' }
+        ? stageTargetOf(target.type, 'global.target')
         : Object.hasOwn(namedTargets, name)
-          ? { type: String(namedTargets[name]!.type), path: `targets.${name}` }
+          ? stageTargetOf(namedTargets[name]!.type, `targets.${name}`)
           : undefined,
     targetNames,
     ...(typeof global.domain === 'string' ? { domain: global.domain } : {}),
@@ -371,6 +379,7 @@ function resolveAll(
     target: targetSpec,
     targets,
     stageTargets,
+    stageOptions,
     ...(proxy ? { proxy } : {}),
     store,
     notify,

@@ -111,11 +111,20 @@ export interface TargetInput {
   readonly stageSettings: ReadonlyMap<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
 }
 
+/** The targets' options keyed by stage names that stage options replace: read with a warning for one release. */
+const keyedStageOptions: Readonly<Record<string, string>> = { docker: 'stages', nomad: 'jobs' };
+
 export function resolveTarget(
   ctx: AdapterContext,
   input: TargetInput,
 ): AdapterSpec<'target', DeployTarget> | undefined {
   const { type, reuse_registry_credentials: reuse, ...options } = input.target;
+  const keyed = Object.hasOwn(keyedStageOptions, String(type)) ? keyedStageOptions[String(type)]! : undefined;
+  if (keyed !== undefined && options[keyed] !== undefined)
+    ctx.warn(
+      `${input.path}.${keyed}`,
+      'is deprecated: give each stage its settings where it is configured, at projects.<project>.stages.<stage>.target (read until the next minor release)',
+    );
   if (type !== 'docker') {
     if (input.network !== undefined)
       ctx.warn(

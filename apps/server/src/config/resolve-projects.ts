@@ -8,13 +8,14 @@ import {
   type EngineStage,
   fromRegistryWatcherPin,
   fromTagPattern,
+  parseOptions,
   type StepDeadlines,
   type TagPolicyOptions,
   tagPolicyOptions,
 } from '@docker-watcher/core';
 import type * as v from 'valibot';
-import type { ResolveContext } from './context.ts';
-import { toAdapterOptions, toFilePath } from './file-form.ts';
+import { fileOptions, type ResolveContext } from './context.ts';
+import { fileForm, node, type SchemaNode, toAdapterOptions, toFilePath, unwrap } from './file-form.ts';
 import type { ProjectConfig, StageConfig } from './schema.ts';
 
 /** `git.example.com/team/web-app` -> `team/web-app`; `team/web-app` stays. */
@@ -46,12 +47,16 @@ export interface StageTarget {
   readonly type: string;
   /** `global.target` or `targets.<name>`. */
   readonly path: string;
+  /** The schema of the options a stage gives it (`defineDeployTarget({ stageOptions })`), if any. */
+  readonly stageOptions?: v.GenericSchema;
 }
 
 export interface ResolvedProjects {
   readonly projects: EngineProject[];
   /** The target name of each `project/stage` that names one in `targets`; the others run on `global.target`. */
   readonly stageTargets: Map<string, string>;
+  /** The options each `project/stage` gives its target (validated, in the target's spelling). */
+  readonly stageOptions: Map<string, unknown>;
   /** Env files and volumes per `project/stage`, for the docker target. */
   readonly stageSettings: Map<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
 }
@@ -96,6 +101,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
   const projects: EngineProject[] = [];
   const stageSettings: ResolvedProjects['stageSettings'] = new Map();
   const stageTargets: ResolvedProjects['stageTargets'] = new Map();
+  const stageOptions: ResolvedProjects['stageOptions'] = new Map();
   const hosts = new Map<string, string>();
   for (const [id, project] of Object.entries(input.projects)) {
     const path = `projects.${id}`;
@@ -131,17 +137,26 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
           );
         else hosts.set(host, stagePath);
       }
-      const target = input.targetOf(stage.target);
+      const { name: targetName, options: given } = bindingOf(stage.target);
+      const target = input.targetOf(targetName);
       if (!target) {
         const known = input.targetNames;
         ctx.problem(
-          `${stagePath}.target`,
-          `no target named "${stage.target}"${known.length > 0 ? `; known: ${known.join(', ')}` : ' (the file has no targets)'}`,
+          `${stagePath}.target${typeof stage.target === 'string' ? '' : '.name'}`,
+          `no target named "${targetName}"${known.length > 0 ? `; known: ${known.join(', ')}` : ' (the file has no targets)'}`,
         );
         valid = false;
         continue;
       }
-      if (stage.target !== undefined) stageTargets.set(`${id}/${name}`, stage.target);
+      if (targetName !== undefined) stageTargets.set(`${id}/${name}`, targetName);
+      if (given) {
+        const options = targetOptions(ctx, target, given, `${stagePath}.target`);
+        if (!options) {
+          valid = false;
+          continue;
+        }
+        stageOptions.set(`${id}/${name}`, options);
+      }
       if (!projectFieldsBroken)
         containerSettings(ctx, target, project, stage, stagePath, `${id}/${name}`, stageSettings);
       const env = { ...(project.env ?? {}), ...(stage.env ?? {}) };
@@ -173,7 +188,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
         stages,
       });
   }
-  return { projects, stageTargets, stageSettings };
+  return { projects, stageTargets, stageOptions, stageSettings };
 }
 
 /** The config's `deadlines` (snake_case) as the engine's step deadlines; unset steps keep its defaults. */
@@ -273,6 +288,53 @@ function stagePolicy(
     }
     return undefined;
   }
+}
+
+const isOptional = (entry: SchemaNode) => ['optional', 'exact_optional', 'nullish'].includes(entry.type);
+
+/** A stage's `target`: a name, or `{ name, ...options }`; options only when it gives some. */
+function bindingOf(target: StageConfig['target']): { name?: string; options?: Record<string, unknown> } {
+  if (target === undefined || typeof target === 'string') return target === undefined ? {} : { name: target };
+  const { name, ...options } = target as { name?: string } & Record<string, unknown>;
+  return {
+    ...(name === undefined ? {} : { name }),
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+  };
+}
+
+/** The options a stage gives its target, checked once by the target's `stageOptions` schema, at the stage's path. */
+function targetOptions(
+  ctx: ResolveContext,
+  target: StageTarget,
+  given: Record<string, unknown>,
+  path: string,
+): unknown {
+  if (!target.stageOptions) {
+    for (const key of Object.keys(given))
+      ctx.problem(`${path}.${key}`, `unknown key; the ${target.type} target takes no stage options`);
+    return undefined;
+  }
+  // Keys first, in the file's spelling: an unknown or missing one said as for any other section.
+  const entries = (unwrap(node(fileForm(target.stageOptions, []))).entries ?? {}) as Record<
+    string,
+    SchemaNode
+  >;
+  const known = Object.keys(entries);
+  let keysValid = true;
+  for (const key of Object.keys(given).filter((key) => !Object.hasOwn(entries, key))) {
+    ctx.problem(
+      `${path}.${key}`,
+      `unknown key; the ${target.type} target's stage options are: ${known.join(', ')}`,
+    );
+    keysValid = false;
+  }
+  for (const key of known.filter((key) => !Object.hasOwn(given, key) && !isOptional(entries[key]!))) {
+    ctx.problem(`${path}.${key}`, 'is required');
+    keysValid = false;
+  }
+  if (!keysValid) return undefined;
+  const options = fileOptions(ctx, target.stageOptions, [], given, path);
+  return options && parseOptions(target.stageOptions, options);
 }
 
 /** `env_file` and `volumes` of a stage (else its project's), relative to the config file. */

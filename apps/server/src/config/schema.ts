@@ -192,11 +192,18 @@ export const stageConfig = fileObject({
   ),
   target: v.optional(
     v.pipe(
-      name,
+      v.union([
+        name,
+        v.looseObject({
+          name: v.optional(
+            v.pipe(name, v.description('The target, by its name in `targets`. Default: `global.target`.')),
+          ),
+        }),
+      ]),
       v.description(
-        'The deploy target of this stage, by its name in `targets` (so `dev` can run on Docker and `prod` on Nomad). Default: `global.target`.',
+        "The deploy target of this stage, by its name in `targets` (so `dev` can run on Docker and `prod` on Nomad), or `{ name, ...options }` with the options this stage gives that target (its stage options: a Docker stage's `publish`, `env`, `labels`…). Default: `global.target`, without stage options.",
       ),
-      v.examples(['nomad']),
+      v.examples(['nomad', { name: 'docker', publish: 8080 }]),
     ),
   ),
   subdomain: v.optional(
