@@ -422,6 +422,17 @@ projects:
       restartPolicy: 'always',
       env: { MODE: 'prod' },
     });
+    // A fixed host port rules out two releases at once: this stage recreates, and asking it for blue-green is refused.
+    expect(valid.config!.projects[0]!.stages.prod!.deploy.strategy).toBe('recreate');
+    expect(valid.config!.projects[0]!.stages.dev!.deploy.strategy).toBeUndefined();
+    const blueGreen = await inspect(
+      withTargets
+        .replace('port: 3000', 'port: 3000\n    strategy: blue-green')
+        .replace('confirm: true,', 'confirm: true, target: { publish: 8080 },'),
+    );
+    expect(lines(blueGreen.problems)).toEqual([
+      'projects.web-app-launcher.stages.prod.target: blue-green runs two releases at once, but this stage publishes the fixed host port 8080: use strategy recreate',
+    ]);
     expect(lines((await given('{ publish: "eighty" }')).problems)).toEqual([
       expect.stringMatching(/^projects\.web-app-launcher\.stages\.prod\.target\.publish: /),
     ]);

@@ -712,6 +712,10 @@ export const dockerTarget = defineDeployTarget({
   name: 'docker',
   options: dockerTargetOptions,
   stageOptions: dockerContainerSettings,
+  notSideBySide: (stageOptions) => {
+    const publish = (stageOptions as v.InferOutput<typeof dockerContainerSettings>).publish;
+    return typeof publish === 'number' ? `publishes the fixed host port ${publish}` : undefined;
+  },
   secrets: ['password', 'key'],
   create: buildDockerTarget,
 });

@@ -294,8 +294,13 @@ function resolveAll(
   const targetNames = Object.keys(namedTargets);
   const stageTargetOf = (type: unknown, path: string) => {
     const loaded = ctx.adapters.target.get(String(type));
-    const schema = (loaded?.definition as DeployTargetDefinition | undefined)?.stageOptions;
-    return { type: String(type), path, ...(schema ? { stageOptions: schema } : {}) };
+    const definition = loaded?.definition as DeployTargetDefinition | undefined;
+    return {
+      type: String(type),
+      path,
+      ...(definition?.stageOptions ? { stageOptions: definition.stageOptions } : {}),
+      ...(definition?.notSideBySide ? { notSideBySide: definition.notSideBySide } : {}),
+    };
   };
   const { projects, stageTargets, stageOptions, stageSettings } = resolveProjects(ctx, {
     projects: isMapping(file.projects) ? file.projects : {},

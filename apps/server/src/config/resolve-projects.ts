@@ -49,6 +49,8 @@ export interface StageTarget {
   readonly path: string;
   /** The schema of the options a stage gives it (`defineDeployTarget({ stageOptions })`), if any. */
   readonly stageOptions?: v.GenericSchema;
+  /** Why a stage with these options cannot run two releases at once (`defineDeployTarget({ notSideBySide })`). */
+  readonly notSideBySide?: (stageOptions: unknown) => string | undefined;
 }
 
 export interface ResolvedProjects {
@@ -115,6 +117,8 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
       );
     }
     const stages: Record<string, EngineStage> = Object.create(null);
+    /** Stages whose target options rule out two releases at once: they recreate. */
+    const recreate = new Set<string>();
     let valid = !input.broken(path);
     // A project-level setting of the wrong shape: its stages' own checks still run.
     const projectFieldsBroken = projectKeys.some((key) => input.broken(`${path}.${key}`));
@@ -156,6 +160,16 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
           continue;
         }
         stageOptions.set(`${id}/${name}`, options);
+        const alone = target.notSideBySide?.(options);
+        if (alone && project.strategy === 'blue-green') {
+          ctx.problem(
+            `${stagePath}.target`,
+            `blue-green runs two releases at once, but this stage ${alone}: use strategy recreate`,
+          );
+          valid = false;
+          continue;
+        }
+        if (alone) recreate.add(name);
       }
       if (!projectFieldsBroken)
         containerSettings(ctx, target, project, stage, stagePath, `${id}/${name}`, stageSettings);
@@ -173,7 +187,9 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
           image: project.image,
           ...(port ? { port } : {}),
           ...(Object.keys(env).length > 0 ? { env } : {}),
-          ...(project.strategy ? { strategy: project.strategy } : {}),
+          ...(project.strategy || recreate.has(name)
+            ? { strategy: project.strategy ?? ('recreate' as const) }
+            : {}),
           ...(health ? { health } : {}),
           ...(host ? { host } : {}),
           ...(project.deadlines ? { deadlines: deadlinesOf(project.deadlines) } : {}),

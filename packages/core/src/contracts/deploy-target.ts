@@ -133,6 +133,12 @@ export type DeployTargetDefinition<
    * reads the result through `DeployTargetContext.stageOptions`. Without it a stage gives none.
    */
   readonly stageOptions?: v.GenericSchema;
+  /**
+   * Why a stage with these (validated) stage options cannot run two releases side by side, in a few
+   * words (`publishes the fixed host port 8080`), or `undefined` when it can. Such a stage deploys
+   * with `recreate`; asking it for `blue-green` is a config error at the stage.
+   */
+  readonly notSideBySide?: (stageOptions: unknown) => string | undefined;
 };
 
 /**
