@@ -3,6 +3,7 @@ import {
   createEngine,
   createEventBus,
   type DeployTarget,
+  type DeployTargetContext,
   type Engine,
   instantiate,
   type Logger,
@@ -11,6 +12,7 @@ import {
   RegistryLimiter,
   type ReverseProxy,
   type StageRef,
+  type StageTargets,
   type StateStore,
   silentLogger,
 } from '@docker-watcher/core';
@@ -38,7 +40,10 @@ export interface Composed {
    * API's requests: the engine's go through the same limiters, so that together they keep to them.
    */
   readonly limitedRegistries: Readonly<Record<string, Registry>>;
+  /** `global.target`, the target of stages that name none. */
   readonly target: DeployTarget;
+  /** Each stage's target (named in `targets`, labelled, or `global.target`), and all of them. */
+  readonly targets: StageTargets;
   readonly proxy?: ReverseProxy;
   readonly metrics: ServerMetrics;
   /** The event stream of `/api/events`: every replica's events, in order. */
@@ -63,6 +68,8 @@ export interface ComposeOptions {
   readonly store?: StateStore;
   readonly registries?: Readonly<Record<string, Registry>>;
   readonly target?: DeployTarget;
+  /** Overrides of the targets in `targets`, by name. */
+  readonly targets?: ReadonlyMap<string, DeployTarget>;
   readonly proxy?: ReverseProxy;
   /** The port the server listens on when it is not the config's (0: any free port). */
   readonly listenPort?: number;
@@ -85,6 +92,29 @@ function replicaOf(config: ResolvedConfig, listenPort: number | undefined) {
   const port = listenPort ?? config.listen.port;
   const holder = config.replicaName ?? (port === 0 ? undefined : `${hostname()}:${port}`);
   return holder ? { replica: { holder } } : {};
+}
+
+/**
+ * Each stage's target: a stage that names one in `targets` runs on it, the others on the main
+ * target (`global.target`, with label mode's routing). Targets no stage uses are not listed (a
+ * Nomad-only file does not list the default Docker target).
+ */
+function stageTargets(
+  config: ResolvedConfig,
+  main: DeployTarget,
+  named: ReadonlyMap<string, DeployTarget>,
+  /** Label mode's stages come and go: the main target is listed whether a stage of the file uses it or not. */
+  listMain: boolean,
+): StageTargets {
+  const of = (ref: StageRef) => {
+    const name = config.stageTargets.get(`${ref.project}/${ref.stage}`);
+    return (name === undefined ? undefined : named.get(name)) ?? main;
+  };
+  const used = new Set(
+    config.projects.flatMap((p) => Object.keys(p.stages).map((stage) => of({ project: p.id, stage }))),
+  );
+  if (named.size === 0 || listMain) used.add(main);
+  return { of, all: [...used] };
 }
 
 /** Config -> adapters (through their definitions) -> engine. Nothing runs until `engine.start()`. */
@@ -126,22 +156,26 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     });
     limitedRegistries[name] = limitRegistry(registry, limiters[name]);
   }
-  const fileTarget =
-    options.target ??
-    make(() =>
-      instantiate(config.target.definition, config.target.options, {
-        ...context('target'),
-        path: config.target.path,
-      }),
-    );
+  // Each target reads the options its stages give it (`target: { name, ...options }`).
+  const stageOptions = (ref: StageRef) => config.stageOptions.get(`${ref.project}/${ref.stage}`);
+  const targetOf = (spec: ResolvedConfig['target'], name?: string) => {
+    const targetContext: DeployTargetContext & { path: string } = {
+      ...context('target', name),
+      path: spec.path,
+      stageOptions,
+    };
+    return make(() => instantiate(spec.definition, spec.options, targetContext));
+  };
+  const target = options.target ?? targetOf(config.target);
+  const named = new Map<string, DeployTarget>();
+  for (const [name, spec] of config.targets)
+    named.set(name, options.targets?.get(name) ?? targetOf(spec, name));
   const labelled = options.labelled;
-  const target = labelled
-    ? routeTargets({
-        main: fileTarget,
-        labelled: labelled.target,
-        isLabelled: (p) => labelled.projects.has(p),
-      })
-    : fileTarget;
+  // Labelled stages deploy through label mode's in-place target, routed by project.
+  const main = labelled
+    ? routeTargets({ main: target, labelled: labelled.target, isLabelled: (p) => labelled.projects.has(p) })
+    : target;
+  const targets = stageTargets(config, main, named, labelled !== undefined);
   const proxySpec = config.proxy;
   const proxy =
     options.proxy ??
@@ -190,7 +224,7 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     projects: config.projects,
     registries: instrumented,
     registryLimits: limiters,
-    target,
+    target: targets,
     ...(proxy ? { proxy } : {}),
     store,
     bus,
@@ -209,6 +243,7 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     registries,
     limitedRegistries,
     target,
+    targets,
     ...(proxy ? { proxy } : {}),
     metrics,
     events,

@@ -71,11 +71,14 @@ function envValuesOf(config: ResolvedConfig): string[] {
   );
 }
 
-/** Whether a new composition's adapters answer: its store, its deploy target and its proxy. */
+/** Whether a new composition's adapters answer: its store, its deploy targets and its proxy. */
 async function checkAdapters(composed: Composed, ms: number): Promise<void> {
   const checks: Array<[string, (signal: AbortSignal) => Promise<unknown>]> = [
     [`the store (${composed.store.id})`, (signal) => composed.store.listStages({ signal })],
-    [`the deploy target (${composed.target.id})`, (signal) => composed.target.list({ signal })],
+    ...composed.targets.all.map((target): [string, (signal: AbortSignal) => Promise<unknown>] => [
+      `the deploy target (${target.id})`,
+      (signal) => target.list({ signal }),
+    ]),
   ];
   const proxy = composed.proxy;
   if (proxy)

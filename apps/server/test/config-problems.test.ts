@@ -81,7 +81,7 @@ describe('bad input: every problem in one run, with its path, in plain words', (
         /^projects\.web-app-launcher\.stages\.prod\.zzz: unknown key; known here: tag_pattern, policy/,
       ),
       'projects.web-app-launcher.helthcheck: unknown key; did you mean healthcheck?',
-      'colour: unknown key; known here: global, registries, projects, notify',
+      'colour: unknown key; known here: global, registries, targets, projects, notify',
     ]);
   });
 
@@ -201,6 +201,7 @@ projects:
       'registries.hub.defaultNamespace: camelCase keys are deprecated: write default_namespace',
       'registries.hub.pageSize: camelCase keys are deprecated: write page_size',
       'projects.web.stages.dev.policy.sameShape: camelCase keys are deprecated: write same_shape',
+      'global.target.stages: is deprecated: give each stage its settings where it is configured, at projects.<project>.stages.<stage>.target (read until the next minor release)',
     ]);
     expect(report.config!.target.options).toMatchObject({
       stopTimeoutSeconds: 3,
@@ -379,6 +380,87 @@ projects:
     );
     expect(lines((await inspect(text)).problems)).toContain(
       'projects.web-app-launcher: env_file and volumes need the docker target (global.target.type is nomad)',
+    );
+  });
+
+  it('checks each stage against its own target: a name not in targets, settings that target cannot apply', async () => {
+    const withTargets = planText
+      .replace(
+        'projects:',
+        'targets:\n  nomad: { type: nomad, jobs: { "*": { job: "{project}-{stage}" } } }\nprojects:',
+      )
+      .replace('    env_file: ./envs/web-app-launcher.env\n    volumes: []\n', '');
+    const valid = await inspect(withTargets.replace('confirm: true,', 'confirm: true, target: nomad,'));
+    expect(lines(valid.problems)).toEqual([]);
+    expect([...valid.config!.stageTargets]).toEqual([['web-app-launcher/prod', 'nomad']]);
+    expect([...valid.config!.targets.keys()]).toEqual(['nomad']);
+    expect(
+      lines(
+        (await inspect(withTargets.replace('confirm: true,', 'confirm: true, target: nomadd,'))).problems,
+      ),
+    ).toEqual(['projects.web-app-launcher.stages.prod.target: no target named "nomadd"; known: nomad']);
+    const onNomad = withTargets.replace(
+      'confirm: true,',
+      'confirm: true, target: nomad, env_file: ./envs/web-app-launcher.env,',
+    );
+    expect(lines((await inspect(onNomad)).problems)).toEqual([
+      'projects.web-app-launcher.stages.prod: env_file need the docker target (targets.nomad.type is nomad)',
+    ]);
+  });
+
+  it("checks the options a stage gives its target with that target's stage options, at the stage's path", async () => {
+    const withTargets = planText.replace(
+      'projects:',
+      'targets:\n  nomad: { type: nomad }\n  mem: { type: memory }\nprojects:',
+    );
+    const given = (target: string) =>
+      inspect(withTargets.replace('confirm: true,', `confirm: true, target: ${target},`));
+    const valid = await given('{ publish: 8080, restart_policy: always, env: { MODE: prod } }');
+    expect(lines(valid.problems)).toEqual([]);
+    expect(valid.config!.stageOptions.get('web-app-launcher/prod')).toEqual({
+      publish: 8080,
+      restartPolicy: 'always',
+      env: { MODE: 'prod' },
+    });
+    // A fixed host port rules out two releases at once: this stage recreates, and asking it for blue-green is refused.
+    expect(valid.config!.projects[0]!.stages.prod!.deploy.strategy).toBe('recreate');
+    expect(valid.config!.projects[0]!.stages.dev!.deploy.strategy).toBeUndefined();
+    const blueGreen = await inspect(
+      withTargets
+        .replace('port: 3000', 'port: 3000\n    strategy: blue-green')
+        .replace('confirm: true,', 'confirm: true, target: { publish: 8080 },'),
+    );
+    expect(lines(blueGreen.problems)).toEqual([
+      'projects.web-app-launcher.stages.prod.target: blue-green runs two releases at once, but this stage publishes the fixed host port 8080: use strategy recreate',
+    ]);
+    expect(lines((await given('{ publish: "eighty" }')).problems)).toEqual([
+      expect.stringMatching(/^projects\.web-app-launcher\.stages\.prod\.target\.publish: /),
+    ]);
+    expect(lines((await given('{ publsh: 8080 }')).problems)).toEqual([
+      expect.stringMatching(
+        /^projects\.web-app-launcher\.stages\.prod\.target\.publsh: unknown key; the docker target's stage options are: env, env_files, /,
+      ),
+    ]);
+    expect(lines((await given('{ name: nomad, publish: 8080 }')).problems)).toEqual([
+      "projects.web-app-launcher.stages.prod.target.publish: unknown key; the nomad target's stage options are: job, group, task, promote, endpoint",
+      'projects.web-app-launcher.stages.prod.target.job: is required',
+    ]);
+    expect(lines((await given('{ name: mem, publish: 8080 }')).problems)).toEqual([
+      'projects.web-app-launcher.stages.prod.target.publish: unknown key; the memory target takes no stage options',
+    ]);
+    expect(lines((await given('{ name: nomadd }')).problems)).toEqual([
+      'projects.web-app-launcher.stages.prod.target.name: no target named "nomadd"; known: nomad, mem',
+    ]);
+    // The old keyed form still loads, with a warning that names the new place.
+    const old = await inspect(
+      planText.replace(
+        '  notification_url',
+        '  target: { type: docker, stages: { prod: { publish: 8080 } } }\n  notification_url',
+      ),
+    );
+    expect(lines(old.problems)).toEqual([]);
+    expect(lines(old.warnings)).toContain(
+      'global.target.stages: is deprecated: give each stage its settings where it is configured, at projects.<project>.stages.<stage>.target (read until the next minor release)',
     );
   });
 

@@ -330,7 +330,7 @@ projects:
       'apps/server/config.schema.json is stale: run `pnpm --filter @docker-watcher/server schema` to regenerate it',
     ).toBe(true);
     const schema = JSON.parse(published) as { properties: Record<string, unknown> };
-    expect(Object.keys(schema.properties)).toEqual(['global', 'registries', 'projects', 'notify']);
+    expect(Object.keys(schema.properties)).toEqual(['global', 'registries', 'targets', 'projects', 'notify']);
   });
 
   it('publishes the complete config reference in docs/config-reference.md', async () => {

@@ -42,6 +42,21 @@ describe('stage settings', () => {
     expect(stageSettings(options, 'web', 'dev')).toMatchObject({ volumes: ['data:/data'] });
   });
 
+  it("take the stage's own options (stageOptions) over every other level", () => {
+    const options = resolve({
+      env: { A: 'target', B: 'target' },
+      publish: true,
+      stages: { 'web/prod': { env: { B: 'web-prod' }, cpus: 2 } },
+    });
+    expect(
+      stageSettings(options, 'web', 'prod', { env: { C: 'own' }, publish: 8080, cpus: 1 }),
+    ).toMatchObject({
+      env: { A: 'target', B: 'web-prod', C: 'own' },
+      publish: 8080,
+      cpus: 1,
+    });
+  });
+
   it('read memory sizes', () => {
     expect(parseMemory('512m')).toBe(512 * 1024 * 1024);
     expect(parseMemory('1.5G')).toBe(1.5 * 1024 ** 3);

@@ -27,17 +27,22 @@ export function parseMemory(value: number | string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-/** Top level, then `stages[stage]`, then `stages["project/stage"]`. */
+/**
+ * Top level, then the deprecated `stages[stage]` and `stages["project/stage"]`, then the stage's
+ * own options (`stageOptions`, given with the stage).
+ */
 export function stageSettings(
   options: ResolvedDockerTargetOptions,
   project: string,
   stage: string,
+  own?: Settings,
 ): StageSettings {
   const levels: Settings[] = [options];
   const byStage = options.stages?.[stage];
   const byProjectStage = options.stages?.[`${project}/${stage}`];
   if (byStage) levels.push(byStage);
   if (byProjectStage) levels.push(byProjectStage);
+  if (own) levels.push(own);
   let merged: Settings = {};
   for (const level of levels) {
     merged = {

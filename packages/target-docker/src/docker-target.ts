@@ -1,10 +1,10 @@
 import {
-  type AdapterContext,
   adapterId,
   type CallOptions,
   CoreError,
   createRedactingLogger,
   type DeployTarget,
+  type DeployTargetContext,
   defineDeployTarget,
   type Endpoint,
   type HealthReport,
@@ -14,10 +14,12 @@ import {
   imageReference,
   instantiate,
   onceDisposer,
+  type StageRef,
   silentLogger,
   throwIfAborted,
 } from '@docker-watcher/core';
 import type Docker from 'dockerode';
+import type * as v from 'valibot';
 import { connect } from './_connection.ts';
 import { containerPort, createOptions, type ImageFacts, imageFacts } from './_container-spec.ts';
 import { demultiplex, lastLines } from './_demux.ts';
@@ -52,6 +54,7 @@ import { createPullLogger, followPull } from './_pull.ts';
 import { allowsBlueGreen, stageSettings } from './_settings.ts';
 import {
   type DockerTargetOptions,
+  dockerContainerSettings,
   dockerTargetOptions,
   type ResolvedDockerTargetOptions,
 } from './options.ts';
@@ -87,7 +90,7 @@ type OnLog = ((line: string) => void) | undefined;
 
 const hostPortInUse = /port is already allocated|address already in use/i;
 
-function buildDockerTarget(options: ResolvedDockerTargetOptions, context: AdapterContext): DockerTarget {
+function buildDockerTarget(options: ResolvedDockerTargetOptions, context: DeployTargetContext): DockerTarget {
   const id = adapterId('target', 'docker', context.instance);
   const passwords = Object.values(options.auth ?? {}).map((credentials) => credentials.password);
   const secrets = [...passwords, ...(options.tls ? [options.tls.key] : [])];
@@ -96,6 +99,13 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
   /** Ends the watches of `watchInstances` with the target. */
   const disposed = new AbortController();
   const lifecycle = onceDisposer(async () => disposed.abort());
+  const settingsOf = (ref: StageRef) =>
+    stageSettings(
+      options,
+      ref.project,
+      ref.stage,
+      context.stageOptions?.(ref) as v.InferOutput<typeof dockerContainerSettings> | undefined,
+    );
   const network = options.network;
 
   const guard = (signal: AbortSignal | undefined) => {
@@ -364,7 +374,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
         if (existing.State !== 'running' && existing.State !== 'restarting') await startContainer(container);
         return fromInspect(await container.inspect());
       }
-      const settings = stageSettings(options, spec.project, spec.stage);
+      const settings = settingsOf(spec);
       const image = await ensureImage(spec, onLog, signal);
       const port = containerPort(spec, image);
       if (spec.port === undefined) {
@@ -427,7 +437,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
       }
       const reason = engineMessage(failure.cause ?? failure);
       if (failure.code === 'CONFLICT' && hostPortInUse.test(reason)) {
-        const { publish } = stageSettings(options, spec.project, spec.stage);
+        const { publish } = settingsOf(spec);
         const port = typeof publish === 'number' ? publish : (/:(\d+)/.exec(reason)?.[1] ?? 'its port');
         throw new CoreError(
           'CONFLICT',
@@ -765,6 +775,11 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Adapte
 export const dockerTarget = defineDeployTarget({
   name: 'docker',
   options: dockerTargetOptions,
+  stageOptions: dockerContainerSettings,
+  notSideBySide: (stageOptions) => {
+    const publish = (stageOptions as v.InferOutput<typeof dockerContainerSettings>).publish;
+    return typeof publish === 'number' ? `publishes the fixed host port ${publish}` : undefined;
+  },
   secrets: ['password', 'key'],
   create: buildDockerTarget,
 });
@@ -776,7 +791,7 @@ export const dockerTarget = defineDeployTarget({
  */
 export function createDockerTarget(
   options: DockerTargetOptions = {},
-  context: AdapterContext = {},
+  context: DeployTargetContext = {},
 ): DockerTarget {
   return instantiate(dockerTarget, options, context);
 }

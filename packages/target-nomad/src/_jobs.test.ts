@@ -37,9 +37,21 @@ const options = {
 };
 
 describe('bindingFor', () => {
+  it("takes the stage's own options over every key of jobs", () => {
+    const own = { job: 'own-{stage}', promote: 'confirm' as const };
+    expect(bindingFor(options, { project: 'cache', stage: 'prod' }, own)).toEqual({
+      where: "the stage's target options",
+      jobId: 'own-prod',
+      group: undefined,
+      task: undefined,
+      promote: 'confirm',
+    });
+    expect(bindingFor({ promote: 'auto' }, { project: 'web', stage: 'dev' })).toBeUndefined();
+  });
+
   it('takes the most specific key and fills the placeholders', () => {
     expect(bindingFor(options, { project: 'cache', stage: 'prod' })).toEqual({
-      key: 'cache/prod',
+      where: 'jobs["cache/prod"]',
       jobId: 'example',
       group: undefined,
       task: undefined,
@@ -47,12 +59,12 @@ describe('bindingFor', () => {
       endpoint: { host: 'cache.prod.consul', port: 6379 },
     });
     expect(bindingFor(options, { project: 'cache', stage: 'dev' })).toMatchObject({
-      key: 'cache',
+      where: 'jobs["cache"]',
       jobId: 'cache-dev',
       promote: 'confirm',
     });
     expect(bindingFor(options, { project: 'web', stage: 'dev' })).toMatchObject({
-      key: '*',
+      where: 'jobs["*"]',
       jobId: 'apps-web-dev',
       group: 'main',
       task: 'app',
@@ -90,7 +102,7 @@ describe('locateTask', () => {
     const group = job.TaskGroups?.[0];
     group?.Tasks?.push({ ...structuredClone(group.Tasks[0]!), Name: 'exporter' });
     job.TaskGroups?.push({ ...structuredClone(group!), Name: 'replica' });
-    const binding = { key: 'cache/prod', jobId: 'example', promote: 'auto' as const };
+    const binding = { where: 'jobs["cache/prod"]', jobId: 'example', promote: 'auto' as const };
     expect(() => locateTask(job, binding)).toThrow(
       'Job example has 2 task groups (cache, replica): set jobs["cache/prod"].group',
     );

@@ -6,8 +6,9 @@ import {
   type Release,
   type StageRef,
 } from '@docker-watcher/core';
+import type * as v from 'valibot';
 import type { NomadJob, NomadTask, NomadTaskGroup } from './_nomad-types.ts';
-import type { ResolvedNomadTargetOptions } from './options.ts';
+import type { nomadJobBinding, ResolvedNomadTargetOptions } from './options.ts';
 
 /**
  * Meta keys the target writes. Project and stage go on the job (they never change after the first
@@ -25,8 +26,8 @@ export const metaKeys = {
 export type PromoteMode = 'auto' | 'confirm';
 
 export interface JobBinding {
-  /** The key of `jobs` that matched, for messages: `web-app/dev`, `web-app` or `*`. */
-  readonly key: string;
+  /** Where the binding is configured, for messages: `jobs["web-app/dev"]` (`web-app`, `*`) or the stage's own options. */
+  readonly where: string;
   readonly jobId: string;
   readonly group?: string | undefined;
   readonly task?: string | undefined;
@@ -35,19 +36,31 @@ export interface JobBinding {
 }
 
 type BindingOptions = Pick<ResolvedNomadTargetOptions, 'jobs' | 'promote'>;
+type JobEntry = v.InferOutput<typeof nomadJobBinding>;
+/** Where a stage's own job is configured, for messages. */
+const ownWhere = "the stage's target options";
 
 const fill = (template: string, ref: StageRef) =>
   template.replaceAll('{project}', ref.project).replaceAll('{stage}', ref.stage);
 
-/** The job of a project-stage: `project/stage` wins over `project`, which wins over `*`. */
-export function bindingFor(options: BindingOptions, ref: StageRef): JobBinding | undefined {
-  const key = [`${ref.project}/${ref.stage}`, ref.project, '*'].find(
-    (candidate) => candidate in options.jobs,
+/**
+ * The job of a project-stage: the stage's own (its stage options) wins; then the deprecated `jobs`
+ * keys, `project/stage` over `project` over `*`.
+ */
+export function bindingFor(options: BindingOptions, ref: StageRef, own?: JobEntry): JobBinding | undefined {
+  if (own) return bindingOf(own, ownWhere, options, ref);
+  const jobs = options.jobs ?? {};
+  const key = [`${ref.project}/${ref.stage}`, ref.project, '*'].find((candidate) =>
+    Object.hasOwn(jobs, candidate),
   );
-  const entry = key === undefined ? undefined : options.jobs[key];
+  const entry = key === undefined ? undefined : jobs[key];
   if (key === undefined || entry === undefined) return undefined;
+  return bindingOf(entry, `jobs["${key}"]`, options, ref);
+}
+
+function bindingOf(entry: JobEntry, where: string, options: BindingOptions, ref: StageRef): JobBinding {
   return {
-    key,
+    where,
     jobId: fill(entry.job, ref),
     group: entry.group,
     task: entry.task,
@@ -61,7 +74,7 @@ export function bindingFor(options: BindingOptions, ref: StageRef): JobBinding |
 /** Job ids that follow from the options alone (templates need a project-stage to be filled). */
 export function configuredJobIds(options: BindingOptions): string[] {
   const ids = new Set<string>();
-  for (const [key, entry] of Object.entries(options.jobs)) {
+  for (const [key, entry] of Object.entries(options.jobs ?? {})) {
     const [project, stage] = key.split('/');
     if (project !== undefined && stage !== undefined) ids.add(fill(entry.job, { project, stage }));
     else if (key !== '*' && !entry.job.includes('{stage}')) ids.add(entry.job.replaceAll('{project}', key));
@@ -79,7 +92,7 @@ const hasImage = (task: NomadTask) => typeof task.Config?.image === 'string';
 
 /** Finds the group and task whose image a deploy sets; a job that leaves it ambiguous is a config problem. */
 export function locateTask(job: NomadJob, binding: JobBinding): TaskLocation {
-  const where = `jobs["${binding.key}"]`;
+  const { where } = binding;
   const groups = job.TaskGroups ?? [];
   let group: NomadTaskGroup | undefined;
   if (binding.group !== undefined) {

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type AdapterContext,
   adapterId,
   type CallOptions,
   CoreError,
   configError,
   createRedactingLogger,
   type DeployTarget,
+  type DeployTargetContext,
   defineDeployTarget,
   type HealthReport,
   type Instance,
@@ -67,7 +67,12 @@ import {
   registerResponseSchema,
 } from './_nomad-types.ts';
 import { planLines } from './_plan.ts';
-import { nomadTargetOptions, nomadTargetSecrets, type ResolvedNomadTargetOptions } from './options.ts';
+import {
+  nomadJobBinding,
+  nomadTargetOptions,
+  nomadTargetSecrets,
+  type ResolvedNomadTargetOptions,
+} from './options.ts';
 
 /** A DeployTarget for Nomad, with the promotion of canaries that wait for a confirmation. */
 export interface NomadTarget extends DeployTarget {
@@ -108,7 +113,7 @@ interface Follow {
   readonly ref: StageRef;
 }
 
-function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterContext): NomadTarget {
+function buildNomadTarget(options: ResolvedNomadTargetOptions, context: DeployTargetContext): NomadTarget {
   const id = adapterId('target', 'nomad', context.instance);
   const tls = options.tls
     ? {
@@ -153,12 +158,19 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
   const call = async <S extends v.GenericSchema>(request: NomadRequest, schema: S) =>
     (await client.request(request, schema)).data;
 
+  /** A stage's job: its own options (`context.stageOptions`), else the deprecated `jobs`. */
+  const bindingOfStage = (ref: StageRef) =>
+    bindingFor(
+      options,
+      ref,
+      context.stageOptions?.(ref) as v.InferOutput<typeof nomadJobBinding> | undefined,
+    );
   const requireBinding = (ref: StageRef): JobBinding => {
-    const binding = bindingFor(options, ref);
+    const binding = bindingOfStage(ref);
     if (!binding) {
       throw new CoreError(
         'CONFIG_INVALID',
-        `${id} has no Nomad job for ${ref.project}/${ref.stage}: add "${ref.project}/${ref.stage}", "${ref.project}" or "*" to its jobs`,
+        `${id} has no Nomad job for ${ref.project}/${ref.stage}: give the stage its job in its target options`,
         { details: { target: id, project: ref.project, stage: ref.stage } },
       );
     }
@@ -697,7 +709,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
         current: job.Version === version,
         currentVersion: job.Version,
         dead,
-        awaitsConfirmation: awaitsConfirmation(bindingFor(options, instance), deployment),
+        awaitsConfirmation: awaitsConfirmation(bindingOfStage(instance), deployment),
       });
     },
 
@@ -728,6 +740,9 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
     async list({ project, stage, signal }) {
       guard(signal);
       const ids = new Set(configuredJobIds(options));
+      const own =
+        project !== undefined && stage !== undefined ? bindingOfStage({ project, stage }) : undefined;
+      if (own) ids.add(own.jobId);
       let nextToken: string | undefined;
       do {
         const answer = await client.request(
@@ -765,7 +780,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
           (stage !== undefined && ref.stage !== stage)
         )
           continue;
-        const binding = bindingFor(options, ref);
+        const binding = bindingOfStage(ref);
         if (!binding || binding.jobId !== job.ID) continue;
         const managed = managedRelease(job, binding);
         if (managed) instances.push(instanceOf(job, binding, managed));
@@ -817,6 +832,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: AdapterC
 export const nomadTarget = defineDeployTarget({
   name: 'nomad',
   options: nomadTargetOptions,
+  stageOptions: nomadJobBinding,
   secrets: nomadTargetSecrets,
   create: buildNomadTarget,
 });
@@ -828,7 +844,7 @@ export const nomadTarget = defineDeployTarget({
  */
 export function createNomadTarget(
   options: v.InferInput<typeof nomadTargetOptions>,
-  context: AdapterContext = {},
+  context: DeployTargetContext = {},
 ): NomadTarget {
   return instantiate(nomadTarget, options, context);
 }

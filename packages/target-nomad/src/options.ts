@@ -127,11 +127,12 @@ export const nomadTargetOptions = v.strictObject({
       ),
     ),
   ),
-  jobs: v.pipe(
-    v.record(jobKey, nomadJobBinding),
-    v.check((jobs) => Object.keys(jobs).length > 0, 'needs at least one job'),
-    v.description(
-      'The Nomad job of each project-stage, by `project/stage`, `project` (every stage) or `*` (everything else); the most specific key wins.',
+  jobs: v.optional(
+    v.pipe(
+      v.record(jobKey, nomadJobBinding),
+      v.description(
+        'Deprecated: give each stage its job in its own options (`job`, `group`, `task`, `promote`, `endpoint`; the server: `projects.<p>.stages.<s>.target`). Read until the next minor release: the Nomad job of each project-stage, by `project/stage`, `project` (every stage) or `*` (everything else); the most specific key wins, and the stage’s own options win over all.',
+      ),
     ),
   ),
   promote: v.optional(

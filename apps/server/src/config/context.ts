@@ -58,18 +58,37 @@ export function adapterSpec<K extends ConfigKind, A extends Adapter>(
   // The loader loads every type the file names before resolving it: a miss is a bug of the loader.
   if (!loaded) throw new Error(`the ${kind} adapter "${type}" was named but not loaded`);
   const definition = loaded.definition;
-  const options = toAdapterOptions(fileValue, definition.options as v.GenericSchema) as Record<
-    string,
-    unknown
-  >;
+  const options = fileOptions(
+    ctx,
+    definition.options as v.GenericSchema,
+    definition.secrets,
+    fileValue,
+    path,
+  );
+  if (!options) return undefined;
+  return { type, definition, options, path };
+}
+
+/**
+ * A part of the file in snake_case (secrets already read) -> options in the schema's spelling,
+ * validated by it; `undefined` with its problems (at the file's paths under `path`) when invalid.
+ */
+export function fileOptions(
+  ctx: ResolveContext,
+  schema: v.GenericSchema,
+  secrets: readonly string[],
+  fileValue: Record<string, unknown>,
+  path: string,
+): Record<string, unknown> | undefined {
+  const options = toAdapterOptions(fileValue, schema) as Record<string, unknown>;
   try {
-    parseOptions(definition.options, options, { secrets: definition.secrets });
+    parseOptions(schema, options, { secrets });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    for (const p of error.problems) ctx.problems.push(mapProblem(p, path, definition.options, ctx));
+    for (const p of error.problems) ctx.problems.push(mapProblem(p, path, schema, ctx));
     return undefined;
   }
-  return { type, definition, options, path };
+  return options;
 }
 
 function mapProblem(

@@ -4,6 +4,7 @@ import {
   ConfigError,
   type ConfigProblem,
   type DeployTarget,
+  type DeployTargetDefinition,
   type EngineProject,
   type LogLevel,
   type Registry,
@@ -63,7 +64,14 @@ export interface ResolvedConfig {
   readonly registries: Readonly<Record<string, AdapterSpec<'registry', Registry>>>;
   /** Per registry: requests at once and in a window (`registries.<name>.concurrency`, `.rate_limit`). */
   readonly registryLimits: Readonly<Record<string, RegistryLimits>>;
+  /** `global.target`: the target of every stage that names none. */
   readonly target: AdapterSpec<'target', DeployTarget>;
+  /** `targets`, by name: the ones stages name. */
+  readonly targets: ReadonlyMap<string, AdapterSpec<'target', DeployTarget>>;
+  /** The target name of each `project/stage` that names one in `targets`. */
+  readonly stageTargets: ReadonlyMap<string, string>;
+  /** The options each `project/stage` gives its target (`target: { name, ...options }`), validated by the target's `stageOptions`. */
+  readonly stageOptions: ReadonlyMap<string, unknown>;
   readonly proxy?: AdapterSpec<'proxy', ReverseProxy>;
   readonly store: AdapterSpec<'store', StateStore>;
   /** Notification channels (`notify`, and the plan's `global.notification_url`) and the dispatcher's settings. */
@@ -224,8 +232,12 @@ export async function inspectConfig(
     );
   const file = parsed.output as ConfigFile;
   const rawGlobal = isMapping(input.global) ? input.global : {};
-  const targetSetsNetwork = isMapping(rawGlobal.target) && rawGlobal.target.network !== undefined;
-  const resolved = resolveAll({ ...ctx, adapters }, file, broken, targetSetsNetwork);
+  const rawTargets = isMapping(input.targets) ? input.targets : {};
+  const setsNetwork = (name: string | undefined) => {
+    const section = name === undefined ? rawGlobal.target : rawTargets[name];
+    return isMapping(section) && section.network !== undefined;
+  };
+  const resolved = resolveAll({ ...ctx, adapters }, file, broken, setsNetwork);
   const sources = new Map(
     [...ctx.origins].map(
       ([path, origin]) => [path, origin.what.startsWith('the content of') ? 'file' : 'env'] as const,
@@ -263,7 +275,7 @@ function resolveAll(
   ctx: AdapterContext,
   file: ConfigFile,
   broken: (prefix: string) => boolean,
-  targetSetsNetwork: boolean,
+  setsNetwork: (target: string | undefined) => boolean,
 ): Omit<ResolvedConfig, 'warnings' | 'raw' | 'sources'> | undefined {
   const global = (isMapping(file.global) ? file.global : {}) as ConfigFile['global'];
   const registriesFile = isMapping(file.registries) ? file.registries : {};
@@ -275,28 +287,59 @@ function resolveAll(
     okRegistries as Record<string, Record<string, unknown>>,
   );
   const target = isMapping(global.target) ? (global.target as Record<string, unknown>) : { type: 'docker' };
-  const { projects, stageSettings } = resolveProjects(ctx, {
+  const namedTargets = (isMapping(file.targets) ? file.targets : {}) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  const targetNames = Object.keys(namedTargets);
+  const stageTargetOf = (type: unknown, path: string) => {
+    const loaded = ctx.adapters.target.get(String(type));
+    const definition = loaded?.definition as DeployTargetDefinition | undefined;
+    return {
+      type: String(type),
+      path,
+      ...(definition?.stageOptions ? { stageOptions: definition.stageOptions } : {}),
+      ...(definition?.notSideBySide ? { notSideBySide: definition.notSideBySide } : {}),
+    };
+  };
+  const { projects, stageTargets, stageOptions, stageSettings } = resolveProjects(ctx, {
     projects: isMapping(file.projects) ? file.projects : {},
     broken,
     registryNames: isMapping(file.registries) ? Object.keys(registriesFile) : undefined,
-    targetType: String(target.type),
+    targetOf: (name) =>
+      name === undefined
+        ? stageTargetOf(target.type, 'global.target')
+        : Object.hasOwn(namedTargets, name)
+          ? stageTargetOf(namedTargets[name]!.type, `targets.${name}`)
+          : undefined,
+    targetNames,
     ...(typeof global.domain === 'string' ? { domain: global.domain } : {}),
     subdomainPattern:
       typeof global.subdomain_pattern === 'string' ? global.subdomain_pattern : 'stage-{stage}-{project}',
   });
-  const targetSpec = broken('global.target')
-    ? undefined
-    : resolveTarget(ctx, {
-        target: { ...target },
-        ...(typeof global.network === 'string' ? { network: global.network } : {}),
-        targetSetsNetwork,
-        instance:
-          typeof global.instance === 'string'
-            ? global.instance
-            : instanceOfStore(global.store as string | Record<string, unknown> | undefined),
-        credentials,
-        stageSettings,
-      });
+  const targetSpecOf = (name: string | undefined, section: Record<string, unknown>) => {
+    const path = name === undefined ? 'global.target' : `targets.${name}`;
+    if (broken(path)) return undefined;
+    const own = [...stageSettings].filter(([key]) => stageTargets.get(key) === name);
+    return resolveTarget(ctx, {
+      target: { ...section },
+      path,
+      ...(typeof global.network === 'string' ? { network: global.network } : {}),
+      targetSetsNetwork: setsNetwork(name),
+      instance:
+        typeof global.instance === 'string'
+          ? global.instance
+          : instanceOfStore(global.store as string | Record<string, unknown> | undefined),
+      credentials,
+      stageSettings: new Map(own),
+    });
+  };
+  const targetSpec = targetSpecOf(undefined, target);
+  const targets = new Map<string, AdapterSpec<'target', DeployTarget>>();
+  for (const [name, section] of Object.entries(namedTargets)) {
+    const spec = targetSpecOf(name, section);
+    if (spec) targets.set(name, spec);
+  }
   const proxy =
     broken('global.proxy') || broken('global.npm')
       ? undefined
@@ -339,6 +382,9 @@ function resolveAll(
     registries,
     registryLimits,
     target: targetSpec,
+    targets,
+    stageTargets,
+    stageOptions,
     ...(proxy ? { proxy } : {}),
     store,
     notify,

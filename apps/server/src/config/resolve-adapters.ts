@@ -98,6 +98,8 @@ export function resolveRegistries(ctx: AdapterContext, registries: Readonly<Reco
 
 export interface TargetInput {
   readonly target: Section;
+  /** Where it is configured: `global.target` or `targets.<name>`. */
+  readonly path: string;
   /** `global.network`, when the file sets it. */
   readonly network?: string;
   /** Whether the file's target section sets its own network. */
@@ -109,18 +111,27 @@ export interface TargetInput {
   readonly stageSettings: ReadonlyMap<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
 }
 
+/** The targets' options keyed by stage names that stage options replace: read with a warning for one release. */
+const keyedStageOptions: Readonly<Record<string, string>> = { docker: 'stages', nomad: 'jobs' };
+
 export function resolveTarget(
   ctx: AdapterContext,
   input: TargetInput,
 ): AdapterSpec<'target', DeployTarget> | undefined {
   const { type, reuse_registry_credentials: reuse, ...options } = input.target;
+  const keyed = Object.hasOwn(keyedStageOptions, String(type)) ? keyedStageOptions[String(type)]! : undefined;
+  if (keyed !== undefined && options[keyed] !== undefined)
+    ctx.warn(
+      `${input.path}.${keyed}`,
+      'is deprecated: give each stage its settings where it is configured, at projects.<project>.stages.<stage>.target (read until the next minor release)',
+    );
   if (type !== 'docker') {
     if (input.network !== undefined)
       ctx.warn(
         'global.network',
-        `does nothing with the ${String(type)} target (it applies to the docker target)`,
+        `does nothing with the ${String(type)} target${input.path === 'global.target' ? '' : ` of ${input.path}`} (it applies to the docker target)`,
       );
-    return adapterSpec<'target', DeployTarget>(ctx, 'target', String(type), options, 'global.target');
+    return adapterSpec<'target', DeployTarget>(ctx, 'target', String(type), options, input.path);
   }
   if (input.network !== undefined && !input.targetSetsNetwork) options.network = input.network;
   if (input.instance !== undefined && options.instance === undefined) options.instance = input.instance;
@@ -146,7 +157,7 @@ export function resolveTarget(
         if (own[field] !== undefined) {
           ctx.problem(
             `${settings.path}.${fileKey}`,
-            `global.target.stages.${key}.${field} sets it too: keep one`,
+            `${input.path}.stages.${key}.${field} sets it too: keep one`,
           );
           continue;
         }
@@ -156,7 +167,7 @@ export function resolveTarget(
     }
     options.stages = stages;
   }
-  return adapterSpec<'target', DeployTarget>(ctx, 'target', 'docker', options, 'global.target');
+  return adapterSpec<'target', DeployTarget>(ctx, 'target', 'docker', options, input.path);
 }
 
 export function resolveProxy(
@@ -203,7 +214,10 @@ export function namedAdapters(file: unknown): AdapterNeeds {
   const storeType = typeof store === 'string' ? storeTypeOf(store) : undefined;
   return {
     registry: registries.flatMap(typeOf),
-    target: global.target === undefined ? ['docker'] : typeOf(global.target),
+    target: [
+      ...(global.target === undefined ? ['docker'] : typeOf(global.target)),
+      ...(isMapping(root.targets) ? Object.values(root.targets).flatMap(typeOf) : []),
+    ],
     proxy: [...typeOf(global.proxy), ...(global.npm === undefined ? [] : ['npm'])],
     store: storeType ? [storeType] : typeOf(store),
   };

@@ -8,13 +8,14 @@ import {
   type EngineStage,
   fromRegistryWatcherPin,
   fromTagPattern,
+  parseOptions,
   type StepDeadlines,
   type TagPolicyOptions,
   tagPolicyOptions,
 } from '@docker-watcher/core';
 import type * as v from 'valibot';
-import type { ResolveContext } from './context.ts';
-import { toAdapterOptions, toFilePath } from './file-form.ts';
+import { fileOptions, type ResolveContext } from './context.ts';
+import { fileForm, node, type SchemaNode, toAdapterOptions, toFilePath, unwrap } from './file-form.ts';
 import type { ProjectConfig, StageConfig } from './schema.ts';
 
 /** `git.example.com/team/web-app` -> `team/web-app`; `team/web-app` stays. */
@@ -31,13 +32,33 @@ export interface ProjectsInput {
   readonly broken: (path: string) => boolean;
   /** Undefined when the `registries` section is missing or not a mapping (a problem of its own). */
   readonly registryNames: readonly string[] | undefined;
-  readonly targetType: string;
+  /**
+   * The target a stage names (`undefined`: `global.target`), with where it is configured: its
+   * type decides which container settings apply; `undefined` when no target has that name.
+   */
+  readonly targetOf: (name: string | undefined) => StageTarget | undefined;
+  /** The names in `targets`, for the message about a name that is none of them. */
+  readonly targetNames: readonly string[];
   readonly domain?: string;
   readonly subdomainPattern: string;
 }
 
+export interface StageTarget {
+  readonly type: string;
+  /** `global.target` or `targets.<name>`. */
+  readonly path: string;
+  /** The schema of the options a stage gives it (`defineDeployTarget({ stageOptions })`), if any. */
+  readonly stageOptions?: v.GenericSchema;
+  /** Why a stage with these options cannot run two releases at once (`defineDeployTarget({ notSideBySide })`). */
+  readonly notSideBySide?: (stageOptions: unknown) => string | undefined;
+}
+
 export interface ResolvedProjects {
   readonly projects: EngineProject[];
+  /** The target name of each `project/stage` that names one in `targets`; the others run on `global.target`. */
+  readonly stageTargets: Map<string, string>;
+  /** The options each `project/stage` gives its target (validated, in the target's spelling). */
+  readonly stageOptions: Map<string, unknown>;
   /** Env files and volumes per `project/stage`, for the docker target. */
   readonly stageSettings: Map<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
 }
@@ -81,6 +102,8 @@ const list = (value: string | string[] | undefined) =>
 export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): ResolvedProjects {
   const projects: EngineProject[] = [];
   const stageSettings: ResolvedProjects['stageSettings'] = new Map();
+  const stageTargets: ResolvedProjects['stageTargets'] = new Map();
+  const stageOptions: ResolvedProjects['stageOptions'] = new Map();
   const hosts = new Map<string, string>();
   for (const [id, project] of Object.entries(input.projects)) {
     const path = `projects.${id}`;
@@ -94,6 +117,8 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
       );
     }
     const stages: Record<string, EngineStage> = Object.create(null);
+    /** Stages whose target options rule out two releases at once: they recreate. */
+    const recreate = new Set<string>();
     let valid = !input.broken(path);
     // A project-level setting of the wrong shape: its stages' own checks still run.
     const projectFieldsBroken = projectKeys.some((key) => input.broken(`${path}.${key}`));
@@ -116,8 +141,38 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
           );
         else hosts.set(host, stagePath);
       }
+      const { name: targetName, options: given } = bindingOf(stage.target);
+      const target = input.targetOf(targetName);
+      if (!target) {
+        const known = input.targetNames;
+        ctx.problem(
+          `${stagePath}.target${typeof stage.target === 'string' ? '' : '.name'}`,
+          `no target named "${targetName}"${known.length > 0 ? `; known: ${known.join(', ')}` : ' (the file has no targets)'}`,
+        );
+        valid = false;
+        continue;
+      }
+      if (targetName !== undefined) stageTargets.set(`${id}/${name}`, targetName);
+      if (given) {
+        const options = targetOptions(ctx, target, given, `${stagePath}.target`);
+        if (!options) {
+          valid = false;
+          continue;
+        }
+        stageOptions.set(`${id}/${name}`, options);
+        const alone = target.notSideBySide?.(options);
+        if (alone && project.strategy === 'blue-green') {
+          ctx.problem(
+            `${stagePath}.target`,
+            `blue-green runs two releases at once, but this stage ${alone}: use strategy recreate`,
+          );
+          valid = false;
+          continue;
+        }
+        if (alone) recreate.add(name);
+      }
       if (!projectFieldsBroken)
-        containerSettings(ctx, input, project, stage, stagePath, `${id}/${name}`, stageSettings);
+        containerSettings(ctx, target, project, stage, stagePath, `${id}/${name}`, stageSettings);
       const env = { ...(project.env ?? {}), ...(stage.env ?? {}) };
       const port = stage.port ?? project.port;
       const health = healthOf(stage.healthcheck ?? project.healthcheck);
@@ -132,7 +187,9 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
           image: project.image,
           ...(port ? { port } : {}),
           ...(Object.keys(env).length > 0 ? { env } : {}),
-          ...(project.strategy ? { strategy: project.strategy } : {}),
+          ...(project.strategy || recreate.has(name)
+            ? { strategy: project.strategy ?? ('recreate' as const) }
+            : {}),
           ...(health ? { health } : {}),
           ...(host ? { host } : {}),
           ...(project.deadlines ? { deadlines: deadlinesOf(project.deadlines) } : {}),
@@ -147,7 +204,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
         stages,
       });
   }
-  return { projects, stageSettings };
+  return { projects, stageTargets, stageOptions, stageSettings };
 }
 
 /** The config's `deadlines` (snake_case) as the engine's step deadlines; unset steps keep its defaults. */
@@ -249,10 +306,57 @@ function stagePolicy(
   }
 }
 
+const isOptional = (entry: SchemaNode) => ['optional', 'exact_optional', 'nullish'].includes(entry.type);
+
+/** A stage's `target`: a name, or `{ name, ...options }`; options only when it gives some. */
+function bindingOf(target: StageConfig['target']): { name?: string; options?: Record<string, unknown> } {
+  if (target === undefined || typeof target === 'string') return target === undefined ? {} : { name: target };
+  const { name, ...options } = target as { name?: string } & Record<string, unknown>;
+  return {
+    ...(name === undefined ? {} : { name }),
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+  };
+}
+
+/** The options a stage gives its target, checked once by the target's `stageOptions` schema, at the stage's path. */
+function targetOptions(
+  ctx: ResolveContext,
+  target: StageTarget,
+  given: Record<string, unknown>,
+  path: string,
+): unknown {
+  if (!target.stageOptions) {
+    for (const key of Object.keys(given))
+      ctx.problem(`${path}.${key}`, `unknown key; the ${target.type} target takes no stage options`);
+    return undefined;
+  }
+  // Keys first, in the file's spelling: an unknown or missing one said as for any other section.
+  const entries = (unwrap(node(fileForm(target.stageOptions, []))).entries ?? {}) as Record<
+    string,
+    SchemaNode
+  >;
+  const known = Object.keys(entries);
+  let keysValid = true;
+  for (const key of Object.keys(given).filter((key) => !Object.hasOwn(entries, key))) {
+    ctx.problem(
+      `${path}.${key}`,
+      `unknown key; the ${target.type} target's stage options are: ${known.join(', ')}`,
+    );
+    keysValid = false;
+  }
+  for (const key of known.filter((key) => !Object.hasOwn(given, key) && !isOptional(entries[key]!))) {
+    ctx.problem(`${path}.${key}`, 'is required');
+    keysValid = false;
+  }
+  if (!keysValid) return undefined;
+  const options = fileOptions(ctx, target.stageOptions, [], given, path);
+  return options && parseOptions(target.stageOptions, options);
+}
+
 /** `env_file` and `volumes` of a stage (else its project's), relative to the config file. */
 function containerSettings(
   ctx: ResolveContext,
-  input: ProjectsInput,
+  target: StageTarget,
   project: ProjectConfig,
   stage: StageConfig,
   path: string,
@@ -264,12 +368,12 @@ function containerSettings(
   if (envFiles === undefined && volumes === undefined) return;
   const from =
     stage.env_file !== undefined || stage.volumes !== undefined ? path : path.replace(/\.stages\..*$/, '');
-  if (input.targetType !== 'docker') {
+  if (target.type !== 'docker') {
     const keys = [envFiles ? 'env_file' : undefined, volumes ? 'volumes' : undefined]
       .filter(Boolean)
       .join(' and ');
-    if (input.targetType === 'memory') ctx.warn(from, `${keys} do nothing with the memory target`);
-    else ctx.problem(from, `${keys} need the docker target (global.target.type is ${input.targetType})`);
+    if (target.type === 'memory') ctx.warn(from, `${keys} do nothing with the memory target`);
+    else ctx.problem(from, `${keys} need the docker target (${target.path}.type is ${target.type})`);
     return;
   }
   const absolute = (file: string) => (isAbsolute(file) ? file : resolve(ctx.baseDir, file));

@@ -190,6 +190,22 @@ export const stageConfig = fileObject({
   promote_from: v.optional(
     v.pipe(name, v.description('Deploy only what succeeded in this other stage, by digest.')),
   ),
+  target: v.optional(
+    v.pipe(
+      v.union([
+        name,
+        v.looseObject({
+          name: v.optional(
+            v.pipe(name, v.description('The target, by its name in `targets`. Default: `global.target`.')),
+          ),
+        }),
+      ]),
+      v.description(
+        "The deploy target of this stage, by its name in `targets` (so `dev` can run on Docker and `prod` on Nomad), or `{ name, ...options }` with the options this stage gives that target (its stage options: a Docker stage's `publish`, `env`, `labels`…). Default: `global.target`, without stage options.",
+      ),
+      v.examples(['nomad', { name: 'docker', publish: 8080 }]),
+    ),
+  ),
   subdomain: v.optional(
     v.pipe(
       v.string(),
@@ -593,6 +609,14 @@ function buildConfigSchema(adapters: AdapterTables) {
     registries: v.pipe(
       v.record(name, sections.registry),
       v.description('Registries by name; projects refer to them.'),
+    ),
+    targets: v.optional(
+      v.pipe(
+        v.record(name, sections.target),
+        v.description(
+          'Named deploy targets, each `{ type, ...options }` like `global.target`; a stage names its own with `target`. Stages that name none run on `global.target`.',
+        ),
+      ),
     ),
     projects: v.pipe(v.record(name, projectConfig), v.description('Projects by id, each with its stages.')),
     notify: v.optional(notifyConfig),

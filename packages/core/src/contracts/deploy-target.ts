@@ -138,10 +138,33 @@ export interface DeployTarget extends Adapter {
   logs?(params: CallOptions & { readonly instance: Instance; readonly tail: number }): Promise<string[]>;
 }
 
+/** What a target gets at creation besides its options. */
+export interface DeployTargetContext extends AdapterContext {
+  /**
+   * The options a stage gives this target (validated once with the definition's `stageOptions`,
+   * e.g. at `projects.<p>.stages.<s>.target` of the server's config), or `undefined` for a stage
+   * that gives none. A stage's settings live with the stage, not in maps keyed by stage names.
+   */
+  readonly stageOptions?: (ref: StageRef) => unknown;
+}
+
 export type DeployTargetDefinition<
   S extends v.GenericSchema = v.GenericSchema,
   A extends DeployTarget = DeployTarget,
-> = AdapterDefinition<'target', S, A>;
+> = AdapterDefinition<'target', S, A> & {
+  /**
+   * The schema of the options one stage gives this target (a Docker stage's published port and
+   * environment, a Nomad stage's job), validated once where the stage is configured; the target
+   * reads the result through `DeployTargetContext.stageOptions`. Without it a stage gives none.
+   */
+  readonly stageOptions?: v.GenericSchema;
+  /**
+   * Why a stage with these (validated) stage options cannot run two releases side by side, in a few
+   * words (`publishes the fixed host port 8080`), or `undefined` when it can. Such a stage deploys
+   * with `recreate`; asking it for `blue-green` is a config error at the stage.
+   */
+  readonly notSideBySide?: (stageOptions: unknown) => string | undefined;
+};
 
 /**
  * A target written for core before `stop` split into `retire` and `revert`.

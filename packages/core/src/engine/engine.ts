@@ -41,11 +41,13 @@ import { type PollTicks, pollTicks } from './poll-ticks.ts';
 import { ReplicaLeases } from './replica-leases.ts';
 import { RouteHealing } from './route-healing.ts';
 import { StageQueue } from './stage-queue.ts';
+import { type StageTargets, stageTargetsOf } from './stage-targets.ts';
 
 export interface EngineOptions {
   readonly projects: readonly EngineProject[];
   readonly registries: EngineRegistries;
-  readonly target: DeployTarget;
+  /** Where stages deploy: one target for all, or a resolver that names each stage's (`dev` on Docker, `prod` on Nomad). */
+  readonly target: DeployTarget | StageTargets;
   readonly proxy?: ReverseProxy;
   /** Told about succeeded, failed and rolled-back deploys and waiting confirmations; never blocks a deploy. */
   readonly notifiers?: readonly Notifier[];
@@ -203,7 +205,8 @@ class TagNotLinkedYet extends CoreError {
 }
 
 export function createEngine(options: EngineOptions): Engine {
-  const { target, proxy } = options;
+  const { proxy } = options;
+  const targets = stageTargetsOf(options.target);
   const store = options.store ?? createMemoryStateStore();
   const logger = (options.logger ?? silentLogger).child({ component: 'engine' });
   const bus = options.bus ?? createEventBus({ logger });
@@ -308,12 +311,12 @@ export function createEngine(options: EngineOptions): Engine {
   let recovered = false;
   const leftovers = new LeftoverSweeper({
     store,
-    target,
+    targetOf: (ref) => targets.of(ref),
     logger,
     stopMs: (ref) => {
       const config = stageConfig(ref.project, ref.stage);
       return (
-        (config ? settingsOf(config).deadlines?.stopMs : options.deadlines?.stopMs) ??
+        (config ? settingsOf(ref, config).deadlines?.stopMs : options.deadlines?.stopMs) ??
         defaultStepDeadlines.stopMs
       );
     },
@@ -339,9 +342,9 @@ export function createEngine(options: EngineOptions): Engine {
     return promise;
   };
 
-  const settingsOf = (config: EngineStage): StageDeploySettings => ({
+  const settingsOf = (ref: StageRef, config: EngineStage): StageDeploySettings => ({
     ...config.deploy,
-    strategy: config.deploy.strategy ?? (target.capabilities.blueGreen ? 'blue-green' : 'recreate'),
+    strategy: config.deploy.strategy ?? (targets.of(ref).capabilities.blueGreen ? 'blue-green' : 'recreate'),
     health: config.deploy.health ?? defaultHealthCheck,
     deadlines: { ...options.deadlines, ...config.deploy.deadlines },
   });
@@ -622,10 +625,10 @@ export function createEngine(options: EngineOptions): Engine {
       cancellers.set(job.deployId, canceller);
       const finished = await track(
         runDeploy(
-          { store, target, ...(proxy ? { proxy } : {}), bus, logger },
+          { store, target: targets.of(job.ref), ...(proxy ? { proxy } : {}), bus, logger },
           {
             deployId: job.deployId,
-            settings: settingsOf(config),
+            settings: settingsOf(job.ref, config),
             signal: AbortSignal.any([lifetime.signal, canceller.signal]),
           },
         ),
@@ -970,7 +973,7 @@ export function createEngine(options: EngineOptions): Engine {
   /** Route healing on its own timer and on restarts the target reports: webhook-only servers heal too. */
   const healing = proxy
     ? new RouteHealing({
-        target,
+        targets,
         proxy,
         logger,
         intervalMs: healIntervalMs,

@@ -12,5 +12,6 @@ export * from './deploy-states.ts';
 export { createEngine, type Engine, type EngineOptions } from './engine.ts';
 export type { EngineProject, EngineRegistries, EngineStage, StageDeployInput } from './engine-config.ts';
 export type { LeftoverStatus } from './leftovers.ts';
+export type { StageTargets } from './stage-targets.ts';
 export { withDeadline } from './step-deadline.ts';
 export { parseUpdateWindow, type UpdateWindow, updateWindowAt } from './update-window.ts';

@@ -51,7 +51,8 @@ interface Entry extends StageRef {
 
 export interface LeftoverSweeperOptions {
   readonly store: StateStore;
-  readonly target: DeployTarget;
+  /** The target of a stage: where its leftover runs. */
+  readonly targetOf: (ref: StageRef) => DeployTarget;
   readonly logger: Logger;
   /** The stop deadline of a stage's steps. */
   readonly stopMs: (ref: StageRef) => number;
@@ -175,7 +176,8 @@ export class LeftoverSweeper {
 
   /** Reverts every instance of the deploy (the one the rollback knew of, or any it started). */
   async #remove(entry: Entry): Promise<Instance[]> {
-    const { target, stopMs, serving } = this.#options;
+    const { targetOf, stopMs, serving } = this.#options;
+    const target = targetOf(entry);
     const ms = stopMs(entry);
     const signal = this.#lifetime.signal;
     const instances = (

@@ -4,9 +4,11 @@ import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import { isCoreError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { loopBreaker } from './loop-breaker.ts';
+import { listAllInstances, type StageTargets } from './stage-targets.ts';
 
 export interface RouteHealingOptions {
-  readonly target: DeployTarget;
+  /** The engine's targets: every one is listed and watched, each for the stages it runs. */
+  readonly targets: StageTargets;
   readonly proxy: ReverseProxy;
   readonly logger: Logger;
   /** How often every route is checked; 0 turns the timer off (reported restarts still heal). */
@@ -46,7 +48,7 @@ export class RouteHealing {
     this.#options = options;
   }
 
-  /** Starts the timer and, when the target can report restarts, the watch; both end with `signal`. */
+  /** Starts the timer and, for each target that can report restarts, its watch; all end with `signal`. */
   start(signal: AbortSignal): void {
     this.#schedule(signal);
     this.#watch(signal);
@@ -80,10 +82,14 @@ export class RouteHealing {
   }
 
   #watch(signal: AbortSignal): void {
-    const { target, track, onError } = this.#options;
+    for (const target of this.#options.targets.all) this.#watchTarget(target, signal);
+  }
+
+  #watchTarget(target: DeployTarget, signal: AbortSignal): void {
+    const { targets, track, onError } = this.#options;
     if (!target.watchInstances) return;
     const onChange = (change: InstanceChange) => {
-      if (change.state !== 'running' || this.#stopped) return;
+      if (change.state !== 'running' || this.#stopped || targets.of(change) !== target) return;
       this.#reported.set(stageKey(change), { project: change.project, stage: change.stage });
       void track(this.#drain(signal));
     };
@@ -109,25 +115,38 @@ export class RouteHealing {
     }
   }
 
-  /** Running instances with an endpoint, by stage; undefined when the target did not answer. */
+  /**
+   * Running instances with an endpoint, by stage: of one stage (from its target; undefined when it
+   * did not answer), or of every stage on every target (a target that does not answer is reported).
+   */
   async #running(params: {
     project?: string;
     stage?: string;
     signal: AbortSignal;
   }): Promise<Map<string, Instance[]> | undefined> {
-    const { target, onError } = this.#options;
-    const running = new Map<string, Instance[]>();
-    try {
-      for (const instance of await target.list(params)) {
-        if (instance.state !== 'running' || !instance.endpoint) continue;
-        const key = stageKey(instance);
-        const instances = running.get(key);
-        if (instances) instances.push(instance);
-        else running.set(key, [instance]);
+    const { targets, onError } = this.#options;
+    let listed: Instance[];
+    if (params.project !== undefined && params.stage !== undefined) {
+      const target = targets.of({ project: params.project, stage: params.stage });
+      try {
+        listed = await target.list(params);
+      } catch (error) {
+        onError(target.id, 'list', error);
+        return undefined;
       }
-    } catch (error) {
-      onError(target.id, 'list', error);
-      return undefined;
+    } else {
+      listed = await listAllInstances(targets, {
+        signal: params.signal,
+        onError: (target, error) => onError(target.id, 'list', error),
+      });
+    }
+    const running = new Map<string, Instance[]>();
+    for (const instance of listed) {
+      if (instance.state !== 'running' || !instance.endpoint) continue;
+      const key = stageKey(instance);
+      const instances = running.get(key);
+      if (instances) instances.push(instance);
+      else running.set(key, [instance]);
     }
     return running;
   }
