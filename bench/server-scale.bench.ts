@@ -50,7 +50,7 @@ const { values: args } = parseArgs({
     'wrk-seconds': { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
     builds: { type: 'string', default: 'bundle,source' },
-    // Extra Node options of the server process, e.g. `--max-semi-space-size=1` (in MB).
+    // Extra Node options of the server process, e.g. the launcher's: `--max-semi-space-size=1 --max-opt=1`.
     'node-options': { type: 'string', default: '' },
   },
 });
@@ -191,16 +191,21 @@ function startServerProcess(params: {
   logFile: string;
 }) {
   const log = openSync(params.logFile, 'a');
+  // On the command line, not in NODE_OPTIONS, which refuses most V8 options (the launcher's among them).
+  const nodeOptions = args['node-options'].split(' ').filter(Boolean);
   const argv =
     params.build === 'bundle'
-      ? [params.cli, 'serve', '--config', params.configFile]
-      : ['--conditions=@docker-watcher/source', serverSource, 'serve', '--config', params.configFile];
+      ? [...nodeOptions, params.cli, 'serve', '--config', params.configFile]
+      : [
+          ...nodeOptions,
+          '--conditions=@docker-watcher/source',
+          serverSource,
+          'serve',
+          '--config',
+          params.configFile,
+        ];
   const child: ChildProcess = spawn(process.execPath, argv, {
-    env: {
-      ...process.env,
-      ...params.env,
-      ...(args['node-options'] ? { NODE_OPTIONS: args['node-options'] } : {}),
-    },
+    env: { ...process.env, ...params.env },
     stdio: ['ignore', log, log],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
