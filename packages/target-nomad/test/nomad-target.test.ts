@@ -155,7 +155,9 @@ describe('start', () => {
     const seed = { extraGroup: true, sidecarImage: 'registry.test/team/envoy:1.30' };
     const unbound = await setup({ seed });
     const groups = await expectCoreError(unbound.target.start({ spec: spec() }), 'CONFIG_INVALID');
-    expect(groups.message).toMatch(/has 2 task groups \(web, worker\): set jobs\["web-app\/dev"\]\.group/);
+    expect(groups.message).toMatch(
+      /has 2 task groups \(web, worker\): set the stage's target options\.group/,
+    );
     const { target, nomad } = await setup({
       seed,
       target: { jobs: { 'web-app/dev': { job: jobId, group: 'web', task: 'app' } } },
@@ -168,7 +170,9 @@ describe('start', () => {
     ]);
     const noTask = await setup({ seed, target: { jobs: { 'web-app/dev': { job: jobId, group: 'web' } } } });
     const tasks = await expectCoreError(noTask.target.start({ spec: spec() }), 'CONFIG_INVALID');
-    expect(tasks.message).toMatch(/2 tasks with an image \(app, proxy\): set jobs\["web-app\/dev"\]\.task/);
+    expect(tasks.message).toMatch(
+      /2 tasks with an image \(app, proxy\): set the stage's target options\.task/,
+    );
     const wrong = await setup({ seed, target: { jobs: { 'web-app/dev': { job: jobId, group: 'api' } } } });
     await expectCoreError(wrong.target.start({ spec: spec() }), 'NOT_FOUND');
   });
