@@ -186,6 +186,7 @@ export type DeployTargetDefinition<
   readonly legacyStageOptions?: LegacyStageOptions;
 };
 
+/** A deprecated spelling of stage options in a target's own options, and how to read one stage's options from it. */
 export interface LegacyStageOptions {
   /** The option that holds the old form, e.g. `stages`. */
   readonly key: string;
