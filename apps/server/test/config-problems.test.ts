@@ -436,6 +436,10 @@ projects:
     expect(lines(blueGreen.problems)).toEqual([
       'projects.web-app-launcher.stages.prod.target: blue-green runs two releases at once, but this stage publishes the fixed host port 8080: use strategy recreate',
     ]);
+    // The project's env_file goes into the stage's own options: a stage that sets them there too keeps one.
+    expect(lines((await given('{ env_files: [/etc/own.env] }')).problems)).toEqual([
+      'projects.web-app-launcher.env_file: projects.web-app-launcher.stages.prod.target.env_files sets it too: keep one',
+    ]);
     expect(lines((await given('{ publish: "eighty" }')).problems)).toEqual([
       expect.stringMatching(/^projects\.web-app-launcher\.stages\.prod\.target\.publish: /),
     ]);

@@ -151,6 +151,19 @@ describe('start', () => {
     await expectCoreError(target.start({ spec: spec(releases.v1, { stage: 'prod' }) }), 'CONFIG_INVALID');
   });
 
+  it("reads the deprecated jobs as the stages' own options, with one warning naming the option and the new form", async () => {
+    const { target, nomad, logger } = await setup({
+      target: { jobs: { 'web-app': { job: jobId, endpoint } } },
+    });
+    await target.start({ spec: spec() });
+    expect(nomad.job(jobId)?.TaskGroups[0]?.Tasks[0]?.Config.image).toBe(ref(releases.v1));
+    expect(logger.entries.filter((entry) => entry.level === 'warn').map((entry) => entry.message)).toEqual([
+      expect.stringMatching(
+        /^target:nomad option jobs is deprecated: .*projects\.<project>\.stages\.<stage>\.target/,
+      ),
+    ]);
+  });
+
   it('needs group and task for multi-group jobs and sidecars, and touches only that task', async () => {
     const seed = { extraGroup: true, sidecarImage: 'registry.test/team/envoy:1.30' };
     const unbound = await setup({ seed });

@@ -137,9 +137,8 @@ describe('a stage whose target cannot run two releases of it side by side', () =
     expect(() => engineOn(createMemoryDeployTarget({ replacement: 'in-place' }), 'blue-green')).toThrow(
       'projects.web-app.stages.dev.deploy.strategy: blue-green runs two releases at once, but target:memory replaces a release in place: use recreate',
     );
-    expect(() => engineOn(createMemoryDeployTarget({ blueGreen: false }), 'blue-green')).toThrow(
-      'but target:memory runs one release of a stage at a time',
-    );
+    // A side-by-side target without blueGreen may drive its own switch in the runner's blue-green order.
+    expect(() => engineOn(createMemoryDeployTarget({ blueGreen: false }), 'blue-green')).not.toThrow();
   });
 
   it('deploys with recreate when no strategy is given, while the other stages on the target stay blue-green', async () => {

@@ -48,18 +48,21 @@ export async function listAllInstances(
   return lists.flat();
 }
 
-/** Why a stage cannot run two releases side by side on its target, in a few words, or `undefined` when it can. */
+/**
+ * Why a stage cannot run two releases side by side on its target, in a few words, or `undefined`:
+ * the target replaces in place, or the stage's options rule it out (a fixed host port). A target
+ * without `blueGreen` is not refused blue-green: some drive their own switch in its order.
+ */
 export function notSideBySide(target: DeployTarget, ref: StageRef): string | undefined {
   if (target.capabilities.replacement === 'in-place') return `${target.id} replaces a release in place`;
-  if (!target.capabilities.blueGreen) return `${target.id} runs one release of a stage at a time`;
   const reason = target.notSideBySide?.(ref);
   return reason === undefined ? undefined : `this stage ${reason}`;
 }
 
 /**
- * The strategy a stage deploys with: the one given, else `blue-green` where its target (and its stage
- * options) can run two releases side by side and `recreate` where not. `blue-green` where they cannot
- * is a config error at the stage's path, never a silent fallback.
+ * The strategy a stage deploys with: the one given, else `blue-green` where its target can run two
+ * releases side by side (and its stage options let it) and `recreate` where not. `blue-green` where
+ * `notSideBySide` says it cannot is a config error at the stage's path, never a silent fallback.
  */
 export function stageStrategy(target: DeployTarget, ref: StageRef, given?: DeployStrategy): DeployStrategy {
   const reason = notSideBySide(target, ref);
@@ -70,7 +73,7 @@ export function stageStrategy(target: DeployTarget, ref: StageRef, given?: Deplo
       { details: { project: ref.project, stage: ref.stage, target: target.id } },
     );
   }
-  return given ?? (reason === undefined ? 'blue-green' : 'recreate');
+  return given ?? (reason === undefined && target.capabilities.blueGreen ? 'blue-green' : 'recreate');
 }
 
 /** Every stage's strategy against its target, once at start: the first that cannot be is a config error at its path. */
