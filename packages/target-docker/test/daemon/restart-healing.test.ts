@@ -1,4 +1,3 @@
-import { request } from 'node:http';
 import { compileTagPolicy, createEngine, createMemoryStateStore, type Engine } from '@docker-watcher/core';
 import { createCaddyProxy } from '@docker-watcher/proxy-caddy';
 import { createOciRegistry } from '@docker-watcher/registry-oci';
@@ -11,7 +10,7 @@ import {
 } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerTarget } from '../../src/index.ts';
-import { type FixtureRegistry, startFixtureRegistry } from '../support/fixtures.ts';
+import { type FixtureRegistry, startFixtureRegistry, versionThroughCaddy } from '../support/fixtures.ts';
 
 // The Docker daemon itself restarting under a webhook-only server: a private dockerd (the shared one
 // must never restart) stops its containers and starts them again (`unless-stopped`), on other host
@@ -42,25 +41,7 @@ afterAll(async () => {
   await caddy?.stop();
 });
 
-/** What Caddy answers for the stage's host name: the app's version, or the failure. */
-function throughCaddy(): Promise<string> {
-  return new Promise((resolve) => {
-    const req = request(
-      { host: '127.0.0.1', port: caddy.httpPort, path: '/version', headers: { host }, agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-      },
-    );
-    req.setTimeout(5_000, () => req.destroy(new Error('no answer within 5 s')));
-    req.on('error', (error) => resolve(`error ${error.message}`));
-    req.end();
-  });
-}
+const throughCaddy = () => versionThroughCaddy(caddy.httpPort, host);
 
 /**
  * Takes the engine's first free host port and gives it back: a fresh daemon hands out ports from the
