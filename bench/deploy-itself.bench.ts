@@ -12,8 +12,8 @@
 //   node --conditions=@docker-watcher/source bench/deploy-itself.bench.ts           prints a markdown report
 //   node --conditions=@docker-watcher/source bench/deploy-itself.bench.ts --check   also exits 1 unless ours'
 //        p50 ≤ 1.2× the floor's p50 and under stop-and-start's p50
-//   … --runs 3 --interval-ms 1000                                                   a quick look; the health
-//        gate's interval (the product's default, 1 s, unless given)
+//   … --runs 3 --interval-ms 1000 --app-start-ms 300                                a quick look; the health
+//        gate's interval (the product's default, 1 s, unless given); an app that listens 300 ms after its start
 //
 // Starts (and removes again) what it needs: a Docker Engine when none answers, the fixture images, a local
 // registry, Caddy. Node runs this file by type stripping: erasable TypeScript only.
@@ -53,11 +53,14 @@ const { values: args } = parseArgs({
     check: { type: 'boolean', default: false },
     runs: { type: 'string', default: '10' },
     'interval-ms': { type: 'string', default: String(defaultHealthCheck.intervalMs) },
+    // How long the app takes after its start before it listens (0: the fixture app as it is, at once).
+    'app-start-ms': { type: 'string', default: '0' },
   },
 });
 const runs = Number(args.runs);
 const budget = 1.2;
 const health = { ...defaultHealthCheck, path: '/health', intervalMs: Number(args['interval-ms']) };
+const appStartMs = Number(args['app-start-ms']);
 const pollMs = 5;
 const serveLimitMs = 60_000;
 
@@ -156,11 +159,17 @@ const buildDir = mkdtempSync(join(tmpdir(), 'dw-bench-di-'));
 const images = new Map<Way, BenchImage[]>();
 const names = { floor: `dw-bench-di-floor-${process.pid}`, restart: `dw-bench-di-restart-${process.pid}` };
 
+// An app that needs `appStartMs` before it listens: the fixture's entry point with a pause first.
+const slowEntry =
+  appStartMs > 0
+    ? `ENTRYPOINT ${JSON.stringify(['/bin/busybox', 'sh', '-c', `trap 'exit 0' TERM INT; /bin/busybox sleep ${appStartMs / 1000} & wait; /bin/busybox httpd -f -p ${appPort} -h /www & wait`])}\n`
+    : '';
+
 /** Builds a fixture release with a layer of its own, pushes it, and removes it from the engine again. */
 async function benchImage(way: Way, tag: (typeof tags)[number]): Promise<BenchImage> {
   const local = `dw-bench-di-${process.pid}/${way}:${tag}`;
   writeFileSync(join(buildDir, 'stamp'), randomBytes(16).toString('hex'));
-  writeFileSync(join(buildDir, 'Dockerfile'), `FROM ${appFixture(tag).ref}\nCOPY stamp /stamp\n`);
+  writeFileSync(join(buildDir, 'Dockerfile'), `FROM ${appFixture(tag).ref}\nCOPY stamp /stamp\n${slowEntry}`);
   const built = spawnSync('docker', ['build', '-q', '-t', local, buildDir], { encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`docker build failed: ${built.stderr}`);
   const id = built.stdout.trim();
@@ -310,7 +319,7 @@ const lines = [
   `- Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
   `- Node ${process.version}; machine: ${availableParallelism()} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM`,
   `- ${runs} deploys each way, interleaved, after a warm-up; the image removed from the engine before each (every deploy pulls)`,
-  `- Health gate: \`${health.path}\`, interval ${health.intervalMs} ms; ours polled through Caddy every ${pollMs} ms, the scripts curl every ${pollMs} ms`,
+  `- App: the fixture app${appStartMs > 0 ? `, listening ${appStartMs} ms after its start` : ''}; health gate: \`${health.path}\`, interval ${health.intervalMs} ms; ours polled through Caddy every ${pollMs} ms, the scripts curl every ${pollMs} ms`,
   '',
   '| deploy | p50 ms | p95 ms | min ms | max ms |',
   '| --- | ---: | ---: | ---: | ---: |',
