@@ -340,7 +340,7 @@ describe('deploy runner: the health gate probe schedule', () => {
   const gateHealth = { path: '/health', intervalMs: 1_000, timeoutMs: 1_000, retries: 2, startPeriodMs: 0 };
 
   /** A candidate whose first `failing` probes fail (connection refused while it starts); every pause recorded. */
-  function gated(failing: number) {
+  function gated(failing: number, health = gateHealth) {
     const store = createMemoryStateStore();
     const memory = createMemoryDeployTarget();
     let probes = 0;
@@ -371,7 +371,7 @@ describe('deploy runner: the health gate probe schedule', () => {
           data: {},
         },
       });
-      return runDeploy(deps, { deployId: 'd1', settings: settings({ health: gateHealth }) });
+      return runDeploy(deps, { deployId: 'd1', settings: settings({ health }) });
     };
     return { deploy, pauses, store, probes: () => probes };
   }
@@ -383,11 +383,11 @@ describe('deploy runner: the health gate probe schedule', () => {
   });
 
   it('does not let the fast early probes use up the retries', async () => {
-    // Probes at 0, 10, 30, 70, 150, 310, 630 and 1000 ms fail: counted at 0 and 1000 only.
-    const { deploy, pauses, store } = gated(8);
+    // With a 10 s interval, the probes at 0, 10, 30, 70 … 5110 ms fail: the first alone counts.
+    const { deploy, pauses, store } = gated(10, { ...gateHealth, intervalMs: 10_000, retries: 1 });
     const record = await deploy();
     expect(record.state).toBe('succeeded');
-    expect(pauses.slice(0, 6)).toEqual([10, 20, 40, 80, 160, 320]);
+    expect(pauses.slice(0, 9)).toEqual([10, 20, 40, 80, 160, 320, 640, 1_280, 2_560]);
     const lines = (await store.readLog({ deployId: 'd1' })).map((line) => line.line);
     expect(lines).toContain(
       'health probe 2 unhealthy: GET /health: connection refused (1 failed so far, this one not counted)',
