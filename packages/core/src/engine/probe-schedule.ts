@@ -40,14 +40,12 @@ export function createProbeSchedule(health: Pick<HealthCheckSettings, 'intervalM
     },
     /** The pause before the next probe, asked once the current probe has been judged. */
     nextPause(): number {
+      const spent = probeStartedAt === undefined ? 0 : now() - probeStartedAt;
       let ms = pause;
       pause = Math.min(pause * 2, interval);
-      if (lastCounted !== undefined) {
-        const spent = probeStartedAt === undefined ? 0 : now() - probeStartedAt;
-        const untilCounting = lastCounted + interval - (clock + spent);
-        if (untilCounting > 0) ms = Math.min(ms, untilCounting);
-      }
-      asked = ms + (probeStartedAt === undefined ? 0 : now() - probeStartedAt);
+      const untilCounting = lastCounted === undefined ? 0 : lastCounted + interval - (clock + spent);
+      if (untilCounting > 0) ms = Math.min(ms, untilCounting);
+      asked = spent + ms;
       return ms;
     },
   };
