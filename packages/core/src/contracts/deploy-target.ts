@@ -27,9 +27,13 @@ export interface DeployTargetCapabilities {
 export interface HealthCheckSettings {
   /** HTTP path probed on the instance's endpoint, e.g. `/health`. Without it the image's own check or "still running" decides. */
   readonly path?: string;
+  /**
+   * The longest pause between probes: the gate probes right after the start, then after 10 ms
+   * doubling up to this. A failed probe counts toward `retries` at most once per interval.
+   */
   readonly intervalMs: number;
   readonly timeoutMs: number;
-  /** Consecutive failed probes (after the start period) that fail the gate. */
+  /** Failed probes (after the start period), counted at most one per `intervalMs`, that fail the gate. */
   readonly retries: number;
   readonly startPeriodMs: number;
 }
