@@ -173,7 +173,10 @@ export function watchLabelledContainers(options: WatchLabelledContainersOptions)
   const ready = Promise.race([following, sleep(options.followWaitMs ?? 5_000, false, { ref: false })]).then(
     async (open) => {
       // Opened late: look once more, for what happened before it.
-      if (!open) void following.then((late) => late && !lifetime.signal.aborted && resync());
+      if (!open)
+        void following.then(async (late) => {
+          if (late && !lifetime.signal.aborted) await resync();
+        });
       await resync();
     },
   );
