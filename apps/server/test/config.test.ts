@@ -136,6 +136,17 @@ projects:
     );
   });
 
+  it("takes a project's drain_ms into its stages' deploy settings (the engine's default otherwise), and refuses one out of range", async () => {
+    const projects = `  api:\n    registry: local\n    image: api\n    drain_ms: 0\n    stages:\n      dev: {}\n  web:\n    registry: local\n    image: web\n    stages:\n      dev: {}`;
+    const [api, web] = (await loadConfigText(base(projects), env)).projects;
+    expect(api!.stages.dev!.deploy.drainMs).toBe(0);
+    expect(web!.stages.dev!.deploy.drainMs).toBeUndefined();
+    const refused = await problemsOf(
+      base(`  api:\n    registry: local\n    image: api\n    drain_ms: -1\n    stages:\n      dev: {}`),
+    );
+    expect(refused.join('\n')).toContain('projects.api.drain_ms: ');
+  });
+
   it("takes the retry pause from global.retry_pause_ms, a project's own winning, and refuses one out of range", async () => {
     const projects = `  api:\n    registry: local\n    image: api\n    retry_pause_ms: 5000\n    stages:\n      dev: {}\n      prod: {}\n  web:\n    registry: local\n    image: web\n    stages:\n      dev: {}`;
     const defaults = await loadConfigText(base(projects), env);

@@ -68,6 +68,7 @@ const projectKeys = [
   'image',
   'repository',
   'strategy',
+  'drain_ms',
   'port',
   'healthcheck',
   'env',
@@ -190,6 +191,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
           ...(health ? { health } : {}),
           ...(host ? { host } : {}),
           ...(project.deadlines ? { deadlines: deadlinesOf(project.deadlines) } : {}),
+          ...(project.drain_ms === undefined ? {} : { drainMs: project.drain_ms }),
         },
       };
     }

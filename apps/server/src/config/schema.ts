@@ -269,6 +269,18 @@ export const projectConfig = fileObject({
       v.description('How a release replaces the running one; default: blue-green where the target can.'),
     ),
   ),
+  drain_ms: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.maxValue(600_000, 'must be at most 600000 ms (10 min)'),
+      v.description(
+        'Blue-green: how long the old release keeps serving after the switch before it is stopped, so that requests in flight at the switch, and those a proxy still routes by its old config (nginx workers after a reload), finish there. The new release serves from the switch on. Default 1000; 0 stops it at once.',
+      ),
+      v.examples([1_000]),
+    ),
+  ),
   ...containerEntries,
   deadlines: v.optional(
     v.pipe(

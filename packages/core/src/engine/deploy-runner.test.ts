@@ -66,6 +66,39 @@ const routeOf = (proxy: ReturnType<typeof createMemoryReverseProxy>) =>
 const statesOf = (record: DeployRecord) => record.journal.map((entry) => entry.state);
 
 describe('deploy runner: blue-green', () => {
+  it('lets the old release drain after the switch before retiring it (default 1 s, settable, 0 at once)', async () => {
+    const { target, proxy, deps, deploy } = setup();
+    const waits: number[] = [];
+    let release: () => void = () => {};
+    deps.wait = (ms) => {
+      if (ms < 1_000) return Promise.resolve();
+      waits.push(ms);
+      return new Promise((resolve) => {
+        release = resolve;
+      });
+    };
+    await deploy(v1);
+    expect(waits).toEqual([]);
+    const second = deploy(v2, v1);
+    await expect.poll(() => waits).toEqual([1_000]);
+    // Draining: the route already points at the new release, and the old one still runs.
+    const running = () => target.instances.filter((i) => i.state === 'running').map((i) => i.release.tag);
+    expect(running()).toEqual(['v1.0.0', 'v1.1.0']);
+    expect(routeOf(proxy)?.upstream).toEqual(
+      target.instances.find((i) => i.release.tag === 'v1.1.0')?.endpoint,
+    );
+    release();
+    expect((await second).state).toBe('succeeded');
+    expect(running()).toEqual(['v1.1.0']);
+    const third = deploy(v1, v2, { drainMs: 5_000 });
+    await expect.poll(() => waits).toEqual([1_000, 5_000]);
+    release();
+    expect((await third).state).toBe('succeeded');
+    expect((await deploy(v2, v1, { drainMs: 0 })).state).toBe('succeeded');
+    expect(waits).toEqual([1_000, 5_000]);
+    expect(running()).toEqual(['v1.1.0']);
+  });
+
   it('pulls, starts the candidate beside the old one, gates, switches, retires the old one', async () => {
     const { target, proxy, store, deploy, events } = setup();
     const first = await deploy(v1);

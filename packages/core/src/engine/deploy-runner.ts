@@ -6,7 +6,7 @@ import type { DeployFault, DeployRecord, StateStore } from '../contracts/state-s
 import { CoreError, isCoreError, toCoreError } from '../errors.ts';
 import { type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
-import { defaultStepDeadlines, type StageDeploySettings } from './deploy-settings.ts';
+import { defaultDrainMs, defaultStepDeadlines, type StageDeploySettings } from './deploy-settings.ts';
 import { assertTransition, type DeployState, isFinalDeployState } from './deploy-states.ts';
 import type { Leftover } from './leftovers.ts';
 import { createProbeSchedule } from './probe-schedule.ts';
@@ -551,6 +551,9 @@ export async function runDeploy(
       await log('warn', `could not list the old instances: ${toCoreError(error).message}`);
       return [];
     });
+    // The old release drains first (not cancellable: past the commit point a cancel is too late).
+    const drainMs = settings.drainMs ?? defaultDrainMs;
+    if (others.length > 0 && drainMs > 0) await wait(drainMs);
     for (const old of others) {
       await withDeadline(`retiring ${old.release.tag}`, deadlines.stopMs, (s) =>
         target.retire({ instance: old, signal: s }),

@@ -3,6 +3,7 @@
 export { defaultDeployRetryBaseMs, maxRetryPauseMs, type StageDecision } from './decide.ts';
 export {
   type DeployStrategy,
+  defaultDrainMs,
   defaultHealthCheck,
   defaultStepDeadlines,
   type StageDeploySettings,
