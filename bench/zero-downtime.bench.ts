@@ -1,15 +1,18 @@
-// Zero downtime: a bounded request loop through a real Caddy while the fixture app is deployed 20 times in a
+// Zero downtime: a bounded request loop through a real proxy while the fixture app is deployed 20 times in a
 // row (v1 and v2 alternating, by digest from a local registry, on the real Docker Engine), once with the
 // blue-green strategy and once with recreate for contrast. Engine side at SDK level: runDeploy from core
-// with target-docker and proxy-caddy.
+// with target-docker and proxy-caddy (a real Caddy), or with `--proxy npm` proxy-npm driving the loopback
+// Nginx Proxy Manager of proxy-npm's tests in its real-nginx mode: each switch renders the host's config
+// as NPM does into a real nginx, runs `nginx -t` and `nginx -s reload`, and the load goes through that nginx.
 //
 //   node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts           prints a markdown report
 //   node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts --check   also exits 1 when a
 //                                                                                    blue-green request failed
+//   … --proxy npm                                                                   through NPM's nginx
 //   … --deploys 4 --strategies blue-green                                            a quick look
 //
 // Starts (and removes again) what it needs: a Docker Engine when none answers, the fixture images, a local
-// registry, Caddy. Node runs this file by type stripping: erasable TypeScript only.
+// registry, Caddy or nginx. Node runs this file by type stripping: erasable TypeScript only.
 import { Agent, request } from 'node:http';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -18,9 +21,11 @@ import {
   createMemoryStateStore,
   type DeployStrategy,
   type Release,
+  type ReverseProxy,
 } from '@docker-watcher/core';
 import { runDeploy } from '@docker-watcher/core/testing';
 import { createCaddyProxy } from '@docker-watcher/proxy-caddy';
+import { createNpmProxy } from '@docker-watcher/proxy-npm';
 import { createDockerTarget } from '@docker-watcher/target-docker';
 import {
   appFixture,
@@ -30,15 +35,19 @@ import {
   ensureDockerEngine,
   pushImage,
   startCaddy,
+  startNginx,
   startRegistry,
   testkitLabels,
 } from '@docker-watcher/testkit';
+import { startFakeNpm } from '../packages/proxy-npm/test/fake-npm.ts';
 import { quantile } from './_quantile.ts';
 import { removeDeployed } from './_remove-deployed.ts';
 
 const { values: args } = parseArgs({
   options: {
     check: { type: 'boolean', default: false },
+    // caddy: a real Caddy through its admin API; npm: NPM's API (loopback) over a real nginx.
+    proxy: { type: 'string', default: 'caddy' },
     deploys: { type: 'string', default: '20' },
     strategies: { type: 'string', default: 'blue-green,recreate' },
     'keep-alive-clients': { type: 'string', default: '2' },
@@ -56,6 +65,7 @@ const freshClients = Number(args['fresh-clients']);
 const rate = Number(args.rate);
 const maxRequests = Number(args['max-requests']);
 const maxMs = Number(args['max-seconds']) * 1000;
+if (args.proxy !== 'caddy' && args.proxy !== 'npm') throw new Error('--proxy is caddy or npm');
 
 const benchLabel = 'docker-watcher-bench.run';
 const runId = `zero-downtime-${process.pid}`;
@@ -103,7 +113,7 @@ interface LoadResult {
   requests: number;
   failed: number;
   keptAliveRetries: number;
-  /** Of answered-as-expected requests only: a 502 from Caddy is quick and would flatter the figures. */
+  /** Of answered-as-expected requests only: a 502 from the proxy is quick and would flatter the figures. */
   latencies: number[];
   /** When each failed request was sent (ms since the load started). */
   failedAt: number[];
@@ -182,6 +192,45 @@ function startLoad(port: number, host: string) {
   };
 }
 
+/** The proxy the load goes through, and the adapter that switches it. */
+interface Front {
+  readonly name: string;
+  readonly httpPort: number;
+  readonly proxy: ReverseProxy;
+  /** Disposes of the adapter, then stops what the front started. */
+  stop(): Promise<void>;
+}
+
+async function startFront(kind: 'caddy' | 'npm'): Promise<Front> {
+  if (kind === 'caddy') {
+    const caddy = await startCaddy({ zeroDropReloads: true });
+    const proxy = createCaddyProxy({ adminUrl: caddy.adminUrl, server: caddy.serverName, tls: 'off' });
+    return {
+      name: 'Caddy',
+      httpPort: caddy.httpPort,
+      proxy,
+      stop: async () => {
+        await proxy.dispose();
+        await caddy.stop();
+      },
+    };
+  }
+  const nginx = await startNginx();
+  const npm = await startFakeNpm({ nginx });
+  // The adapter as a user runs it: its own defaults, settle pause included.
+  const proxy = createNpmProxy({ url: npm.url, email: npm.user.email, password: npm.user.password });
+  return {
+    name: "NPM's nginx",
+    httpPort: nginx.httpPort,
+    proxy,
+    stop: async () => {
+      await proxy.dispose();
+      await npm.close();
+      await nginx.stop();
+    },
+  };
+}
+
 interface StrategyResult {
   readonly strategy: DeployStrategy;
   readonly deploysMs: number[];
@@ -194,11 +243,11 @@ const engine = await ensureDockerEngine();
 const docker = dockerClient();
 await buildFixtureImages(docker);
 const registry = await startRegistry();
-const caddy = await startCaddy({ zeroDropReloads: true });
+const front = await startFront(args.proxy);
 const image = `${registry.host}/${repository}`;
 const labels = testkitLabels({ [benchLabel]: runId });
 const target = createDockerTarget({ network, publish: true, labels, stopTimeoutSeconds: 5 });
-const proxy = createCaddyProxy({ adminUrl: caddy.adminUrl, server: caddy.serverName, tls: 'off' });
+const proxy = front.proxy;
 const releases: Release[] = [];
 
 try {
@@ -228,10 +277,10 @@ try {
       return performance.now() - started;
     };
 
-    // Warm-up: both images pulled, the first release serving through Caddy before the load starts.
+    // Warm-up: both images pulled, the first release serving through the proxy before the load starts.
     await deploy(releases[0]!);
     await deploy(releases[1]!);
-    const load = startLoad(caddy.httpPort, host);
+    const load = startLoad(front.httpPort, host);
     const deploysMs: number[] = [];
     let loadResult: LoadResult & { seconds: number };
     try {
@@ -255,9 +304,8 @@ try {
     images: releases.map((release) => `${image}@${release.digest}`),
     markerPrefix: 'zd-',
   });
-  await proxy.dispose();
   await target.dispose();
-  await caddy.stop();
+  await front.stop();
   await registry.stop();
   await engine.stop();
 }
@@ -282,7 +330,7 @@ function outages(failedAt: readonly number[]): number[] {
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(1) : ms.toFixed(0));
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 lines.push(
-  '# zero-downtime benchmark',
+  `# zero-downtime benchmark${args.proxy === 'npm' ? " through NPM's nginx" : ''}`,
   '',
   '```sh',
   ['node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts', ...process.argv.slice(2)].join(
@@ -292,7 +340,7 @@ lines.push(
   '',
   `- Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
   `- Node ${process.version}; machine: ${availableParallelism()} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM`,
-  `- Load: ${keepAliveClients} keep-alive + ${freshClients} new-connection clients, ${rate} requests/s in total, \`GET /version\` through Caddy`,
+  `- Load: ${keepAliveClients} keep-alive + ${freshClients} new-connection clients, ${rate} requests/s in total, \`GET /version\` through ${front.name}`,
   `  (${maxRequests} requests or ${maxMs / 1000} s at most); each strategy: ${deployCount} deploys alternating v1/v2, 250 ms apart`,
   '',
   '| strategy | deploys | requests | failed | outages (median, max ms) | kept-alive retries | p50 ms | p99 ms | max ms | deploy median ms |',
