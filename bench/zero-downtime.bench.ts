@@ -8,7 +8,7 @@
 //   node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts           prints a markdown report
 //   node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts --check   also exits 1 when a
 //                                                                                    blue-green request failed
-//   … --proxy npm                                                                   through NPM's nginx
+//   … --proxy npm [--npm-settle-ms 0]                                               through NPM's nginx
 //   … --deploys 4 --strategies blue-green                                            a quick look
 //
 // Starts (and removes again) what it needs: a Docker Engine when none answers, the fixture images, a local
@@ -48,6 +48,8 @@ const { values: args } = parseArgs({
     check: { type: 'boolean', default: false },
     // caddy: a real Caddy through its admin API; npm: NPM's API (loopback) over a real nginx.
     proxy: { type: 'string', default: 'caddy' },
+    // With --proxy npm: proxy-npm's settleMs (its default when absent), to see what the pause after a switch buys.
+    'npm-settle-ms': { type: 'string' },
     deploys: { type: 'string', default: '20' },
     strategies: { type: 'string', default: 'blue-green,recreate' },
     'keep-alive-clients': { type: 'string', default: '2' },
@@ -217,8 +219,14 @@ async function startFront(kind: 'caddy' | 'npm'): Promise<Front> {
   }
   const nginx = await startNginx();
   const npm = await startFakeNpm({ nginx });
-  // The adapter as a user runs it: its own defaults, settle pause included.
-  const proxy = createNpmProxy({ url: npm.url, email: npm.user.email, password: npm.user.password });
+  // The adapter as a user runs it: its own defaults, settle pause included unless --npm-settle-ms says otherwise.
+  const settle = args['npm-settle-ms'];
+  const proxy = createNpmProxy({
+    url: npm.url,
+    email: npm.user.email,
+    password: npm.user.password,
+    ...(settle === undefined ? {} : { settleMs: Number(settle) }),
+  });
   return {
     name: "NPM's nginx",
     httpPort: nginx.httpPort,

@@ -22,7 +22,14 @@ function through(host: string): Promise<string> {
   return new Promise((resolve) => {
     // node:http, not fetch: fetch does not send a Host header of the caller's choosing.
     const req = request(
-      { host: '127.0.0.1', port: nginx.httpPort, path: '/', headers: { host }, agent: false, timeout: 10_000 },
+      {
+        host: '127.0.0.1',
+        port: nginx.httpPort,
+        path: '/',
+        headers: { host },
+        agent: false,
+        timeout: 10_000,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
