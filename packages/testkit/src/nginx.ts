@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, runCommand } from './command.ts';
 import { ensureDebianPackage } from './debian-packages.ts';
-import { processRuns } from './pidfile.ts';
+import { processRuns, readPidfile } from './pidfile.ts';
 import { assertPortFree, freePort } from './ports.ts';
 import { TestkitError } from './testkit-error.ts';
 
@@ -169,6 +169,33 @@ function killAll(pids: readonly number[]): void {
   }
 }
 
+const folderPrefix = 'dw-testkit-nginx-';
+
+function isNginx(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nginx';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the nginx of a test process that died without `stop()` (killed, so its exit hook never ran):
+ * each instance folder names the process that owns it; when that one is gone, its nginx is stopped
+ * (SIGTERM: the master stops its workers) and the folder removed.
+ */
+function removeOrphans(): void {
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith(folderPrefix)) continue;
+    const dir = join(tmpdir(), entry);
+    const owner = readPidfile(join(dir, 'owner.pid'));
+    if (owner === undefined || processRuns(owner)) continue;
+    const master = readPidfile(join(dir, 'nginx.pid'));
+    if (master !== undefined && processRuns(master) && isNginx(master)) process.kill(master, 'SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Runs Debian's nginx as a private master process (never the system's service): prefix, config,
  * logs, pid and temp files in a temp folder, one plain-HTTP listener on a free loopback port,
@@ -179,9 +206,11 @@ export async function startNginx(options: StartNginxOptions = {}): Promise<Nginx
   const binary = options.binary ?? defaultNginxBinary;
   if (!existsSync(binary)) await ensureDebianPackage('nginx', binary);
 
+  removeOrphans();
   const httpPort = options.httpPort ?? (await freePort());
   await assertPortFree(httpPort, 'nginx HTTP listener');
-  const dir = mkdtempSync(join(tmpdir(), 'dw-testkit-nginx-'));
+  const dir = mkdtempSync(join(tmpdir(), folderPrefix));
+  writeFileSync(join(dir, 'owner.pid'), `${process.pid}\n`);
   const hostsDir = join(dir, 'proxy_host');
   for (const folder of ['logs', 'temp', 'proxy_host', 'conf.d/include'])
     mkdirSync(join(dir, folder), { recursive: true });
