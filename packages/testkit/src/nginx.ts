@@ -179,19 +179,28 @@ function isNginx(pid: number): boolean {
   }
 }
 
+/** SIGTERM (the master stops its workers), SIGKILL for the master and its workers after 5 s. */
+async function stopMaster(pid: number): Promise<void> {
+  const workers = childrenOf(pid);
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 5_000;
+  while (processRuns(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  killAll([pid, ...workers]);
+}
+
 /**
  * Stops the nginx of a test process that died without `stop()` (killed, so its exit hook never ran):
  * each instance folder names the process that owns it; when that one is gone, its nginx is stopped
- * (SIGTERM: the master stops its workers) and the folder removed.
+ * and then the folder removed.
  */
-function removeOrphans(): void {
+async function removeOrphans(): Promise<void> {
   for (const entry of readdirSync(tmpdir())) {
     if (!entry.startsWith(folderPrefix)) continue;
     const dir = join(tmpdir(), entry);
     const owner = readPidfile(join(dir, 'owner.pid'));
     if (owner === undefined || processRuns(owner)) continue;
     const master = readPidfile(join(dir, 'nginx.pid'));
-    if (master !== undefined && processRuns(master) && isNginx(master)) process.kill(master, 'SIGTERM');
+    if (master !== undefined && processRuns(master) && isNginx(master)) await stopMaster(master);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -206,7 +215,7 @@ export async function startNginx(options: StartNginxOptions = {}): Promise<Nginx
   const binary = options.binary ?? defaultNginxBinary;
   if (!existsSync(binary)) await ensureDebianPackage('nginx', binary);
 
-  removeOrphans();
+  await removeOrphans();
   const httpPort = options.httpPort ?? (await freePort());
   await assertPortFree(httpPort, 'nginx HTTP listener');
   const dir = mkdtempSync(join(tmpdir(), folderPrefix));
