@@ -9,11 +9,13 @@
 //   node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts --check   also exits 1 when a
 //                                                                                    blue-green request failed
 //   … --proxy npm [--npm-settle-ms 0]                                               through NPM's nginx
+//   … --in-flight                                                                   plus a request in flight at each switch
 //   … --deploys 4 --strategies blue-green                                            a quick look
 //
 // Starts (and removes again) what it needs: a Docker Engine when none answers, the fixture images, a local
 // registry, Caddy or nginx. Node runs this file by type stripping: erasable TypeScript only.
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
@@ -50,6 +52,9 @@ const { values: args } = parseArgs({
     proxy: { type: 'string', default: 'caddy' },
     // With --proxy npm: proxy-npm's settleMs (its default when absent), to see what the pause after a switch buys.
     'npm-settle-ms': { type: 'string' },
+    // One request per deploy in flight at the switch: sent in part before the route changes, the rest
+    // as soon as the switch returns. Off by default.
+    'in-flight': { type: 'boolean', default: false },
     deploys: { type: 'string', default: '20' },
     strategies: { type: 'string', default: 'blue-green,recreate' },
     'keep-alive-clients': { type: 'string', default: '2' },
@@ -186,11 +191,71 @@ function startLoad(port: number, host: string) {
   ]);
   return {
     result,
+    /** Counts a request sent outside the paced clients (the in-flight one). */
+    count: (outcome: Outcome, kind: string, sentAt: number) => {
+      result.requests++;
+      record(outcome, kind, sentAt);
+    },
     stop: async () => {
       stopped = true;
       await all;
       return { ...result, seconds: (performance.now() - startedAt) / 1000 };
     },
+  };
+}
+
+/**
+ * A request in flight at a switch: request line and Host go out before the route changes, the rest of
+ * its headers as soon as the switch returns. It counts like the others (200 with a version, or failed).
+ */
+async function beginInFlight(port: number, host: string) {
+  const sentAt = performance.now();
+  const socket = connect(port, '127.0.0.1');
+  let answer = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    answer += chunk;
+  });
+  const closed = new Promise<string | undefined>((resolve) => {
+    socket.once('error', (error) => resolve(error.message));
+    socket.once('close', () => resolve(undefined));
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.write(`GET /version HTTP/1.1\r\nHost: ${host}\r\n`);
+  return {
+    sentAt,
+    finish: async (): Promise<Outcome> => {
+      socket.write('Connection: close\r\n\r\n');
+      const timer = setTimeout(() => socket.destroy(new Error('no answer within 10 s')), 10_000);
+      const failure = await closed;
+      clearTimeout(timer);
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 'no answer';
+      const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+      const ok = status === '200' && /\bv[12]\b/.test(body);
+      return { ok, detail: failure ?? status, retryable: false, ms: performance.now() - sentAt };
+    },
+  };
+}
+
+/** The adapter, with `before` awaited ahead of each switch and `after` called once it returned. */
+function aroundSwitch(proxy: ReverseProxy, before: () => Promise<void>, after: () => void): ReverseProxy {
+  return {
+    id: proxy.id,
+    capabilities: proxy.capabilities,
+    ensureRoute: async (params) => {
+      await before();
+      try {
+        return await proxy.ensureRoute(params);
+      } finally {
+        after();
+      }
+    },
+    getRoute: (params) => proxy.getRoute(params),
+    removeRoute: (params) => proxy.removeRoute(params),
+    dispose: () => proxy.dispose(),
   };
 }
 
@@ -255,7 +320,21 @@ const front = await startFront(args.proxy);
 const image = `${registry.host}/${repository}`;
 const labels = testkitLabels({ [benchLabel]: runId });
 const target = createDockerTarget({ network, publish: true, labels, stopTimeoutSeconds: 5 });
-const proxy = front.proxy;
+// Armed while the load runs with --in-flight: the next switch gets a request in flight.
+let inFlightHost: string | undefined;
+let inFlight: Awaited<ReturnType<typeof beginInFlight>> | undefined;
+let inFlightOutcome: Promise<Outcome> | undefined;
+const proxy = args['in-flight']
+  ? aroundSwitch(
+      front.proxy,
+      async () => {
+        if (inFlightHost !== undefined) inFlight = await beginInFlight(front.httpPort, inFlightHost);
+      },
+      () => {
+        inFlightOutcome = inFlight?.finish();
+      },
+    )
+  : front.proxy;
 const releases: Release[] = [];
 
 try {
@@ -294,7 +373,14 @@ try {
     try {
       await sleep(1_000);
       for (let index = 0; index < deployCount && !load.result.capped; index++) {
+        if (args['in-flight']) inFlightHost = host;
         deploysMs.push(await deploy(releases[index % 2]!));
+        inFlightHost = undefined;
+        if (inFlight && inFlightOutcome) {
+          load.count(await inFlightOutcome, 'in flight at the switch', inFlight.sentAt);
+          inFlight = undefined;
+          inFlightOutcome = undefined;
+        }
         await sleep(250);
       }
       await sleep(1_000);
@@ -350,6 +436,11 @@ lines.push(
   `- Node ${process.version}; machine: ${availableParallelism()} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM`,
   `- Load: ${keepAliveClients} keep-alive + ${freshClients} new-connection clients, ${rate} requests/s in total, \`GET /version\` through ${front.name}`,
   `  (${maxRequests} requests or ${maxMs / 1000} s at most); each strategy: ${deployCount} deploys alternating v1/v2, 250 ms apart`,
+  ...(args['in-flight']
+    ? [
+        '- In flight: one more request per deploy, its request line sent before the switch and the rest of it as soon as the switch returns',
+      ]
+    : []),
   '',
   '| strategy | deploys | requests | failed | outages (median, max ms) | kept-alive retries | p50 ms | p99 ms | max ms | deploy median ms |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
