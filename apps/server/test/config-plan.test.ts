@@ -52,11 +52,13 @@ describe("the plan's config file", () => {
     const options = config.target.options as {
       network: string;
       auth: Record<string, { username: string; password: string }>;
-      stages: Record<string, { envFiles?: string[]; volumes?: string[] }>;
+      stages?: unknown;
     };
     expect(options.network).toBe('staging-net');
+    // Each stage's own options carry them: never the deprecated `stages` of the target.
+    expect(options.stages).toBe(undefined);
     for (const stage of ['dev', 'rel', 'prod']) {
-      expect(options.stages[`web-app-launcher/${stage}`]).toEqual({
+      expect(config.stageOptions.get(`web-app-launcher/${stage}`)).toEqual({
         envFiles: [join(planDir, 'envs/web-app-launcher.env')],
         volumes: [],
       });
@@ -92,8 +94,7 @@ describe("the plan's config file", () => {
       env: { MODE: 'production' },
       health: { path: '/ready', retries: 7 },
     });
-    const stages = (report.config!.target.options as { stages: Record<string, unknown> }).stages;
-    expect(stages['web-app-launcher/prod']).toEqual({
+    expect(report.config!.stageOptions.get('web-app-launcher/prod')).toEqual({
       envFiles: [join(dir, 'prod.env'), '/etc/app/secret.env'],
       volumes: [join(dir, 'data:/data'), 'app-cache:/cache:ro'],
     });

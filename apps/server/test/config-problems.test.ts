@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConfigProblem } from '@docker-watcher/core';
+import { type ConfigProblem, legacyStageOptionsNote } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { inspectConfigText } from '../src/config/load.ts';
@@ -201,7 +201,7 @@ projects:
       'registries.hub.defaultNamespace: camelCase keys are deprecated: write default_namespace',
       'registries.hub.pageSize: camelCase keys are deprecated: write page_size',
       'projects.web.stages.dev.policy.sameShape: camelCase keys are deprecated: write same_shape',
-      'global.target.stages: is deprecated: give each stage its settings where it is configured, at projects.<project>.stages.<stage>.target (read until the next minor release)',
+      `global.target.stages: ${legacyStageOptionsNote}`,
     ]);
     expect(report.config!.target.options).toMatchObject({
       stopTimeoutSeconds: 3,
@@ -421,6 +421,9 @@ projects:
       publish: 8080,
       restartPolicy: 'always',
       env: { MODE: 'prod' },
+      // The project's env_file and volumes join the stage's own options.
+      envFiles: [expect.stringMatching(/web-app-launcher\.env$/)],
+      volumes: [],
     });
     // A fixed host port rules out two releases at once: this stage recreates, and asking it for blue-green is refused.
     expect(valid.config!.projects[0]!.stages.prod!.deploy.strategy).toBe('recreate');
@@ -432,6 +435,10 @@ projects:
     );
     expect(lines(blueGreen.problems)).toEqual([
       'projects.web-app-launcher.stages.prod.target: blue-green runs two releases at once, but this stage publishes the fixed host port 8080: use strategy recreate',
+    ]);
+    // The project's env_file goes into the stage's own options: a stage that sets them there too keeps one.
+    expect(lines((await given('{ env_files: [/etc/own.env] }')).problems)).toEqual([
+      'projects.web-app-launcher.env_file: projects.web-app-launcher.stages.prod.target.env_files sets it too: keep one',
     ]);
     expect(lines((await given('{ publish: "eighty" }')).problems)).toEqual([
       expect.stringMatching(/^projects\.web-app-launcher\.stages\.prod\.target\.publish: /),
@@ -459,9 +466,7 @@ projects:
       ),
     );
     expect(lines(old.problems)).toEqual([]);
-    expect(lines(old.warnings)).toContain(
-      'global.target.stages: is deprecated: give each stage its settings where it is configured, at projects.<project>.stages.<stage>.target (read until the next minor release)',
-    );
+    expect(lines(old.warnings)).toContain(`global.target.stages: ${legacyStageOptionsNote}`);
   });
 
   it('reports a missing registries section once, and a wrong registry name beside a broken registry', async () => {

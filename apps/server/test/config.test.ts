@@ -341,6 +341,20 @@ projects:
     ).toBe(true);
   });
 
+  it('lists the stage options of each target type under the stage target section of the reference', async () => {
+    const reference = await configReferenceText();
+    const section = (type: string) => {
+      const start = reference.indexOf(`On a target of \`type: ${type}\`: the options a stage gives it`);
+      return start === -1 ? '' : reference.slice(start, reference.indexOf('\n## ', start));
+    };
+    for (const key of ['env_files', 'restart_policy', 'publish'])
+      expect(section('docker')).toContain(`| \`${key}\` |`);
+    for (const key of ['job', 'group', 'task', 'promote'])
+      expect(section('nomad')).toContain(`| \`${key}\` |`);
+    // A target without stage options gets no such section.
+    expect(section('memory')).toBe('');
+  });
+
   it("covers every adapter's options in the JSON Schema and the reference, in the file's spelling", async () => {
     const schema = JSON.parse(await configJsonSchemaText()) as Record<string, unknown>;
     const reference = await configReferenceText();

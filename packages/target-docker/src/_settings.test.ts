@@ -1,13 +1,20 @@
 import { parseOptions } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
-import { allowsBlueGreen, parseMemory, stageSettings } from './_settings.ts';
+import { fixedHostPort, legacyStageSettings, parseMemory, stageSettings } from './_settings.ts';
 import { type DockerTargetOptions, dockerTargetOptions } from './options.ts';
 
 const resolve = (input: DockerTargetOptions) => parseOptions(dockerTargetOptions, input);
+/** A stage's settings as the target reads them: the deprecated `stages` already read into its own options. */
+const settingsOf = (
+  options: ReturnType<typeof resolve>,
+  project: string,
+  stage: string,
+  own?: Parameters<typeof stageSettings>[1],
+) => stageSettings(options, legacyStageSettings(options, { project, stage }, own));
 
 describe('stage settings', () => {
   it('default to unless-stopped, no limits, not published', () => {
-    expect(stageSettings(resolve({}), 'web', 'dev')).toEqual({
+    expect(settingsOf(resolve({}), 'web', 'dev')).toEqual({
       env: {},
       envFiles: [],
       volumes: [],
@@ -17,7 +24,7 @@ describe('stage settings', () => {
     });
   });
 
-  it('merge target, stage and project/stage: env and labels by key, the rest replaced', () => {
+  it('merge target, the deprecated stage and project/stage: env and labels by key, the rest replaced', () => {
     const options = resolve({
       env: { A: 'target', B: 'target' },
       labels: { team: 'web' },
@@ -28,18 +35,18 @@ describe('stage settings', () => {
         'web/prod': { env: { C: 'web-prod' }, labels: { tier: 'edge' }, memory: 512 * 1024 * 1024 },
       },
     });
-    expect(stageSettings(options, 'web', 'prod')).toMatchObject({
+    expect(settingsOf(options, 'web', 'prod')).toMatchObject({
       env: { A: 'target', B: 'prod', C: 'web-prod' },
       labels: { team: 'web', tier: 'edge' },
       volumes: ['prod-data:/data'],
       memory: 512 * 1024 * 1024,
       cpus: 2,
     });
-    expect(stageSettings(options, 'api', 'prod')).toMatchObject({
+    expect(settingsOf(options, 'api', 'prod')).toMatchObject({
       env: { A: 'target', B: 'prod' },
       memory: 1024 ** 3,
     });
-    expect(stageSettings(options, 'web', 'dev')).toMatchObject({ volumes: ['data:/data'] });
+    expect(settingsOf(options, 'web', 'dev')).toMatchObject({ volumes: ['data:/data'] });
   });
 
   it("take the stage's own options (stageOptions) over every other level", () => {
@@ -48,9 +55,7 @@ describe('stage settings', () => {
       publish: true,
       stages: { 'web/prod': { env: { B: 'web-prod' }, cpus: 2 } },
     });
-    expect(
-      stageSettings(options, 'web', 'prod', { env: { C: 'own' }, publish: 8080, cpus: 1 }),
-    ).toMatchObject({
+    expect(settingsOf(options, 'web', 'prod', { env: { C: 'own' }, publish: 8080, cpus: 1 })).toMatchObject({
       env: { A: 'target', B: 'web-prod', C: 'own' },
       publish: 8080,
       cpus: 1,
@@ -66,9 +71,15 @@ describe('stage settings', () => {
     expect(() => parseMemory('lots')).toThrow();
   });
 
-  it('rule out blue-green when any level publishes a fixed host port', () => {
-    expect(allowsBlueGreen(resolve({ publish: true }))).toBe(true);
-    expect(allowsBlueGreen(resolve({ publish: 8080 }))).toBe(false);
-    expect(allowsBlueGreen(resolve({ stages: { prod: { publish: 80 } } }))).toBe(false);
+  it('read no stage options from a target without the deprecated stages', () => {
+    expect(legacyStageSettings(resolve({ env: { A: 'target' } }), { project: 'web', stage: 'dev' })).toBe(
+      undefined,
+    );
+  });
+
+  it('rule out side by side where a fixed host port is published', () => {
+    expect(fixedHostPort(resolve({ publish: true }))).toBe(undefined);
+    expect(fixedHostPort(resolve({ publish: 8080 }))).toBe('publishes the fixed host port 8080');
+    expect(fixedHostPort({ publish: 80 })).toBe('publishes the fixed host port 80');
   });
 });

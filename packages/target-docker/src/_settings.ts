@@ -1,3 +1,4 @@
+import type { StageRef } from '@docker-watcher/core';
 import type * as v from 'valibot';
 import type { dockerContainerSettings, ResolvedDockerTargetOptions } from './options.ts';
 
@@ -27,31 +28,9 @@ export function parseMemory(value: number | string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-/**
- * Top level, then the deprecated `stages[stage]` and `stages["project/stage"]`, then the stage's
- * own options (`stageOptions`, given with the stage).
- */
-export function stageSettings(
-  options: ResolvedDockerTargetOptions,
-  project: string,
-  stage: string,
-  own?: Settings,
-): StageSettings {
-  const levels: Settings[] = [options];
-  const byStage = options.stages?.[stage];
-  const byProjectStage = options.stages?.[`${project}/${stage}`];
-  if (byStage) levels.push(byStage);
-  if (byProjectStage) levels.push(byProjectStage);
-  if (own) levels.push(own);
-  let merged: Settings = {};
-  for (const level of levels) {
-    merged = {
-      ...merged,
-      ...definedOnly(level),
-      env: { ...merged.env, ...level.env },
-      labels: { ...merged.labels, ...level.labels },
-    };
-  }
+/** The stage's own options (`stageOptions`, given with the stage) over the target's top level. */
+export function stageSettings(options: ResolvedDockerTargetOptions, own?: Settings): StageSettings {
+  const merged = mergeSettings([options, ...(own ? [own] : [])]);
   return {
     env: merged.env ?? {},
     envFiles: merged.envFiles ?? [],
@@ -64,13 +43,43 @@ export function stageSettings(
   };
 }
 
+/** Later levels over earlier ones: `env` and `labels` merge key by key, other fields replace. */
+function mergeSettings(levels: readonly Settings[]): Settings {
+  let merged: Settings = {};
+  for (const level of levels) {
+    merged = {
+      ...merged,
+      ...definedOnly(level),
+      env: { ...merged.env, ...level.env },
+      labels: { ...merged.labels, ...level.labels },
+    };
+  }
+  return merged;
+}
+
+/**
+ * The deprecated `stages` option as one stage's own options: `stages[stage]`, then
+ * `stages["project/stage"]`, then the stage's own options over both.
+ */
+export function legacyStageSettings(
+  options: ResolvedDockerTargetOptions,
+  ref: StageRef,
+  own?: Settings,
+): Settings | undefined {
+  const levels = [options.stages?.[ref.stage], options.stages?.[`${ref.project}/${ref.stage}`], own].filter(
+    (level): level is Settings => level !== undefined,
+  );
+  return levels.length === 0 ? undefined : mergeSettings(levels);
+}
+
 function definedOnly(settings: Settings): Settings {
   const { env: _env, labels: _labels, ...rest } = settings;
   return Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Settings;
 }
 
-/** Whether every stage can run two releases side by side: a fixed host port cannot be held twice. */
-export function allowsBlueGreen(options: ResolvedDockerTargetOptions): boolean {
-  if (typeof options.publish === 'number') return false;
-  return Object.values(options.stages ?? {}).every((stage) => typeof stage.publish !== 'number');
+/** Why a stage cannot run two releases side by side: a fixed host port cannot be held twice. */
+export function fixedHostPort(settings: Settings): string | undefined {
+  return typeof settings.publish === 'number'
+    ? `publishes the fixed host port ${settings.publish}`
+    : undefined;
 }

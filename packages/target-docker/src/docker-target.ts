@@ -51,7 +51,7 @@ import {
   shortDigest,
 } from './_names.ts';
 import { createPullLogger, followPull } from './_pull.ts';
-import { allowsBlueGreen, stageSettings } from './_settings.ts';
+import { fixedHostPort, legacyStageSettings, stageSettings } from './_settings.ts';
 import {
   type DockerTargetOptions,
   dockerContainerSettings,
@@ -102,8 +102,6 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Deploy
   const settingsOf = (ref: StageRef) =>
     stageSettings(
       options,
-      ref.project,
-      ref.stage,
       context.stageOptions?.(ref) as v.InferOutput<typeof dockerContainerSettings> | undefined,
     );
   const network = options.network;
@@ -673,7 +671,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Deploy
 
   return {
     id,
-    capabilities: { blueGreen: allowsBlueGreen(options), canary: false },
+    capabilities: { blueGreen: fixedHostPort(options) === undefined, canary: false },
     docker,
 
     async pull({ spec, onLog, signal }) {
@@ -776,9 +774,16 @@ export const dockerTarget = defineDeployTarget({
   name: 'docker',
   options: dockerTargetOptions,
   stageOptions: dockerContainerSettings,
-  notSideBySide: (stageOptions) => {
-    const publish = (stageOptions as v.InferOutput<typeof dockerContainerSettings>).publish;
-    return typeof publish === 'number' ? `publishes the fixed host port ${publish}` : undefined;
+  notSideBySide: (stageOptions) =>
+    fixedHostPort(stageOptions as v.InferOutput<typeof dockerContainerSettings>),
+  legacyStageOptions: {
+    key: 'stages',
+    of: (options, ref, own) =>
+      legacyStageSettings(
+        options as ResolvedDockerTargetOptions,
+        ref,
+        own as v.InferOutput<typeof dockerContainerSettings> | undefined,
+      ),
   },
   secrets: ['password', 'key'],
   create: buildDockerTarget,

@@ -1,4 +1,4 @@
-import { ConfigError, parseOptions } from '@docker-watcher/core';
+import { ConfigError, createMemoryLogger, parseOptions } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
 import { createDockerTarget, dockerTarget } from './docker-target.ts';
 import { dockerTargetOptions } from './options.ts';
@@ -77,5 +77,27 @@ describe('dockerTargetOptions', () => {
       code: 'UNAVAILABLE',
       message: 'target:docker/edge is disposed',
     });
+  });
+
+  it('rules out side by side per stage: a fixed port in one stage (own options or the deprecated stages) leaves the others blue-green', async () => {
+    const logger = createMemoryLogger();
+    const target = createDockerTarget(
+      { stages: { prod: { publish: 8080 } } },
+      { logger, stageOptions: (ref) => (ref.stage === 'rel' ? { publish: 9090 } : undefined) },
+    );
+    expect(target.capabilities.blueGreen).toBe(true);
+    expect(target.notSideBySide?.({ project: 'web', stage: 'prod' })).toBe(
+      'publishes the fixed host port 8080',
+    );
+    expect(target.notSideBySide?.({ project: 'web', stage: 'rel' })).toBe(
+      'publishes the fixed host port 9090',
+    );
+    expect(target.notSideBySide?.({ project: 'web', stage: 'dev' })).toBe(undefined);
+    expect(logger.entries.filter((entry) => entry.level === 'warn').map((entry) => entry.message)).toEqual([
+      expect.stringMatching(
+        /^target:docker option stages is deprecated: .*projects\.<project>\.stages\.<stage>\.target/,
+      ),
+    ]);
+    await target.dispose();
   });
 });

@@ -6,8 +6,15 @@ import {
   type StateStore,
 } from '@docker-watcher/core';
 import { createOciRegistry } from '@docker-watcher/registry-oci';
-import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
-import type Docker from 'dockerode';
+import {
+  appFixture,
+  dockerClient,
+  pushImage,
+  startRegistry,
+  startSocketFaultProxy,
+  testkitLabel,
+} from '@docker-watcher/testkit';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adoptedDeployId,
@@ -222,6 +229,35 @@ describe('label mode on a real engine', () => {
       watcher.close();
     }
   });
+
+  it('looks again as soon as a broken events stream is back, not at the next resync', async () => {
+    const link = await startSocketFaultProxy();
+    const linked = new Docker({ host: '127.0.0.1', port: Number(new URL(link.url).port) });
+    const seen: string[][] = [];
+    const watcher = watchLabelledContainers({
+      docker: linked,
+      resyncMs: 3_600_000,
+      debounceMs: 100,
+      onChange: (discovery) => {
+        seen.push(discovery.stages.map((s) => s.container.name).filter((n) => n.includes(run.id)));
+      },
+    });
+    const extra = `dw-label-${run.id}-while-cut`;
+    try {
+      await watcher.ready;
+      expect(seen.at(-1)).toEqual([name]);
+      link.set('reset');
+      await expect.poll(() => link.faulted.get('reset') ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
+      const info = await runContainer(extra, { 'docker-watcher.enable': 'true' });
+      link.set('pass');
+      // Only the follower's reconnect can bring it: the resync is an hour away.
+      await expect.poll(() => seen.at(-1), { timeout: 60_000 }).toEqual([extra, name].sort());
+      await docker.getContainer(info.Id).remove({ force: true });
+    } finally {
+      watcher.close();
+      await link.stop();
+    }
+  }, 120_000);
 
   it('never touches a container without the label', async () => {
     const seen = new Set((await target.list({})).map((instance) => instance.id));

@@ -1,10 +1,14 @@
-import { request } from 'node:http';
 import { compileTagPolicy, createEngine, createMemoryStateStore, type Engine } from '@docker-watcher/core';
 import { createCaddyProxy } from '@docker-watcher/proxy-caddy';
 import { createOciRegistry } from '@docker-watcher/registry-oci';
 import { appPort, type CaddyInstance, dockerClient, startCaddy } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FixtureRegistry, startFixtureRegistry, testRun } from './support/fixtures.ts';
+import {
+  type FixtureRegistry,
+  startFixtureRegistry,
+  testRun,
+  versionThroughCaddy,
+} from './support/fixtures.ts';
 
 // A container the daemon restarts comes back on a new published port (`endpoint: address`). The
 // target reports the restart from the engine's event stream, and a webhook-only engine whose heal
@@ -31,25 +35,7 @@ afterAll(async () => {
   await caddy?.stop();
 });
 
-/** What Caddy answers for the stage's host name: the app's version, or the failure. */
-function throughCaddy(): Promise<string> {
-  return new Promise((resolve) => {
-    const req = request(
-      { host: '127.0.0.1', port: caddy.httpPort, path: '/version', headers: { host }, agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-      },
-    );
-    req.setTimeout(5_000, () => req.destroy(new Error('no answer within 5 s')));
-    req.on('error', (error) => resolve(`error ${error.message}`));
-    req.end();
-  });
-}
+const throughCaddy = () => versionThroughCaddy(caddy.httpPort, host);
 
 describe('a container the daemon restarts', () => {
   it('gets its route back at once from a webhook-only engine, long before the heal timer', async () => {

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { fixture } from '../test/support/fixtures.ts';
 import {
   bindingFor,
-  configuredJobIds,
   deployIdOf,
   instanceId,
   jobWithRelease,
+  legacyJobOf,
   locateTask,
   managedRelease,
   parseInstanceId,
@@ -36,10 +36,14 @@ const options = {
   },
 };
 
+/** A stage's binding as the target reads it: the deprecated `jobs` already read into its own options. */
+const bound = (ref: { project: string; stage: string }, own?: Parameters<typeof legacyJobOf>[2]) =>
+  bindingFor(options, ref, legacyJobOf(options, ref, own));
+
 describe('bindingFor', () => {
   it("takes the stage's own options over every key of jobs", () => {
     const own = { job: 'own-{stage}', promote: 'confirm' as const };
-    expect(bindingFor(options, { project: 'cache', stage: 'prod' }, own)).toEqual({
+    expect(bound({ project: 'cache', stage: 'prod' }, own)).toEqual({
       where: "the stage's target options",
       jobId: 'own-prod',
       group: undefined,
@@ -49,50 +53,32 @@ describe('bindingFor', () => {
     expect(bindingFor({ promote: 'auto' }, { project: 'web', stage: 'dev' })).toBeUndefined();
   });
 
-  it('takes the most specific key and fills the placeholders', () => {
-    expect(bindingFor(options, { project: 'cache', stage: 'prod' })).toEqual({
-      where: 'jobs["cache/prod"]',
+  it('reads the deprecated jobs: the most specific key, placeholders filled', () => {
+    expect(bound({ project: 'cache', stage: 'prod' })).toEqual({
+      where: "the stage's target options",
       jobId: 'example',
       group: undefined,
       task: undefined,
       promote: 'auto',
       endpoint: { host: 'cache.prod.consul', port: 6379 },
     });
-    expect(bindingFor(options, { project: 'cache', stage: 'dev' })).toMatchObject({
-      where: 'jobs["cache"]',
+    expect(bound({ project: 'cache', stage: 'dev' })).toMatchObject({
       jobId: 'cache-dev',
       promote: 'confirm',
     });
-    expect(bindingFor(options, { project: 'web', stage: 'dev' })).toMatchObject({
-      where: 'jobs["*"]',
+    expect(bound({ project: 'web', stage: 'dev' })).toMatchObject({
       jobId: 'apps-web-dev',
       group: 'main',
       task: 'app',
     });
-    expect(
-      bindingFor({ promote: 'auto', jobs: { web: { job: 'web' } } }, { project: 'api', stage: 'dev' }),
-    ).toBe(undefined);
-  });
-
-  it('configuredJobIds lists the ids the options name without a project-stage to fill in', () => {
-    expect(
-      configuredJobIds({
-        promote: 'auto',
-        jobs: {
-          'web/dev': { job: '{project}-{stage}' },
-          api: { job: '{project}-all' },
-          worker: { job: 'w-{stage}' },
-          '*': { job: 'shared' },
-        },
-      }),
-    ).toEqual(['web-dev', 'api-all', 'shared']);
+    expect(legacyJobOf({ jobs: { web: { job: 'web' } } }, { project: 'api', stage: 'dev' })).toBe(undefined);
   });
 });
 
 describe('locateTask', () => {
   it('finds the only group and its only task with an image', () => {
     const job = sampleJob();
-    const binding = bindingFor(options, { project: 'cache', stage: 'prod' });
+    const binding = bound({ project: 'cache', stage: 'prod' });
     const { group, task } = locateTask(job, binding!);
     expect([group.Name, task.Name]).toEqual(['cache', 'redis']);
   });
@@ -120,7 +106,7 @@ describe('locateTask', () => {
 describe('jobWithRelease', () => {
   it('sets repo@digest, the deploy in the task meta, project and stage in the job meta, and env', () => {
     const job = sampleJob();
-    const binding = bindingFor(options, spec)!;
+    const binding = bound(spec)!;
     const next = jobWithRelease(job, binding, spec);
     const task = next.TaskGroups?.[0]?.Tasks?.[0];
     expect(task?.Config).toEqual({
@@ -148,7 +134,7 @@ describe('jobWithRelease', () => {
   });
 
   it('managedRelease ignores jobs without our meta or with an image changed by hand', () => {
-    const binding = bindingFor(options, spec)!;
+    const binding = bound(spec)!;
     expect(managedRelease(sampleJob(), binding)).toBe(undefined);
     const next = jobWithRelease(sampleJob(), binding, spec);
     const task = next.TaskGroups?.[0]?.Tasks?.[0];

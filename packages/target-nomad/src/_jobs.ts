@@ -26,7 +26,7 @@ export const metaKeys = {
 export type PromoteMode = 'auto' | 'confirm';
 
 export interface JobBinding {
-  /** Where the binding is configured, for messages: `jobs["web-app/dev"]` (`web-app`, `*`) or the stage's own options. */
+  /** Where the binding is configured, for messages: the stage's own options. */
   readonly where: string;
   readonly jobId: string;
   readonly group?: string | undefined;
@@ -35,7 +35,6 @@ export interface JobBinding {
   readonly endpoint?: Endpoint | undefined;
 }
 
-type BindingOptions = Pick<ResolvedNomadTargetOptions, 'jobs' | 'promote'>;
 type JobEntry = v.InferOutput<typeof nomadJobBinding>;
 /** Where a stage's own job is configured, for messages. */
 const ownWhere = "the stage's target options";
@@ -43,44 +42,38 @@ const ownWhere = "the stage's target options";
 const fill = (template: string, ref: StageRef) =>
   template.replaceAll('{project}', ref.project).replaceAll('{stage}', ref.stage);
 
+/** The job of a project-stage, from its stage options (`own`); `undefined` for a stage that gives none. */
+export function bindingFor(
+  options: Pick<ResolvedNomadTargetOptions, 'promote'>,
+  ref: StageRef,
+  own?: JobEntry,
+): JobBinding | undefined {
+  if (!own) return undefined;
+  return {
+    where: ownWhere,
+    jobId: fill(own.job, ref),
+    group: own.group,
+    task: own.task,
+    promote: own.promote ?? options.promote,
+    ...(own.endpoint ? { endpoint: { host: fill(own.endpoint.host, ref), port: own.endpoint.port } } : {}),
+  };
+}
+
 /**
- * The job of a project-stage: the stage's own (its stage options) wins; then the deprecated `jobs`
- * keys, `project/stage` over `project` over `*`.
+ * The deprecated `jobs` option as one stage's own options: the stage's own win; then `project/stage`
+ * over `project` over `*`.
  */
-export function bindingFor(options: BindingOptions, ref: StageRef, own?: JobEntry): JobBinding | undefined {
-  if (own) return bindingOf(own, ownWhere, options, ref);
+export function legacyJobOf(
+  options: Pick<ResolvedNomadTargetOptions, 'jobs'>,
+  ref: StageRef,
+  own?: JobEntry,
+): JobEntry | undefined {
+  if (own) return own;
   const jobs = options.jobs ?? {};
   const key = [`${ref.project}/${ref.stage}`, ref.project, '*'].find((candidate) =>
     Object.hasOwn(jobs, candidate),
   );
-  const entry = key === undefined ? undefined : jobs[key];
-  if (key === undefined || entry === undefined) return undefined;
-  return bindingOf(entry, `jobs["${key}"]`, options, ref);
-}
-
-function bindingOf(entry: JobEntry, where: string, options: BindingOptions, ref: StageRef): JobBinding {
-  return {
-    where,
-    jobId: fill(entry.job, ref),
-    group: entry.group,
-    task: entry.task,
-    promote: entry.promote ?? options.promote,
-    ...(entry.endpoint
-      ? { endpoint: { host: fill(entry.endpoint.host, ref), port: entry.endpoint.port } }
-      : {}),
-  };
-}
-
-/** Job ids that follow from the options alone (templates need a project-stage to be filled). */
-export function configuredJobIds(options: BindingOptions): string[] {
-  const ids = new Set<string>();
-  for (const [key, entry] of Object.entries(options.jobs ?? {})) {
-    const [project, stage] = key.split('/');
-    if (project !== undefined && stage !== undefined) ids.add(fill(entry.job, { project, stage }));
-    else if (key !== '*' && !entry.job.includes('{stage}')) ids.add(entry.job.replaceAll('{project}', key));
-    else if (!/\{(project|stage)\}/.test(entry.job)) ids.add(entry.job);
-  }
-  return [...ids];
+  return key === undefined ? undefined : jobs[key];
 }
 
 export interface TaskLocation {

@@ -38,12 +38,12 @@ import {
 import { clip, redact } from './_errors.ts';
 import {
   bindingFor,
-  configuredJobIds,
   deployIdOf,
   imageOf,
   instanceId,
   type JobBinding,
   jobWithRelease,
+  legacyJobOf,
   locateTask,
   type ManagedRelease,
   managedRelease,
@@ -158,7 +158,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: DeployTa
   const call = async <S extends v.GenericSchema>(request: NomadRequest, schema: S) =>
     (await client.request(request, schema)).data;
 
-  /** A stage's job: its own options (`context.stageOptions`), else the deprecated `jobs`. */
+  /** A stage's job: its own options (`context.stageOptions`). */
   const bindingOfStage = (ref: StageRef) =>
     bindingFor(
       options,
@@ -739,7 +739,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: DeployTa
 
     async list({ project, stage, signal }) {
       guard(signal);
-      const ids = new Set(configuredJobIds(options));
+      const ids = new Set<string>();
       const own =
         project !== undefined && stage !== undefined ? bindingOfStage({ project, stage }) : undefined;
       if (own) ids.add(own.jobId);
@@ -833,6 +833,15 @@ export const nomadTarget = defineDeployTarget({
   name: 'nomad',
   options: nomadTargetOptions,
   stageOptions: nomadJobBinding,
+  legacyStageOptions: {
+    key: 'jobs',
+    of: (options, ref, own) =>
+      legacyJobOf(
+        options as ResolvedNomadTargetOptions,
+        ref,
+        own as v.InferOutput<typeof nomadJobBinding> | undefined,
+      ),
+  },
   secrets: nomadTargetSecrets,
   create: buildNomadTarget,
 });

@@ -151,11 +151,26 @@ describe('start', () => {
     await expectCoreError(target.start({ spec: spec(releases.v1, { stage: 'prod' }) }), 'CONFIG_INVALID');
   });
 
+  it("reads the deprecated jobs as the stages' own options, with one warning naming the option and the new form", async () => {
+    const { target, nomad, logger } = await setup({
+      target: { jobs: { 'web-app': { job: jobId, endpoint } } },
+    });
+    await target.start({ spec: spec() });
+    expect(nomad.job(jobId)?.TaskGroups[0]?.Tasks[0]?.Config.image).toBe(ref(releases.v1));
+    expect(logger.entries.filter((entry) => entry.level === 'warn').map((entry) => entry.message)).toEqual([
+      expect.stringMatching(
+        /^target:nomad option jobs is deprecated: .*projects\.<project>\.stages\.<stage>\.target/,
+      ),
+    ]);
+  });
+
   it('needs group and task for multi-group jobs and sidecars, and touches only that task', async () => {
     const seed = { extraGroup: true, sidecarImage: 'registry.test/team/envoy:1.30' };
     const unbound = await setup({ seed });
     const groups = await expectCoreError(unbound.target.start({ spec: spec() }), 'CONFIG_INVALID');
-    expect(groups.message).toMatch(/has 2 task groups \(web, worker\): set jobs\["web-app\/dev"\]\.group/);
+    expect(groups.message).toMatch(
+      /has 2 task groups \(web, worker\): set the stage's target options\.group/,
+    );
     const { target, nomad } = await setup({
       seed,
       target: { jobs: { 'web-app/dev': { job: jobId, group: 'web', task: 'app' } } },
@@ -168,7 +183,9 @@ describe('start', () => {
     ]);
     const noTask = await setup({ seed, target: { jobs: { 'web-app/dev': { job: jobId, group: 'web' } } } });
     const tasks = await expectCoreError(noTask.target.start({ spec: spec() }), 'CONFIG_INVALID');
-    expect(tasks.message).toMatch(/2 tasks with an image \(app, proxy\): set jobs\["web-app\/dev"\]\.task/);
+    expect(tasks.message).toMatch(
+      /2 tasks with an image \(app, proxy\): set the stage's target options\.task/,
+    );
     const wrong = await setup({ seed, target: { jobs: { 'web-app/dev': { job: jobId, group: 'api' } } } });
     await expectCoreError(wrong.target.start({ spec: spec() }), 'NOT_FOUND');
   });

@@ -302,7 +302,7 @@ function resolveAll(
       ...(definition?.notSideBySide ? { notSideBySide: definition.notSideBySide } : {}),
     };
   };
-  const { projects, stageTargets, stageOptions, stageSettings } = resolveProjects(ctx, {
+  const { projects, stageTargets, stageOptions } = resolveProjects(ctx, {
     projects: isMapping(file.projects) ? file.projects : {},
     broken,
     registryNames: isMapping(file.registries) ? Object.keys(registriesFile) : undefined,
@@ -320,7 +320,6 @@ function resolveAll(
   const targetSpecOf = (name: string | undefined, section: Record<string, unknown>) => {
     const path = name === undefined ? 'global.target' : `targets.${name}`;
     if (broken(path)) return undefined;
-    const own = [...stageSettings].filter(([key]) => stageTargets.get(key) === name);
     return resolveTarget(ctx, {
       target: { ...section },
       path,
@@ -331,7 +330,6 @@ function resolveAll(
           ? global.instance
           : instanceOfStore(global.store as string | Record<string, unknown> | undefined),
       credentials,
-      stageSettings: new Map(own),
     });
   };
   const targetSpec = targetSpecOf(undefined, target);

@@ -1,7 +1,8 @@
+import type { DeployTargetDefinition } from '@docker-watcher/core';
 import { serviceUrlExamples } from '@docker-watcher/notifiers';
-import { loadAllAdapters } from '../adapters.ts';
+import { type AdapterTables, loadAllAdapters } from '../adapters.ts';
 import { environmentSettings } from './environment.ts';
-import { descriptionOf, node, type SchemaNode, secretFieldsOf, unwrap } from './file-form.ts';
+import { descriptionOf, fileForm, node, type SchemaNode, secretFieldsOf, unwrap } from './file-form.ts';
 import { configSchemaFor } from './schema.ts';
 
 /**
@@ -207,10 +208,25 @@ function channelsText(): string[] {
   ];
 }
 
+/**
+ * The stage options of each target type (`defineDeployTarget({ stageOptions })`), in the file's
+ * spelling: what `projects.<project>.stages.<stage>.target` takes beside `name` on a target of that type.
+ */
+function stageOptionSections(adapters: AdapterTables, sections: Section[]): void {
+  for (const [type, { definition }] of adapters.target) {
+    const schema = (definition as DeployTargetDefinition).stageOptions;
+    if (!schema) continue;
+    const title = `On a target of \`type: ${type}\`: the options a stage gives it, beside \`name\`.`;
+    collect(node(fileForm(schema, [])), 'projects.<project>.stages.<stage>.target', sections, title);
+  }
+}
+
 /** The reference of every key: it loads every adapter, to describe them all. */
 export async function configReferenceText(): Promise<string> {
   const sections: Section[] = [];
-  collect(node(configSchemaFor(await loadAllAdapters())), '', sections);
+  const adapters = await loadAllAdapters();
+  collect(node(configSchemaFor(adapters)), '', sections);
+  stageOptionSections(adapters, sections);
   const out: string[] = [
     '# Docker Watcher configuration reference',
     '',

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import type { DeployTarget, Registry, RegistryLimits, ReverseProxy, StateStore } from '@docker-watcher/core';
+import {
+  type DeployTarget,
+  type DeployTargetDefinition,
+  legacyStageOptionsNote,
+  type Registry,
+  type RegistryLimits,
+  type ReverseProxy,
+  type StateStore,
+} from '@docker-watcher/core';
 import type { AdapterNeeds } from '../adapters.ts';
 import {
   type AdapterContext,
@@ -107,24 +115,17 @@ export interface TargetInput {
   /** `global.instance`, or the one derived from the store: the docker target's `instance` unless it sets its own. */
   readonly instance?: string;
   readonly credentials: readonly RegistryCredentials[];
-  /** Per `project/stage`: env files and volumes from the projects (docker target). */
-  readonly stageSettings: ReadonlyMap<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
 }
-
-/** The targets' options keyed by stage names that stage options replace: read with a warning for one release. */
-const keyedStageOptions: Readonly<Record<string, string>> = { docker: 'stages', nomad: 'jobs' };
 
 export function resolveTarget(
   ctx: AdapterContext,
   input: TargetInput,
 ): AdapterSpec<'target', DeployTarget> | undefined {
   const { type, reuse_registry_credentials: reuse, ...options } = input.target;
-  const keyed = Object.hasOwn(keyedStageOptions, String(type)) ? keyedStageOptions[String(type)]! : undefined;
-  if (keyed !== undefined && options[keyed] !== undefined)
-    ctx.warn(
-      `${input.path}.${keyed}`,
-      'is deprecated: give each stage its settings where it is configured, at projects.<project>.stages.<stage>.target (read until the next minor release)',
-    );
+  const legacy = (ctx.adapters.target.get(String(type))?.definition as DeployTargetDefinition | undefined)
+    ?.legacyStageOptions;
+  if (legacy && options[legacy.key] !== undefined)
+    ctx.warn(`${input.path}.${legacy.key}`, legacyStageOptionsNote);
   if (type !== 'docker') {
     if (input.network !== undefined)
       ctx.warn(
@@ -142,30 +143,6 @@ export function resolveTarget(
         auth[found.host] = { username: found.username, password: found.password };
     }
     options.auth = auth;
-  }
-  if (input.stageSettings.size > 0) {
-    const stages: Record<string, Section> = {
-      ...((options.stages as Record<string, Section> | undefined) ?? {}),
-    };
-    for (const [key, settings] of input.stageSettings) {
-      const own = { ...(stages[key] ?? {}) };
-      for (const [field, fileKey, value] of [
-        ['env_files', 'env_file', settings.envFiles],
-        ['volumes', 'volumes', settings.volumes],
-      ] as const) {
-        if (value === undefined) continue;
-        if (own[field] !== undefined) {
-          ctx.problem(
-            `${settings.path}.${fileKey}`,
-            `${input.path}.stages.${key}.${field} sets it too: keep one`,
-          );
-          continue;
-        }
-        own[field] = value;
-      }
-      stages[key] = own;
-    }
-    options.stages = stages;
   }
   return adapterSpec<'target', DeployTarget>(ctx, 'target', 'docker', options, input.path);
 }

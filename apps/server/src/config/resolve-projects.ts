@@ -15,7 +15,7 @@ import {
 } from '@docker-watcher/core';
 import type * as v from 'valibot';
 import { fileOptions, type ResolveContext } from './context.ts';
-import { fileForm, node, type SchemaNode, toAdapterOptions, toFilePath, unwrap } from './file-form.ts';
+import { fileForm, node, type SchemaNode, snake, toAdapterOptions, toFilePath, unwrap } from './file-form.ts';
 import type { ProjectConfig, StageConfig } from './schema.ts';
 
 /** `git.example.com/team/web-app` -> `team/web-app`; `team/web-app` stays. */
@@ -59,8 +59,6 @@ export interface ResolvedProjects {
   readonly stageTargets: Map<string, string>;
   /** The options each `project/stage` gives its target (validated, in the target's spelling). */
   readonly stageOptions: Map<string, unknown>;
-  /** Env files and volumes per `project/stage`, for the docker target. */
-  readonly stageSettings: Map<string, { envFiles?: string[]; volumes?: string[]; path: string }>;
 }
 
 type Health = ProjectConfig['healthcheck'];
@@ -101,7 +99,6 @@ const list = (value: string | string[] | undefined) =>
 
 export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): ResolvedProjects {
   const projects: EngineProject[] = [];
-  const stageSettings: ResolvedProjects['stageSettings'] = new Map();
   const stageTargets: ResolvedProjects['stageTargets'] = new Map();
   const stageOptions: ResolvedProjects['stageOptions'] = new Map();
   const hosts = new Map<string, string>();
@@ -172,7 +169,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
         if (alone) recreate.add(name);
       }
       if (!projectFieldsBroken)
-        containerSettings(ctx, target, project, stage, stagePath, `${id}/${name}`, stageSettings);
+        containerSettings(ctx, target, project, stage, stagePath, `${id}/${name}`, stageOptions);
       const env = { ...(project.env ?? {}), ...(stage.env ?? {}) };
       const port = stage.port ?? project.port;
       const health = healthOf(stage.healthcheck ?? project.healthcheck);
@@ -204,7 +201,7 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
         stages,
       });
   }
-  return { projects, stageTargets, stageOptions, stageSettings };
+  return { projects, stageTargets, stageOptions };
 }
 
 /** The config's `deadlines` (snake_case) as the engine's step deadlines; unset steps keep its defaults. */
@@ -361,7 +358,7 @@ function containerSettings(
   stage: StageConfig,
   path: string,
   key: string,
-  out: ResolvedProjects['stageSettings'],
+  out: ResolvedProjects['stageOptions'],
 ) {
   const envFiles = list(stage.env_file ?? project.env_file);
   const volumes = stage.volumes ?? project.volumes;
@@ -391,5 +388,15 @@ function containerSettings(
   }
   // Relative bind sources are relative to the config file, as in a compose file.
   const mounts = volumes?.map((volume) => (/^\.\.?\//.test(volume) ? absolute(volume) : volume));
-  out.set(key, { ...(files ? { envFiles: files } : {}), ...(mounts ? { volumes: mounts } : {}), path: from });
+  // Into the stage's docker options, where its own `target:` options could set them too.
+  const own = { ...((out.get(key) as Record<string, unknown> | undefined) ?? {}) };
+  for (const [field, fileKey, value] of [
+    ['envFiles', 'env_file', files],
+    ['volumes', 'volumes', mounts],
+  ] as const) {
+    if (value === undefined) continue;
+    if (own[field] === undefined) own[field] = value;
+    else ctx.problem(`${from}.${fileKey}`, `${path}.target.${snake(field)} sets it too: keep one`);
+  }
+  out.set(key, own);
 }

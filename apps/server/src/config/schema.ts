@@ -60,7 +60,14 @@ const healthcheck = v.union([
       ),
     ),
     interval_ms: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(10), v.description('Pause between probes.')),
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(10),
+        v.description(
+          'Longest pause between probes: the gate probes right after the start, then after 10 ms doubling up to this. A failed probe counts toward `retries` at most once per interval.',
+        ),
+      ),
       1_000,
     ),
     timeout_ms: v.optional(
@@ -72,7 +79,7 @@ const healthcheck = v.union([
         v.number(),
         v.integer(),
         v.minValue(1),
-        v.description('Failed probes in a row that fail the gate.'),
+        v.description('Failed probes, counted at most one per `interval_ms`, that fail the gate.'),
       ),
       3,
     ),

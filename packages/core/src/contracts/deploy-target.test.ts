@@ -2,7 +2,13 @@ import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { createMemoryLogger } from '../logger.ts';
 import { instantiate } from './adapter.ts';
-import { defineDeployTarget, type Instance, type LegacyDeployTarget } from './deploy-target.ts';
+import {
+  type DeployTargetContext,
+  defineDeployTarget,
+  type Instance,
+  type LegacyDeployTarget,
+} from './deploy-target.ts';
+import type { StageRef } from './release.ts';
 
 const instance: Instance = {
   id: 'i-1',
@@ -80,5 +86,73 @@ describe('defineDeployTarget', () => {
     expect(() => instantiate(definition, {})).toThrow(
       expect.objectContaining({ code: 'UNSUPPORTED', message: 'target:legacy does not implement revert()' }),
     );
+  });
+});
+
+describe('defineDeployTarget with stage options', () => {
+  const current = () => {
+    const { stop: _stop, ...rest } = legacyTarget([]);
+    return rest;
+  };
+  const port = v.object({ port: v.optional(v.number()) });
+  /** A target whose stages give a port, once per stage in a deprecated `ports` option keyed by stage name. */
+  const definition = defineDeployTarget({
+    name: 'ported',
+    options: v.object({ ports: v.optional(v.record(v.string(), v.number())) }),
+    stageOptions: port,
+    notSideBySide: (options: unknown) => {
+      const fixed = (options as v.InferOutput<typeof port>).port;
+      return fixed === undefined ? undefined : `holds port ${fixed}`;
+    },
+    legacyStageOptions: {
+      key: 'ports',
+      of: (options: unknown, ref: StageRef, own: unknown) => {
+        const old = (options as { ports?: Record<string, number> }).ports?.[ref.stage];
+        return own ?? (old === undefined ? undefined : { port: old });
+      },
+    },
+    secrets: [],
+    create: (_options, context: DeployTargetContext) => ({
+      ...current(),
+      retire: async () => {},
+      revert: async () => {},
+      // What the target reads: only the new form.
+      seen: (ref: StageRef) => context.stageOptions?.(ref),
+    }),
+  });
+  const dev = { project: 'web', stage: 'dev' };
+  const prod = { project: 'web', stage: 'prod' };
+
+  it("reads the deprecated form into each stage's options, the stage's own over it, with one warning naming the option and the new form", () => {
+    const logger = createMemoryLogger();
+    const context: DeployTargetContext = {
+      logger,
+      stageOptions: (ref) => (ref.stage === 'prod' ? { port: 443 } : undefined),
+    };
+    const target = instantiate(definition, { ports: { dev: 8080, prod: 80 } }, context);
+    expect(target.seen(dev)).toEqual({ port: 8080 });
+    expect(target.seen(prod)).toEqual({ port: 443 });
+    expect(logger.entries.map((entry) => [entry.level, entry.message])).toEqual([
+      [
+        'warn',
+        expect.stringMatching(
+          /^target:ported option ports is deprecated: give each stage its own options, at projects\.<project>\.stages\.<stage>\.target/,
+        ),
+      ],
+    ]);
+  });
+
+  it('says nothing of the deprecated form when the options do not use it', () => {
+    const logger = createMemoryLogger();
+    const context: DeployTargetContext = { logger, stageOptions: () => ({ port: 1 }) };
+    const target = instantiate(definition, {}, context);
+    expect(target.seen(dev)).toEqual({ port: 1 });
+    expect(logger.entries).toEqual([]);
+  });
+
+  it('tells, per stage, why its options cannot run two releases side by side', () => {
+    const target = instantiate(definition, { ports: { prod: 80 } });
+    expect(target.notSideBySide?.(prod)).toBe('holds port 80');
+    expect(target.notSideBySide?.(dev)).toBe(undefined);
   });
 });

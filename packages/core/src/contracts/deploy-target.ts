@@ -1,7 +1,13 @@
 import type * as v from 'valibot';
 import { CoreError } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
-import type { Adapter, AdapterContext, AdapterDefinition, CallOptions } from './adapter.ts';
+import {
+  type Adapter,
+  type AdapterContext,
+  type AdapterDefinition,
+  adapterId,
+  type CallOptions,
+} from './adapter.ts';
 import type { Release, StageRef } from './release.ts';
 
 export interface DeployTargetCapabilities {
@@ -21,9 +27,13 @@ export interface DeployTargetCapabilities {
 export interface HealthCheckSettings {
   /** HTTP path probed on the instance's endpoint, e.g. `/health`. Without it the image's own check or "still running" decides. */
   readonly path?: string;
+  /**
+   * The longest pause between probes: the gate probes right after the start, then after 10 ms
+   * doubling up to this. A failed probe counts toward `retries` at most once per interval.
+   */
   readonly intervalMs: number;
   readonly timeoutMs: number;
-  /** Consecutive failed probes (after the start period) that fail the gate. */
+  /** Failed probes (after the start period), counted at most one per `intervalMs`, that fail the gate. */
   readonly retries: number;
   readonly startPeriodMs: number;
 }
@@ -136,6 +146,13 @@ export interface DeployTarget extends Adapter {
   ): Promise<void>;
   /** The last lines an instance wrote, for the deploy record of a failed gate. */
   logs?(params: CallOptions & { readonly instance: Instance; readonly tail: number }): Promise<string[]>;
+  /**
+   * Why one stage cannot run two releases side by side (its stage options publish a fixed host
+   * port), in a few words, or `undefined` when it can. `defineDeployTarget` adds it from the
+   * definition's `notSideBySide`; the engine refuses `blue-green` for such a stage and defaults it
+   * to `recreate`.
+   */
+  notSideBySide?(ref: StageRef): string | undefined;
 }
 
 /** What a target gets at creation besides its options. */
@@ -164,7 +181,26 @@ export type DeployTargetDefinition<
    * with `recreate`; asking it for `blue-green` is a config error at the stage.
    */
   readonly notSideBySide?: (stageOptions: unknown) => string | undefined;
+  /**
+   * A deprecated spelling of stage options inside the target's own options, keyed by stage names
+   * (Docker's `stages`, Nomad's `jobs`), read for one release. `of` turns it into the stage options
+   * of one stage, with the stage's own (validated, or `undefined`) over it; `defineDeployTarget`
+   * does that once, warns once naming `key`, and the target reads only `context.stageOptions`.
+   */
+  readonly legacyStageOptions?: LegacyStageOptions;
 };
+
+/** A deprecated spelling of stage options in a target's own options, and how to read one stage's options from it. */
+export interface LegacyStageOptions {
+  /** The option that holds the old form, e.g. `stages`. */
+  readonly key: string;
+  /** The stage options of `ref` from the old form in `options`, `own` over them; `undefined` when neither gives any. */
+  readonly of: (options: unknown, ref: StageRef, own: unknown) => unknown;
+}
+
+/** What the deprecation warning of a target's old form of stage options says after the option's path. */
+export const legacyStageOptionsNote =
+  "is deprecated: give each stage its own options, at projects.<project>.stages.<stage>.target in the server's config or through the target's context.stageOptions in the SDK (read until the next minor release)";
 
 /**
  * A target written for core before `stop` split into `retire` and `revert`.
@@ -211,9 +247,46 @@ export function defineDeployTarget<S extends v.GenericSchema, A extends LegacyDe
 export function defineDeployTarget<S extends v.GenericSchema>(
   definition: Omit<AdapterDefinition<'target', S, DeployTarget | LegacyDeployTarget>, 'kind'>,
 ): DeployTargetDefinition<S, DeployTarget> {
+  const full = definition as DeployTargetDefinition<S>;
   return {
     kind: 'target',
     ...definition,
-    create: (options, context) => upgradeTarget(definition.create(options, context), context),
+    create: (options, context: DeployTargetContext) => {
+      const staged = withLegacyStageOptions(full, options, context);
+      return withStageCheck(full, upgradeTarget(definition.create(options, staged), staged), staged);
+    },
   };
+}
+
+/** The context with the old form of stage options read into `stageOptions`, when the options use it. */
+function withLegacyStageOptions(
+  definition: DeployTargetDefinition,
+  options: unknown,
+  context: DeployTargetContext,
+): DeployTargetContext {
+  const legacy = definition.legacyStageOptions;
+  const old = legacy && (options as Readonly<Record<string, unknown>>)[legacy.key];
+  if (!legacy || old === undefined) return context;
+  const target = adapterId('target', definition.name, context.instance);
+  (context.logger ?? silentLogger).warn(`${target} option ${legacy.key} ${legacyStageOptionsNote}`, {
+    target,
+  });
+  const own = context.stageOptions;
+  return { ...context, stageOptions: (ref) => legacy.of(options, ref, own?.(ref)) };
+}
+
+/** The target with `notSideBySide(ref)` from the definition's check of each stage's options. */
+function withStageCheck<A extends DeployTarget>(
+  definition: DeployTargetDefinition,
+  target: A,
+  context: DeployTargetContext,
+): A {
+  const check = definition.notSideBySide;
+  if (!check || target.notSideBySide) return target;
+  const upgraded = Object.create(target) as A & { notSideBySide: DeployTarget['notSideBySide'] };
+  upgraded.notSideBySide = (ref) => {
+    const options = context.stageOptions?.(ref);
+    return options === undefined ? undefined : check(options);
+  };
+  return upgraded;
 }

@@ -335,3 +335,76 @@ describe('deploy runner: a crash at every state', () => {
     else expect(resumed.state).toBe('rolled-back');
   });
 });
+
+describe('deploy runner: the health gate probe schedule', () => {
+  const gateHealth = { path: '/health', intervalMs: 1_000, timeoutMs: 1_000, retries: 2, startPeriodMs: 0 };
+
+  /** A candidate whose first `failing` probes fail (connection refused while it starts); every pause recorded. */
+  function gated(failing: number, health = gateHealth) {
+    const store = createMemoryStateStore();
+    const memory = createMemoryDeployTarget();
+    let probes = 0;
+    const target: typeof memory = {
+      ...memory,
+      checkHealth: async (params) =>
+        ++probes <= failing
+          ? { status: 'unhealthy', detail: 'GET /health: connection refused' }
+          : memory.checkHealth(params),
+    };
+    const pauses: number[] = [];
+    const deps: DeployRunnerDeps = {
+      store,
+      target,
+      proxy: createMemoryReverseProxy(),
+      bus: createEventBus(),
+      wait: async (ms) => void pauses.push(ms),
+    };
+    const deploy = async () => {
+      await store.createDeploy({
+        deploy: {
+          id: 'd1',
+          project: 'web-app',
+          stage: 'dev',
+          release: v1,
+          trigger: 'auto',
+          state: 'pending',
+          data: {},
+        },
+      });
+      return runDeploy(deps, { deployId: 'd1', settings: settings({ health }) });
+    };
+    return { deploy, pauses, store, probes: () => probes };
+  }
+
+  it('probes right after the start, then after 10 ms doubling, not a whole interval later', async () => {
+    const { deploy, pauses } = gated(3);
+    expect((await deploy()).state).toBe('succeeded');
+    expect(pauses).toEqual([10, 20, 40]);
+  });
+
+  it('does not let the fast early probes use up the retries', async () => {
+    // With a 10 s interval, the probes at 0, 10, 30, 70 … 5110 ms fail: the first alone counts.
+    const { deploy, pauses, store } = gated(10, { ...gateHealth, intervalMs: 10_000, retries: 1 });
+    const record = await deploy();
+    expect(record.state).toBe('succeeded');
+    expect(pauses.slice(0, 9)).toEqual([10, 20, 40, 80, 160, 320, 640, 1_280, 2_560]);
+    const lines = (await store.readLog({ deployId: 'd1' })).map((line) => line.line);
+    expect(lines).toContain(
+      'health probe 2 unhealthy: GET /health: connection refused (1 failed so far, this one not counted)',
+    );
+  });
+
+  it('still fails after retries + 1 failures an interval apart', async () => {
+    const { deploy, pauses, store } = gated(Number.POSITIVE_INFINITY);
+    const record = await deploy();
+    expect(record.state).toBe('rolled-back');
+    expect(record.error?.message).toMatch(/failed its health check 3 times/);
+    const lines = (await store.readLog({ deployId: 'd1' })).map((line) => line.line);
+    expect(lines.filter((line) => /failed so far\)$/.test(line)).map((line) => line.slice(-17))).toEqual([
+      '(1 failed so far)',
+      '(2 failed so far)',
+      '(3 failed so far)',
+    ]);
+    expect(Math.max(...pauses)).toBeLessThanOrEqual(gateHealth.intervalMs);
+  });
+});

@@ -9,6 +9,7 @@ import { type Logger, silentLogger } from '../logger.ts';
 import { defaultStepDeadlines, type StageDeploySettings } from './deploy-settings.ts';
 import { assertTransition, type DeployState, isFinalDeployState } from './deploy-states.ts';
 import type { Leftover } from './leftovers.ts';
+import { createProbeSchedule } from './probe-schedule.ts';
 import { awaitDecision, closePromotionApproval, openPromotionApproval, refusal } from './promotion.ts';
 import { recordSuccess } from './stage-history.ts';
 import { withDeadline } from './step-deadline.ts';
@@ -177,7 +178,13 @@ export async function runDeploy(
   ) => withDeadline(step, ms, run, cancellable ? signal : undefined);
 
   /** The gate speaks: each probe as an event and a log line. */
-  const probed = async (attempt: number, report: HealthReport, failures: number, deadline: number) => {
+  const probed = async (
+    attempt: number,
+    report: HealthReport,
+    failures: number,
+    deadline: number,
+    counted: boolean,
+  ) => {
     const healthy = report.status === 'healthy';
     bus.emit({
       type: 'deploy:health-checked',
@@ -193,8 +200,8 @@ export async function runDeploy(
     if (healthy) await log('info', `health gate passed${detail}`);
     else
       await log(
-        report.status === 'starting' ? 'info' : 'warn',
-        `health probe ${attempt} ${report.status}${detail} (${failures} failed so far)`,
+        counted ? 'warn' : 'info',
+        `health probe ${attempt} ${report.status}${detail} (${failures} failed so far${report.status === 'unhealthy' && !counted ? ', this one not counted' : ''})`,
       );
   };
 
@@ -215,8 +222,12 @@ export async function runDeploy(
     // The gate gives up once the start period and all retries could have passed.
     const deadline =
       started + health.startPeriodMs + (health.retries + 1) * (health.intervalMs + health.timeoutMs);
+    // Right after the start, then backing off up to the interval; see createProbeSchedule for
+    // which failures count toward the retries.
+    const schedule = createProbeSchedule(health);
     let failures = 0;
     for (let attempt = 1; ; attempt++) {
+      schedule.probing();
       const report = await bounded(
         'a health probe',
         deadlines.probeMs,
@@ -224,8 +235,9 @@ export async function runDeploy(
         cancellable,
       );
       const inStartPeriod = Date.now() - started < health.startPeriodMs;
-      if (report.status === 'unhealthy' && !inStartPeriod) failures += 1;
-      await probed(attempt, report, failures, deadline);
+      const counted = report.status === 'unhealthy' && !inStartPeriod && schedule.countFailure();
+      if (counted) failures += 1;
+      await probed(attempt, report, failures, deadline, counted);
       if (report.status === 'healthy') return;
       if (report.status === 'exited') {
         throw releaseFault(
@@ -250,7 +262,7 @@ export async function runDeploy(
           ),
         );
       }
-      await wait(health.intervalMs, cancellable ? signal : undefined);
+      await wait(schedule.nextPause(), cancellable ? signal : undefined);
     }
   };
 

@@ -41,7 +41,7 @@ import { type PollTicks, pollTicks } from './poll-ticks.ts';
 import { ReplicaLeases } from './replica-leases.ts';
 import { RouteHealing } from './route-healing.ts';
 import { StageQueue } from './stage-queue.ts';
-import { type StageTargets, stageTargetsOf } from './stage-targets.ts';
+import { checkStageStrategies, type StageTargets, stageStrategy, stageTargetsOf } from './stage-targets.ts';
 
 export interface EngineOptions {
   readonly projects: readonly EngineProject[];
@@ -229,6 +229,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   const projects = new Map(options.projects.map((p) => [p.id, p]));
   const watched = new Map<string, Watched>();
+  checkStageStrategies(options.projects, targets);
   for (const project of options.projects) {
     if (!registries[project.registry]) {
       throw new CoreError(
@@ -344,7 +345,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   const settingsOf = (ref: StageRef, config: EngineStage): StageDeploySettings => ({
     ...config.deploy,
-    strategy: config.deploy.strategy ?? (targets.of(ref).capabilities.blueGreen ? 'blue-green' : 'recreate'),
+    strategy: stageStrategy(targets.of(ref), ref, config.deploy.strategy),
     health: config.deploy.health ?? defaultHealthCheck,
     deadlines: { ...options.deadlines, ...config.deploy.deadlines },
   });

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, silentLogger } from '@docker-watcher/core';
 import type Docker from 'dockerode';
+import { followContainerEvents } from '../_events.ts';
 import { candidateContainers } from './container-facts.ts';
 import {
   type LabelledStage,
@@ -90,12 +92,14 @@ export interface WatchLabelledContainersOptions extends LabelModeOptions {
   readonly resyncMs?: number;
   /** Quiet time after a container event before looking. Default 500 ms. */
   readonly debounceMs?: number;
+  /** How long the first look waits for the events stream to open. Default 5 s. */
+  readonly followWaitMs?: number;
   readonly logger?: Logger;
 }
 
 /**
  * Follows the engine's container events plus a periodic resync, and reports each change of the
- * labelled stages. A lost events stream is opened again on the next resync.
+ * labelled stages. A broken events stream is opened again with backoff, and looked past at once.
  */
 export function watchLabelledContainers(options: WatchLabelledContainersOptions): LabelWatcher {
   const { docker } = options;
@@ -106,7 +110,6 @@ export function watchLabelledContainers(options: WatchLabelledContainersOptions)
   let running: Promise<void> | undefined;
   let again = false;
   let debounce: NodeJS.Timeout | undefined;
-  let events: NodeJS.ReadableStream | undefined;
 
   const look = async () => {
     const found = await discoverLabelledContainers({
@@ -146,34 +149,34 @@ export function watchLabelledContainers(options: WatchLabelledContainersOptions)
       });
     return running;
   };
-  const follow = async () => {
-    if (events || lifetime.signal.aborted) return;
-    try {
-      const stream = (await docker.getEvents({
-        filters: { type: ['container'], event: ['create', 'destroy', 'start', 'die', 'rename', 'update'] },
-        abortSignal: lifetime.signal,
-      } as Docker.GetEventsOptions)) as NodeJS.ReadableStream;
-      events = stream;
-      stream.on('data', () => {
-        clearTimeout(debounce);
-        debounce = setTimeout(() => void resync(), options.debounceMs ?? 500);
-      });
-      const lost = () => {
-        if (events === stream) events = undefined;
-      };
-      stream.on('end', lost);
-      stream.on('error', lost);
-    } catch (error) {
-      if (!lifetime.signal.aborted)
-        logger.warn('could not follow the engine’s events', { error: String(error) });
-    }
+  const lookSoon = () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => void resync(), options.debounceMs ?? 500);
   };
-  const timer = setInterval(() => {
-    void follow();
-    void resync();
-  }, options.resyncMs ?? 60_000);
+  // The one follower of the engine's events (it reconnects after a break, and a gap means
+  // missed events: look again). The first look waits for the stream, so that nothing between
+  // the listing and the stream's start is missed, but not for an engine that does not answer.
+  const following = followContainerEvents({
+    docker,
+    actions: ['create', 'destroy', 'start', 'die', 'rename', 'update'],
+    labels: [],
+    signal: lifetime.signal,
+    logger,
+    onEvent: lookSoon,
+    onGap: lookSoon,
+  }).then(
+    () => true,
+    () => false,
+  );
+  const timer = setInterval(() => void resync(), options.resyncMs ?? 60_000);
   timer.unref();
-  const ready = follow().then(resync);
+  const ready = Promise.race([following, sleep(options.followWaitMs ?? 5_000, false, { ref: false })]).then(
+    async (open) => {
+      // Opened late: look once more, for what happened before it.
+      if (!open) void following.then((late) => late && !lifetime.signal.aborted && resync());
+      await resync();
+    },
+  );
   return {
     current: () => last,
     ready,
@@ -182,8 +185,6 @@ export function watchLabelledContainers(options: WatchLabelledContainersOptions)
       lifetime.abort();
       clearInterval(timer);
       clearTimeout(debounce);
-      (events as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
-      events = undefined;
     },
   };
 }

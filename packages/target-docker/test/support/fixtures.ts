@@ -2,6 +2,7 @@
 // every deploy pulls `127.0.0.1:<port>/<repo>@sha256:…` as in production; targets labelled per run
 // so that cleanup removes exactly what this test file created.
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import type { Release } from '@docker-watcher/core';
 import {
   type AppRelease,
@@ -151,4 +152,24 @@ export async function fetchText(endpoint: { host: string; port: number }, path: 
     signal: AbortSignal.timeout(2_000),
   });
   return (await response.text()).trim();
+}
+
+/** What Caddy's plain-HTTP listener answers for `host`'s `/version`: `<status> <body>`, or the failure. */
+export function versionThroughCaddy(port: number, host: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/version', headers: { host }, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
+      },
+    );
+    req.setTimeout(5_000, () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', (error) => resolve(`error ${error.message}`));
+    req.end();
+  });
 }

@@ -9,6 +9,7 @@ import {
   type MemoryLogger,
   type Release,
   type StageDeploySettings,
+  type StageRef,
   type StepDeadlines,
 } from '@docker-watcher/core';
 import { runDeploy } from '@docker-watcher/core/testing';
@@ -72,16 +73,18 @@ export async function setup(
     nomad.behave(releases[name].digest, behaviour);
   }
   const logger = createMemoryLogger();
+  // `web-app/dev` gives its job in its stage options, unless a test binds jobs the deprecated way.
+  const stageOptions = (ref: StageRef) =>
+    ref.project === 'web-app' && ref.stage === 'dev' ? { job: jobId, endpoint } : undefined;
   const target = createNomadTarget(
     {
       address: nomad.url,
       token,
-      jobs: { 'web-app/dev': { job: jobId, endpoint } },
       blockingQueryWaitMs: 2_000,
       deploymentTimeoutMs: 10_000,
       ...options.target,
     },
-    { logger },
+    { logger, ...(options.target?.jobs ? {} : { stageOptions }) },
   );
   cleanups.push(async () => {
     await target.dispose();
