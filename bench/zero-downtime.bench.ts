@@ -1,16 +1,21 @@
-// Zero downtime: a bounded request loop through a real Caddy while the fixture app is deployed 20 times in a
+// Zero downtime: a bounded request loop through a real proxy while the fixture app is deployed 20 times in a
 // row (v1 and v2 alternating, by digest from a local registry, on the real Docker Engine), once with the
 // blue-green strategy and once with recreate for contrast. Engine side at SDK level: runDeploy from core
-// with target-docker and proxy-caddy.
+// with target-docker and proxy-caddy (a real Caddy), or with `--proxy npm` proxy-npm driving the loopback
+// Nginx Proxy Manager of proxy-npm's tests in its real-nginx mode: each switch renders the host's config
+// as NPM does into a real nginx, runs `nginx -t` and `nginx -s reload`, and the load goes through that nginx.
 //
 //   node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts           prints a markdown report
 //   node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts --check   also exits 1 when a
 //                                                                                    blue-green request failed
+//   … --proxy npm [--npm-settle-ms 0]                                               through NPM's nginx
+//   … --in-flight                                                                   plus a request in flight at each switch
 //   … --deploys 4 --strategies blue-green                                            a quick look
 //
 // Starts (and removes again) what it needs: a Docker Engine when none answers, the fixture images, a local
-// registry, Caddy. Node runs this file by type stripping: erasable TypeScript only.
+// registry, Caddy or nginx. Node runs this file by type stripping: erasable TypeScript only.
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
@@ -18,9 +23,11 @@ import {
   createMemoryStateStore,
   type DeployStrategy,
   type Release,
+  type ReverseProxy,
 } from '@docker-watcher/core';
 import { runDeploy } from '@docker-watcher/core/testing';
 import { createCaddyProxy } from '@docker-watcher/proxy-caddy';
+import { createNpmProxy } from '@docker-watcher/proxy-npm';
 import { createDockerTarget } from '@docker-watcher/target-docker';
 import {
   appFixture,
@@ -30,15 +37,24 @@ import {
   ensureDockerEngine,
   pushImage,
   startCaddy,
+  startNginx,
   startRegistry,
   testkitLabels,
 } from '@docker-watcher/testkit';
+import { startFakeNpm } from '../packages/proxy-npm/test/fake-npm.ts';
 import { quantile } from './_quantile.ts';
 import { removeDeployed } from './_remove-deployed.ts';
 
 const { values: args } = parseArgs({
   options: {
     check: { type: 'boolean', default: false },
+    // caddy: a real Caddy through its admin API; npm: NPM's API (loopback) over a real nginx.
+    proxy: { type: 'string', default: 'caddy' },
+    // With --proxy npm: proxy-npm's settleMs (its default when absent), to see what the pause after a switch buys.
+    'npm-settle-ms': { type: 'string' },
+    // One request per deploy in flight at the switch: sent in part before the route changes, the rest
+    // as soon as the switch returns. Off by default.
+    'in-flight': { type: 'boolean', default: false },
     deploys: { type: 'string', default: '20' },
     strategies: { type: 'string', default: 'blue-green,recreate' },
     'keep-alive-clients': { type: 'string', default: '2' },
@@ -56,6 +72,7 @@ const freshClients = Number(args['fresh-clients']);
 const rate = Number(args.rate);
 const maxRequests = Number(args['max-requests']);
 const maxMs = Number(args['max-seconds']) * 1000;
+if (args.proxy !== 'caddy' && args.proxy !== 'npm') throw new Error('--proxy is caddy or npm');
 
 const benchLabel = 'docker-watcher-bench.run';
 const runId = `zero-downtime-${process.pid}`;
@@ -103,7 +120,7 @@ interface LoadResult {
   requests: number;
   failed: number;
   keptAliveRetries: number;
-  /** Of answered-as-expected requests only: a 502 from Caddy is quick and would flatter the figures. */
+  /** Of answered-as-expected requests only: a 502 from the proxy is quick and would flatter the figures. */
   latencies: number[];
   /** When each failed request was sent (ms since the load started). */
   failedAt: number[];
@@ -174,10 +191,115 @@ function startLoad(port: number, host: string) {
   ]);
   return {
     result,
+    /** Counts a request sent outside the paced clients (the in-flight one). */
+    count: (outcome: Outcome, kind: string, sentAt: number) => {
+      result.requests++;
+      record(outcome, kind, sentAt);
+    },
     stop: async () => {
       stopped = true;
       await all;
       return { ...result, seconds: (performance.now() - startedAt) / 1000 };
+    },
+  };
+}
+
+/**
+ * A request in flight at a switch: request line and Host go out before the route changes, the rest of
+ * its headers as soon as the switch returns. It counts like the others (200 with a version, or failed).
+ */
+async function beginInFlight(port: number, host: string) {
+  const sentAt = performance.now();
+  const socket = connect(port, '127.0.0.1');
+  let answer = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    answer += chunk;
+  });
+  const closed = new Promise<string | undefined>((resolve) => {
+    socket.once('error', (error) => resolve(error.message));
+    socket.once('close', () => resolve(undefined));
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.write(`GET /version HTTP/1.1\r\nHost: ${host}\r\n`);
+  return {
+    sentAt,
+    finish: async (): Promise<Outcome> => {
+      socket.write('Connection: close\r\n\r\n');
+      const timer = setTimeout(() => socket.destroy(new Error('no answer within 10 s')), 10_000);
+      const failure = await closed;
+      clearTimeout(timer);
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 'no answer';
+      const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+      const ok = status === '200' && /\bv[12]\b/.test(body);
+      return { ok, detail: failure ?? status, retryable: false, ms: performance.now() - sentAt };
+    },
+  };
+}
+
+/** The adapter, with `before` awaited ahead of each switch and `after` called once it returned. */
+function aroundSwitch(proxy: ReverseProxy, before: () => Promise<void>, after: () => void): ReverseProxy {
+  return {
+    id: proxy.id,
+    capabilities: proxy.capabilities,
+    ensureRoute: async (params) => {
+      await before();
+      try {
+        return await proxy.ensureRoute(params);
+      } finally {
+        after();
+      }
+    },
+    getRoute: (params) => proxy.getRoute(params),
+    removeRoute: (params) => proxy.removeRoute(params),
+    dispose: () => proxy.dispose(),
+  };
+}
+
+/** The proxy the load goes through, and the adapter that switches it. */
+interface Front {
+  readonly name: string;
+  readonly httpPort: number;
+  readonly proxy: ReverseProxy;
+  /** Disposes of the adapter, then stops what the front started. */
+  stop(): Promise<void>;
+}
+
+async function startFront(kind: 'caddy' | 'npm'): Promise<Front> {
+  if (kind === 'caddy') {
+    const caddy = await startCaddy({ zeroDropReloads: true });
+    const proxy = createCaddyProxy({ adminUrl: caddy.adminUrl, server: caddy.serverName, tls: 'off' });
+    return {
+      name: 'Caddy',
+      httpPort: caddy.httpPort,
+      proxy,
+      stop: async () => {
+        await proxy.dispose();
+        await caddy.stop();
+      },
+    };
+  }
+  const nginx = await startNginx();
+  const npm = await startFakeNpm({ nginx });
+  // The adapter as a user runs it: its own defaults, settle pause included unless --npm-settle-ms says otherwise.
+  const settle = args['npm-settle-ms'];
+  const proxy = createNpmProxy({
+    url: npm.url,
+    email: npm.user.email,
+    password: npm.user.password,
+    ...(settle === undefined ? {} : { settleMs: Number(settle) }),
+  });
+  return {
+    name: "NPM's nginx",
+    httpPort: nginx.httpPort,
+    proxy,
+    stop: async () => {
+      await proxy.dispose();
+      await npm.close();
+      await nginx.stop();
     },
   };
 }
@@ -194,11 +316,25 @@ const engine = await ensureDockerEngine();
 const docker = dockerClient();
 await buildFixtureImages(docker);
 const registry = await startRegistry();
-const caddy = await startCaddy({ zeroDropReloads: true });
+const front = await startFront(args.proxy);
 const image = `${registry.host}/${repository}`;
 const labels = testkitLabels({ [benchLabel]: runId });
 const target = createDockerTarget({ network, publish: true, labels, stopTimeoutSeconds: 5 });
-const proxy = createCaddyProxy({ adminUrl: caddy.adminUrl, server: caddy.serverName, tls: 'off' });
+// Armed while the load runs with --in-flight: the next switch gets a request in flight.
+let inFlightHost: string | undefined;
+let inFlight: Awaited<ReturnType<typeof beginInFlight>> | undefined;
+let inFlightOutcome: Promise<Outcome> | undefined;
+const proxy = args['in-flight']
+  ? aroundSwitch(
+      front.proxy,
+      async () => {
+        if (inFlightHost !== undefined) inFlight = await beginInFlight(front.httpPort, inFlightHost);
+      },
+      () => {
+        inFlightOutcome = inFlight?.finish();
+      },
+    )
+  : front.proxy;
 const releases: Release[] = [];
 
 try {
@@ -228,16 +364,23 @@ try {
       return performance.now() - started;
     };
 
-    // Warm-up: both images pulled, the first release serving through Caddy before the load starts.
+    // Warm-up: both images pulled, the first release serving through the proxy before the load starts.
     await deploy(releases[0]!);
     await deploy(releases[1]!);
-    const load = startLoad(caddy.httpPort, host);
+    const load = startLoad(front.httpPort, host);
     const deploysMs: number[] = [];
     let loadResult: LoadResult & { seconds: number };
     try {
       await sleep(1_000);
       for (let index = 0; index < deployCount && !load.result.capped; index++) {
+        if (args['in-flight']) inFlightHost = host;
         deploysMs.push(await deploy(releases[index % 2]!));
+        inFlightHost = undefined;
+        if (inFlight && inFlightOutcome) {
+          load.count(await inFlightOutcome, 'in flight at the switch', inFlight.sentAt);
+          inFlight = undefined;
+          inFlightOutcome = undefined;
+        }
         await sleep(250);
       }
       await sleep(1_000);
@@ -255,9 +398,8 @@ try {
     images: releases.map((release) => `${image}@${release.digest}`),
     markerPrefix: 'zd-',
   });
-  await proxy.dispose();
   await target.dispose();
-  await caddy.stop();
+  await front.stop();
   await registry.stop();
   await engine.stop();
 }
@@ -282,7 +424,7 @@ function outages(failedAt: readonly number[]): number[] {
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(1) : ms.toFixed(0));
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 lines.push(
-  '# zero-downtime benchmark',
+  `# zero-downtime benchmark${args.proxy === 'npm' ? " through NPM's nginx" : ''}`,
   '',
   '```sh',
   ['node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts', ...process.argv.slice(2)].join(
@@ -292,8 +434,13 @@ lines.push(
   '',
   `- Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
   `- Node ${process.version}; machine: ${availableParallelism()} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM`,
-  `- Load: ${keepAliveClients} keep-alive + ${freshClients} new-connection clients, ${rate} requests/s in total, \`GET /version\` through Caddy`,
+  `- Load: ${keepAliveClients} keep-alive + ${freshClients} new-connection clients, ${rate} requests/s in total, \`GET /version\` through ${front.name}`,
   `  (${maxRequests} requests or ${maxMs / 1000} s at most); each strategy: ${deployCount} deploys alternating v1/v2, 250 ms apart`,
+  ...(args['in-flight']
+    ? [
+        '- In flight: one more request per deploy, its request line sent before the switch and the rest of it as soon as the switch returns',
+      ]
+    : []),
   '',
   '| strategy | deploys | requests | failed | outages (median, max ms) | kept-alive retries | p50 ms | p99 ms | max ms | deploy median ms |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SchemaSet } from './json-schema.ts';
+import { configureHost, type NpmNginx, nginxHealthy, removeHostConfig } from './npm-nginx.ts';
 
 /**
  * A loopback Nginx Proxy Manager (2.15) for tests: the parts of its API Docker Watcher uses, with
@@ -25,6 +26,12 @@ import { SchemaSet } from './json-schema.ts';
  * - an empty bearer token is a 404; certificates list custom certificates' private keys in `meta`;
  * - with `htmlErrors` set, NPM's own nginx answers every API call with that status and an HTML page
  *   (its backend is down).
+ *
+ * With `nginx` (the testkit's `startNginx()`), the fake also does what NPM does to its nginx: every
+ * create, update, enable, disable and delete renders the host's config in NPM's template form into
+ * that nginx's `hostsDir`, runs `nginx -t` and `nginx -s reload` in NPM's order, and answers only then;
+ * nginx's own verdict sets `meta` (a failing `nginx -t` of the whole config first acts as `nginxBroken`).
+ * Traffic through `nginx.httpPort` then reaches what the hosts forward to.
  */
 
 const schemaRoot = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'npm-schema');
@@ -176,9 +183,15 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startFakeNpm(
-  options: { users?: FakeNpmUser[]; tokenLifetimeMs?: number } = {},
-): Promise<FakeNpm> {
+export interface FakeNpmOptions {
+  users?: FakeNpmUser[];
+  tokenLifetimeMs?: number;
+  /** A real nginx to write host configs for and reload, as NPM does (see above). */
+  nginx?: NpmNginx;
+}
+
+export async function startFakeNpm(options: FakeNpmOptions = {}): Promise<FakeNpm> {
+  const nginx = options.nginx;
   const users = options.users ?? [{ email: 'watcher@example.com', password: 'fake-npm-Pa55word!' }];
   const requests: FakeRequest[] = [];
   const tokens = new Map<string, { email: string; expiresAt: number }>();
@@ -226,10 +239,14 @@ export async function startFakeNpm(
   };
 
   /** NPM's internalNginx.configure: drop the old file, write the new one, `nginx -t`, record the verdict in meta. */
-  const configure = (host: ProxyHostRecord): void => {
+  const configure = async (host: ProxyHostRecord): Promise<void> => {
     configs.delete(host.id);
-    if (!host.enabled) return;
-    const failure = state.nginxFails?.(host);
+    if (!host.enabled) {
+      if (nginx) await removeHostConfig(nginx, host.id);
+      return;
+    }
+    const failure =
+      state.nginxFails?.(host) ?? (nginx ? await configureHost(nginx, structuredClone(host)) : undefined);
     if (failure !== undefined) {
       host.meta = { ...host.meta, nginx_online: false, nginx_err: failure };
       return;
@@ -241,6 +258,10 @@ export async function startFakeNpm(
       forward_port: host.forward_port,
     });
   };
+
+  /** NPM tests nginx's whole config before it touches a host: a failure there stops the change. */
+  const broken = async (): Promise<boolean> =>
+    state.nginxBroken || (nginx !== undefined && !(await nginxHealthy(nginx)));
 
   const owner = (email: string) => ({
     id: 1,
@@ -424,8 +445,8 @@ export async function startFakeNpm(
         if (taken) return ok(error(res, 400, `${taken} is already in use`));
         const host = newHost({ ...fields, meta: (fields.meta as Record<string, unknown> | undefined) ?? {} });
         // The row is in; nginx's check fails after it: no config, meta as inserted, a 500.
-        if (state.nginxBroken) return ok(error(res, 500, 'Internal Error'));
-        configure(host);
+        if (await broken()) return ok(error(res, 500, 'Internal Error'));
+        await configure(host);
         // NPM answers with the row as inserted: nginx's verdict shows only on a later read.
         const answer = present(host, ['certificate', 'owner', 'access_list'], session.email);
         answer.meta = {};
@@ -448,13 +469,14 @@ export async function startFakeNpm(
         }
         Object.assign(host, fields, { modified_on: iso() });
         // The record holds the new values; nginx keeps what it loaded, meta keeps its old verdict.
-        if (state.nginxBroken) return ok(error(res, 500, 'Internal Error'));
-        configure(host);
+        if (await broken()) return ok(error(res, 500, 'Internal Error'));
+        await configure(host);
         return ok(send(res, 200, present(host, ['certificate', 'owner', 'access_list'], session.email)));
       }
       if (rest.length === 1 && method === 'DELETE') {
         hosts.delete(host.id);
         configs.delete(host.id);
+        if (nginx) await removeHostConfig(nginx, host.id);
         return ok(send(res, 200, true));
       }
       if (rest.length === 2 && method === 'POST' && (rest[1] === 'enable' || rest[1] === 'disable')) {
@@ -462,8 +484,8 @@ export async function startFakeNpm(
         if (host.enabled === enable)
           return ok(error(res, 400, `Host is already ${enable ? 'enabled' : 'disabled'}`));
         host.enabled = enable;
-        if (state.nginxBroken) return ok(error(res, 500, 'Internal Error'));
-        configure(host);
+        if (await broken()) return ok(error(res, 500, 'Internal Error'));
+        await configure(host);
         return ok(send(res, 200, true));
       }
     }
@@ -493,7 +515,8 @@ export async function startFakeNpm(
     },
     seedHost: (fields) => {
       const host = newHost({ forward_host: '10.0.0.9', forward_port: 8080, ...fields });
-      configure(host);
+      // Without a real nginx this settles at once; with one, the host is live after its reload.
+      void configure(host);
       return structuredClone(host);
     },
     seedCertificate: (fields) => {

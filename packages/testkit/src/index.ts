@@ -12,6 +12,7 @@ export * from './image-cleanup.ts';
 export * from './labels.ts';
 export * from './loopback-server.ts';
 export * from './machine-state.ts';
+export * from './nginx.ts';
 export * from './node-image.ts';
 export * from './oci-seed.ts';
 export * from './ports.ts';

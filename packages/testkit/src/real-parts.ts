@@ -1,4 +1,4 @@
-// The real parts of a test run (a Docker Engine, the fixture images, Caddy's package) are made
+// The real parts of a test run (a Docker Engine, the fixture images, Caddy's and nginx's packages) are made
 // ready once per run, on the first request, by vitest's main process (the global setup's broker):
 // a test file that never imports the testkit never waits for them, and one that does waits here.
 import { request } from 'node:http';
@@ -9,6 +9,7 @@ import { dockerClient, removeTestkitResources } from './docker-client.ts';
 import { type DockerEngine, ensureDockerEngine } from './docker-engine.ts';
 import { buildFixtureImages } from './fixture-images.ts';
 import { imageReferences } from './machine-state.ts';
+import { defaultNginxBinary } from './nginx.ts';
 import { removePrivateEngines } from './private-engine.ts';
 import { runEnv } from './test-run.ts';
 
@@ -22,7 +23,7 @@ export interface RealParts {
 
 /**
  * The engine (started, and Debian's docker.io installed, when none answers), the leftovers of runs
- * that ended removed, the fixture images built when their content changed, and Caddy and Chromium
+ * that ended removed, the fixture images built when their content changed, and Caddy, nginx and Chromium
  * installed (once here, rather than by test files racing each other for dpkg's lock).
  */
 export async function ensureRealParts(): Promise<RealParts> {
@@ -36,6 +37,7 @@ export async function ensureRealParts(): Promise<RealParts> {
     const engineMs = performance.now() - started;
     const built = await buildFixtureImages(docker);
     await ensureDebianPackage('caddy', defaultCaddyBinary);
+    await ensureDebianPackage('nginx', defaultNginxBinary);
     await ensureChromium();
     const summary =
       `testkit: engine ${engine.startedByUs ? 'started' : 'reused'} in ${Math.round(engineMs)} ms; ` +
