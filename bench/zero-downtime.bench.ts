@@ -9,7 +9,7 @@
 //   node --conditions=@docker-watcher/source bench/zero-downtime.bench.ts --check   also exits 1 when a
 //                                                                                    blue-green request failed
 //   … --proxy npm [--npm-settle-ms 0]                                               through NPM's nginx
-//   … --in-flight                                                                   plus a request in flight at each switch
+//   … --no-in-flight                                                                without the request in flight at each switch
 //   … --deploys 4 --strategies blue-green                                            a quick look
 //
 // Starts (and removes again) what it needs: a Docker Engine when none answers, the fixture images, a local
@@ -46,6 +46,7 @@ import { quantile } from './_quantile.ts';
 import { removeDeployed } from './_remove-deployed.ts';
 
 const { values: args } = parseArgs({
+  allowNegative: true,
   options: {
     check: { type: 'boolean', default: false },
     // caddy: a real Caddy through its admin API; npm: NPM's API (loopback) over a real nginx.
@@ -54,7 +55,7 @@ const { values: args } = parseArgs({
     'npm-settle-ms': { type: 'string' },
     // One request per deploy in flight at the switch: sent in part before the route changes, the rest
     // as soon as the switch returns. Off by default.
-    'in-flight': { type: 'boolean', default: false },
+    'in-flight': { type: 'boolean', default: true },
     deploys: { type: 'string', default: '20' },
     strategies: { type: 'string', default: 'blue-green,recreate' },
     'keep-alive-clients': { type: 'string', default: '2' },
