@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeployTarget } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
-import type { Registry, RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
+import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
 import { type Release, type StageRef, stageKey } from '../contracts/release.ts';
 import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import type {
@@ -18,12 +18,7 @@ import { createEventBus, type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
-import {
-  defaultRegistryConcurrency,
-  limitRegistry,
-  RegistryLimiter,
-  type RegistryLimits,
-} from '../registry-limiter.ts';
+import type { RegistryLimiter, RegistryLimits } from '../registry-limiter.ts';
 import { decide, defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
 import {
@@ -35,9 +30,10 @@ import {
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { type LeftoverStatus, LeftoverSweeper } from './leftovers.ts';
-import { LookCoalescer } from './look-coalescer.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
-import { type PollTicks, pollTicks } from './poll-ticks.ts';
+import { RepositoryLooks } from './observe/polling.ts';
+import { limitedRegistries, type Watched, watchedRepositories } from './observe/registries.ts';
+import { RegistryView, TagNotLinkedYet } from './observe/registry-view.ts';
 import { ReplicaLeases } from './replica-leases.ts';
 import { RouteHealing } from './route-healing.ts';
 import { StageQueue } from './stage-queue.ts';
@@ -128,12 +124,6 @@ interface DeployJob {
   readonly ref: StageRef;
 }
 
-interface Watched {
-  readonly registry: string;
-  readonly repository: string;
-  readonly stages: Array<StageRef & { readonly config: EngineStage }>;
-}
-
 export interface Engine {
   readonly bus: EventBus;
   /** Resumes or rolls back unfinished deploys, reconciles every stage, starts polling. */
@@ -192,18 +182,6 @@ export interface Engine {
   leftovers(): LeftoverStatus[];
 }
 
-/** A tag the registry lists while its manifest does not resolve yet: the next look acts on it. */
-class TagNotLinkedYet extends CoreError {
-  readonly tag: string;
-  constructor(repository: string, tag: string) {
-    super('UNAVAILABLE', `${tag} is listed in ${repository} but its manifest does not resolve yet`, {
-      retryable: true,
-      details: { repository, tag },
-    });
-    this.tag = tag;
-  }
-}
-
 export function createEngine(options: EngineOptions): Engine {
   const { proxy } = options;
   const targets = stageTargetsOf(options.target);
@@ -228,47 +206,16 @@ export function createEngine(options: EngineOptions): Engine {
   const at = () => new Date().toISOString();
 
   const projects = new Map(options.projects.map((p) => [p.id, p]));
-  const watched = new Map<string, Watched>();
-  for (const project of options.projects) {
-    if (!registries[project.registry]) {
-      throw new CoreError(
-        'CONFIG_INVALID',
-        `projects.${project.id}.registry: no registry named ${project.registry}`,
-      );
-    }
-    const key = repoKey(project.registry, project.repository);
-    const entry = watched.get(key) ?? {
-      registry: project.registry,
-      repository: project.repository,
-      stages: [],
-    };
-    for (const [stage, config] of Object.entries(project.stages)) {
+  const watched = watchedRepositories(options.projects, registries);
+  for (const project of options.projects)
+    for (const [stage, config] of Object.entries(project.stages))
       pauseOf(`projects.${project.id}.stages.${stage}.deployRetryBaseMs`, config.deployRetryBaseMs);
-      entry.stages.push({ project: project.id, stage, config });
-    }
-    watched.set(key, entry);
-  }
-  /** Last listing per repository: decisions between cycles (API calls, webhooks) use it. */
-  const tagCache = new Map<string, string[]>();
-  /** Bumped when a repository's listing changes: part of a stage's decision fingerprint. */
-  const tagVersions = new Map<string, number>();
+  const view = new RegistryView();
   /** Repositories webhooks reported changed, durable until acted on; their tags' digests are resolved anew. */
   const inbox = new ObservationInbox({ store, logger });
   const repushed = (repo: string, tag: string) => inbox.tags(repo).includes(tag);
-  /**
-   * Digests of candidate tags, per repository and tag, with the listing version they were resolved
-   * at: a release held for a click (or a confirmation) costs no request per cycle while nothing changed.
-   */
-  const resolved = new Map<string, { readonly version: number; readonly digests: Map<string, string> }>();
   /** Per stage: the inputs of its last decision; unchanged inputs need no new decision. */
   const decided = new Map<string, string>();
-  const backoffUntil = new Map<string, number>();
-  const failures = new Map<string, number>();
-  /** Why a repository's last look failed, for `plan`: cleared by the next look that acts. */
-  const lookFailed = new Map<string, string>();
-  /** Looks in a row that found the registry still linking a notified tag; quick ones up to `unlistedLooks`. */
-  const unlisted = new Map<string, number>();
-  const unlistedLooks = 8;
   const inFlight = new Set<Promise<unknown>>();
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
@@ -276,9 +223,6 @@ export function createEngine(options: EngineOptions): Engine {
   const stageRetries = new Map<string, NodeJS.Timeout>();
   /** Deploys this replica queued or runs, by stage: the rest of the store's unfinished ones are other replicas'. */
   const localJobs = new Map<string, Set<string>>();
-  let timer: NodeJS.Timeout | undefined;
-  /** When poll cycles start (from the first one, in `start`). */
-  let ticks: PollTicks | undefined;
   let started = false;
   const leases = new ReplicaLeases({
     store,
@@ -398,9 +342,7 @@ export function createEngine(options: EngineOptions): Engine {
       repository: project.repository,
       ...(signal ? { signal } : {}),
     });
-    const key = repoKey(project.registry, project.repository);
-    tagCache.set(key, tags);
-    tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
+    view.relisted(repoKey(project.registry, project.repository), tags);
     return tags;
   };
 
@@ -438,7 +380,7 @@ export function createEngine(options: EngineOptions): Engine {
     else {
       // Before the first listing (or after it failed), look now; a failure means no candidate yet.
       const tags =
-        tagCache.get(repoKey(project.registry, project.repository)) ??
+        view.tags(repoKey(project.registry, project.repository)) ??
         (await listNow(project, signal).catch((error: unknown) => {
           adapterError(registries[project.registry]!.id, 'listTags', error);
           return [];
@@ -452,19 +394,13 @@ export function createEngine(options: EngineOptions): Engine {
     const watchesDigest = pin !== undefined || config.policy.kind === 'pin';
     const repo = repoKey(project.registry, project.repository);
     if (!watchesDigest && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
-    const version = tagVersions.get(repo) ?? 0;
-    // A new listing forgets every digest of the repository: a re-push may hide behind any change.
-    let known = resolved.get(repo);
-    if (known?.version !== version) {
-      known = { version, digests: new Map() };
-      resolved.set(repo, known);
-    }
-    const cached = known.digests.get(tag);
+    const known = view.digests(repo);
+    const cached = known.get(tag);
     if (!watchesDigest && cached && !repushed(repo, tag)) return { tag, digest: cached };
     const digest = await resolveDigest(ref, tag, signal);
-    if (digest) known.digests.set(tag, digest);
+    if (digest) known.set(tag, digest);
     // Listed but without a manifest: the registry is linking the tag right now (see registryCatchingUp).
-    if (!digest && tagCache.get(repo)?.includes(tag)) throw new TagNotLinkedYet(project.repository, tag);
+    if (!digest && view.tags(repo)?.includes(tag)) throw new TagNotLinkedYet(project.repository, tag);
     return digest ? { tag, digest } : undefined;
   };
 
@@ -489,7 +425,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (memo) {
       // Same tags, same stage state, same candidate: the last decision stands, and costs no reads.
       const project = projectOf(ref);
-      const fingerprint = `${tagVersions.get(repoKey(project.registry, project.repository)) ?? 0}|${state?.revision ?? 0}|${candidate?.tag}@${candidate?.digest}`;
+      const fingerprint = `${view.version(repoKey(project.registry, project.repository))}|${state?.revision ?? 0}|${candidate?.tag}@${candidate?.digest}`;
       if (decided.get(stageKey(ref)) === fingerprint) return { candidate, decision: undefined };
       decided.set(stageKey(ref), fingerprint);
     }
@@ -808,106 +744,6 @@ export function createEngine(options: EngineOptions): Engine {
     return decision;
   };
 
-  /** After a failed look, the repository waits; twice as long with each failure in a row (max 30 min). */
-  const backOff = (key: string, failure: CoreError, what: string) => {
-    const count = (failures.get(key) ?? 0) + 1;
-    failures.set(key, count);
-    const pause = Math.min(backoffBaseMs * 2 ** (count - 1), 30 * 60_000);
-    backoffUntil.set(key, Date.now() + Math.max(failure.retryAfterMs ?? 0, pause));
-    lookFailed.set(key, `${what} failed (${failure.code}: ${failure.message})`);
-  };
-
-  /**
-   * Distribution notifies of a tagged push before it links the tag, and lists a tag before the tag's
-   * link is written: a look in between sees the listing without the notified tag, or the tag without
-   * a manifest. Acting then would settle the notification and lose the push. Such a look acts on
-   * nothing: the notification stays marked ("waiting: a notification is being looked at") and the
-   * look comes again soon, `unlistedLooks` times at most, then at the usual pace with a warning.
-   */
-  const registryCatchingUp = (key: string, repository: string, tags: readonly string[], look: () => void) => {
-    if (tags.length === 0) return false;
-    const looks = (unlisted.get(key) ?? 0) + 1;
-    if (looks > unlistedLooks) {
-      if (looks === unlistedLooks + 1)
-        logger.warn(
-          `the registry still lacks a tag of ${repository} a notification named: looking at the usual pace`,
-          {
-            repository,
-            tags,
-            looks: unlistedLooks,
-          },
-        );
-      unlisted.set(key, looks);
-      return false;
-    }
-    unlisted.set(key, looks);
-    logger.debug(`the registry lacks a tag of ${repository} a notification named, yet: looking again`, {
-      repository,
-      tags,
-      look: looks,
-    });
-    inbox.retry(key, Date.now() + Math.min(50 * 2 ** looks, 2_000), look);
-    return true;
-  };
-
-  /**
-   * Lists one repository's tags once and reconciles every stage that watches it. A webhook's mark
-   * is cleared only when every stage acted; otherwise the look is tried again after the backoff.
-   */
-  const refreshRepository = async (entry: Watched, signal: AbortSignal) => {
-    const key = repoKey(entry.registry, entry.repository);
-    const look = () => void track(refreshRepository(entry, lifetime.signal));
-    const waitUntil = backoffUntil.get(key) ?? 0;
-    if (waitUntil > Date.now()) return inbox.retry(key, waitUntil, look);
-    const mark = inbox.current(key);
-    const registry = registries[entry.registry]!;
-    let tags: string[];
-    try {
-      tags = await registry.listTags({ repository: entry.repository, signal });
-      const previous = tagCache.get(key);
-      if (!previous || previous.length !== tags.length || previous.some((tag, i) => tag !== tags[i])) {
-        tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
-      }
-      tagCache.set(key, tags);
-    } catch (error) {
-      if (signal.aborted) return;
-      const failure = toCoreError(error);
-      backOff(key, failure, `listing the tags of ${entry.repository}`);
-      adapterError(registry.id, 'listTags', failure);
-      return inbox.retry(key, backoffUntil.get(key)!, look);
-    }
-    const unlistedTags = inbox.tags(key).filter((tag) => !tags.includes(tag));
-    if (registryCatchingUp(key, entry.repository, unlistedTags, look)) return;
-    let settled = true;
-    const unlinked: string[] = [];
-    for (const stage of entry.stages) {
-      if (stage.config.promoteFrom) continue;
-      try {
-        if (!(await reconcileStage(stage, signal, true)).settled) settled = false;
-      } catch (error) {
-        settled = false;
-        if (error instanceof TagNotLinkedYet && (unlisted.get(key) ?? 0) < unlistedLooks) {
-          unlinked.push(error.tag);
-          continue;
-        }
-        adapterError(registry.id, 'reconcile', error);
-        if (!signal.aborted)
-          backOff(key, toCoreError(error), `acting on ${entry.repository} for ${stageKey(stage)}`);
-      }
-    }
-    if (signal.aborted || registryCatchingUp(key, entry.repository, unlinked, look)) return;
-    if (settled && (await inbox.settle(key, mark))) {
-      unlisted.delete(key);
-      failures.delete(key);
-      backoffUntil.delete(key);
-      lookFailed.delete(key);
-      return;
-    }
-    // Another replica held a stage, or the store could not clear the mark: look again soon.
-    if ((backoffUntil.get(key) ?? 0) <= Date.now()) backoffUntil.set(key, Date.now() + backoffBaseMs);
-    inbox.retry(key, backoffUntil.get(key)!, look);
-  };
-
   /**
    * Deploys another replica left unfinished and gave up (it crashed, or lost the store): whoever
    * takes their stage's lease first resumes or rolls them back.
@@ -945,30 +781,24 @@ export function createEngine(options: EngineOptions): Engine {
     );
   };
 
-  const pollOnce = async () => {
-    const signal = lifetime.signal;
-    // Followers only stand by: the leader's listings would cost the registry a second time.
-    if (!leases.leader) return;
-    const byRegistry = new Map<string, Watched[]>();
-    for (const entry of watched.values()) {
-      const entries = byRegistry.get(entry.registry);
-      if (entries) entries.push(entry);
-      else byRegistry.set(entry.registry, [entry]);
-    }
-    await Promise.all(
-      [...byRegistry.values()].map(async (entries) => {
-        let next = 0;
-        const worker = async () => {
-          while (next < entries.length && !signal.aborted) {
-            const entry = entries[next++]!;
-            await refreshRepository(entry, signal);
-          }
-        };
-        const concurrency = limiters.get(entries[0]!.registry)!.concurrency;
-        await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
-      }),
-    );
-  };
+  const looks = new RepositoryLooks({
+    registries,
+    limiters,
+    watched,
+    view,
+    inbox,
+    logger,
+    intervalMs: pollIntervalMs,
+    jitter,
+    coalesceMs,
+    backoffBaseMs,
+    active: () => leases.leader,
+    reconcile: (ref, signal) => reconcileStage(ref, signal, true),
+    track,
+    onError: adapterError,
+    signal: lifetime.signal,
+  });
+  const observe = (entry: Watched) => looks.observe(entry);
 
   /** Route healing on its own timer and on restarts the target reports: webhook-only servers heal too. */
   const healing = proxy
@@ -987,44 +817,6 @@ export function createEngine(options: EngineOptions): Engine {
         onError: adapterError,
       })
     : undefined;
-
-  const schedule = () => {
-    if (pollIntervalMs <= 0 || stopping || !ticks) return;
-    const { delayMs, skipped } = ticks.next(Date.now());
-    if (skipped > 0)
-      logger.debug(`a poll cycle took longer than the poll period: ${skipped} cycle(s) skipped`, {
-        skipped,
-        periodMs: pollIntervalMs,
-      });
-    timer = setTimeout(() => {
-      void track(pollOnce()).finally(schedule);
-    }, delayMs);
-  };
-
-  const looks = new LookCoalescer<Watched>(coalesceMs, (key, entry) => {
-    backoffUntil.delete(key);
-    void track(refreshRepository(entry, lifetime.signal));
-  });
-
-  const observe = (entry: Watched) => {
-    if (!stopping) looks.observe(repoKey(entry.registry, entry.repository), entry);
-  };
-
-  /**
-   * A repository whose last look failed (what its stages wait for, and when the next look comes), or
-   * that a notification marked and no look has settled yet.
-   */
-  const waitingFor = (project: EngineProject): StageDecision | undefined => {
-    const key = repoKey(project.registry, project.repository);
-    const failed = lookFailed.get(key);
-    // Deciding on the tags listed before the notification would name a release it made old.
-    if (failed === undefined && inbox.has(key))
-      return { action: 'none', reason: 'waiting: a notification is being looked at' };
-    if (failed === undefined) return undefined;
-    const retryAt = new Date(Math.max(Date.now(), backoffUntil.get(key) ?? 0)).toISOString();
-    const notified = inbox.has(key) ? 'a notification waits; ' : '';
-    return { action: 'none', reason: `waiting: ${notified}${failed}; retrying at ${retryAt}`, retryAt };
-  };
 
   /** Resolves at the deploy's next state change, or after `ms`. */
   const nextStateOf = (deployId: string, ms: number) =>
@@ -1132,7 +924,7 @@ export function createEngine(options: EngineOptions): Engine {
       for (const [stage, config] of Object.entries(project.stages)) {
         if (ref.stage && ref.stage !== stage) continue;
         // Promoted stages wait for their source stage, not for the registry.
-        const waiting = config.promoteFrom ? undefined : waitingFor(project);
+        const waiting = config.promoteFrom ? undefined : looks.waitingFor(project);
         const { decision } = waiting
           ? { decision: waiting }
           : await decideStage({ project: project.id, stage });
@@ -1152,7 +944,7 @@ export function createEngine(options: EngineOptions): Engine {
     const entry = watched.get(repoKey(project.registry, project.repository))!;
     const key = repoKey(entry.registry, entry.repository);
     // A person asked: now, whatever the backoff says; a failed listing is the answer's error.
-    backoffUntil.delete(key);
+    looks.forgetBackoff(key);
     await listNow(project, lifetime.signal).catch((error: unknown) => {
       adapterError(registries[project.registry]!.id, 'listTags', error);
       throw error;
@@ -1187,8 +979,7 @@ export function createEngine(options: EngineOptions): Engine {
       // Webhooks accepted before a crash or restart (here or at a replica that died) are looked at
       // now: by the first cycle, or on their own when this replica does not poll.
       const marked = await inbox.load((key) => watched.has(key));
-      ticks = pollTicks(pollIntervalMs, Date.now(), pollIntervalMs * Math.random() * jitter);
-      await track(pollOnce());
+      await looks.start();
       if (!leases.leader) for (const key of marked) observe(watched.get(key)!);
       for (const project of options.projects) {
         for (const [stage, config] of Object.entries(project.stages)) {
@@ -1198,19 +989,18 @@ export function createEngine(options: EngineOptions): Engine {
             );
         }
       }
-      schedule();
+      looks.schedule();
       if (healRoutes) healing?.start(lifetime.signal);
     },
     async stop({ drain = false } = {}) {
       if (stopping) return;
       stopping = true;
-      if (timer) clearTimeout(timer);
+      looks.stop();
       healing?.stop();
       inbox.stop();
       leftovers.stop();
       for (const pending of stageRetries.values()) clearTimeout(pending);
       stageRetries.clear();
-      looks.clear();
       for (const [key, job] of queue.clear()) {
         // Waiting deploys stay pending in the store; the next start (or another replica) runs them.
         logger.info(`deploy ${job.deployId} stays queued for the next start`);
@@ -1229,7 +1019,7 @@ export function createEngine(options: EngineOptions): Engine {
       await notifications?.dispose();
       await leases.close();
     },
-    pollOnce: () => track(pollOnce()),
+    pollOnce: () => track(looks.pollOnce()),
     healRoutesOnce: () => track(healing?.healAll(lifetime.signal) ?? Promise.resolve()),
     async ingestWebhook({ registry: name, request }) {
       const registry = Object.hasOwn(registries, name) ? registries[name] : undefined;
@@ -1441,26 +1231,6 @@ export function createEngine(options: EngineOptions): Engine {
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),
     leftovers: () => leftovers.list(),
   };
-}
-
-/** The engine's registries, each behind its limiter (the one given, or one of the given or default limits). */
-function limitedRegistries(options: EngineOptions, logger: Logger) {
-  const registries: Record<string, Registry> = Object.create(null);
-  const limiters = new Map<string, RegistryLimiter>();
-  const given = options.registryLimits ?? {};
-  for (const [name, registry] of Object.entries(options.registries)) {
-    const limits = Object.hasOwn(given, name) ? given[name] : undefined;
-    const limiter =
-      limits instanceof RegistryLimiter
-        ? limits
-        : new RegistryLimiter(
-            { concurrency: options.registryConcurrency ?? defaultRegistryConcurrency, ...limits },
-            { logger: logger.child({ registry: name }), path: `registryLimits.${name}` },
-          );
-    limiters.set(name, limiter);
-    registries[name] = limitRegistry(registry, limiter);
-  }
-  return { registries, limiters };
 }
 
 /** A retry pause as given, refused when it is not a duration (a negative or non-finite one would retry in a loop, or never). */
