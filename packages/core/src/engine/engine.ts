@@ -34,6 +34,7 @@ import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { RepositoryLooks } from './observe/polling.ts';
 import { limitedRegistries, type Watched, watchedRepositories } from './observe/registries.ts';
 import { RegistryView, TagNotLinkedYet } from './observe/registry-view.ts';
+import { WebhookIntake } from './observe/webhook-intake.ts';
 import { ReplicaLeases } from './replica-leases.ts';
 import { RouteHealing } from './route-healing.ts';
 import { StageQueue } from './stage-queue.ts';
@@ -799,6 +800,7 @@ export function createEngine(options: EngineOptions): Engine {
     signal: lifetime.signal,
   });
   const observe = (entry: Watched) => looks.observe(entry);
+  const intake = new WebhookIntake({ registries, watched, inbox, store, bus, logger, eventTtlMs, observe });
 
   /** Route healing on its own timer and on restarts the target reports: webhook-only servers heal too. */
   const healing = proxy
@@ -1021,62 +1023,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
     pollOnce: () => track(looks.pollOnce()),
     healRoutesOnce: () => track(healing?.healAll(lifetime.signal) ?? Promise.resolve()),
-    async ingestWebhook({ registry: name, request }) {
-      const registry = Object.hasOwn(registries, name) ? registries[name] : undefined;
-      if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);
-      if (!registry.parseWebhook) throw new CoreError('UNSUPPORTED', `${registry.id} does not take webhooks`);
-      const observations = (await registry.parseWebhook(request)).filter((observation) => {
-        const age = observation.occurredAt ? Date.now() - Date.parse(observation.occurredAt) : 0;
-        if (!(age > eventTtlMs)) return true;
-        logger.warn('dropped a notification older than the replay window', {
-          registry: registry.id,
-          repository: observation.repository,
-          tag: observation.tag,
-          occurredAt: observation.occurredAt,
-        });
-        return false;
-      });
-      // Marked in the store before anything else: a store that cannot write fails the webhook, so
-      // that the registry sends it again, and a marked repository is looked at until acted on.
-      const touched = new Map<string, { entry: Watched; tags: string[] }>();
-      for (const observation of observations) {
-        const key = repoKey(name, observation.repository);
-        const entry = watched.get(key);
-        if (!entry) continue;
-        const seen = touched.get(key) ?? { entry, tags: [] };
-        if (observation.action === 'pushed') seen.tags.push(observation.tag);
-        touched.set(key, seen);
-      }
-      for (const { entry, tags } of touched.values())
-        await inbox.accept(entry.registry, entry.repository, tags);
-      const fresh: RegistryObservation[] = [];
-      for (const observation of observations) {
-        if (
-          observation.eventId &&
-          !(await store.rememberEvent({
-            source: registry.id,
-            eventId: observation.eventId,
-            ttlMs: eventTtlMs,
-          }))
-        ) {
-          continue;
-        }
-        fresh.push(observation);
-        bus.emit({
-          type: 'registry:observed',
-          at: at(),
-          registryId: registry.id,
-          repository: observation.repository,
-          tag: observation.tag,
-          ...(observation.digest ? { digest: observation.digest } : {}),
-          source: 'webhook',
-          ...(observation.eventId ? { eventId: observation.eventId } : {}),
-        });
-      }
-      // Replays too: their mark is cleared by a look, which costs one listing per burst.
-      for (const { entry } of touched.values()) observe(entry);
-      return fresh;
-    },
+    ingestWebhook: (params) => intake.ingest(params),
     plan: (ref = {}) => track(planStages(ref)),
     async deploy(params) {
       const ref = { project: params.project, stage: params.stage };
