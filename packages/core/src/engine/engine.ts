@@ -17,7 +17,6 @@ import { CoreError, isCoreError, toCoreError } from '../errors.ts';
 import { createEventBus, type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
-import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
 import type { RegistryLimiter, RegistryLimits } from '../registry-limiter.ts';
 import { decide, defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
@@ -30,6 +29,7 @@ import {
 import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { type LeftoverStatus, LeftoverSweeper } from './leftovers.ts';
+import { StageNotices } from './notify/stage-notices.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { RepositoryLooks } from './observe/polling.ts';
 import { limitedRegistries, type Watched, watchedRepositories } from './observe/registries.ts';
@@ -200,10 +200,11 @@ export function createEngine(options: EngineOptions): Engine {
   const deployRetryBaseMs =
     pauseOf('deployRetryBaseMs', options.deployRetryBaseMs) ?? defaultDeployRetryBaseMs;
   const lifetime = new AbortController();
-  const notifications =
-    options.notifiers && options.notifiers.length > 0
-      ? createNotificationDispatcher({ notifiers: options.notifiers, bus, logger })
-      : undefined;
+  const notices = new StageNotices({
+    bus,
+    logger,
+    ...(options.notifiers ? { notifiers: options.notifiers } : {}),
+  });
   const at = () => new Date().toISOString();
 
   const projects = new Map(options.projects.map((p) => [p.id, p]));
@@ -499,16 +500,7 @@ export function createEngine(options: EngineOptions): Engine {
       },
     });
     await updateState(ref, (s) => ({ ...s, desired: { ...release, reason } }));
-    bus.emit({
-      type: 'deploy:queued',
-      at: at(),
-      deployId: record.id,
-      project: ref.project,
-      stage: ref.stage,
-      release,
-      trigger,
-      ...(by === undefined ? {} : { by }),
-    });
+    notices.queued(record, trigger, by);
     return record;
   };
 
@@ -526,32 +518,6 @@ export function createEngine(options: EngineOptions): Engine {
     reason: string,
     by: string | undefined,
   ): Promise<DeployRecord> => (await inFlightFor(ref, release)) ?? enqueue(ref, release, trigger, reason, by);
-
-  const stageUpdated = (state: StageState, change: 'pin' | 'unpin' | 'auto-deploy', by: string | undefined) =>
-    bus.emit({
-      type: 'stage:updated',
-      at: at(),
-      project: state.project,
-      stage: state.stage,
-      change,
-      autoDeploy: state.autoDeploy,
-      ...(state.pin === undefined ? {} : { pin: state.pin }),
-      ...(by === undefined ? {} : { by }),
-    });
-
-  const approvalDecided = (approval: Approval) =>
-    bus.emit({
-      type: 'approval:decided',
-      at: at(),
-      project: approval.project,
-      stage: approval.stage,
-      approvalId: approval.id,
-      release: approval.release,
-      status: approval.status === 'rejected' ? 'rejected' : 'approved',
-      by: approval.decidedBy ?? 'unknown',
-      ...(approval.comment === undefined ? {} : { comment: approval.comment }),
-      ...(approval.deployId === undefined ? {} : { deployId: approval.deployId }),
-    });
 
   const queue: StageQueue<DeployJob> = new StageQueue<DeployJob>({
     limit: options.deployConcurrency ?? 2,
@@ -613,15 +579,7 @@ export function createEngine(options: EngineOptions): Engine {
       expectedRevision: record.revision,
       update: { state: 'cancelled', finished: true, note },
     });
-    bus.emit({
-      type: 'deploy:state-changed',
-      at: at(),
-      deployId: record.id,
-      project: record.project,
-      stage: record.stage,
-      from: record.state,
-      to: 'cancelled',
-    });
+    notices.cancelled(record);
     return cancelled;
   }
 
@@ -688,14 +646,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (decision.action === 'deploy') {
       const config = stageOf(ref);
       const state = await readState(ref);
-      bus.emit({
-        type: 'release:selected',
-        at: at(),
-        ...ref,
-        tag: decision.release.tag,
-        digest: decision.release.digest,
-        reason: decision.reason,
-      });
+      notices.selected(ref, decision.release, decision.reason);
       await enqueue(
         ref,
         decision.release,
@@ -716,30 +667,14 @@ export function createEngine(options: EngineOptions): Engine {
           },
         });
         const current = (await readState(ref))?.actual;
-        bus.emit({
-          type: 'deploy:awaiting-confirmation',
-          at: at(),
-          project: ref.project,
-          stage: ref.stage,
-          release: decision.release,
-          approvalId: approval.id,
-          ...(current ? { current } : {}),
-        });
+        notices.awaitingConfirmation(ref, decision.release, approval.id, current);
       }
     } else if (decision.action === 'hold') {
       const state = await readState(ref);
       if (state?.desired?.digest !== decision.release.digest) {
         await updateState(ref, (s) => ({ ...s, desired: { ...decision.release, reason: decision.reason } }));
         // Said once per release: the stage holds it until a person deploys it (notifiers may say so).
-        bus.emit({
-          type: 'release:available',
-          at: at(),
-          project: ref.project,
-          stage: ref.stage,
-          release: decision.release,
-          ...(state?.actual ? { current: state.actual } : {}),
-          reason: decision.reason,
-        });
+        notices.available(ref, decision.release, state?.actual, decision.reason);
       }
     }
     return decision;
@@ -871,7 +806,7 @@ export function createEngine(options: EngineOptions): Engine {
       throw new CoreError('CONFLICT', `The deploy approval ${approval.id} was waiting for has ended`);
     const decided = decision(approval, 'approved', by, comment);
     await store.putApproval({ approval: decided });
-    approvalDecided(decided);
+    notices.approvalDecided(decided);
     return deploy;
   };
 
@@ -1016,9 +951,7 @@ export function createEngine(options: EngineOptions): Engine {
       lifetime.abort(new CoreError('ABORTED', 'The engine is stopping'));
       await queue.idle();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-      // What the last deploys reported still goes out, within the dispatcher's timeouts.
-      await notifications?.flush();
-      await notifications?.dispose();
+      await notices.close();
       await leases.close();
     },
     pollOnce: () => track(looks.pollOnce()),
@@ -1085,7 +1018,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (running) return running;
       // Without the pause, the next cycle would move forward to the release just rolled back from.
       const paused = await updateState(ref, (s) => ({ ...s, autoDeploy: false }));
-      if (state?.autoDeploy !== false) stageUpdated(paused, 'auto-deploy', params.by);
+      if (state?.autoDeploy !== false) notices.stageUpdated(paused, 'auto-deploy', params.by);
       return enqueue(ref, previous, 'rollback', 'rolled back by hand; auto-deploy paused', params.by);
     },
     async cancel({ id, by }) {
@@ -1139,7 +1072,7 @@ export function createEngine(options: EngineOptions): Engine {
         by,
       );
       await store.putApproval({ approval: { ...decided, deployId: deploy.id } });
-      approvalDecided({ ...decided, deployId: deploy.id });
+      notices.approvalDecided({ ...decided, deployId: deploy.id });
       return deploy;
     },
     async reject({ id, by, comment }) {
@@ -1149,14 +1082,14 @@ export function createEngine(options: EngineOptions): Engine {
         throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
       const decided = decision(approval, 'rejected', by, comment);
       await store.putApproval({ approval: decided });
-      approvalDecided(decided);
+      notices.approvalDecided(decided);
       return decided;
     },
     async setAutoDeploy(params) {
       const ref = { project: params.project, stage: params.stage };
       stageOf(ref);
       const state = await updateState(ref, (s) => ({ ...s, autoDeploy: params.enabled }));
-      stageUpdated(state, 'auto-deploy', params.by);
+      notices.stageUpdated(state, 'auto-deploy', params.by);
       if (params.enabled) await reconcile(ref);
       return state;
     },
@@ -1169,7 +1102,7 @@ export function createEngine(options: EngineOptions): Engine {
         const { pin: _dropped, ...rest } = s;
         return params.tag === undefined ? rest : { ...rest, pin: params.tag };
       });
-      stageUpdated(state, params.tag === undefined ? 'unpin' : 'pin', params.by);
+      notices.stageUpdated(state, params.tag === undefined ? 'unpin' : 'pin', params.by);
       if (!config.promoteFrom) await reconcile(ref);
       return state;
     },
