@@ -18,6 +18,7 @@ import { createEventBus, type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import type { RegistryLimiter, RegistryLimits } from '../registry-limiter.ts';
+import { StageCommands } from './commands.ts';
 import { decide, defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
 import {
@@ -755,61 +756,6 @@ export function createEngine(options: EngineOptions): Engine {
       })
     : undefined;
 
-  /** Resolves at the deploy's next state change, or after `ms`. */
-  const nextStateOf = (deployId: string, ms: number) =>
-    new Promise<void>((resolve) => {
-      let off: () => void = () => undefined;
-      const timer = setTimeout(() => {
-        off();
-        resolve();
-      }, ms);
-      off = bus.on('deploy:state-changed', (event) => {
-        if (event.deployId !== deployId) return;
-        clearTimeout(timer);
-        off();
-        resolve();
-      });
-    });
-
-  /** A cancelled release is no longer what the stage should run: what runs is, until a decision says otherwise. */
-  const forgetDesired = async (record: DeployRecord, by: string) =>
-    updateState(record, (s) => {
-      if (s.desired?.digest !== record.release.digest) return s;
-      const { desired: _cancelled, ...rest } = s;
-      return s.actual
-        ? { ...rest, desired: { ...s.actual, reason: `${record.release.tag} was cancelled by ${by}` } }
-        : rest;
-    }).catch((error: unknown) => adapterError(store.id, 'putStage', error));
-
-  /** An approval as decided by a person, with their comment when they gave one. */
-  const decision = (
-    approval: Approval,
-    status: 'approved' | 'rejected',
-    by: string,
-    comment: string | undefined,
-  ): Approval => ({
-    ...approval,
-    status,
-    decidedAt: at(),
-    decidedBy: by,
-    ...(comment === undefined ? {} : { comment }),
-  });
-
-  /**
-   * A running deploy waits for this one (its canaries passed the gate): the decision is recorded and
-   * announced, and the waiting deploy (on whichever replica runs it) promotes them and goes on.
-   */
-  const approvePromotion = async (approval: Approval, by: string, comment: string | undefined) => {
-    const deploy =
-      approval.deployId === undefined ? undefined : await store.getDeploy({ id: approval.deployId });
-    if (!deploy || deploy.finished)
-      throw new CoreError('CONFLICT', `The deploy approval ${approval.id} was waiting for has ended`);
-    const decided = decision(approval, 'approved', by, comment);
-    await store.putApproval({ approval: decided });
-    notices.approvalDecided(decided);
-    return deploy;
-  };
-
   /** Pending approvals of a release close once it is deployed by another route, or runs already. */
   const closeApprovals = async (ref: StageRef, release: Release, reason: string) => {
     for (const approval of await store.listApprovals({ ...ref, status: 'pending' })) {
@@ -818,38 +764,34 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
-  /**
-   * A deploy of the release that runs already, or is being deployed, is a no-op that says so
-   * (`CONFLICT` with `details.noop`); approvals waiting for a release that runs already close.
-   */
-  /**
-   * Deploying what runs already is a no-op that says so (and closes the stage's approvals of it). The
-   * same release under way is not an error: `enqueueOnce` answers with that deploy.
-   */
-  const requireNotRunning = async (ref: StageRef, release: Release) => {
-    const state = await readState(ref);
-    if (state?.actual?.digest !== release.digest) return;
-    await closeApprovals(ref, release, `${release.tag} runs already`);
-    throw new CoreError(
-      'CONFLICT',
-      `${release.tag} (${release.digest}) runs in ${stageKey(ref)} already: nothing to deploy`,
-      { details: { noop: 'already-running', release } },
-    );
-  };
-
-  const requireAllowed = (ref: StageRef, config: EngineStage, tag: string, state: StageState | undefined) => {
-    const pinned = (state === undefined ? config.pin : state.pin) === tag;
-    if (!pinned && !config.policy.allows(tag)) {
-      throw new CoreError('BAD_REQUEST', `${tag} is not allowed in ${stageKey(ref)} by its policy`);
-    }
-  };
-
-  const proofOf = async (ref: StageRef, source: string, digest: string): Promise<boolean> => {
-    const sourceState = await store.getStage({ project: ref.project, stage: source });
-    if (sourceState?.history.some((r) => r.digest === digest)) return true;
-    const deploys = await store.listDeploys({ project: ref.project, stage: source, limit: 200 });
-    return deploys.some((d) => d.state === 'succeeded' && d.release.digest === digest);
-  };
+  const commands = new StageCommands({
+    store,
+    bus,
+    notices,
+    stageOf,
+    projectOf,
+    readState,
+    updateState,
+    listNow: (project) => listNow(project),
+    resolveDigest: (ref, tag) => resolveDigest(ref, tag),
+    candidateOf: (ref, state) => candidateOf(ref, state),
+    reconcile: (ref) => reconcile(ref),
+    enqueue,
+    enqueueOnce,
+    inFlightFor,
+    closeApprovals,
+    dequeue: async (key, id) => {
+      if (queue.waiting(key)?.deployId !== id) return;
+      queue.remove(key);
+      await settle(key, id);
+    },
+    cancellerOf: (id) => cancellers.get(id),
+    cancelPending,
+    enter: (key) => leases.enter(key),
+    exit: (key) => leases.exit(key),
+    busyElsewhere,
+    onError: adapterError,
+  });
 
   /** What each stage would do now; tracked like a refresh (its decisions may ask the registry). */
   const planStages = async (
@@ -958,154 +900,14 @@ export function createEngine(options: EngineOptions): Engine {
     healRoutesOnce: () => track(healing?.healAll(lifetime.signal) ?? Promise.resolve()),
     ingestWebhook: (params) => intake.ingest(params),
     plan: (ref = {}) => track(planStages(ref)),
-    async deploy(params) {
-      const ref = { project: params.project, stage: params.stage };
-      const config = stageOf(ref);
-      const state = await readState(ref);
-      if (config.promoteFrom && params.tag === undefined)
-        return this.promote({ ...ref, ...(params.by === undefined ? {} : { by: params.by }) });
-      const release = params.tag
-        ? await (async () => {
-            requireAllowed(ref, config, params.tag!, state);
-            const digest = await resolveDigest(ref, params.tag!);
-            if (!digest)
-              throw new CoreError(
-                'NOT_FOUND',
-                `Tag ${params.tag} does not exist in ${projectOf(ref).repository}`,
-              );
-            return { tag: params.tag!, digest };
-          })()
-        : await (async () => {
-            // A person asked: look at the registry now, whatever the poll cycle's backoff says.
-            await listNow(projectOf(ref));
-            return candidateOf(ref, state);
-          })();
-      if (!release) throw new CoreError('NOT_FOUND', `No release fits the policy of ${stageKey(ref)}`);
-      if (config.promoteFrom && !(await proofOf(ref, config.promoteFrom, release.digest))) {
-        throw new CoreError(
-          'CONFLICT',
-          `${release.tag} (${release.digest}) never succeeded in ${config.promoteFrom}`,
-        );
-      }
-      await requireNotRunning(ref, release);
-      return enqueueOnce(ref, release, 'manual', 'deployed by hand', params.by);
-    },
-    async promote(params) {
-      const ref = { project: params.project, stage: params.stage };
-      const config = stageOf(ref);
-      if (!config.promoteFrom)
-        throw new CoreError('BAD_REQUEST', `${stageKey(ref)} has no promote_from stage`);
-      const source = await store.getStage({ project: ref.project, stage: config.promoteFrom });
-      const release = params.digest
-        ? source?.history.find((r) => r.digest === params.digest)
-        : source?.actual;
-      if (!release || !(await proofOf(ref, config.promoteFrom, release.digest))) {
-        throw new CoreError(
-          'CONFLICT',
-          `${params.digest ?? 'That release'} never succeeded in ${config.promoteFrom}`,
-        );
-      }
-      await requireNotRunning(ref, release);
-      return enqueueOnce(ref, release, 'promotion', `promoted from ${config.promoteFrom}`, params.by);
-    },
-    async rollback(params) {
-      const ref = { project: params.project, stage: params.stage };
-      const state = await readState(ref);
-      const previous = state?.history.find((r) => r.digest !== state.actual?.digest);
-      if (!previous)
-        throw new CoreError('CONFLICT', `${stageKey(ref)} has no earlier successful release to roll back to`);
-      const running = await inFlightFor(ref, previous);
-      if (running) return running;
-      // Without the pause, the next cycle would move forward to the release just rolled back from.
-      const paused = await updateState(ref, (s) => ({ ...s, autoDeploy: false }));
-      if (state?.autoDeploy !== false) notices.stageUpdated(paused, 'auto-deploy', params.by);
-      return enqueue(ref, previous, 'rollback', 'rolled back by hand; auto-deploy paused', params.by);
-    },
-    async cancel({ id, by }) {
-      const record = await store.getDeploy({ id });
-      if (!record) throw new CoreError('NOT_FOUND', `No deploy ${id}`);
-      if (record.finished) throw new CoreError('CONFLICT', `Deploy ${id} is ${record.state} already`);
-      const key = stageKey(record);
-      if (queue.waiting(key)?.deployId === id) {
-        queue.remove(key);
-        await settle(key, id);
-      }
-      const canceller = cancellers.get(id);
-      if (canceller) {
-        // The answer comes at once: the running step is abandoned and the rollback goes on in the
-        // background (bounded by its own deadline); the record says where it is.
-        const moved = nextStateOf(id, 2_000);
-        canceller.abort(new CoreError('ABORTED', `Cancelled by ${by}`));
-        await moved;
-        await forgetDesired(record, by);
-        return (await store.getDeploy({ id }))!;
-      }
-      // Not ours: only when no replica works on the stage can it be cancelled from here.
-      if (!(await leases.enter(key))) throw busyElsewhere(key);
-      try {
-        const cancelled = (await cancelPending(id, `cancelled by ${by}`))!;
-        await forgetDesired(record, by);
-        return cancelled;
-      } finally {
-        await leases.exit(key);
-      }
-    },
-    async approve({ id, by, comment }) {
-      const approval = await store.getApproval({ id });
-      if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
-      if (approval.status !== 'pending')
-        throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
-      if (approval.kind === 'promotion') return approvePromotion(approval, by, comment);
-      const config = stageOf(approval);
-      if (config.promoteFrom && !(await proofOf(approval, config.promoteFrom, approval.release.digest))) {
-        throw new CoreError('CONFLICT', `${approval.release.tag} never succeeded in ${config.promoteFrom}`);
-      }
-      await requireNotRunning(approval, approval.release);
-      const decided = decision(approval, 'approved', by, comment);
-      await store.putApproval({ approval: decided });
-      // The same release already under way in the stage is the deploy this approval joins.
-      const deploy = await enqueueOnce(
-        approval,
-        approval.release,
-        config.promoteFrom ? 'promotion' : 'manual',
-        `confirmed by ${by}`,
-        by,
-      );
-      await store.putApproval({ approval: { ...decided, deployId: deploy.id } });
-      notices.approvalDecided({ ...decided, deployId: deploy.id });
-      return deploy;
-    },
-    async reject({ id, by, comment }) {
-      const approval = await store.getApproval({ id });
-      if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
-      if (approval.status !== 'pending')
-        throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
-      const decided = decision(approval, 'rejected', by, comment);
-      await store.putApproval({ approval: decided });
-      notices.approvalDecided(decided);
-      return decided;
-    },
-    async setAutoDeploy(params) {
-      const ref = { project: params.project, stage: params.stage };
-      stageOf(ref);
-      const state = await updateState(ref, (s) => ({ ...s, autoDeploy: params.enabled }));
-      notices.stageUpdated(state, 'auto-deploy', params.by);
-      if (params.enabled) await reconcile(ref);
-      return state;
-    },
-    async pin(params) {
-      const ref = { project: params.project, stage: params.stage };
-      const config = stageOf(ref);
-      if (params.tag !== undefined && params.tag.trim() === '')
-        throw new CoreError('BAD_REQUEST', 'A pinned tag cannot be empty');
-      const state = await updateState(ref, (s) => {
-        const { pin: _dropped, ...rest } = s;
-        return params.tag === undefined ? rest : { ...rest, pin: params.tag };
-      });
-      notices.stageUpdated(state, params.tag === undefined ? 'unpin' : 'pin', params.by);
-      if (!config.promoteFrom) await reconcile(ref);
-      return state;
-    },
+    deploy: (params) => commands.deploy(params),
+    promote: (params) => commands.promote(params),
+    rollback: (params) => commands.rollback(params),
+    cancel: (params) => commands.cancel(params),
+    approve: (params) => commands.approve(params),
+    reject: (params) => commands.reject(params),
+    setAutoDeploy: (params) => commands.setAutoDeploy(params),
+    pin: (params) => commands.pin(params),
     refresh: (params) => track(refreshStages(params)),
     idle: () => queue.idle(),
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),
