@@ -19,7 +19,8 @@ import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import type { RegistryLimiter, RegistryLimits } from '../registry-limiter.ts';
 import { StageCommands } from './commands.ts';
-import { decide, defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
+import { StageDecisions } from './decide/stage-decisions.ts';
+import { defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
 import { runDeploy } from './deploy-runner.ts';
 import {
   defaultHealthCheck,
@@ -34,7 +35,7 @@ import { StageNotices } from './notify/stage-notices.ts';
 import { ObservationInbox, repoKey } from './observation-inbox.ts';
 import { RepositoryLooks } from './observe/polling.ts';
 import { limitedRegistries, type Watched, watchedRepositories } from './observe/registries.ts';
-import { RegistryView, TagNotLinkedYet } from './observe/registry-view.ts';
+import { RegistryView } from './observe/registry-view.ts';
 import { WebhookIntake } from './observe/webhook-intake.ts';
 import { ReplicaLeases } from './replica-leases.ts';
 import { RouteHealing } from './route-healing.ts';
@@ -216,9 +217,6 @@ export function createEngine(options: EngineOptions): Engine {
   const view = new RegistryView();
   /** Repositories webhooks reported changed, durable until acted on; their tags' digests are resolved anew. */
   const inbox = new ObservationInbox({ store, logger });
-  const repushed = (repo: string, tag: string) => inbox.tags(repo).includes(tag);
-  /** Per stage: the inputs of its last decision; unchanged inputs need no new decision. */
-  const decided = new Map<string, string>();
   const inFlight = new Set<Promise<unknown>>();
   /** Cancellation handles of running deploys. */
   const cancellers = new Map<string, AbortController>();
@@ -339,104 +337,16 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
-  /** Lists a repository outside the cycle (a manual deploy, a first decision), skipping any backoff. */
-  const listNow = async (project: EngineProject, signal?: AbortSignal): Promise<string[]> => {
-    const tags = await registries[project.registry]!.listTags({
-      repository: project.repository,
-      ...(signal ? { signal } : {}),
-    });
-    view.relisted(repoKey(project.registry, project.repository), tags);
-    return tags;
-  };
-
-  const resolveDigest = async (
-    ref: StageRef,
-    tag: string,
-    signal?: AbortSignal,
-  ): Promise<string | undefined> => {
-    const project = projectOf(ref);
-    const registry = registries[project.registry]!;
-    const resolved = await registry.resolveReference({
-      repository: project.repository,
-      reference: tag,
-      ...(signal ? { signal } : {}),
-    });
-    return resolved?.digest;
-  };
-
-  /** The release a stage's policy, pin or source stage offers now. */
-  const candidateOf = async (
-    ref: StageRef,
-    state: StageState | undefined,
-    signal?: AbortSignal,
-  ): Promise<Release | undefined> => {
-    const config = stageOf(ref);
-    if (config.promoteFrom) {
-      const source = await store.getStage({ project: ref.project, stage: config.promoteFrom });
-      const proven = source?.actual;
-      return proven && config.policy.allows(proven.tag) ? proven : undefined;
-    }
-    const pin = state === undefined ? config.pin : state.pin;
-    const project = projectOf(ref);
-    let tag: string | undefined;
-    if (pin) tag = pin;
-    else {
-      // Before the first listing (or after it failed), look now; a failure means no candidate yet.
-      const tags =
-        view.tags(repoKey(project.registry, project.repository)) ??
-        (await listNow(project, signal).catch((error: unknown) => {
-          adapterError(registries[project.registry]!.id, 'listTags', error);
-          return [];
-        }));
-      tag = config.policy.select({ tags, ...(state?.actual ? { current: state.actual.tag } : {}) })?.tag;
-    }
-    if (!tag) return undefined;
-    // Request economy: the running tag's digest is re-checked only for pins (that is what a pin
-    // watches, whether the stage's pin or a policy that is one) and after a webhook reported a push
-    // of that tag; new tags are always resolved.
-    const watchesDigest = pin !== undefined || config.policy.kind === 'pin';
-    const repo = repoKey(project.registry, project.repository);
-    if (!watchesDigest && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
-    const known = view.digests(repo);
-    const cached = known.get(tag);
-    if (!watchesDigest && cached && !repushed(repo, tag)) return { tag, digest: cached };
-    const digest = await resolveDigest(ref, tag, signal);
-    if (digest) known.set(tag, digest);
-    // Listed but without a manifest: the registry is linking the tag right now (see registryCatchingUp).
-    if (!digest && view.tags(repo)?.includes(tag)) throw new TagNotLinkedYet(project.repository, tag);
-    return digest ? { tag, digest } : undefined;
-  };
-
-  const decisionOf = async (ref: StageRef, state: StageState | undefined, candidate: Release | undefined) => {
-    const [recentDeploys, approvals] = await Promise.all([
-      store.listDeploys({ project: ref.project, stage: ref.stage, limit: 20 }),
-      store.listApprovals({ project: ref.project, stage: ref.stage }),
-    ]);
-    return decide({
-      stage: stageOf(ref),
-      state,
-      candidate,
-      recentDeploys,
-      approvals,
-      retryBaseMs: deployRetryBaseMs,
-    });
-  };
-
-  const decideStage = async (ref: StageRef, signal?: AbortSignal, memo = false) => {
-    const state = await readState(ref);
-    const candidate = await candidateOf(ref, state, signal);
-    if (memo) {
-      // Same tags, same stage state, same candidate: the last decision stands, and costs no reads.
-      const project = projectOf(ref);
-      const fingerprint = `${view.version(repoKey(project.registry, project.repository))}|${state?.revision ?? 0}|${candidate?.tag}@${candidate?.digest}`;
-      if (decided.get(stageKey(ref)) === fingerprint) return { candidate, decision: undefined };
-      decided.set(stageKey(ref), fingerprint);
-    }
-    const decision = await decisionOf(ref, state, candidate);
-    // A decision that waits for a retry changes with time alone: the next look decides anew.
-    if (decision.action === 'none' && decision.retryAt) decided.delete(stageKey(ref));
-    return { candidate, decision };
-  };
+  const decisions = new StageDecisions({
+    store,
+    registries,
+    view,
+    inbox,
+    stageOf,
+    projectOf,
+    retryBaseMs: deployRetryBaseMs,
+    onError: adapterError,
+  });
 
   const addLocal = (key: string, id: string) => localJobs.set(key, (localJobs.get(key) ?? new Set()).add(id));
   /** A deploy of this replica left its queue (finished, superseded, cancelled): its share of the stage's lease goes. */
@@ -596,14 +506,14 @@ export function createEngine(options: EngineOptions): Engine {
   ): Promise<{ readonly decision?: StageDecision; readonly settled: boolean }> => {
     const key = stageKey(ref);
     try {
-      const first = await decideStage(ref, signal, memo);
+      const first = await decisions.decide(ref, signal, memo);
       if (first.decision === undefined) return { settled: true };
       if (first.decision.action === 'none') {
         if (first.decision.retryAt) retryStage(ref, Date.parse(first.decision.retryAt));
         return { decision: first.decision, settled: true };
       }
       if (!(await leases.enter(key))) {
-        decided.delete(key);
+        decisions.forget(ref);
         const decision: StageDecision = {
           action: 'none',
           reason: 'another replica is working on this stage',
@@ -613,13 +523,16 @@ export function createEngine(options: EngineOptions): Engine {
       }
       try {
         // Under the stage's lease: whatever another replica did meanwhile is in the store now.
-        const decision = await act(ref, await decisionOf(ref, await readState(ref), first.candidate));
+        const decision = await act(
+          ref,
+          await decisions.decisionOf(ref, await readState(ref), first.candidate),
+        );
         return { decision, settled: true };
       } finally {
         await leases.exit(key);
       }
     } catch (error) {
-      decided.delete(key);
+      decisions.forget(ref);
       throw error;
     }
   };
@@ -772,9 +685,9 @@ export function createEngine(options: EngineOptions): Engine {
     projectOf,
     readState,
     updateState,
-    listNow: (project) => listNow(project),
-    resolveDigest: (ref, tag) => resolveDigest(ref, tag),
-    candidateOf: (ref, state) => candidateOf(ref, state),
+    listNow: (project) => decisions.listNow(project),
+    resolveDigest: (ref, tag) => decisions.resolveDigest(ref, tag),
+    candidateOf: (ref, state) => decisions.candidateOf(ref, state),
     reconcile: (ref) => reconcile(ref),
     enqueue,
     enqueueOnce,
@@ -806,7 +719,7 @@ export function createEngine(options: EngineOptions): Engine {
         const waiting = config.promoteFrom ? undefined : looks.waitingFor(project);
         const { decision } = waiting
           ? { decision: waiting }
-          : await decideStage({ project: project.id, stage });
+          : await decisions.decide({ project: project.id, stage });
         if (decision) out.push({ project: project.id, stage, decision });
       }
     }
@@ -824,7 +737,7 @@ export function createEngine(options: EngineOptions): Engine {
     const key = repoKey(entry.registry, entry.repository);
     // A person asked: now, whatever the backoff says; a failed listing is the answer's error.
     looks.forgetBackoff(key);
-    await listNow(project, lifetime.signal).catch((error: unknown) => {
+    await decisions.listNow(project, lifetime.signal).catch((error: unknown) => {
       adapterError(registries[project.registry]!.id, 'listTags', error);
       throw error;
     });
@@ -836,7 +749,7 @@ export function createEngine(options: EngineOptions): Engine {
       const ref = { project: project.id, stage };
       // Promoted stages follow their source stage, not the registry: they are only asked.
       const decision = config.promoteFrom
-        ? (await decideStage(ref)).decision
+        ? (await decisions.decide(ref)).decision
         : await reconcile(ref, lifetime.signal);
       if (decision) out.push({ ...ref, decision });
     }
