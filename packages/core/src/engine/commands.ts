@@ -11,6 +11,7 @@ import type {
 import { CoreError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { StageDecision } from './decide.ts';
+import { busyElsewhere } from './deploy/deploy-queue.ts';
 import type { Engine } from './engine.ts';
 import type { EngineProject, EngineStage } from './engine-config.ts';
 import type { StageNotices } from './notify/stage-notices.ts';
@@ -54,7 +55,6 @@ export interface CommandContext {
   /** The stage's lease (one replica acts on a stage at a time). */
   readonly enter: (key: string) => Promise<boolean>;
   readonly exit: (key: string) => Promise<void>;
-  readonly busyElsewhere: (key: string) => CoreError;
   readonly onError: (adapterId: string, operation: string, error: unknown) => void;
 }
 
@@ -144,7 +144,7 @@ export class StageCommands {
       return (await c.store.getDeploy({ id }))!;
     }
     // Not ours: only when no replica works on the stage can it be cancelled from here.
-    if (!(await c.enter(key))) throw c.busyElsewhere(key);
+    if (!(await c.enter(key))) throw busyElsewhere(key);
     try {
       const cancelled = (await c.cancelPending(id, `cancelled by ${by}`))!;
       await this.#forgetDesired(record, by);

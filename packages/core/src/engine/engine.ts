@@ -8,7 +8,6 @@ import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import type {
   Approval,
   DeployRecord,
-  DeployTrigger,
   StageState,
   StageStateInit,
   StateStore,
@@ -21,14 +20,13 @@ import type { RegistryLimiter, RegistryLimits } from '../registry-limiter.ts';
 import { StageCommands } from './commands.ts';
 import { StageDecisions } from './decide/stage-decisions.ts';
 import { defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
-import { runDeploy } from './deploy-runner.ts';
+import { DeployQueue } from './deploy/deploy-queue.ts';
 import {
   defaultHealthCheck,
   defaultStepDeadlines,
   type StageDeploySettings,
   type StepDeadlines,
 } from './deploy-settings.ts';
-import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { type LeftoverStatus, LeftoverSweeper } from './leftovers.ts';
 import { StageNotices } from './notify/stage-notices.ts';
@@ -39,7 +37,6 @@ import { RegistryView } from './observe/registry-view.ts';
 import { WebhookIntake } from './observe/webhook-intake.ts';
 import { ReplicaLeases } from './replica-leases.ts';
 import { RouteHealing } from './route-healing.ts';
-import { StageQueue } from './stage-queue.ts';
 import { type StageTargets, stageTargetsOf } from './stage-targets.ts';
 
 export interface EngineOptions {
@@ -120,11 +117,6 @@ export interface EngineOptions {
     /** How long a silent replica keeps its stages and leadership. Default 30 s. */
     readonly leaseTtlMs?: number;
   };
-}
-
-interface DeployJob {
-  readonly deployId: string;
-  readonly ref: StageRef;
 }
 
 export interface Engine {
@@ -218,22 +210,15 @@ export function createEngine(options: EngineOptions): Engine {
   /** Repositories webhooks reported changed, durable until acted on; their tags' digests are resolved anew. */
   const inbox = new ObservationInbox({ store, logger });
   const inFlight = new Set<Promise<unknown>>();
-  /** Cancellation handles of running deploys. */
-  const cancellers = new Map<string, AbortController>();
   /** Stages whose release is tried again later (its deploy failed for reasons of ours). */
   const stageRetries = new Map<string, NodeJS.Timeout>();
-  /** Deploys this replica queued or runs, by stage: the rest of the store's unfinished ones are other replicas'. */
-  const localJobs = new Map<string, Set<string>>();
   let started = false;
   const leases = new ReplicaLeases({
     store,
     holder: options.replica?.holder ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     ttlMs: options.replica?.leaseTtlMs ?? 30_000,
     logger,
-    onLost: (key) => {
-      for (const id of localJobs.get(key) ?? [])
-        cancellers.get(id)?.abort(new CoreError('CONFLICT', `Another replica took ${key} over`));
-    },
+    onLost: (key) => deploys.lost(key),
     onLeadership: (leader) => {
       bus.emit({ type: 'engine:leadership', at: at(), holder: leases.holder, leader });
       // A new leader sweeps what the last one's rollbacks left behind.
@@ -348,151 +333,51 @@ export function createEngine(options: EngineOptions): Engine {
     onError: adapterError,
   });
 
-  const addLocal = (key: string, id: string) => localJobs.set(key, (localJobs.get(key) ?? new Set()).add(id));
-  /** A deploy of this replica left its queue (finished, superseded, cancelled): its share of the stage's lease goes. */
-  const settle = async (key: string, id: string) => {
-    const jobs = localJobs.get(key);
-    jobs?.delete(id);
-    if (jobs?.size === 0) localJobs.delete(key);
-    await leases.exit(key);
-  };
-  const busyElsewhere = (key: string) =>
-    new CoreError(
-      'CONFLICT',
-      `Another replica is working on ${key} now; try again when its deploy has finished`,
-    );
+  const deploys = new DeployQueue({
+    store,
+    bus,
+    logger,
+    notices,
+    leases,
+    targetOf: (ref) => targets.of(ref),
+    ...(proxy ? { proxy } : {}),
+    concurrency: options.deployConcurrency ?? 2,
+    settingsOf: (ref) => settingsOf(ref, stageOf(ref)),
+    knows: (ref) => stageConfig(ref.project, ref.stage) !== undefined,
+    readState,
+    updateState,
+    onFinished: (record) => afterDeploy(record),
+    stopping: () => stopping,
+    track,
+    signal: lifetime.signal,
+  });
 
-  const enqueue = async (
-    ref: StageRef,
-    release: Release,
-    trigger: DeployTrigger,
-    reason: string,
-    by?: string,
-  ): Promise<DeployRecord> => {
-    const key = stageKey(ref);
-    if (!(await leases.enter(key))) throw busyElsewhere(key);
-    let record: DeployRecord | undefined;
-    try {
-      record = await createQueued(ref, release, trigger, reason, by);
-      // A stopping engine (a reload) runs nothing new: the next start runs it, under its config.
-      if (stopping) {
-        await leases.exit(key);
-        return record;
-      }
-      addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id, ref });
-      return record;
-    } catch (error) {
-      if (record) localJobs.get(key)?.delete(record.id);
-      await leases.exit(key);
-      throw error;
+  /** What a deploy that ran here leads to: its leftovers swept, a retry, approvals closed, promoted stages decided. */
+  const afterDeploy = async (finished: DeployRecord) => {
+    const { project, stage } = finished;
+    // A candidate its rollback could not remove is removed once the target answers, retry or not.
+    leftovers.add(finished);
+    // A release that failed for reasons of ours is tried again later: the decision says when.
+    if (finished.finished && finished.error?.fault === 'infrastructure' && !stopping) {
+      await reconcile({ project, stage }).catch((error: unknown) =>
+        adapterError('engine', 'reconcile', error),
+      );
     }
-  };
-
-  const createQueued = async (
-    ref: StageRef,
-    release: Release,
-    trigger: DeployTrigger,
-    reason: string,
-    by: string | undefined,
-  ): Promise<DeployRecord> => {
-    const state = await readState(ref);
-    const record = await store.createDeploy({
-      deploy: {
-        id: randomUUID(),
-        project: ref.project,
-        stage: ref.stage,
-        release,
-        ...(state?.actual ? { previous: state.actual } : {}),
-        trigger,
-        ...(by === undefined ? {} : { by }),
-        state: 'pending',
-        data: {},
-      },
-    });
-    await updateState(ref, (s) => ({ ...s, desired: { ...release, reason } }));
-    notices.queued(record, trigger, by);
-    return record;
-  };
-
-  /** A deploy of this release that is queued or running in the stage: a second request gets it. */
-  const inFlightFor = async (ref: StageRef, release: Release): Promise<DeployRecord | undefined> =>
-    (await store.listDeploys({ ...ref, unfinished: true, limit: 20 })).find(
-      (d) => d.release.digest === release.digest && d.release.tag === release.tag,
-    );
-
-  /** `enqueue` for a person's request: the same release already under way in the stage is the answer. */
-  const enqueueOnce = async (
-    ref: StageRef,
-    release: Release,
-    trigger: DeployTrigger,
-    reason: string,
-    by: string | undefined,
-  ): Promise<DeployRecord> => (await inFlightFor(ref, release)) ?? enqueue(ref, release, trigger, reason, by);
-
-  const queue: StageQueue<DeployJob> = new StageQueue<DeployJob>({
-    limit: options.deployConcurrency ?? 2,
-    run: async (key, job) => {
-      const { project, stage } = job.ref;
-      const config = stageOf(job.ref);
-      const canceller = new AbortController();
-      cancellers.set(job.deployId, canceller);
-      const finished = await track(
-        runDeploy(
-          { store, target: targets.of(job.ref), ...(proxy ? { proxy } : {}), bus, logger },
-          {
-            deployId: job.deployId,
-            settings: settingsOf(job.ref, config),
-            signal: AbortSignal.any([lifetime.signal, canceller.signal]),
-          },
-        ),
-      ).finally(() => {
-        cancellers.delete(job.deployId);
-        return settle(key, job.deployId);
-      });
-      // A candidate its rollback could not remove is removed once the target answers, retry or not.
-      leftovers.add(finished);
-      // A release that failed for reasons of ours is tried again later: the decision says when.
-      if (finished.finished && finished.error?.fault === 'infrastructure' && !stopping) {
-        await reconcile({ project, stage }).catch((error: unknown) =>
+    if (finished.state === 'succeeded') {
+      await closeApprovals({ project, stage }, finished.release, `deployed by deploy ${finished.id}`).catch(
+        (error: unknown) => adapterError(store.id, 'putApproval', error),
+      );
+    }
+    if (finished.state === 'succeeded' && !stopping) {
+      // A stage promoted from this one may now have something to do.
+      for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
+        if (other.promoteFrom !== stage) continue;
+        await reconcile({ project, stage: name }).catch((error: unknown) =>
           adapterError('engine', 'reconcile', error),
         );
       }
-      if (finished.state === 'succeeded') {
-        await closeApprovals({ project, stage }, finished.release, `deployed by deploy ${finished.id}`).catch(
-          (error: unknown) => adapterError(store.id, 'putApproval', error),
-        );
-      }
-      if (finished.state === 'succeeded' && !stopping) {
-        // A stage promoted from this one may now have something to do.
-        for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
-          if (other.promoteFrom !== stage) continue;
-          await reconcile({ project, stage: name }).catch((error: unknown) =>
-            adapterError('engine', 'reconcile', error),
-          );
-        }
-      }
-    },
-    onSuperseded: async (key, job, by) => {
-      await cancelPending(job.deployId, `superseded by ${by.deployId}`).finally(() =>
-        settle(key, job.deployId),
-      );
-    },
-  });
-
-  /** A deploy that never started goes straight to cancelled, with the reason in its journal. */
-  async function cancelPending(id: string, note: string): Promise<DeployRecord | undefined> {
-    const record = await store.getDeploy({ id });
-    if (!record || record.finished) return record;
-    assertTransition(record.state, 'cancelled');
-    const cancelled = await store.updateDeploy({
-      id: record.id,
-      expectedRevision: record.revision,
-      update: { state: 'cancelled', finished: true, note },
-    });
-    notices.cancelled(record);
-    return cancelled;
-  }
+    }
+  };
 
   /**
    * Decides a stage and acts on the decision. `settled` is false when it could not act yet (another
@@ -561,7 +446,7 @@ export function createEngine(options: EngineOptions): Engine {
       const config = stageOf(ref);
       const state = await readState(ref);
       notices.selected(ref, decision.release, decision.reason);
-      await enqueue(
+      await deploys.enqueue(
         ref,
         decision.release,
         config.promoteFrom ? 'promotion' : state?.pin ? 'pin' : 'auto',
@@ -594,26 +479,6 @@ export function createEngine(options: EngineOptions): Engine {
     return decision;
   };
 
-  /**
-   * Deploys another replica left unfinished and gave up (it crashed, or lost the store): whoever
-   * takes their stage's lease first resumes or rolls them back.
-   */
-  const adopt = async (records: readonly DeployRecord[]) => {
-    for (const record of records) {
-      const key = stageKey(record);
-      if (!stageConfig(record.project, record.stage) || localJobs.get(key)?.has(record.id)) continue;
-      if (!(await leases.enter(key))) continue;
-      const current = await store.getDeploy({ id: record.id }).catch(() => undefined);
-      if (!current || current.finished) {
-        await leases.exit(key);
-        continue;
-      }
-      logger.info(`taking over unfinished deploy ${record.id} of ${key}`, { deployId: record.id });
-      addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id, ref: { project: record.project, stage: record.stage } });
-    }
-  };
-
   /** The leader looks at repositories other replicas marked and did not clear (they may have died). */
   const lookAtOthersMarks = async () => {
     if (!store.capabilities.sharedLeases || !leases.leader) return;
@@ -626,9 +491,9 @@ export function createEngine(options: EngineOptions): Engine {
 
   const adoptOrphans = async () => {
     if (!store.capabilities.sharedLeases) return;
-    await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse()).catch(
-      (error: unknown) => adapterError(store.id, 'listDeploys', error),
-    );
+    await deploys
+      .adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse())
+      .catch((error: unknown) => adapterError(store.id, 'listDeploys', error));
   };
 
   const looks = new RepositoryLooks({
@@ -661,7 +526,7 @@ export function createEngine(options: EngineOptions): Engine {
         active: () => leases.leader,
         hostOf: (ref) => stageConfig(ref.project, ref.stage)?.deploy.host,
         actualOf: async (ref) => (await readState(ref))?.actual,
-        busy: (key) => queue.isRunning(key) || queue.waiting(key) !== undefined,
+        busy: (key) => deploys.busy(key),
         enter: (key) => leases.enter(key),
         exit: (key) => leases.exit(key),
         track,
@@ -689,20 +554,15 @@ export function createEngine(options: EngineOptions): Engine {
     resolveDigest: (ref, tag) => decisions.resolveDigest(ref, tag),
     candidateOf: (ref, state) => decisions.candidateOf(ref, state),
     reconcile: (ref) => reconcile(ref),
-    enqueue,
-    enqueueOnce,
-    inFlightFor,
+    enqueue: (...args) => deploys.enqueue(...args),
+    enqueueOnce: (...args) => deploys.enqueueOnce(...args),
+    inFlightFor: (ref, release) => deploys.inFlightFor(ref, release),
     closeApprovals,
-    dequeue: async (key, id) => {
-      if (queue.waiting(key)?.deployId !== id) return;
-      queue.remove(key);
-      await settle(key, id);
-    },
-    cancellerOf: (id) => cancellers.get(id),
-    cancelPending,
+    dequeue: (key, id) => deploys.dequeue(key, id),
+    cancellerOf: (id) => deploys.cancellerOf(id),
+    cancelPending: (id, note) => deploys.cancelPending(id, note),
     enter: (key) => leases.enter(key),
     exit: (key) => leases.exit(key),
-    busyElsewhere,
     onError: adapterError,
   });
 
@@ -764,8 +624,8 @@ export function createEngine(options: EngineOptions): Engine {
       await leases.start();
       // Unfinished deploys first: resume or roll back what a crash interrupted (those of replicas
       // still at work stay theirs).
-      await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse());
-      await queue.idle();
+      await deploys.adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse());
+      await deploys.idle();
       if (leases.leader) await loadLeftovers();
       recovered = true;
       // Webhooks accepted before a crash or restart (here or at a replica that died) are looked at
@@ -793,18 +653,14 @@ export function createEngine(options: EngineOptions): Engine {
       leftovers.stop();
       for (const pending of stageRetries.values()) clearTimeout(pending);
       stageRetries.clear();
-      for (const [key, job] of queue.clear()) {
-        // Waiting deploys stay pending in the store; the next start (or another replica) runs them.
-        logger.info(`deploy ${job.deployId} stays queued for the next start`);
-        await settle(key, job.deployId);
-      }
+      await deploys.clear();
       if (drain) {
         // Running deploys and what people asked (a refresh) finish before the lifetime ends.
-        await queue.idle();
+        await deploys.idle();
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       }
       lifetime.abort(new CoreError('ABORTED', 'The engine is stopping'));
-      await queue.idle();
+      await deploys.idle();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await notices.close();
       await leases.close();
@@ -822,7 +678,7 @@ export function createEngine(options: EngineOptions): Engine {
     setAutoDeploy: (params) => commands.setAutoDeploy(params),
     pin: (params) => commands.pin(params),
     refresh: (params) => track(refreshStages(params)),
-    idle: () => queue.idle(),
+    idle: () => deploys.idle(),
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),
     leftovers: () => leftovers.list(),
   };
