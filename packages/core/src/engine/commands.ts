@@ -10,7 +10,7 @@ import type {
 } from '../contracts/state-store.ts';
 import { CoreError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
-import type { StageDecision } from './decide.ts';
+import type { StageDecision } from './decide/decide.ts';
 import { busyElsewhere } from './deploy/deploy-queue.ts';
 import type { Engine } from './engine.ts';
 import type { EngineProject, EngineStage } from './engine-config.ts';

@@ -18,8 +18,8 @@ import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import type { RegistryLimiter, RegistryLimits } from '../registry-limiter.ts';
 import { StageCommands } from './commands.ts';
+import { defaultDeployRetryBaseMs, type StageDecision } from './decide/decide.ts';
 import { StageDecisions } from './decide/stage-decisions.ts';
-import { defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
 import { DeployQueue } from './deploy/deploy-queue.ts';
 import {
   defaultHealthCheck,
@@ -30,13 +30,13 @@ import {
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { type LeftoverStatus, LeftoverSweeper } from './leftovers.ts';
 import { StageNotices } from './notify/stage-notices.ts';
-import { ObservationInbox, repoKey } from './observation-inbox.ts';
+import { ObservationInbox, repoKey } from './observe/observation-inbox.ts';
 import { RepositoryLooks } from './observe/polling.ts';
 import { limitedRegistries, type Watched, watchedRepositories } from './observe/registries.ts';
 import { RegistryView } from './observe/registry-view.ts';
 import { WebhookIntake } from './observe/webhook-intake.ts';
 import { ReplicaLeases } from './replica-leases.ts';
-import { RouteHealing } from './route-healing.ts';
+import { RouteHealing } from './route/route-healing.ts';
 import { type StageTargets, stageTargetsOf } from './stage-targets.ts';
 
 export interface EngineOptions {

@@ -1,10 +1,10 @@
 import type { Registry } from '../../contracts/registry.ts';
 import { type Release, type StageRef, stageKey } from '../../contracts/release.ts';
 import type { StageState, StateStore } from '../../contracts/state-store.ts';
-import { decide, type StageDecision } from '../decide.ts';
 import type { EngineProject, EngineStage } from '../engine-config.ts';
-import { type ObservationInbox, repoKey } from '../observation-inbox.ts';
+import { type ObservationInbox, repoKey } from '../observe/observation-inbox.ts';
 import { type RegistryView, TagNotLinkedYet } from '../observe/registry-view.ts';
+import { decide, type StageDecision } from './decide.ts';
 
 export interface StageDecisionsOptions {
   readonly store: StateStore;

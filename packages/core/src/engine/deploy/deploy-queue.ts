@@ -17,7 +17,7 @@ import type { StageDeploySettings } from '../deploy-settings.ts';
 import { assertTransition } from '../deploy-states.ts';
 import type { StageNotices } from '../notify/stage-notices.ts';
 import type { ReplicaLeases } from '../replica-leases.ts';
-import { StageQueue } from '../stage-queue.ts';
+import { StageQueue } from './stage-queue.ts';
 
 interface DeployJob {
   readonly deployId: string;

@@ -3,11 +3,11 @@ import { type StageRef, stageKey } from '../../contracts/release.ts';
 import { type CoreError, toCoreError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { RegistryLimiter } from '../../registry-limiter.ts';
-import type { StageDecision } from '../decide.ts';
+import type { StageDecision } from '../decide/decide.ts';
 import type { EngineProject } from '../engine-config.ts';
-import { LookCoalescer } from '../look-coalescer.ts';
-import { type ObservationInbox, repoKey } from '../observation-inbox.ts';
-import { type PollTicks, pollTicks } from '../poll-ticks.ts';
+import { LookCoalescer } from './look-coalescer.ts';
+import { type ObservationInbox, repoKey } from './observation-inbox.ts';
+import { type PollTicks, pollTicks } from './poll-ticks.ts';
 import type { Watched } from './registries.ts';
 import { type RegistryView, TagNotLinkedYet } from './registry-view.ts';
 

@@ -9,7 +9,7 @@ import {
   type RegistryLimits,
 } from '../../registry-limiter.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from '../engine-config.ts';
-import { repoKey } from '../observation-inbox.ts';
+import { repoKey } from './observation-inbox.ts';
 
 /** A repository the engine watches, once however many projects deploy from it, with their stages. */
 export interface Watched {

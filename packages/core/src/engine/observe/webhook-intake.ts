@@ -3,7 +3,7 @@ import type { StateStore } from '../../contracts/state-store.ts';
 import { CoreError } from '../../errors.ts';
 import type { EventBus } from '../../events.ts';
 import type { Logger } from '../../logger.ts';
-import { type ObservationInbox, repoKey } from '../observation-inbox.ts';
+import { type ObservationInbox, repoKey } from './observation-inbox.ts';
 import type { Watched } from './registries.ts';
 
 export interface WebhookIntakeOptions {
