@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { DeployTarget } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
 import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
-import { type Release, type StageRef, stageKey } from '../contracts/release.ts';
+import type { Release, StageRef } from '../contracts/release.ts';
 import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import type {
   Approval,
@@ -19,6 +19,7 @@ import { createMemoryStateStore } from '../memory/memory-state-store.ts';
 import type { RegistryLimiter, RegistryLimits } from '../registry-limiter.ts';
 import { StageCommands } from './commands.ts';
 import { defaultDeployRetryBaseMs, type StageDecision } from './decide/decide.ts';
+import { StageReconciler } from './decide/reconciler.ts';
 import { StageDecisions } from './decide/stage-decisions.ts';
 import { DeployQueue } from './deploy/deploy-queue.ts';
 import {
@@ -210,8 +211,6 @@ export function createEngine(options: EngineOptions): Engine {
   /** Repositories webhooks reported changed, durable until acted on; their tags' digests are resolved anew. */
   const inbox = new ObservationInbox({ store, logger });
   const inFlight = new Set<Promise<unknown>>();
-  /** Stages whose release is tried again later (its deploy failed for reasons of ours). */
-  const stageRetries = new Map<string, NodeJS.Timeout>();
   let started = false;
   const leases = new ReplicaLeases({
     store,
@@ -379,105 +378,19 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
-  /**
-   * Decides a stage and acts on the decision. `settled` is false when it could not act yet (another
-   * replica holds the stage): whoever asked looks again later. A failure forgets the memo, so that
-   * the next look decides anew.
-   */
-  const reconcileStage = async (
-    ref: StageRef,
-    signal?: AbortSignal,
-    memo = false,
-  ): Promise<{ readonly decision?: StageDecision; readonly settled: boolean }> => {
-    const key = stageKey(ref);
-    try {
-      const first = await decisions.decide(ref, signal, memo);
-      if (first.decision === undefined) return { settled: true };
-      if (first.decision.action === 'none') {
-        if (first.decision.retryAt) retryStage(ref, Date.parse(first.decision.retryAt));
-        return { decision: first.decision, settled: true };
-      }
-      if (!(await leases.enter(key))) {
-        decisions.forget(ref);
-        const decision: StageDecision = {
-          action: 'none',
-          reason: 'another replica is working on this stage',
-          release: first.decision.release,
-        };
-        return { decision, settled: false };
-      }
-      try {
-        // Under the stage's lease: whatever another replica did meanwhile is in the store now.
-        const decision = await act(
-          ref,
-          await decisions.decisionOf(ref, await readState(ref), first.candidate),
-        );
-        return { decision, settled: true };
-      } finally {
-        await leases.exit(key);
-      }
-    } catch (error) {
-      decisions.forget(ref);
-      throw error;
-    }
-  };
-  const reconcile = async (ref: StageRef, signal?: AbortSignal, memo = false) =>
-    (await reconcileStage(ref, signal, memo)).decision;
-
-  /** Looks at a stage again at `at`, when its release's retry is due (polling or not). */
-  const retryStage = (ref: StageRef, at: number) => {
-    const key = stageKey(ref);
-    if (stopping || stageRetries.has(key)) return;
-    const timer = setTimeout(
-      () => {
-        stageRetries.delete(key);
-        if (stopping) return;
-        void track(reconcile(ref, lifetime.signal)).catch((error: unknown) =>
-          adapterError('engine', 'reconcile', error),
-        );
-      },
-      Math.max(0, at - Date.now()) + 1,
-    );
-    stageRetries.set(key, timer);
-  };
-
-  const act = async (ref: StageRef, decision: StageDecision): Promise<StageDecision> => {
-    if (decision.action === 'deploy') {
-      const config = stageOf(ref);
-      const state = await readState(ref);
-      notices.selected(ref, decision.release, decision.reason);
-      await deploys.enqueue(
-        ref,
-        decision.release,
-        config.promoteFrom ? 'promotion' : state?.pin ? 'pin' : 'auto',
-        decision.reason,
-      );
-    } else if (decision.action === 'await-confirmation') {
-      const pending = await store.listApprovals({ ...ref, status: 'pending' });
-      if (!pending.some((a) => a.release.digest === decision.release.digest)) {
-        const approval = await store.putApproval({
-          approval: {
-            id: randomUUID(),
-            project: ref.project,
-            stage: ref.stage,
-            release: decision.release,
-            status: 'pending',
-            requestedAt: at(),
-          },
-        });
-        const current = (await readState(ref))?.actual;
-        notices.awaitingConfirmation(ref, decision.release, approval.id, current);
-      }
-    } else if (decision.action === 'hold') {
-      const state = await readState(ref);
-      if (state?.desired?.digest !== decision.release.digest) {
-        await updateState(ref, (s) => ({ ...s, desired: { ...decision.release, reason: decision.reason } }));
-        // Said once per release: the stage holds it until a person deploys it (notifiers may say so).
-        notices.available(ref, decision.release, state?.actual, decision.reason);
-      }
-    }
-    return decision;
-  };
+  const reconciler = new StageReconciler({
+    store,
+    decisions,
+    deploys,
+    notices,
+    leases,
+    stageOf,
+    updateState,
+    track,
+    onError: adapterError,
+    signal: lifetime.signal,
+  });
+  const reconcile = (ref: StageRef, signal?: AbortSignal) => reconciler.reconcile(ref, signal);
 
   /** The leader looks at repositories other replicas marked and did not clear (they may have died). */
   const lookAtOthersMarks = async () => {
@@ -508,7 +421,7 @@ export function createEngine(options: EngineOptions): Engine {
     coalesceMs,
     backoffBaseMs,
     active: () => leases.leader,
-    reconcile: (ref, signal) => reconcileStage(ref, signal, true),
+    reconcile: (ref, signal) => reconciler.reconcileStage(ref, signal, true),
     track,
     onError: adapterError,
     signal: lifetime.signal,
@@ -651,8 +564,7 @@ export function createEngine(options: EngineOptions): Engine {
       healing?.stop();
       inbox.stop();
       leftovers.stop();
-      for (const pending of stageRetries.values()) clearTimeout(pending);
-      stageRetries.clear();
+      reconciler.stop();
       await deploys.clear();
       if (drain) {
         // Running deploys and what people asked (a refresh) finish before the lifetime ends.
