@@ -310,7 +310,6 @@ export function createEngine(options: EngineOptions): Engine {
         stage: ref.stage,
         autoDeploy: config.autoDeploy,
         ...(config.pin === undefined ? {} : { pin: config.pin }),
-        seenDigests: {},
         history: [],
       };
       try {
