@@ -1,3 +1,10 @@
+// The engine composes the flow observe → decide → deploy → route → notify; each step is a module
+// with its own state, and `createEngine` wires them over the store, the leases and the config:
+// - observe/: RepositoryLooks (poll cycle, coalesced looks, backoff), WebhookIntake (replay
+//   protection), the ObservationInbox of marked repositories and the RegistryView of listings;
+// - decide/: StageDecisions (candidate and decide()), StageReconciler (acting on a decision);
+// - deploy/: DeployQueue (this replica's deploys, run by deploy-runner.ts);
+// - route/: RouteHealing; notify/: StageNotices; commands.ts: what people ask of the stages.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeployTarget } from '../contracts/deploy-target.ts';
