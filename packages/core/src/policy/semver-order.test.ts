@@ -174,12 +174,9 @@ describe('parseStrictSemver', () => {
     '1.2.3 ',
     '1000000000000000.0.0',
     '1.0.0-1000000000000000',
-  ])(
-    'rejects %j',
-    (text) => {
-      expect(parseStrictSemver(text)).toBeUndefined();
-    },
-  );
+  ])('rejects %j', (text) => {
+    expect(parseStrictSemver(text)).toBeUndefined();
+  });
 
   it('agrees with semver.parse (strict) on arbitrary version-like strings', () => {
     const piece = fc.constantFrom('v', '0', '1', '01', '23', '.', '-', 'rc', 'RC', 'x-y', '+b', 'é', ' ');
