@@ -186,7 +186,6 @@ async function engineCycles(registry: string, count: number): Promise<Report> {
         project: project.id,
         stage: 'prod',
         autoDeploy: true,
-        seenDigests: {},
         history: [release],
         actual: release,
         desired: { ...release, reason: `${release.tag} runs already` },

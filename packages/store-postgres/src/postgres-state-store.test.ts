@@ -87,7 +87,7 @@ describe('createPostgresStateStore', () => {
 
   it('rejects a bad expectedRevision with BAD_REQUEST and writes nothing', async () => {
     const store = live.store();
-    const state = { project: 'p', stage: 'dev', autoDeploy: true, seenDigests: {}, history: [] };
+    const state = { project: 'p', stage: 'dev', autoDeploy: true, history: [] };
     expect(await rejection(store.putStage({ state, expectedRevision: -1 }))).toMatchObject({
       code: 'BAD_REQUEST',
     });
@@ -100,7 +100,7 @@ describe('createPostgresStateStore', () => {
   it('keeps the stored revision and body when a compare-and-set loses to another replica', async () => {
     const store = live.store();
     const other = live.store({ schema: store.schema });
-    const state = { project: 'p', stage: 'dev', autoDeploy: true, seenDigests: {}, history: [] };
+    const state = { project: 'p', stage: 'dev', autoDeploy: true, history: [] };
     await store.putStage({ state, expectedRevision: 0 });
     const winner = await other.putStage({ state: { ...state, pin: 'v2' }, expectedRevision: 1 });
     const error = await rejection(
@@ -115,7 +115,7 @@ describe('createPostgresStateStore', () => {
     const schema = replicas[0]?.schema as string;
     const stores = [replicas[0], live.store({ schema }), live.store({ schema })] as PostgresStateStore[];
     await Promise.all(replicas.slice(1).map((replica) => replica.dispose()));
-    const state = { project: 'p', stage: 'dev', autoDeploy: true, seenDigests: {}, history: [] };
+    const state = { project: 'p', stage: 'dev', autoDeploy: true, history: [] };
     await stores[0]?.putStage({ state, expectedRevision: 0 });
     for (let revision = 1; revision <= 5; revision++) {
       const outcomes = await Promise.allSettled(
@@ -373,7 +373,7 @@ describe('exportJson / importJson', () => {
     const sqlite = createSqliteStateStore({ path: ':memory:', encryptionKey: keys.first });
     live.defer(() => sqlite.dispose());
     await sqlite.putStage({
-      state: { project: 'p', stage: 'dev', autoDeploy: true, seenDigests: {}, history: [release('v1', 'a')] },
+      state: { project: 'p', stage: 'dev', autoDeploy: true, history: [release('v1', 'a')] },
       expectedRevision: 0,
     });
     await sqlite.createDeploy({

@@ -5,7 +5,7 @@ import type { PostgresStateStore, StoreChange } from '../src/index.ts';
 import { livePostgres, rejection, sleep } from './live-postgres.ts';
 
 const live = livePostgres();
-const stage = { project: 'web-app', stage: 'dev', autoDeploy: true, seenDigests: {}, history: [] };
+const stage = { project: 'web-app', stage: 'dev', autoDeploy: true, history: [] };
 
 /** Subscribes and records every change; `next()` waits for one that matches. */
 function recorder(store: PostgresStateStore) {

@@ -11,7 +11,7 @@ import { livePostgres, rejection } from './live-postgres.ts';
 const live = livePostgres({ passwordRoles: ['app', 'limited'] });
 const password = 'S3cret-pässword/@:';
 
-const stage = { project: 'web-app', stage: 'dev', autoDeploy: true, seenDigests: {}, history: [] };
+const stage = { project: 'web-app', stage: 'dev', autoDeploy: true, history: [] };
 const appUrl = (secret: string | undefined, database = 'postgres') =>
   `postgres://app${secret === undefined ? '' : `:${encodeURIComponent(secret)}`}@127.0.0.1:${live.server.port}/${database}`;
 

@@ -75,7 +75,7 @@ describe('createSqliteStateStore', () => {
 
   it('rejects a bad expectedRevision with BAD_REQUEST and writes nothing', async () => {
     const store = createSqliteStateStore({ path: ':memory:' });
-    const state = { project: 'p', stage: 'dev', autoDeploy: true, seenDigests: {}, history: [] };
+    const state = { project: 'p', stage: 'dev', autoDeploy: true, history: [] };
     expect(await rejection(store.putStage({ state, expectedRevision: -1 }))).toMatchObject({
       code: 'BAD_REQUEST',
     });
@@ -90,7 +90,7 @@ describe('createSqliteStateStore', () => {
     const dir = tempDir();
     const path = join(dir, 'store.db');
     const store = createSqliteStateStore({ path });
-    const state = { project: 'p', stage: 'dev', autoDeploy: true, seenDigests: {}, history: [] };
+    const state = { project: 'p', stage: 'dev', autoDeploy: true, history: [] };
     await store.putStage({ state, expectedRevision: 0 });
     // Another process wins the race.
     const other = createSqliteStateStore({ path });

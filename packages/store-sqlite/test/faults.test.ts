@@ -29,7 +29,7 @@ function openError(open: () => unknown): CoreError {
   throw new Error('expected the store to refuse the file');
 }
 
-const stage = { project: 'web-app', stage: 'dev', autoDeploy: true, seenDigests: {}, history: [] };
+const stage = { project: 'web-app', stage: 'dev', autoDeploy: true, history: [] };
 
 /** A store file with some rows in it, closed (so that the WAL is folded into the file). */
 async function storeFile(dir: string): Promise<string> {

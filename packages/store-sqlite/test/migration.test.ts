@@ -123,6 +123,24 @@ describe('migrating the schema v1 fixture', () => {
     expect(sha256Of(fixture)).toBe(fixtureHash);
   });
 
+  it('drops the seenDigests an old stage row kept (never used) when the stage is written again', async () => {
+    const store = createSqliteStateStore({ path: fixtureCopy() });
+    try {
+      const {
+        revision,
+        updatedAt: _at,
+        ...old
+      } = (await store.getStage({ project: 'web-app', stage: 'dev' }))!;
+      expect(old).toHaveProperty('seenDigests');
+      await store.putStage({ state: { ...old, autoDeploy: false }, expectedRevision: revision });
+      const written = await store.getStage({ project: 'web-app', stage: 'dev' });
+      expect(written).toMatchObject({ autoDeploy: false, history: old.history });
+      expect(written).not.toHaveProperty('seenDigests');
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it('changes no row when a migration fails half-way', () => {
     const path = fixtureCopy();
     const db = new DatabaseSync(path);

@@ -58,7 +58,6 @@ async function deploy(store: StateStore, project: string, tag: string, n: number
       project,
       stage: 'dev',
       autoDeploy: true,
-      seenDigests: {},
       history: [],
       actual: { tag, digest: digest(n) },
     },

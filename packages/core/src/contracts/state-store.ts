@@ -11,8 +11,6 @@ export interface StageState extends StageRef {
   readonly autoDeploy: boolean;
   /** A pinned tag: only its digest is watched. */
   readonly pin?: string;
-  /** Digest last seen per tag, for change detection of pinned and re-pushed tags. */
-  readonly seenDigests: Readonly<Record<string, string>>;
   /** What should run, and why (policy, manual deploy, promotion, rollback). */
   readonly desired?: Release & { readonly reason: string };
   /** What runs, as of the last finished deploy. */

@@ -1,7 +1,7 @@
 import type { Registry } from '../contracts/registry.ts';
 import type { TagPolicy } from '../policy/index.ts';
+import type { UpdateWindow } from './decide/update-window.ts';
 import type { StageDeploySettings } from './deploy-settings.ts';
-import type { UpdateWindow } from './update-window.ts';
 
 /** Stage deploy settings as given: strategy defaults to blue-green where the target can, health to `defaultHealthCheck`. */
 export type StageDeployInput = Omit<StageDeploySettings, 'strategy' | 'health'> &

@@ -1,14 +1,20 @@
+// The engine composes the flow observe → decide → deploy → route → notify; each step is a module
+// with its own state, and `createEngine` wires them over the store, the leases and the config:
+// - observe/: RepositoryLooks (poll cycle, coalesced looks, backoff), WebhookIntake (replay
+//   protection), the ObservationInbox of marked repositories and the RegistryView of listings;
+// - decide/: StageDecisions (candidate and decide()), StageReconciler (acting on a decision);
+// - deploy/: DeployQueue (this replica's deploys, run by deploy-runner.ts);
+// - route/: RouteHealing; notify/: StageNotices; commands.ts: what people ask of the stages.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeployTarget } from '../contracts/deploy-target.ts';
 import type { Notifier } from '../contracts/notifier.ts';
-import type { Registry, RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
-import { type Release, type StageRef, stageKey } from '../contracts/release.ts';
+import type { RegistryObservation, WebhookRequest } from '../contracts/registry.ts';
+import type { Release, StageRef } from '../contracts/release.ts';
 import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
 import type {
   Approval,
   DeployRecord,
-  DeployTrigger,
   StageState,
   StageStateInit,
   StateStore,
@@ -17,30 +23,28 @@ import { CoreError, isCoreError, toCoreError } from '../errors.ts';
 import { createEventBus, type EventBus, toEventError } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { createMemoryStateStore } from '../memory/memory-state-store.ts';
-import { createNotificationDispatcher } from '../notify/notification-dispatcher.ts';
-import {
-  defaultRegistryConcurrency,
-  limitRegistry,
-  RegistryLimiter,
-  type RegistryLimits,
-} from '../registry-limiter.ts';
-import { decide, defaultDeployRetryBaseMs, type StageDecision } from './decide.ts';
-import { runDeploy } from './deploy-runner.ts';
+import type { RegistryLimiter, RegistryLimits } from '../registry-limiter.ts';
+import { StageCommands } from './commands.ts';
+import { defaultDeployRetryBaseMs, type StageDecision } from './decide/decide.ts';
+import { StageReconciler } from './decide/reconciler.ts';
+import { StageDecisions } from './decide/stage-decisions.ts';
+import { DeployQueue } from './deploy/deploy-queue.ts';
 import {
   defaultHealthCheck,
   defaultStepDeadlines,
   type StageDeploySettings,
   type StepDeadlines,
 } from './deploy-settings.ts';
-import { assertTransition } from './deploy-states.ts';
 import type { EngineProject, EngineRegistries, EngineStage } from './engine-config.ts';
 import { type LeftoverStatus, LeftoverSweeper } from './leftovers.ts';
-import { LookCoalescer } from './look-coalescer.ts';
-import { ObservationInbox, repoKey } from './observation-inbox.ts';
-import { type PollTicks, pollTicks } from './poll-ticks.ts';
+import { StageNotices } from './notify/stage-notices.ts';
+import { ObservationInbox, repoKey } from './observe/observation-inbox.ts';
+import { RepositoryLooks } from './observe/polling.ts';
+import { limitedRegistries, type Watched, watchedRepositories } from './observe/registries.ts';
+import { RegistryView } from './observe/registry-view.ts';
+import { WebhookIntake } from './observe/webhook-intake.ts';
 import { ReplicaLeases } from './replica-leases.ts';
-import { RouteHealing } from './route-healing.ts';
-import { StageQueue } from './stage-queue.ts';
+import { RouteHealing } from './route/route-healing.ts';
 import { checkStageStrategies, type StageTargets, stageStrategy, stageTargetsOf } from './stage-targets.ts';
 
 export interface EngineOptions {
@@ -123,17 +127,6 @@ export interface EngineOptions {
   };
 }
 
-interface DeployJob {
-  readonly deployId: string;
-  readonly ref: StageRef;
-}
-
-interface Watched {
-  readonly registry: string;
-  readonly repository: string;
-  readonly stages: Array<StageRef & { readonly config: EngineStage }>;
-}
-
 export interface Engine {
   readonly bus: EventBus;
   /** Resumes or rolls back unfinished deploys, reconciles every stage, starts polling. */
@@ -192,18 +185,6 @@ export interface Engine {
   leftovers(): LeftoverStatus[];
 }
 
-/** A tag the registry lists while its manifest does not resolve yet: the next look acts on it. */
-class TagNotLinkedYet extends CoreError {
-  readonly tag: string;
-  constructor(repository: string, tag: string) {
-    super('UNAVAILABLE', `${tag} is listed in ${repository} but its manifest does not resolve yet`, {
-      retryable: true,
-      details: { repository, tag },
-    });
-    this.tag = tag;
-  }
-}
-
 export function createEngine(options: EngineOptions): Engine {
   const { proxy } = options;
   const targets = stageTargetsOf(options.target);
@@ -221,75 +202,30 @@ export function createEngine(options: EngineOptions): Engine {
   const deployRetryBaseMs =
     pauseOf('deployRetryBaseMs', options.deployRetryBaseMs) ?? defaultDeployRetryBaseMs;
   const lifetime = new AbortController();
-  const notifications =
-    options.notifiers && options.notifiers.length > 0
-      ? createNotificationDispatcher({ notifiers: options.notifiers, bus, logger })
-      : undefined;
+  const notices = new StageNotices({
+    bus,
+    logger,
+    ...(options.notifiers ? { notifiers: options.notifiers } : {}),
+  });
   const at = () => new Date().toISOString();
 
   const projects = new Map(options.projects.map((p) => [p.id, p]));
-  const watched = new Map<string, Watched>();
   checkStageStrategies(options.projects, targets);
-  for (const project of options.projects) {
-    if (!registries[project.registry]) {
-      throw new CoreError(
-        'CONFIG_INVALID',
-        `projects.${project.id}.registry: no registry named ${project.registry}`,
-      );
-    }
-    const key = repoKey(project.registry, project.repository);
-    const entry = watched.get(key) ?? {
-      registry: project.registry,
-      repository: project.repository,
-      stages: [],
-    };
-    for (const [stage, config] of Object.entries(project.stages)) {
+  const watched = watchedRepositories(options.projects, registries);
+  for (const project of options.projects)
+    for (const [stage, config] of Object.entries(project.stages))
       pauseOf(`projects.${project.id}.stages.${stage}.deployRetryBaseMs`, config.deployRetryBaseMs);
-      entry.stages.push({ project: project.id, stage, config });
-    }
-    watched.set(key, entry);
-  }
-  /** Last listing per repository: decisions between cycles (API calls, webhooks) use it. */
-  const tagCache = new Map<string, string[]>();
-  /** Bumped when a repository's listing changes: part of a stage's decision fingerprint. */
-  const tagVersions = new Map<string, number>();
+  const view = new RegistryView();
   /** Repositories webhooks reported changed, durable until acted on; their tags' digests are resolved anew. */
   const inbox = new ObservationInbox({ store, logger });
-  const repushed = (repo: string, tag: string) => inbox.tags(repo).includes(tag);
-  /**
-   * Digests of candidate tags, per repository and tag, with the listing version they were resolved
-   * at: a release held for a click (or a confirmation) costs no request per cycle while nothing changed.
-   */
-  const resolved = new Map<string, { readonly version: number; readonly digests: Map<string, string> }>();
-  /** Per stage: the inputs of its last decision; unchanged inputs need no new decision. */
-  const decided = new Map<string, string>();
-  const backoffUntil = new Map<string, number>();
-  const failures = new Map<string, number>();
-  /** Why a repository's last look failed, for `plan`: cleared by the next look that acts. */
-  const lookFailed = new Map<string, string>();
-  /** Looks in a row that found the registry still linking a notified tag; quick ones up to `unlistedLooks`. */
-  const unlisted = new Map<string, number>();
-  const unlistedLooks = 8;
   const inFlight = new Set<Promise<unknown>>();
-  /** Cancellation handles of running deploys. */
-  const cancellers = new Map<string, AbortController>();
-  /** Stages whose release is tried again later (its deploy failed for reasons of ours). */
-  const stageRetries = new Map<string, NodeJS.Timeout>();
-  /** Deploys this replica queued or runs, by stage: the rest of the store's unfinished ones are other replicas'. */
-  const localJobs = new Map<string, Set<string>>();
-  let timer: NodeJS.Timeout | undefined;
-  /** When poll cycles start (from the first one, in `start`). */
-  let ticks: PollTicks | undefined;
   let started = false;
   const leases = new ReplicaLeases({
     store,
     holder: options.replica?.holder ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     ttlMs: options.replica?.leaseTtlMs ?? 30_000,
     logger,
-    onLost: (key) => {
-      for (const id of localJobs.get(key) ?? [])
-        cancellers.get(id)?.abort(new CoreError('CONFLICT', `Another replica took ${key} over`));
-    },
+    onLost: (key) => deploys.lost(key),
     onLeadership: (leader) => {
       bus.emit({ type: 'engine:leadership', at: at(), holder: leases.holder, leader });
       // A new leader sweeps what the last one's rollbacks left behind.
@@ -382,7 +318,6 @@ export function createEngine(options: EngineOptions): Engine {
         stage: ref.stage,
         autoDeploy: config.autoDeploy,
         ...(config.pin === undefined ? {} : { pin: config.pin }),
-        seenDigests: {},
         history: [],
       };
       try {
@@ -393,541 +328,76 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
-  /** Lists a repository outside the cycle (a manual deploy, a first decision), skipping any backoff. */
-  const listNow = async (project: EngineProject, signal?: AbortSignal): Promise<string[]> => {
-    const tags = await registries[project.registry]!.listTags({
-      repository: project.repository,
-      ...(signal ? { signal } : {}),
-    });
-    const key = repoKey(project.registry, project.repository);
-    tagCache.set(key, tags);
-    tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
-    return tags;
-  };
-
-  const resolveDigest = async (
-    ref: StageRef,
-    tag: string,
-    signal?: AbortSignal,
-  ): Promise<string | undefined> => {
-    const project = projectOf(ref);
-    const registry = registries[project.registry]!;
-    const resolved = await registry.resolveReference({
-      repository: project.repository,
-      reference: tag,
-      ...(signal ? { signal } : {}),
-    });
-    return resolved?.digest;
-  };
-
-  /** The release a stage's policy, pin or source stage offers now. */
-  const candidateOf = async (
-    ref: StageRef,
-    state: StageState | undefined,
-    signal?: AbortSignal,
-  ): Promise<Release | undefined> => {
-    const config = stageOf(ref);
-    if (config.promoteFrom) {
-      const source = await store.getStage({ project: ref.project, stage: config.promoteFrom });
-      const proven = source?.actual;
-      return proven && config.policy.allows(proven.tag) ? proven : undefined;
-    }
-    const pin = state === undefined ? config.pin : state.pin;
-    const project = projectOf(ref);
-    let tag: string | undefined;
-    if (pin) tag = pin;
-    else {
-      // Before the first listing (or after it failed), look now; a failure means no candidate yet.
-      const tags =
-        tagCache.get(repoKey(project.registry, project.repository)) ??
-        (await listNow(project, signal).catch((error: unknown) => {
-          adapterError(registries[project.registry]!.id, 'listTags', error);
-          return [];
-        }));
-      tag = config.policy.select({ tags, ...(state?.actual ? { current: state.actual.tag } : {}) })?.tag;
-    }
-    if (!tag) return undefined;
-    // Request economy: the running tag's digest is re-checked only for pins (that is what a pin
-    // watches, whether the stage's pin or a policy that is one) and after a webhook reported a push
-    // of that tag; new tags are always resolved.
-    const watchesDigest = pin !== undefined || config.policy.kind === 'pin';
-    const repo = repoKey(project.registry, project.repository);
-    if (!watchesDigest && state?.actual?.tag === tag && !repushed(repo, tag)) return state.actual;
-    const version = tagVersions.get(repo) ?? 0;
-    // A new listing forgets every digest of the repository: a re-push may hide behind any change.
-    let known = resolved.get(repo);
-    if (known?.version !== version) {
-      known = { version, digests: new Map() };
-      resolved.set(repo, known);
-    }
-    const cached = known.digests.get(tag);
-    if (!watchesDigest && cached && !repushed(repo, tag)) return { tag, digest: cached };
-    const digest = await resolveDigest(ref, tag, signal);
-    if (digest) known.digests.set(tag, digest);
-    // Listed but without a manifest: the registry is linking the tag right now (see registryCatchingUp).
-    if (!digest && tagCache.get(repo)?.includes(tag)) throw new TagNotLinkedYet(project.repository, tag);
-    return digest ? { tag, digest } : undefined;
-  };
-
-  const decisionOf = async (ref: StageRef, state: StageState | undefined, candidate: Release | undefined) => {
-    const [recentDeploys, approvals] = await Promise.all([
-      store.listDeploys({ project: ref.project, stage: ref.stage, limit: 20 }),
-      store.listApprovals({ project: ref.project, stage: ref.stage }),
-    ]);
-    return decide({
-      stage: stageOf(ref),
-      state,
-      candidate,
-      recentDeploys,
-      approvals,
-      retryBaseMs: deployRetryBaseMs,
-    });
-  };
-
-  const decideStage = async (ref: StageRef, signal?: AbortSignal, memo = false) => {
-    const state = await readState(ref);
-    const candidate = await candidateOf(ref, state, signal);
-    if (memo) {
-      // Same tags, same stage state, same candidate: the last decision stands, and costs no reads.
-      const project = projectOf(ref);
-      const fingerprint = `${tagVersions.get(repoKey(project.registry, project.repository)) ?? 0}|${state?.revision ?? 0}|${candidate?.tag}@${candidate?.digest}`;
-      if (decided.get(stageKey(ref)) === fingerprint) return { candidate, decision: undefined };
-      decided.set(stageKey(ref), fingerprint);
-    }
-    const decision = await decisionOf(ref, state, candidate);
-    // A decision that waits for a retry changes with time alone: the next look decides anew.
-    if (decision.action === 'none' && decision.retryAt) decided.delete(stageKey(ref));
-    return { candidate, decision };
-  };
-
-  const addLocal = (key: string, id: string) => localJobs.set(key, (localJobs.get(key) ?? new Set()).add(id));
-  /** A deploy of this replica left its queue (finished, superseded, cancelled): its share of the stage's lease goes. */
-  const settle = async (key: string, id: string) => {
-    const jobs = localJobs.get(key);
-    jobs?.delete(id);
-    if (jobs?.size === 0) localJobs.delete(key);
-    await leases.exit(key);
-  };
-  const busyElsewhere = (key: string) =>
-    new CoreError(
-      'CONFLICT',
-      `Another replica is working on ${key} now; try again when its deploy has finished`,
-    );
-
-  const enqueue = async (
-    ref: StageRef,
-    release: Release,
-    trigger: DeployTrigger,
-    reason: string,
-    by?: string,
-  ): Promise<DeployRecord> => {
-    const key = stageKey(ref);
-    if (!(await leases.enter(key))) throw busyElsewhere(key);
-    let record: DeployRecord | undefined;
-    try {
-      record = await createQueued(ref, release, trigger, reason, by);
-      // A stopping engine (a reload) runs nothing new: the next start runs it, under its config.
-      if (stopping) {
-        await leases.exit(key);
-        return record;
-      }
-      addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id, ref });
-      return record;
-    } catch (error) {
-      if (record) localJobs.get(key)?.delete(record.id);
-      await leases.exit(key);
-      throw error;
-    }
-  };
-
-  const createQueued = async (
-    ref: StageRef,
-    release: Release,
-    trigger: DeployTrigger,
-    reason: string,
-    by: string | undefined,
-  ): Promise<DeployRecord> => {
-    const state = await readState(ref);
-    const record = await store.createDeploy({
-      deploy: {
-        id: randomUUID(),
-        project: ref.project,
-        stage: ref.stage,
-        release,
-        ...(state?.actual ? { previous: state.actual } : {}),
-        trigger,
-        ...(by === undefined ? {} : { by }),
-        state: 'pending',
-        data: {},
-      },
-    });
-    await updateState(ref, (s) => ({ ...s, desired: { ...release, reason } }));
-    bus.emit({
-      type: 'deploy:queued',
-      at: at(),
-      deployId: record.id,
-      project: ref.project,
-      stage: ref.stage,
-      release,
-      trigger,
-      ...(by === undefined ? {} : { by }),
-    });
-    return record;
-  };
-
-  /** A deploy of this release that is queued or running in the stage: a second request gets it. */
-  const inFlightFor = async (ref: StageRef, release: Release): Promise<DeployRecord | undefined> =>
-    (await store.listDeploys({ ...ref, unfinished: true, limit: 20 })).find(
-      (d) => d.release.digest === release.digest && d.release.tag === release.tag,
-    );
-
-  /** `enqueue` for a person's request: the same release already under way in the stage is the answer. */
-  const enqueueOnce = async (
-    ref: StageRef,
-    release: Release,
-    trigger: DeployTrigger,
-    reason: string,
-    by: string | undefined,
-  ): Promise<DeployRecord> => (await inFlightFor(ref, release)) ?? enqueue(ref, release, trigger, reason, by);
-
-  const stageUpdated = (state: StageState, change: 'pin' | 'unpin' | 'auto-deploy', by: string | undefined) =>
-    bus.emit({
-      type: 'stage:updated',
-      at: at(),
-      project: state.project,
-      stage: state.stage,
-      change,
-      autoDeploy: state.autoDeploy,
-      ...(state.pin === undefined ? {} : { pin: state.pin }),
-      ...(by === undefined ? {} : { by }),
-    });
-
-  const approvalDecided = (approval: Approval) =>
-    bus.emit({
-      type: 'approval:decided',
-      at: at(),
-      project: approval.project,
-      stage: approval.stage,
-      approvalId: approval.id,
-      release: approval.release,
-      status: approval.status === 'rejected' ? 'rejected' : 'approved',
-      by: approval.decidedBy ?? 'unknown',
-      ...(approval.comment === undefined ? {} : { comment: approval.comment }),
-      ...(approval.deployId === undefined ? {} : { deployId: approval.deployId }),
-    });
-
-  const queue: StageQueue<DeployJob> = new StageQueue<DeployJob>({
-    limit: options.deployConcurrency ?? 2,
-    run: async (key, job) => {
-      const { project, stage } = job.ref;
-      const config = stageOf(job.ref);
-      const canceller = new AbortController();
-      cancellers.set(job.deployId, canceller);
-      const finished = await track(
-        runDeploy(
-          { store, target: targets.of(job.ref), ...(proxy ? { proxy } : {}), bus, logger },
-          {
-            deployId: job.deployId,
-            settings: settingsOf(job.ref, config),
-            signal: AbortSignal.any([lifetime.signal, canceller.signal]),
-          },
-        ),
-      ).finally(() => {
-        cancellers.delete(job.deployId);
-        return settle(key, job.deployId);
-      });
-      // A candidate its rollback could not remove is removed once the target answers, retry or not.
-      leftovers.add(finished);
-      // A release that failed for reasons of ours is tried again later: the decision says when.
-      if (finished.finished && finished.error?.fault === 'infrastructure' && !stopping) {
-        await reconcile({ project, stage }).catch((error: unknown) =>
-          adapterError('engine', 'reconcile', error),
-        );
-      }
-      if (finished.state === 'succeeded') {
-        await closeApprovals({ project, stage }, finished.release, `deployed by deploy ${finished.id}`).catch(
-          (error: unknown) => adapterError(store.id, 'putApproval', error),
-        );
-      }
-      if (finished.state === 'succeeded' && !stopping) {
-        // A stage promoted from this one may now have something to do.
-        for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
-          if (other.promoteFrom !== stage) continue;
-          await reconcile({ project, stage: name }).catch((error: unknown) =>
-            adapterError('engine', 'reconcile', error),
-          );
-        }
-      }
-    },
-    onSuperseded: async (key, job, by) => {
-      await cancelPending(job.deployId, `superseded by ${by.deployId}`).finally(() =>
-        settle(key, job.deployId),
-      );
-    },
+  const decisions = new StageDecisions({
+    store,
+    registries,
+    view,
+    inbox,
+    stageOf,
+    projectOf,
+    retryBaseMs: deployRetryBaseMs,
+    onError: adapterError,
   });
 
-  /** A deploy that never started goes straight to cancelled, with the reason in its journal. */
-  async function cancelPending(id: string, note: string): Promise<DeployRecord | undefined> {
-    const record = await store.getDeploy({ id });
-    if (!record || record.finished) return record;
-    assertTransition(record.state, 'cancelled');
-    const cancelled = await store.updateDeploy({
-      id: record.id,
-      expectedRevision: record.revision,
-      update: { state: 'cancelled', finished: true, note },
-    });
-    bus.emit({
-      type: 'deploy:state-changed',
-      at: at(),
-      deployId: record.id,
-      project: record.project,
-      stage: record.stage,
-      from: record.state,
-      to: 'cancelled',
-    });
-    return cancelled;
-  }
+  const deploys = new DeployQueue({
+    store,
+    bus,
+    logger,
+    notices,
+    leases,
+    targetOf: (ref) => targets.of(ref),
+    ...(proxy ? { proxy } : {}),
+    concurrency: options.deployConcurrency ?? 2,
+    settingsOf: (ref) => settingsOf(ref, stageOf(ref)),
+    knows: (ref) => stageConfig(ref.project, ref.stage) !== undefined,
+    readState,
+    updateState,
+    onFinished: (record) => afterDeploy(record),
+    stopping: () => stopping,
+    track,
+    signal: lifetime.signal,
+  });
 
-  /**
-   * Decides a stage and acts on the decision. `settled` is false when it could not act yet (another
-   * replica holds the stage): whoever asked looks again later. A failure forgets the memo, so that
-   * the next look decides anew.
-   */
-  const reconcileStage = async (
-    ref: StageRef,
-    signal?: AbortSignal,
-    memo = false,
-  ): Promise<{ readonly decision?: StageDecision; readonly settled: boolean }> => {
-    const key = stageKey(ref);
-    try {
-      const first = await decideStage(ref, signal, memo);
-      if (first.decision === undefined) return { settled: true };
-      if (first.decision.action === 'none') {
-        if (first.decision.retryAt) retryStage(ref, Date.parse(first.decision.retryAt));
-        return { decision: first.decision, settled: true };
-      }
-      if (!(await leases.enter(key))) {
-        decided.delete(key);
-        const decision: StageDecision = {
-          action: 'none',
-          reason: 'another replica is working on this stage',
-          release: first.decision.release,
-        };
-        return { decision, settled: false };
-      }
-      try {
-        // Under the stage's lease: whatever another replica did meanwhile is in the store now.
-        const decision = await act(ref, await decisionOf(ref, await readState(ref), first.candidate));
-        return { decision, settled: true };
-      } finally {
-        await leases.exit(key);
-      }
-    } catch (error) {
-      decided.delete(key);
-      throw error;
+  /** What a deploy that ran here leads to: its leftovers swept, a retry, approvals closed, promoted stages decided. */
+  const afterDeploy = async (finished: DeployRecord) => {
+    const { project, stage } = finished;
+    // A candidate its rollback could not remove is removed once the target answers, retry or not.
+    leftovers.add(finished);
+    // A release that failed for reasons of ours is tried again later: the decision says when.
+    if (finished.finished && finished.error?.fault === 'infrastructure' && !stopping) {
+      await reconcile({ project, stage }).catch((error: unknown) =>
+        adapterError('engine', 'reconcile', error),
+      );
     }
-  };
-  const reconcile = async (ref: StageRef, signal?: AbortSignal, memo = false) =>
-    (await reconcileStage(ref, signal, memo)).decision;
-
-  /** Looks at a stage again at `at`, when its release's retry is due (polling or not). */
-  const retryStage = (ref: StageRef, at: number) => {
-    const key = stageKey(ref);
-    if (stopping || stageRetries.has(key)) return;
-    const timer = setTimeout(
-      () => {
-        stageRetries.delete(key);
-        if (stopping) return;
-        void track(reconcile(ref, lifetime.signal)).catch((error: unknown) =>
+    if (finished.state === 'succeeded') {
+      await closeApprovals({ project, stage }, finished.release, `deployed by deploy ${finished.id}`).catch(
+        (error: unknown) => adapterError(store.id, 'putApproval', error),
+      );
+    }
+    if (finished.state === 'succeeded' && !stopping) {
+      // A stage promoted from this one may now have something to do.
+      for (const [name, other] of Object.entries(projectOf({ project, stage }).stages)) {
+        if (other.promoteFrom !== stage) continue;
+        await reconcile({ project, stage: name }).catch((error: unknown) =>
           adapterError('engine', 'reconcile', error),
         );
-      },
-      Math.max(0, at - Date.now()) + 1,
-    );
-    stageRetries.set(key, timer);
-  };
-
-  const act = async (ref: StageRef, decision: StageDecision): Promise<StageDecision> => {
-    if (decision.action === 'deploy') {
-      const config = stageOf(ref);
-      const state = await readState(ref);
-      bus.emit({
-        type: 'release:selected',
-        at: at(),
-        ...ref,
-        tag: decision.release.tag,
-        digest: decision.release.digest,
-        reason: decision.reason,
-      });
-      await enqueue(
-        ref,
-        decision.release,
-        config.promoteFrom ? 'promotion' : state?.pin ? 'pin' : 'auto',
-        decision.reason,
-      );
-    } else if (decision.action === 'await-confirmation') {
-      const pending = await store.listApprovals({ ...ref, status: 'pending' });
-      if (!pending.some((a) => a.release.digest === decision.release.digest)) {
-        const approval = await store.putApproval({
-          approval: {
-            id: randomUUID(),
-            project: ref.project,
-            stage: ref.stage,
-            release: decision.release,
-            status: 'pending',
-            requestedAt: at(),
-          },
-        });
-        const current = (await readState(ref))?.actual;
-        bus.emit({
-          type: 'deploy:awaiting-confirmation',
-          at: at(),
-          project: ref.project,
-          stage: ref.stage,
-          release: decision.release,
-          approvalId: approval.id,
-          ...(current ? { current } : {}),
-        });
-      }
-    } else if (decision.action === 'hold') {
-      const state = await readState(ref);
-      if (state?.desired?.digest !== decision.release.digest) {
-        await updateState(ref, (s) => ({ ...s, desired: { ...decision.release, reason: decision.reason } }));
-        // Said once per release: the stage holds it until a person deploys it (notifiers may say so).
-        bus.emit({
-          type: 'release:available',
-          at: at(),
-          project: ref.project,
-          stage: ref.stage,
-          release: decision.release,
-          ...(state?.actual ? { current: state.actual } : {}),
-          reason: decision.reason,
-        });
       }
     }
-    return decision;
   };
 
-  /** After a failed look, the repository waits; twice as long with each failure in a row (max 30 min). */
-  const backOff = (key: string, failure: CoreError, what: string) => {
-    const count = (failures.get(key) ?? 0) + 1;
-    failures.set(key, count);
-    const pause = Math.min(backoffBaseMs * 2 ** (count - 1), 30 * 60_000);
-    backoffUntil.set(key, Date.now() + Math.max(failure.retryAfterMs ?? 0, pause));
-    lookFailed.set(key, `${what} failed (${failure.code}: ${failure.message})`);
-  };
-
-  /**
-   * Distribution notifies of a tagged push before it links the tag, and lists a tag before the tag's
-   * link is written: a look in between sees the listing without the notified tag, or the tag without
-   * a manifest. Acting then would settle the notification and lose the push. Such a look acts on
-   * nothing: the notification stays marked ("waiting: a notification is being looked at") and the
-   * look comes again soon, `unlistedLooks` times at most, then at the usual pace with a warning.
-   */
-  const registryCatchingUp = (key: string, repository: string, tags: readonly string[], look: () => void) => {
-    if (tags.length === 0) return false;
-    const looks = (unlisted.get(key) ?? 0) + 1;
-    if (looks > unlistedLooks) {
-      if (looks === unlistedLooks + 1)
-        logger.warn(
-          `the registry still lacks a tag of ${repository} a notification named: looking at the usual pace`,
-          {
-            repository,
-            tags,
-            looks: unlistedLooks,
-          },
-        );
-      unlisted.set(key, looks);
-      return false;
-    }
-    unlisted.set(key, looks);
-    logger.debug(`the registry lacks a tag of ${repository} a notification named, yet: looking again`, {
-      repository,
-      tags,
-      look: looks,
-    });
-    inbox.retry(key, Date.now() + Math.min(50 * 2 ** looks, 2_000), look);
-    return true;
-  };
-
-  /**
-   * Lists one repository's tags once and reconciles every stage that watches it. A webhook's mark
-   * is cleared only when every stage acted; otherwise the look is tried again after the backoff.
-   */
-  const refreshRepository = async (entry: Watched, signal: AbortSignal) => {
-    const key = repoKey(entry.registry, entry.repository);
-    const look = () => void track(refreshRepository(entry, lifetime.signal));
-    const waitUntil = backoffUntil.get(key) ?? 0;
-    if (waitUntil > Date.now()) return inbox.retry(key, waitUntil, look);
-    const mark = inbox.current(key);
-    const registry = registries[entry.registry]!;
-    let tags: string[];
-    try {
-      tags = await registry.listTags({ repository: entry.repository, signal });
-      const previous = tagCache.get(key);
-      if (!previous || previous.length !== tags.length || previous.some((tag, i) => tag !== tags[i])) {
-        tagVersions.set(key, (tagVersions.get(key) ?? 0) + 1);
-      }
-      tagCache.set(key, tags);
-    } catch (error) {
-      if (signal.aborted) return;
-      const failure = toCoreError(error);
-      backOff(key, failure, `listing the tags of ${entry.repository}`);
-      adapterError(registry.id, 'listTags', failure);
-      return inbox.retry(key, backoffUntil.get(key)!, look);
-    }
-    const unlistedTags = inbox.tags(key).filter((tag) => !tags.includes(tag));
-    if (registryCatchingUp(key, entry.repository, unlistedTags, look)) return;
-    let settled = true;
-    const unlinked: string[] = [];
-    for (const stage of entry.stages) {
-      if (stage.config.promoteFrom) continue;
-      try {
-        if (!(await reconcileStage(stage, signal, true)).settled) settled = false;
-      } catch (error) {
-        settled = false;
-        if (error instanceof TagNotLinkedYet && (unlisted.get(key) ?? 0) < unlistedLooks) {
-          unlinked.push(error.tag);
-          continue;
-        }
-        adapterError(registry.id, 'reconcile', error);
-        if (!signal.aborted)
-          backOff(key, toCoreError(error), `acting on ${entry.repository} for ${stageKey(stage)}`);
-      }
-    }
-    if (signal.aborted || registryCatchingUp(key, entry.repository, unlinked, look)) return;
-    if (settled && (await inbox.settle(key, mark))) {
-      unlisted.delete(key);
-      failures.delete(key);
-      backoffUntil.delete(key);
-      lookFailed.delete(key);
-      return;
-    }
-    // Another replica held a stage, or the store could not clear the mark: look again soon.
-    if ((backoffUntil.get(key) ?? 0) <= Date.now()) backoffUntil.set(key, Date.now() + backoffBaseMs);
-    inbox.retry(key, backoffUntil.get(key)!, look);
-  };
-
-  /**
-   * Deploys another replica left unfinished and gave up (it crashed, or lost the store): whoever
-   * takes their stage's lease first resumes or rolls them back.
-   */
-  const adopt = async (records: readonly DeployRecord[]) => {
-    for (const record of records) {
-      const key = stageKey(record);
-      if (!stageConfig(record.project, record.stage) || localJobs.get(key)?.has(record.id)) continue;
-      if (!(await leases.enter(key))) continue;
-      const current = await store.getDeploy({ id: record.id }).catch(() => undefined);
-      if (!current || current.finished) {
-        await leases.exit(key);
-        continue;
-      }
-      logger.info(`taking over unfinished deploy ${record.id} of ${key}`, { deployId: record.id });
-      addLocal(key, record.id);
-      await queue.push(key, { deployId: record.id, ref: { project: record.project, stage: record.stage } });
-    }
-  };
+  const reconciler = new StageReconciler({
+    store,
+    decisions,
+    deploys,
+    notices,
+    leases,
+    stageOf,
+    updateState,
+    track,
+    onError: adapterError,
+    signal: lifetime.signal,
+  });
+  const reconcile = (ref: StageRef, signal?: AbortSignal) => reconciler.reconcile(ref, signal);
 
   /** The leader looks at repositories other replicas marked and did not clear (they may have died). */
   const lookAtOthersMarks = async () => {
@@ -941,35 +411,30 @@ export function createEngine(options: EngineOptions): Engine {
 
   const adoptOrphans = async () => {
     if (!store.capabilities.sharedLeases) return;
-    await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse()).catch(
-      (error: unknown) => adapterError(store.id, 'listDeploys', error),
-    );
+    await deploys
+      .adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse())
+      .catch((error: unknown) => adapterError(store.id, 'listDeploys', error));
   };
 
-  const pollOnce = async () => {
-    const signal = lifetime.signal;
-    // Followers only stand by: the leader's listings would cost the registry a second time.
-    if (!leases.leader) return;
-    const byRegistry = new Map<string, Watched[]>();
-    for (const entry of watched.values()) {
-      const entries = byRegistry.get(entry.registry);
-      if (entries) entries.push(entry);
-      else byRegistry.set(entry.registry, [entry]);
-    }
-    await Promise.all(
-      [...byRegistry.values()].map(async (entries) => {
-        let next = 0;
-        const worker = async () => {
-          while (next < entries.length && !signal.aborted) {
-            const entry = entries[next++]!;
-            await refreshRepository(entry, signal);
-          }
-        };
-        const concurrency = limiters.get(entries[0]!.registry)!.concurrency;
-        await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
-      }),
-    );
-  };
+  const looks = new RepositoryLooks({
+    registries,
+    limiters,
+    watched,
+    view,
+    inbox,
+    logger,
+    intervalMs: pollIntervalMs,
+    jitter,
+    coalesceMs,
+    backoffBaseMs,
+    active: () => leases.leader,
+    reconcile: (ref, signal) => reconciler.reconcileStage(ref, signal, true),
+    track,
+    onError: adapterError,
+    signal: lifetime.signal,
+  });
+  const observe = (entry: Watched) => looks.observe(entry);
+  const intake = new WebhookIntake({ registries, watched, inbox, store, bus, logger, eventTtlMs, observe });
 
   /** Route healing on its own timer and on restarts the target reports: webhook-only servers heal too. */
   const healing = proxy
@@ -981,106 +446,13 @@ export function createEngine(options: EngineOptions): Engine {
         active: () => leases.leader,
         hostOf: (ref) => stageConfig(ref.project, ref.stage)?.deploy.host,
         actualOf: async (ref) => (await readState(ref))?.actual,
-        busy: (key) => queue.isRunning(key) || queue.waiting(key) !== undefined,
+        busy: (key) => deploys.busy(key),
         enter: (key) => leases.enter(key),
         exit: (key) => leases.exit(key),
         track,
         onError: adapterError,
       })
     : undefined;
-
-  const schedule = () => {
-    if (pollIntervalMs <= 0 || stopping || !ticks) return;
-    const { delayMs, skipped } = ticks.next(Date.now());
-    if (skipped > 0)
-      logger.debug(`a poll cycle took longer than the poll period: ${skipped} cycle(s) skipped`, {
-        skipped,
-        periodMs: pollIntervalMs,
-      });
-    timer = setTimeout(() => {
-      void track(pollOnce()).finally(schedule);
-    }, delayMs);
-  };
-
-  const looks = new LookCoalescer<Watched>(coalesceMs, (key, entry) => {
-    backoffUntil.delete(key);
-    void track(refreshRepository(entry, lifetime.signal));
-  });
-
-  const observe = (entry: Watched) => {
-    if (!stopping) looks.observe(repoKey(entry.registry, entry.repository), entry);
-  };
-
-  /**
-   * A repository whose last look failed (what its stages wait for, and when the next look comes), or
-   * that a notification marked and no look has settled yet.
-   */
-  const waitingFor = (project: EngineProject): StageDecision | undefined => {
-    const key = repoKey(project.registry, project.repository);
-    const failed = lookFailed.get(key);
-    // Deciding on the tags listed before the notification would name a release it made old.
-    if (failed === undefined && inbox.has(key))
-      return { action: 'none', reason: 'waiting: a notification is being looked at' };
-    if (failed === undefined) return undefined;
-    const retryAt = new Date(Math.max(Date.now(), backoffUntil.get(key) ?? 0)).toISOString();
-    const notified = inbox.has(key) ? 'a notification waits; ' : '';
-    return { action: 'none', reason: `waiting: ${notified}${failed}; retrying at ${retryAt}`, retryAt };
-  };
-
-  /** Resolves at the deploy's next state change, or after `ms`. */
-  const nextStateOf = (deployId: string, ms: number) =>
-    new Promise<void>((resolve) => {
-      let off: () => void = () => undefined;
-      const timer = setTimeout(() => {
-        off();
-        resolve();
-      }, ms);
-      off = bus.on('deploy:state-changed', (event) => {
-        if (event.deployId !== deployId) return;
-        clearTimeout(timer);
-        off();
-        resolve();
-      });
-    });
-
-  /** A cancelled release is no longer what the stage should run: what runs is, until a decision says otherwise. */
-  const forgetDesired = async (record: DeployRecord, by: string) =>
-    updateState(record, (s) => {
-      if (s.desired?.digest !== record.release.digest) return s;
-      const { desired: _cancelled, ...rest } = s;
-      return s.actual
-        ? { ...rest, desired: { ...s.actual, reason: `${record.release.tag} was cancelled by ${by}` } }
-        : rest;
-    }).catch((error: unknown) => adapterError(store.id, 'putStage', error));
-
-  /** An approval as decided by a person, with their comment when they gave one. */
-  const decision = (
-    approval: Approval,
-    status: 'approved' | 'rejected',
-    by: string,
-    comment: string | undefined,
-  ): Approval => ({
-    ...approval,
-    status,
-    decidedAt: at(),
-    decidedBy: by,
-    ...(comment === undefined ? {} : { comment }),
-  });
-
-  /**
-   * A running deploy waits for this one (its canaries passed the gate): the decision is recorded and
-   * announced, and the waiting deploy (on whichever replica runs it) promotes them and goes on.
-   */
-  const approvePromotion = async (approval: Approval, by: string, comment: string | undefined) => {
-    const deploy =
-      approval.deployId === undefined ? undefined : await store.getDeploy({ id: approval.deployId });
-    if (!deploy || deploy.finished)
-      throw new CoreError('CONFLICT', `The deploy approval ${approval.id} was waiting for has ended`);
-    const decided = decision(approval, 'approved', by, comment);
-    await store.putApproval({ approval: decided });
-    approvalDecided(decided);
-    return deploy;
-  };
 
   /** Pending approvals of a release close once it is deployed by another route, or runs already. */
   const closeApprovals = async (ref: StageRef, release: Release, reason: string) => {
@@ -1090,38 +462,29 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
-  /**
-   * A deploy of the release that runs already, or is being deployed, is a no-op that says so
-   * (`CONFLICT` with `details.noop`); approvals waiting for a release that runs already close.
-   */
-  /**
-   * Deploying what runs already is a no-op that says so (and closes the stage's approvals of it). The
-   * same release under way is not an error: `enqueueOnce` answers with that deploy.
-   */
-  const requireNotRunning = async (ref: StageRef, release: Release) => {
-    const state = await readState(ref);
-    if (state?.actual?.digest !== release.digest) return;
-    await closeApprovals(ref, release, `${release.tag} runs already`);
-    throw new CoreError(
-      'CONFLICT',
-      `${release.tag} (${release.digest}) runs in ${stageKey(ref)} already: nothing to deploy`,
-      { details: { noop: 'already-running', release } },
-    );
-  };
-
-  const requireAllowed = (ref: StageRef, config: EngineStage, tag: string, state: StageState | undefined) => {
-    const pinned = (state === undefined ? config.pin : state.pin) === tag;
-    if (!pinned && !config.policy.allows(tag)) {
-      throw new CoreError('BAD_REQUEST', `${tag} is not allowed in ${stageKey(ref)} by its policy`);
-    }
-  };
-
-  const proofOf = async (ref: StageRef, source: string, digest: string): Promise<boolean> => {
-    const sourceState = await store.getStage({ project: ref.project, stage: source });
-    if (sourceState?.history.some((r) => r.digest === digest)) return true;
-    const deploys = await store.listDeploys({ project: ref.project, stage: source, limit: 200 });
-    return deploys.some((d) => d.state === 'succeeded' && d.release.digest === digest);
-  };
+  const commands = new StageCommands({
+    store,
+    bus,
+    notices,
+    stageOf,
+    projectOf,
+    readState,
+    updateState,
+    listNow: (project) => decisions.listNow(project),
+    resolveDigest: (ref, tag) => decisions.resolveDigest(ref, tag),
+    candidateOf: (ref, state) => decisions.candidateOf(ref, state),
+    reconcile: (ref) => reconcile(ref),
+    enqueue: (...args) => deploys.enqueue(...args),
+    enqueueOnce: (...args) => deploys.enqueueOnce(...args),
+    inFlightFor: (ref, release) => deploys.inFlightFor(ref, release),
+    closeApprovals,
+    dequeue: (key, id) => deploys.dequeue(key, id),
+    cancellerOf: (id) => deploys.cancellerOf(id),
+    cancelPending: (id, note) => deploys.cancelPending(id, note),
+    enter: (key) => leases.enter(key),
+    exit: (key) => leases.exit(key),
+    onError: adapterError,
+  });
 
   /** What each stage would do now; tracked like a refresh (its decisions may ask the registry). */
   const planStages = async (
@@ -1133,10 +496,10 @@ export function createEngine(options: EngineOptions): Engine {
       for (const [stage, config] of Object.entries(project.stages)) {
         if (ref.stage && ref.stage !== stage) continue;
         // Promoted stages wait for their source stage, not for the registry.
-        const waiting = config.promoteFrom ? undefined : waitingFor(project);
+        const waiting = config.promoteFrom ? undefined : looks.waitingFor(project);
         const { decision } = waiting
           ? { decision: waiting }
-          : await decideStage({ project: project.id, stage });
+          : await decisions.decide({ project: project.id, stage });
         if (decision) out.push({ project: project.id, stage, decision });
       }
     }
@@ -1153,8 +516,8 @@ export function createEngine(options: EngineOptions): Engine {
     const entry = watched.get(repoKey(project.registry, project.repository))!;
     const key = repoKey(entry.registry, entry.repository);
     // A person asked: now, whatever the backoff says; a failed listing is the answer's error.
-    backoffUntil.delete(key);
-    await listNow(project, lifetime.signal).catch((error: unknown) => {
+    looks.forgetBackoff(key);
+    await decisions.listNow(project, lifetime.signal).catch((error: unknown) => {
       adapterError(registries[project.registry]!.id, 'listTags', error);
       throw error;
     });
@@ -1166,7 +529,7 @@ export function createEngine(options: EngineOptions): Engine {
       const ref = { project: project.id, stage };
       // Promoted stages follow their source stage, not the registry: they are only asked.
       const decision = config.promoteFrom
-        ? (await decideStage(ref)).decision
+        ? (await decisions.decide(ref)).decision
         : await reconcile(ref, lifetime.signal);
       if (decision) out.push({ ...ref, decision });
     }
@@ -1181,15 +544,14 @@ export function createEngine(options: EngineOptions): Engine {
       await leases.start();
       // Unfinished deploys first: resume or roll back what a crash interrupted (those of replicas
       // still at work stay theirs).
-      await adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse());
-      await queue.idle();
+      await deploys.adopt((await store.listDeploys({ unfinished: true, limit: 1000 })).reverse());
+      await deploys.idle();
       if (leases.leader) await loadLeftovers();
       recovered = true;
       // Webhooks accepted before a crash or restart (here or at a replica that died) are looked at
       // now: by the first cycle, or on their own when this replica does not poll.
       const marked = await inbox.load((key) => watched.has(key));
-      ticks = pollTicks(pollIntervalMs, Date.now(), pollIntervalMs * Math.random() * jitter);
-      await track(pollOnce());
+      await looks.start();
       if (!leases.leader) for (const key of marked) observe(watched.get(key)!);
       for (const project of options.projects) {
         for (const [stage, config] of Object.entries(project.stages)) {
@@ -1199,269 +561,46 @@ export function createEngine(options: EngineOptions): Engine {
             );
         }
       }
-      schedule();
+      looks.schedule();
       if (healRoutes) healing?.start(lifetime.signal);
     },
     async stop({ drain = false } = {}) {
       if (stopping) return;
       stopping = true;
-      if (timer) clearTimeout(timer);
+      looks.stop();
       healing?.stop();
       inbox.stop();
       leftovers.stop();
-      for (const pending of stageRetries.values()) clearTimeout(pending);
-      stageRetries.clear();
-      looks.clear();
-      for (const [key, job] of queue.clear()) {
-        // Waiting deploys stay pending in the store; the next start (or another replica) runs them.
-        logger.info(`deploy ${job.deployId} stays queued for the next start`);
-        await settle(key, job.deployId);
-      }
+      reconciler.stop();
+      await deploys.clear();
       if (drain) {
         // Running deploys and what people asked (a refresh) finish before the lifetime ends.
-        await queue.idle();
+        await deploys.idle();
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       }
       lifetime.abort(new CoreError('ABORTED', 'The engine is stopping'));
-      await queue.idle();
+      await deploys.idle();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-      // What the last deploys reported still goes out, within the dispatcher's timeouts.
-      await notifications?.flush();
-      await notifications?.dispose();
+      await notices.close();
       await leases.close();
     },
-    pollOnce: () => track(pollOnce()),
+    pollOnce: () => track(looks.pollOnce()),
     healRoutesOnce: () => track(healing?.healAll(lifetime.signal) ?? Promise.resolve()),
-    async ingestWebhook({ registry: name, request }) {
-      const registry = Object.hasOwn(registries, name) ? registries[name] : undefined;
-      if (!registry) throw new CoreError('NOT_FOUND', `No registry named ${name}`);
-      if (!registry.parseWebhook) throw new CoreError('UNSUPPORTED', `${registry.id} does not take webhooks`);
-      const observations = (await registry.parseWebhook(request)).filter((observation) => {
-        const age = observation.occurredAt ? Date.now() - Date.parse(observation.occurredAt) : 0;
-        if (!(age > eventTtlMs)) return true;
-        logger.warn('dropped a notification older than the replay window', {
-          registry: registry.id,
-          repository: observation.repository,
-          tag: observation.tag,
-          occurredAt: observation.occurredAt,
-        });
-        return false;
-      });
-      // Marked in the store before anything else: a store that cannot write fails the webhook, so
-      // that the registry sends it again, and a marked repository is looked at until acted on.
-      const touched = new Map<string, { entry: Watched; tags: string[] }>();
-      for (const observation of observations) {
-        const key = repoKey(name, observation.repository);
-        const entry = watched.get(key);
-        if (!entry) continue;
-        const seen = touched.get(key) ?? { entry, tags: [] };
-        if (observation.action === 'pushed') seen.tags.push(observation.tag);
-        touched.set(key, seen);
-      }
-      for (const { entry, tags } of touched.values())
-        await inbox.accept(entry.registry, entry.repository, tags);
-      const fresh: RegistryObservation[] = [];
-      for (const observation of observations) {
-        if (
-          observation.eventId &&
-          !(await store.rememberEvent({
-            source: registry.id,
-            eventId: observation.eventId,
-            ttlMs: eventTtlMs,
-          }))
-        ) {
-          continue;
-        }
-        fresh.push(observation);
-        bus.emit({
-          type: 'registry:observed',
-          at: at(),
-          registryId: registry.id,
-          repository: observation.repository,
-          tag: observation.tag,
-          ...(observation.digest ? { digest: observation.digest } : {}),
-          source: 'webhook',
-          ...(observation.eventId ? { eventId: observation.eventId } : {}),
-        });
-      }
-      // Replays too: their mark is cleared by a look, which costs one listing per burst.
-      for (const { entry } of touched.values()) observe(entry);
-      return fresh;
-    },
+    ingestWebhook: (params) => intake.ingest(params),
     plan: (ref = {}) => track(planStages(ref)),
-    async deploy(params) {
-      const ref = { project: params.project, stage: params.stage };
-      const config = stageOf(ref);
-      const state = await readState(ref);
-      if (config.promoteFrom && params.tag === undefined)
-        return this.promote({ ...ref, ...(params.by === undefined ? {} : { by: params.by }) });
-      const release = params.tag
-        ? await (async () => {
-            requireAllowed(ref, config, params.tag!, state);
-            const digest = await resolveDigest(ref, params.tag!);
-            if (!digest)
-              throw new CoreError(
-                'NOT_FOUND',
-                `Tag ${params.tag} does not exist in ${projectOf(ref).repository}`,
-              );
-            return { tag: params.tag!, digest };
-          })()
-        : await (async () => {
-            // A person asked: look at the registry now, whatever the poll cycle's backoff says.
-            await listNow(projectOf(ref));
-            return candidateOf(ref, state);
-          })();
-      if (!release) throw new CoreError('NOT_FOUND', `No release fits the policy of ${stageKey(ref)}`);
-      if (config.promoteFrom && !(await proofOf(ref, config.promoteFrom, release.digest))) {
-        throw new CoreError(
-          'CONFLICT',
-          `${release.tag} (${release.digest}) never succeeded in ${config.promoteFrom}`,
-        );
-      }
-      await requireNotRunning(ref, release);
-      return enqueueOnce(ref, release, 'manual', 'deployed by hand', params.by);
-    },
-    async promote(params) {
-      const ref = { project: params.project, stage: params.stage };
-      const config = stageOf(ref);
-      if (!config.promoteFrom)
-        throw new CoreError('BAD_REQUEST', `${stageKey(ref)} has no promote_from stage`);
-      const source = await store.getStage({ project: ref.project, stage: config.promoteFrom });
-      const release = params.digest
-        ? source?.history.find((r) => r.digest === params.digest)
-        : source?.actual;
-      if (!release || !(await proofOf(ref, config.promoteFrom, release.digest))) {
-        throw new CoreError(
-          'CONFLICT',
-          `${params.digest ?? 'That release'} never succeeded in ${config.promoteFrom}`,
-        );
-      }
-      await requireNotRunning(ref, release);
-      return enqueueOnce(ref, release, 'promotion', `promoted from ${config.promoteFrom}`, params.by);
-    },
-    async rollback(params) {
-      const ref = { project: params.project, stage: params.stage };
-      const state = await readState(ref);
-      const previous = state?.history.find((r) => r.digest !== state.actual?.digest);
-      if (!previous)
-        throw new CoreError('CONFLICT', `${stageKey(ref)} has no earlier successful release to roll back to`);
-      const running = await inFlightFor(ref, previous);
-      if (running) return running;
-      // Without the pause, the next cycle would move forward to the release just rolled back from.
-      const paused = await updateState(ref, (s) => ({ ...s, autoDeploy: false }));
-      if (state?.autoDeploy !== false) stageUpdated(paused, 'auto-deploy', params.by);
-      return enqueue(ref, previous, 'rollback', 'rolled back by hand; auto-deploy paused', params.by);
-    },
-    async cancel({ id, by }) {
-      const record = await store.getDeploy({ id });
-      if (!record) throw new CoreError('NOT_FOUND', `No deploy ${id}`);
-      if (record.finished) throw new CoreError('CONFLICT', `Deploy ${id} is ${record.state} already`);
-      const key = stageKey(record);
-      if (queue.waiting(key)?.deployId === id) {
-        queue.remove(key);
-        await settle(key, id);
-      }
-      const canceller = cancellers.get(id);
-      if (canceller) {
-        // The answer comes at once: the running step is abandoned and the rollback goes on in the
-        // background (bounded by its own deadline); the record says where it is.
-        const moved = nextStateOf(id, 2_000);
-        canceller.abort(new CoreError('ABORTED', `Cancelled by ${by}`));
-        await moved;
-        await forgetDesired(record, by);
-        return (await store.getDeploy({ id }))!;
-      }
-      // Not ours: only when no replica works on the stage can it be cancelled from here.
-      if (!(await leases.enter(key))) throw busyElsewhere(key);
-      try {
-        const cancelled = (await cancelPending(id, `cancelled by ${by}`))!;
-        await forgetDesired(record, by);
-        return cancelled;
-      } finally {
-        await leases.exit(key);
-      }
-    },
-    async approve({ id, by, comment }) {
-      const approval = await store.getApproval({ id });
-      if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
-      if (approval.status !== 'pending')
-        throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
-      if (approval.kind === 'promotion') return approvePromotion(approval, by, comment);
-      const config = stageOf(approval);
-      if (config.promoteFrom && !(await proofOf(approval, config.promoteFrom, approval.release.digest))) {
-        throw new CoreError('CONFLICT', `${approval.release.tag} never succeeded in ${config.promoteFrom}`);
-      }
-      await requireNotRunning(approval, approval.release);
-      const decided = decision(approval, 'approved', by, comment);
-      await store.putApproval({ approval: decided });
-      // The same release already under way in the stage is the deploy this approval joins.
-      const deploy = await enqueueOnce(
-        approval,
-        approval.release,
-        config.promoteFrom ? 'promotion' : 'manual',
-        `confirmed by ${by}`,
-        by,
-      );
-      await store.putApproval({ approval: { ...decided, deployId: deploy.id } });
-      approvalDecided({ ...decided, deployId: deploy.id });
-      return deploy;
-    },
-    async reject({ id, by, comment }) {
-      const approval = await store.getApproval({ id });
-      if (!approval) throw new CoreError('NOT_FOUND', `No approval ${id}`);
-      if (approval.status !== 'pending')
-        throw new CoreError('CONFLICT', `Approval ${id} is ${approval.status} already`);
-      const decided = decision(approval, 'rejected', by, comment);
-      await store.putApproval({ approval: decided });
-      approvalDecided(decided);
-      return decided;
-    },
-    async setAutoDeploy(params) {
-      const ref = { project: params.project, stage: params.stage };
-      stageOf(ref);
-      const state = await updateState(ref, (s) => ({ ...s, autoDeploy: params.enabled }));
-      stageUpdated(state, 'auto-deploy', params.by);
-      if (params.enabled) await reconcile(ref);
-      return state;
-    },
-    async pin(params) {
-      const ref = { project: params.project, stage: params.stage };
-      const config = stageOf(ref);
-      if (params.tag !== undefined && params.tag.trim() === '')
-        throw new CoreError('BAD_REQUEST', 'A pinned tag cannot be empty');
-      const state = await updateState(ref, (s) => {
-        const { pin: _dropped, ...rest } = s;
-        return params.tag === undefined ? rest : { ...rest, pin: params.tag };
-      });
-      stageUpdated(state, params.tag === undefined ? 'unpin' : 'pin', params.by);
-      if (!config.promoteFrom) await reconcile(ref);
-      return state;
-    },
+    deploy: (params) => commands.deploy(params),
+    promote: (params) => commands.promote(params),
+    rollback: (params) => commands.rollback(params),
+    cancel: (params) => commands.cancel(params),
+    approve: (params) => commands.approve(params),
+    reject: (params) => commands.reject(params),
+    setAutoDeploy: (params) => commands.setAutoDeploy(params),
+    pin: (params) => commands.pin(params),
     refresh: (params) => track(refreshStages(params)),
-    idle: () => queue.idle(),
+    idle: () => deploys.idle(),
     leadership: () => ({ leader: leases.leader, holder: leases.holder }),
     leftovers: () => leftovers.list(),
   };
-}
-
-/** The engine's registries, each behind its limiter (the one given, or one of the given or default limits). */
-function limitedRegistries(options: EngineOptions, logger: Logger) {
-  const registries: Record<string, Registry> = Object.create(null);
-  const limiters = new Map<string, RegistryLimiter>();
-  const given = options.registryLimits ?? {};
-  for (const [name, registry] of Object.entries(options.registries)) {
-    const limits = Object.hasOwn(given, name) ? given[name] : undefined;
-    const limiter =
-      limits instanceof RegistryLimiter
-        ? limits
-        : new RegistryLimiter(
-            { concurrency: options.registryConcurrency ?? defaultRegistryConcurrency, ...limits },
-            { logger: logger.child({ registry: name }), path: `registryLimits.${name}` },
-          );
-    limiters.set(name, limiter);
-    registries[name] = limitRegistry(registry, limiter);
-  }
-  return { registries, limiters };
 }
 
 /** A retry pause as given, refused when it is not a duration (a negative or non-finite one would retry in a loop, or never). */

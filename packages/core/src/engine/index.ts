@@ -1,6 +1,7 @@
 // The engine's public part: `createEngine`, its configuration types, the deploy state table and
 // the stage settings adapters read. The runner, `decide()` and the history bookkeeping are internal.
-export { defaultDeployRetryBaseMs, maxRetryPauseMs, type StageDecision } from './decide.ts';
+export { defaultDeployRetryBaseMs, maxRetryPauseMs, type StageDecision } from './decide/decide.ts';
+export { parseUpdateWindow, type UpdateWindow, updateWindowAt } from './decide/update-window.ts';
 export {
   type DeployStrategy,
   defaultDrainMs,
@@ -15,4 +16,3 @@ export type { EngineProject, EngineRegistries, EngineStage, StageDeployInput } f
 export type { LeftoverStatus } from './leftovers.ts';
 export type { StageTargets } from './stage-targets.ts';
 export { withDeadline } from './step-deadline.ts';
-export { parseUpdateWindow, type UpdateWindow, updateWindowAt } from './update-window.ts';

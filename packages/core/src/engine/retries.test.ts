@@ -11,7 +11,7 @@ import {
   createMemoryStateStore,
 } from '../memory/index.ts';
 import { compileTagPolicy } from '../policy/index.ts';
-import { decide } from './decide.ts';
+import { decide } from './decide/decide.ts';
 import { createEngine, type Engine } from './engine.ts';
 
 const repository = 'team/web-app';

@@ -15,7 +15,6 @@ export function withSuccess(state: StageState | undefined, ref: StageRef, releas
     stage: ref.stage,
     autoDeploy: state?.autoDeploy ?? true,
     ...(state?.pin === undefined ? {} : { pin: state.pin }),
-    seenDigests: state?.seenDigests ?? {},
     ...(state?.desired === undefined ? {} : { desired: state.desired }),
     actual: release,
     history: history.slice(0, stageHistoryLimit),

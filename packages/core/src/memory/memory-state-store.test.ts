@@ -6,7 +6,6 @@ const stage: StageStateInit = {
   project: 'web',
   stage: 'dev',
   autoDeploy: true,
-  seenDigests: {},
   history: [],
 };
 

@@ -75,7 +75,6 @@ const backupSchema = v.strictObject({
       revision,
       autoDeploy: v.boolean(),
       pin: v.optional(text),
-      seenDigests: v.record(v.string(), v.string()),
       desired: v.optional(v.looseObject({ tag: text, digest: text, reason: text })),
       actual: v.optional(release),
       history: v.array(release),

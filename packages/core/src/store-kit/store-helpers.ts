@@ -59,15 +59,19 @@ export function sliceLimit(limit: number | undefined): number | undefined {
   return Math.max(0, Math.trunc(limit));
 }
 
-/** The fields of a stage kept as JSON: all but its key and the store's own bookkeeping. */
+/**
+ * The fields of a stage kept as JSON: all but its key and the store's own bookkeeping, and without
+ * `seenDigests`, which earlier cores kept (always empty) and a stage read from an old row still carries.
+ */
 export function stageBody(state: StageStateInit, historyLimit: number): Record<string, unknown> {
   const {
     project: _p,
     stage: _s,
     revision: _r,
     updatedAt: _u,
+    seenDigests: _legacy,
     ...rest
-  } = state as StageStateInit & Partial<StageState>;
+  } = state as StageStateInit & Partial<StageState> & { readonly seenDigests?: unknown };
   return { ...rest, history: state.history.slice(0, historyLimit) };
 }
 

@@ -114,7 +114,6 @@ function stageInit(project: string, stage = 'dev', overrides: Partial<StageState
     project,
     stage,
     autoDeploy: true,
-    seenDigests: { 'v1.0.0': digest('a') },
     desired: { ...release('v1.0.0', 'a'), reason: 'newest tag matching v*' },
     history: [],
     ...overrides,
@@ -287,13 +286,13 @@ export const stateStoreCases = caseTable<StateStoreHarness, StateStoreCaseId>({
     run: async ({ harness: { store }, unique }) => {
       const project = projectFor(unique);
       const created = await store.putStage({ state: stageInit(project), expectedRevision: 0 });
-      (created.seenDigests as Record<string, string>)['v6.6.6'] = digest('f');
+      (created.history as Release[]).push(release('v6.6.6', 'f'));
       const deploy = await store.createDeploy({ deploy: deployInit(project, `deploy-${unique}`) });
       (deploy.data as Record<string, unknown>).mutated = true;
       same(
-        (await store.getStage({ project, stage: 'dev' }))?.seenDigests,
-        stageInit(project).seenDigests,
-        'stored seenDigests',
+        (await store.getStage({ project, stage: 'dev' }))?.history,
+        stageInit(project).history,
+        'stored history',
       );
       same((await store.getDeploy({ id: deploy.id }))?.data, {}, 'stored deploy data');
     },

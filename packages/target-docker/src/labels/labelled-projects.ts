@@ -76,7 +76,6 @@ export async function seedLabelledStage(
       ...ref,
       autoDeploy: state?.autoDeploy ?? stage.autoDeploy,
       ...(pin === undefined ? {} : { pin }),
-      seenDigests: state?.seenDigests ?? {},
       actual: running,
       history: [running, ...(state?.history ?? [])],
     },

@@ -1,4 +1,10 @@
-import type { DeployRecord, Release, StageRef, StageState } from '@docker-watcher/core';
+import {
+  type DeployRecord,
+  type Release,
+  type StageRef,
+  type StageState,
+  sameRelease,
+} from '@docker-watcher/core';
 import type { projectRoutes } from '../../api/projects.ts';
 import { stageTags } from '../../tags.ts';
 import { type ApiContext, deployView } from '../api-context.ts';
@@ -25,7 +31,7 @@ async function provenIn(api: ApiContext, ref: StageRef, state: StageState | unde
       release,
       ...(deploy ? { deployId: deploy.id, succeededAt: deploy.updatedAt } : {}),
       ...(deploy?.by === undefined ? {} : { by: deploy.by }),
-      running: state?.actual?.digest === release.digest && state.actual.tag === release.tag,
+      running: sameRelease(state?.actual, release),
     });
   };
   for (const deploy of deploys) add(deploy.release, deploy);

@@ -7,9 +7,9 @@ import {
   createMemoryReverseProxy,
   createMemoryStateStore,
   type MemoryStateStore,
-} from '../memory/index.ts';
-import { compileTagPolicy } from '../policy/index.ts';
-import { createEngine, type Engine } from './engine.ts';
+} from '../../memory/index.ts';
+import { compileTagPolicy } from '../../policy/index.ts';
+import { createEngine, type Engine } from '../engine.ts';
 
 const repository = 'team/web-app';
 const health = { path: '/health', intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 };

@@ -1,5 +1,5 @@
-import type { StateStore } from '../contracts/state-store.ts';
-import { type Logger, silentLogger } from '../logger.ts';
+import type { StateStore } from '../../contracts/state-store.ts';
+import { type Logger, silentLogger } from '../../logger.ts';
 
 /** A repository's key in the engine: its registry's name and its path. */
 export const repoKey = (registry: string, repository: string): string => `${registry}\u0000${repository}`;

@@ -1,10 +1,10 @@
-import type { DeployTarget, Endpoint, Instance, InstanceChange } from '../contracts/deploy-target.ts';
-import { type Release, type StageRef, stageKey } from '../contracts/release.ts';
-import type { ReverseProxy } from '../contracts/reverse-proxy.ts';
-import { isCoreError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
-import { loopBreaker } from './loop-breaker.ts';
-import { listAllInstances, type StageTargets } from './stage-targets.ts';
+import type { DeployTarget, Endpoint, Instance, InstanceChange } from '../../contracts/deploy-target.ts';
+import { type Release, type StageRef, stageKey } from '../../contracts/release.ts';
+import type { ReverseProxy } from '../../contracts/reverse-proxy.ts';
+import { isCoreError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { loopBreaker } from '../loop-breaker.ts';
+import { listAllInstances, type StageTargets } from '../stage-targets.ts';
 
 export interface RouteHealingOptions {
   /** The engine's targets: every one is listed and watched, each for the stages it runs. */

@@ -1,6 +1,6 @@
-import type { Release } from '../contracts/release.ts';
-import type { Approval, DeployRecord, StageState } from '../contracts/state-store.ts';
-import type { EngineStage } from './engine-config.ts';
+import type { Release } from '../../contracts/release.ts';
+import type { Approval, DeployRecord, StageState } from '../../contracts/state-store.ts';
+import type { EngineStage } from '../engine-config.ts';
 import { updateWindowAt } from './update-window.ts';
 
 /** What should happen in a stage now, and why (for people: logs, the API, `plan`). */

@@ -1,11 +1,15 @@
 // An update window keeps a stage's own deploys to given hours: outside them a new release waits,
 // saying so and until when, and the engine deploys it once the window opens.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Release } from '../contracts/release.ts';
-import { createMemoryDeployTarget, createMemoryRegistry, createMemoryStateStore } from '../memory/index.ts';
-import { compileTagPolicy } from '../policy/index.ts';
+import type { Release } from '../../contracts/release.ts';
+import {
+  createMemoryDeployTarget,
+  createMemoryRegistry,
+  createMemoryStateStore,
+} from '../../memory/index.ts';
+import { compileTagPolicy } from '../../policy/index.ts';
+import { createEngine, type Engine } from '../engine.ts';
 import { decide } from './decide.ts';
-import { createEngine, type Engine } from './engine.ts';
 import { parseUpdateWindow, type UpdateWindow, updateWindowAt } from './update-window.ts';
 
 const windowOf = (text: string): UpdateWindow => {
