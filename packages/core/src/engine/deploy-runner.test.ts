@@ -27,7 +27,13 @@ function settings(overrides: Partial<StageDeploySettings> = {}): StageDeploySett
   };
 }
 
-function setup(options: { blueGreen?: boolean; replacement?: 'side-by-side' | 'in-place' } = {}) {
+function setup(
+  options: {
+    blueGreen?: boolean;
+    replacement?: 'side-by-side' | 'in-place';
+    wait?: DeployRunnerDeps['wait'];
+  } = {},
+) {
   const store = createMemoryStateStore();
   const target = createMemoryDeployTarget({
     blueGreen: options.blueGreen ?? true,
@@ -37,7 +43,7 @@ function setup(options: { blueGreen?: boolean; replacement?: 'side-by-side' | 'i
   const bus = createEventBus();
   const events: DockerWatcherEvent[] = [];
   bus.onAny((event) => void events.push(event));
-  const deps: DeployRunnerDeps = { store, target, proxy, bus, wait: async () => {} };
+  const deps: DeployRunnerDeps = { store, target, proxy, bus, wait: options.wait ?? (async () => {}) };
   let n = 0;
   const deploy = async (
     release: Release,
@@ -67,16 +73,17 @@ const statesOf = (record: DeployRecord) => record.journal.map((entry) => entry.s
 
 describe('deploy runner: blue-green', () => {
   it('lets the old release drain after the switch before retiring it (default 1 s, settable, 0 at once)', async () => {
-    const { target, proxy, deps, deploy } = setup();
     const waits: number[] = [];
     let release: () => void = () => {};
-    deps.wait = (ms) => {
-      if (ms < 1_000) return Promise.resolve();
-      waits.push(ms);
-      return new Promise((resolve) => {
-        release = resolve;
-      });
-    };
+    const { target, proxy, deploy } = setup({
+      wait: (ms: number) => {
+        if (ms < 1_000) return Promise.resolve();
+        waits.push(ms);
+        return new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      },
+    });
     await deploy(v1);
     expect(waits).toEqual([]);
     const second = deploy(v2, v1);
