@@ -11,7 +11,7 @@
 
 import { DatabaseSync } from 'node:sqlite';
 import type { AppRelease, FaultMode } from '@docker-watcher/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Stack, startStack } from '../src/stack.ts';
 import { waitFor } from '../src/wait-for.ts';
 import { counter, deploysOf, finished, running, servedBody, serves } from './support.ts';
@@ -133,6 +133,8 @@ describe('a deploy whose traffic switch meets a failing Caddy admin API', () => 
       const release = releases[(index + 1) % 2]!;
       const met = proxy.faulted.get(fault) ?? 0;
       proxy.set(fault);
+      // Whatever fails below, the next case meets a Caddy that answers.
+      onTestFinished(() => proxy.set('pass'));
       const image = await stack.push(release, 'e2e/edge', tag);
       shipped.push(image.digest);
       await waitFor('the deploy to meet the fault', () => (proxy.faulted.get(fault) ?? 0) > met);
@@ -149,16 +151,22 @@ describe('a deploy whose traffic switch meets a failing Caddy admin API', () => 
       expect(await servedBody(stack, 'edge', 'dev')).toBe(`200 ${before}`);
 
       proxy.set('pass');
-      const deploys = await waitFor(`a deploy of ${tag} to succeed once Caddy answers`, async () => {
-        const all = (await deploysOf(stack, 'edge', 'dev')).filter((d) => d.release.tag === tag);
-        return all.some((d) => d.state === 'succeeded') && all.every((d) => d.finished) ? all : undefined;
-      });
+      // The retry pause doubles with each failed attempt: on a loaded machine the fault met more of
+      // them, so the next try can be a while away.
+      const deploys = await waitFor(
+        `a deploy of ${tag} to succeed once Caddy answers`,
+        async () => {
+          const all = (await deploysOf(stack, 'edge', 'dev')).filter((d) => d.release.tag === tag);
+          return all.some((d) => d.state === 'succeeded') && all.every((d) => d.finished) ? all : undefined;
+        },
+        { timeoutMs: 240_000 },
+      );
       // The failed attempts were ours, not the release's: it was tried again, not held back.
       for (const failed of deploys.filter((d) => d.state !== 'succeeded'))
         expect(failed.error?.fault, `${failed.id}: ${failed.error?.message}`).toBe('infrastructure');
       await serves(stack, 'edge', 'dev', release);
       expect(await running(stack, 'edge')).toEqual([{ stage: 'dev', digest: image.digest }]);
-    }, 180_000);
+    }, 420_000);
   }
 
   it('leaves one serving container, no orphan, and no secret in the log', async () => {
