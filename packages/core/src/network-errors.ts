@@ -16,9 +16,11 @@ export type NetworkReason =
   | 'tls'
   | 'other';
 
+/** A failed connection: its code and what it means. */
 export interface NetworkFailure {
   /** The code as the runtime gave it: `ECONNREFUSED`, `ENOTFOUND`, `SELF_SIGNED_CERT_IN_CHAIN`… */
   readonly code: string;
+  /** What the code means; `other` for a code this classifier does not know. */
   readonly reason: NetworkReason;
 }
 

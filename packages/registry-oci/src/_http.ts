@@ -5,6 +5,7 @@ import {
   codeFromHttpStatus,
   isCoreError,
   type Logger,
+  networkFailure,
   parseRetryAfter,
   type RequestDeadline,
   requestDeadline,
@@ -107,13 +108,9 @@ function send(
   });
 }
 
-function describeNetworkError(error: unknown): string {
-  // Node's socket errors carry the reason as `code` (ECONNREFUSED); undici's (fetch) wrap it as `cause`.
-  const cause = error instanceof Error ? error.cause : undefined;
-  const code =
-    (cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') return code;
-  return error instanceof Error ? error.message : String(error);
+/** Why a request never got an answer: the network code (`ECONNREFUSED`), else the error's message. */
+export function describeNetworkError(error: unknown): string {
+  return networkFailure(error)?.code ?? (error instanceof Error ? error.message : String(error));
 }
 
 /**

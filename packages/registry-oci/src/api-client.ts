@@ -6,6 +6,7 @@ import {
   type RequestDeadline,
   requestDeadline,
 } from '@docker-watcher/core';
+import { describeNetworkError } from './_http.ts';
 
 /** Who the requests are attributed to in errors and logs: never credentials. */
 export interface ApiIdentity {
@@ -54,14 +55,6 @@ export function apiDetails(
   return { registry: identity.id, url: identity.url, ...more };
 }
 
-function networkReason(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  const code =
-    (cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') return code;
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * GET of a JSON document with a timeout, cancellation and a bounded body, mapped onto `CoreError`s.
  * A 404 comes back to the caller (who knows what is missing); other failures are thrown.
@@ -93,7 +86,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         { details: { ...details, timeoutMs: options.timeoutMs } },
       );
     }
-    const reason = networkReason(error);
+    const reason = describeNetworkError(error);
     if (phase === 'body') {
       return new CoreError('BAD_RESPONSE', `${where} broke off its answer for ${request.what} (${reason})`, {
         details: { ...details, reason },
