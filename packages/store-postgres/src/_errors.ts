@@ -115,7 +115,10 @@ function describe(error: unknown, facts: ErrorFacts): Mapping & { readonly sqlSt
       message:
         "asks for a password that was not given or could not be used (the URL's, the password option or PGPASSWORD)",
     };
-  if (networkFailure(error)?.reason === 'tls' || /does not support SSL|self[- ]signed|certificate|ERR_TLS/i.test(text))
+  if (
+    networkFailure(error)?.reason === 'tls' ||
+    /does not support SSL|self[- ]signed|certificate|ERR_TLS/i.test(text)
+  )
     return {
       code: 'CONFIG_INVALID',
       message: 'failed the TLS handshake: check sslmode and the certificates',

@@ -19,7 +19,8 @@ interface EngineFailure {
 /** Why the engine could not be reached, in words a deploy record can show. */
 function unreachableReason({ code, reason }: NetworkFailure): string {
   if (reason === 'refused') return 'it refused the connection, so the daemon is stopped or restarting';
-  if (reason === 'reset') return 'the connection broke off, so the daemon stopped or restarted during the call';
+  if (reason === 'reset')
+    return 'the connection broke off, so the daemon stopped or restarted during the call';
   if (reason === 'timeout') return 'it did not answer in time';
   if (reason === 'unreachable') return 'there is no route to its host';
   if (reason === 'dns') return 'its host name does not resolve';
