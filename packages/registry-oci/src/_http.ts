@@ -109,8 +109,58 @@ function send(
 }
 
 /** Why a request never got an answer: the network code (`ECONNREFUSED`), else the error's message. */
-export function describeNetworkError(error: unknown): string {
+function describeNetworkError(error: unknown): string {
   return networkFailure(error)?.code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** What a request that got no (whole) answer was, for `requestFailure`. */
+export interface FailedRequest {
+  readonly identity: RegistryIdentity;
+  readonly request: { readonly what: string; readonly signal?: AbortSignal | undefined };
+  readonly deadline: RequestDeadline;
+  readonly timeoutMs: number;
+  readonly lifetime: AbortSignal;
+  /** `body`: the answer broke off after its head came. */
+  readonly phase: 'request' | 'body';
+}
+
+/**
+ * The `CoreError` of a request that got no whole answer, for the registry transport and the API
+ * client alike: caller abort `ABORTED`, dispose `UNAVAILABLE` (final), timeout `TIMEOUT`, an answer
+ * cut short `BAD_RESPONSE` (retryable), else a network failure `UNAVAILABLE` naming its code.
+ */
+export function requestFailure(error: unknown, failed: FailedRequest): CoreError {
+  const { identity, request, deadline, timeoutMs } = failed;
+  const details = registryDetails(identity, { operation: request.what });
+  const where = `${identity.id} (${identity.url})`;
+  if (request.signal?.aborted) {
+    return new CoreError('ABORTED', `Request for ${request.what} to ${identity.id} was aborted`, {
+      details,
+      cause: request.signal.reason,
+    });
+  }
+  if (failed.lifetime.aborted) {
+    return new CoreError('UNAVAILABLE', `${identity.id} is disposed`, { details, retryable: false });
+  }
+  if (deadline.timedOut) {
+    return new CoreError(
+      'TIMEOUT',
+      `${where} did not answer the request for ${request.what} within ${timeoutMs} ms`,
+      { details: { ...details, timeoutMs } },
+    );
+  }
+  const reason = describeNetworkError(error);
+  if (failed.phase === 'body') {
+    return new CoreError('BAD_RESPONSE', `${where} broke off its answer for ${request.what} (${reason})`, {
+      details: { ...details, reason },
+      cause: error,
+      retryable: true,
+    });
+  }
+  return new CoreError('UNAVAILABLE', `${where} is unreachable for ${request.what} (${reason})`, {
+    details: { ...details, reason },
+    cause: error,
+  });
 }
 
 /**
@@ -120,44 +170,6 @@ export function describeNetworkError(error: unknown): string {
  */
 export function createTransport(options: TransportOptions): Transport {
   const { identity, counters, logger } = options;
-
-  const failure = (
-    error: unknown,
-    request: HttpRequest,
-    deadline: RequestDeadline,
-    phase: 'request' | 'body',
-  ): CoreError => {
-    const details = registryDetails(identity, { operation: request.what });
-    if (request.signal?.aborted) {
-      return new CoreError('ABORTED', `Request for ${request.what} to ${identity.id} was aborted`, {
-        details,
-        cause: request.signal.reason,
-      });
-    }
-    if (options.lifetime.aborted) {
-      return new CoreError('UNAVAILABLE', `${identity.id} is disposed`, { details, retryable: false });
-    }
-    if (deadline.timedOut) {
-      return new CoreError(
-        'TIMEOUT',
-        `${identity.id} (${identity.url}) did not answer the request for ${request.what} within ${options.timeoutMs} ms`,
-        { details: { ...details, timeoutMs: options.timeoutMs } },
-      );
-    }
-    const reason = describeNetworkError(error);
-    if (phase === 'body') {
-      return new CoreError(
-        'BAD_RESPONSE',
-        `${identity.id} (${identity.url}) broke off its answer for ${request.what} (${reason})`,
-        { details: { ...details, reason }, cause: error, retryable: true },
-      );
-    }
-    return new CoreError(
-      'UNAVAILABLE',
-      `${identity.id} (${identity.url}) is unreachable for ${request.what} (${reason})`,
-      { details: { ...details, reason }, cause: error },
-    );
-  };
 
   const readBody = async (message: IncomingMessage, request: HttpRequest): Promise<Uint8Array> => {
     const limit = request.maxBodyBytes ?? defaultMaxBodyBytes;
@@ -206,7 +218,7 @@ export function createTransport(options: TransportOptions): Transport {
         try {
           message = await send(url, method, headers, signal);
         } catch (error) {
-          throw failure(error, request, deadline, 'request');
+          throw requestFailure(error, { ...options, request, deadline, phase: 'request' });
         }
         const response = { status: message.statusCode ?? 0, headers: headersOf(message.rawHeaders) };
         const location = response.headers.get('location');
@@ -250,7 +262,7 @@ export function createTransport(options: TransportOptions): Transport {
           }
         } catch (error) {
           if (isCoreError(error)) throw error;
-          throw failure(error, request, deadline, 'body');
+          throw requestFailure(error, { ...options, request, deadline, phase: 'body' });
         }
         return { status: response.status, headers: response.headers, url, body };
       }

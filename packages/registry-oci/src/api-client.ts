@@ -3,18 +3,12 @@ import {
   codeFromHttpStatus,
   type Logger,
   parseRetryAfter,
-  type RequestDeadline,
   requestDeadline,
 } from '@docker-watcher/core';
-import { describeNetworkError } from './_http.ts';
+import { type RegistryIdentity, registryDetails, requestFailure } from './_http.ts';
 
 /** Who the requests are attributed to in errors and logs: never credentials. */
-export interface ApiIdentity {
-  /** The adapter's id, e.g. `registry:gitea/main`. */
-  readonly id: string;
-  /** Origin (and path prefix) of the API, without credentials. */
-  readonly url: string;
-}
+export type ApiIdentity = RegistryIdentity;
 
 export interface ApiClientOptions {
   readonly identity: ApiIdentity;
@@ -48,12 +42,8 @@ export type ApiClient = (request: ApiRequest) => Promise<ApiResponse>;
 
 const maxBodyBytes = 8 * 1024 * 1024;
 
-export function apiDetails(
-  identity: ApiIdentity,
-  more: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return { registry: identity.id, url: identity.url, ...more };
-}
+/** The facts every error of the API client carries (the registry's own). */
+export const apiDetails: typeof registryDetails = registryDetails;
 
 /**
  * GET of a JSON document with a timeout, cancellation and a bounded body, mapped onto `CoreError`s.
@@ -62,43 +52,6 @@ export function apiDetails(
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const { identity, counters, logger } = options;
   const where = `${identity.id} (${identity.url})`;
-
-  const failure = (
-    error: unknown,
-    request: ApiRequest,
-    deadline: RequestDeadline,
-    phase: 'request' | 'body',
-  ) => {
-    const details = apiDetails(identity, { operation: request.what });
-    if (request.signal?.aborted) {
-      return new CoreError('ABORTED', `Request for ${request.what} to ${identity.id} was aborted`, {
-        details,
-        cause: request.signal.reason,
-      });
-    }
-    if (options.lifetime.aborted) {
-      return new CoreError('UNAVAILABLE', `${identity.id} is disposed`, { details, retryable: false });
-    }
-    if (deadline.timedOut) {
-      return new CoreError(
-        'TIMEOUT',
-        `${where} did not answer the request for ${request.what} within ${options.timeoutMs} ms`,
-        { details: { ...details, timeoutMs: options.timeoutMs } },
-      );
-    }
-    const reason = describeNetworkError(error);
-    if (phase === 'body') {
-      return new CoreError('BAD_RESPONSE', `${where} broke off its answer for ${request.what} (${reason})`, {
-        details: { ...details, reason },
-        cause: error,
-        retryable: true,
-      });
-    }
-    return new CoreError('UNAVAILABLE', `${where} is unreachable for ${request.what} (${reason})`, {
-      details: { ...details, reason },
-      cause: error,
-    });
-  };
 
   const readBody = async (response: Response, request: ApiRequest): Promise<Uint8Array> => {
     const tooLong = () =>
@@ -181,7 +134,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         // Manual redirects: the token must never follow a redirect to another host.
         response = await fetch(request.url, { headers, signal, redirect: 'manual' });
       } catch (error) {
-        throw failure(error, request, deadline, 'request');
+        throw requestFailure(error, { ...options, request, deadline, phase: 'request' });
       }
       logger.debug('api request', { operation: request.what, status: response.status });
       if (response.status === 404) {
@@ -197,7 +150,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         bytes = await readBody(response, request);
       } catch (error) {
         if (error instanceof CoreError) throw error;
-        throw failure(error, request, deadline, 'body');
+        throw requestFailure(error, { ...options, request, deadline, phase: 'body' });
       }
       let body: unknown;
       try {
