@@ -31,11 +31,14 @@ export interface HttpRequest {
   readonly maxBodyBytes?: number;
   /** What the request is for, in errors: `tags of team/app`. */
   readonly what: string;
+  /** `refuse`: a redirect comes back as the answer, unfollowed (an API token must not follow it anywhere). */
+  readonly redirects?: 'follow' | 'refuse';
 }
 
 /** Response headers by name, case-insensitive (what the adapter reads of `Headers`). */
 export interface HeaderReader {
   get(name: string): string | null;
+  has(name: string): boolean;
 }
 
 export interface HttpResponse {
@@ -86,7 +89,10 @@ export function headersOf(rawHeaders: readonly string[]): HeaderReader {
     const before = values.get(name);
     values.set(name, before === undefined ? rawHeaders[i + 1]! : `${before}, ${rawHeaders[i + 1]}`);
   }
-  return { get: (name) => values.get(name.toLowerCase()) ?? null };
+  return {
+    get: (name) => values.get(name.toLowerCase()) ?? null,
+    has: (name) => values.has(name.toLowerCase()),
+  };
 }
 
 /**
@@ -114,7 +120,7 @@ function describeNetworkError(error: unknown): string {
 }
 
 /** What a request that got no (whole) answer was, for `requestFailure`. */
-export interface FailedRequest {
+interface FailedRequest {
   readonly identity: RegistryIdentity;
   readonly request: { readonly what: string; readonly signal?: AbortSignal | undefined };
   readonly deadline: RequestDeadline;
@@ -129,7 +135,7 @@ export interface FailedRequest {
  * client alike: caller abort `ABORTED`, dispose `UNAVAILABLE` (final), timeout `TIMEOUT`, an answer
  * cut short `BAD_RESPONSE` (retryable), else a network failure `UNAVAILABLE` naming its code.
  */
-export function requestFailure(error: unknown, failed: FailedRequest): CoreError {
+function requestFailure(error: unknown, failed: FailedRequest): CoreError {
   const { identity, request, deadline, timeoutMs } = failed;
   const details = registryDetails(identity, { operation: request.what });
   const where = `${identity.id} (${identity.url})`;
@@ -222,7 +228,7 @@ export function createTransport(options: TransportOptions): Transport {
         }
         const response = { status: message.statusCode ?? 0, headers: headersOf(message.rawHeaders) };
         const location = response.headers.get('location');
-        if (redirectStatuses.has(response.status) && location) {
+        if (request.redirects !== 'refuse' && redirectStatuses.has(response.status) && location) {
           message.resume();
           if (hop >= maxRedirects) {
             throw new CoreError(
