@@ -2,6 +2,7 @@
  * The CLI's door to a running server's API: the typed client (`client.ts`), every answer parsed by
  * the schema the server answers with, and every failure a `CliError` that says what to check.
  */
+import { networkFailure } from '@docker-watcher/core';
 import * as v from 'valibot';
 import {
   type ApiClient,
@@ -43,17 +44,8 @@ export interface ServerApi {
   readonly call: ApiClient;
 }
 
-/** Why a connection failed, from undici's error chain (`ECONNREFUSED`, `ENOTFOUND`…). */
-function networkCode(error: unknown): string | undefined {
-  for (let at: unknown = error; at instanceof Error; at = (at as { cause?: unknown }).cause) {
-    const code = (at as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
-}
-
 export function unreachable(base: string, error: unknown): CliError {
-  const code = networkCode(error);
+  const code = networkFailure(error)?.code;
   return new CliError(
     'UNAVAILABLE',
     `cannot reach the server at ${base}${code ? ` (${code})` : ''}: is \`docker-watcher serve\` running there? Check --url or DOCKER_WATCHER_URL`,

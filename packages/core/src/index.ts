@@ -8,6 +8,7 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './logger.ts';
 export * from './memory/index.ts';
+export * from './network-errors.ts';
 export * from './notify/index.ts';
 export * from './policy/index.ts';
 export {

@@ -1,4 +1,10 @@
-import { CoreError, codeFromHttpStatus, type ErrorCode, parseRetryAfter } from '@docker-watcher/core';
+import {
+  CoreError,
+  codeFromHttpStatus,
+  type ErrorCode,
+  networkFailure,
+  parseRetryAfter,
+} from '@docker-watcher/core';
 
 /** Bytes of an answer read at most: services answer with a small JSON object or a word. */
 const maxAnswerBytes = 64 * 1024;
@@ -77,13 +83,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-function networkReason(error: unknown): string {
-  // undici wraps the socket error: `TypeError: fetch failed`, cause `Error: connect ECONNREFUSED …`.
-  const cause = error instanceof Error ? error.cause : undefined;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? `unreachable (${code})` : 'unreachable';
-}
-
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const secrets = [...new Set(options.secrets.filter((secret) => secret.length >= 4))].sort(
     (a, b) => b.length - a.length,
@@ -130,7 +129,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           },
         );
       }
-      const reason = networkReason(error);
+      const code = networkFailure(error)?.code;
+      const reason = code === undefined ? 'unreachable' : `unreachable (${code})`;
       throw new CoreError('UNAVAILABLE', `${id} could not ${call.what}: ${where} is ${reason}`, {
         details: { notifier: id, host: where, reason },
       });

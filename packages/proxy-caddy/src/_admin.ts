@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CoreError, codeFromHttpStatus } from '@docker-watcher/core';
+import { CoreError, codeFromHttpStatus, networkFailure } from '@docker-watcher/core';
 
 /** Caddy's answers are short, but a whole config could be large: only this much goes into a message. */
 const maxErrorText = 300;
@@ -65,7 +65,7 @@ export function createCaddyAdmin(options: {
           res.on('error', (error) => reject(error));
         },
       );
-      req.on('error', (error: NodeJS.ErrnoException) => {
+      req.on('error', (error: Error) => {
         if (signal?.aborted) {
           reject(new CoreError('ABORTED', 'The operation was aborted', { cause: signal.reason, details }));
         } else if (timeout.aborted) {
@@ -82,7 +82,7 @@ export function createCaddyAdmin(options: {
           reject(
             new CoreError(
               'UNAVAILABLE',
-              `Caddy's admin API at ${base.origin} is unreachable (${error.code ?? error.message})`,
+              `Caddy's admin API at ${base.origin} is unreachable (${networkFailure(error)?.code ?? error.message})`,
               { cause: error, details },
             ),
           );

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CoreError } from '@docker-watcher/core';
+import { CoreError, networkFailure } from '@docker-watcher/core';
 import { upstreamHeader } from './_route.ts';
 
 const wildcardHosts = new Set(['', '0.0.0.0', '::', '[::]']);
@@ -66,8 +66,8 @@ function attempt(options: VerifyOptions, timeoutMs: number): Promise<Attempt> {
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({ ok: false, seen: error.code ?? error.message }),
+    req.on('error', (error: Error) =>
+      resolve({ ok: false, seen: networkFailure(error)?.code ?? error.message }),
     );
     req.end();
   });

@@ -1,4 +1,4 @@
-import { CoreError, type ErrorCode, type Logger } from '@docker-watcher/core';
+import { CoreError, type ErrorCode, type Logger, networkFailure } from '@docker-watcher/core';
 import { FetchError, ofetch } from 'ofetch';
 
 /** NPM's error text goes into messages, cut to this length. */
@@ -146,7 +146,7 @@ export function createNpmClient(options: NpmClientOptions): NpmClient {
           { details },
         );
       }
-      const code = (cause as { cause?: { code?: string } } | undefined)?.cause?.code;
+      const code = networkFailure(cause)?.code;
       throw new CoreError(
         'UNAVAILABLE',
         `Nginx Proxy Manager at ${origin} is unreachable (${code ?? 'network error'})`,

@@ -1,6 +1,6 @@
 import { createMemoryLogger, isCoreError } from '@docker-watcher/core';
 import { type Loopback, startLoopback } from '@docker-watcher/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGiteaRegistry } from '../src/index.ts';
 import { type FakeVersion, startFakeGitea } from './support/gitea-api.ts';
 
@@ -153,6 +153,18 @@ describe('listPackageVersions (Gitea packages API)', () => {
     const limited = await failure(registry.listPackageVersions({ repository: 'acme/web' }));
     expect(limited.code).toBe('RATE_LIMITED');
     expect(limited.retryAfterMs).toBe(7000);
+  });
+
+  it("asks the API over the registry's node:http transport, not fetch (undici costs an idle server memory)", async () => {
+    const server = await fake({ packages: { 'acme/web': many.slice(0, 4) }, token });
+    const fetchSpy = vi.spyOn(globalThis, 'fetch').mockRejectedValue(new Error('fetch is not to be used'));
+    try {
+      const registry = createGiteaRegistry({ url: server.url, username: 'ci', token });
+      expect(await registry.listPackageVersions({ repository: 'acme/web' })).toHaveLength(2);
+      expect(fetchSpy).not.toHaveBeenCalled();
+    } finally {
+      fetchSpy.mockRestore();
+    }
   });
 
   it('does not send the token to a host a redirect points at', async () => {

@@ -5,6 +5,7 @@ import {
   codeFromHttpStatus,
   isCoreError,
   type Logger,
+  networkFailure,
   parseRetryAfter,
   type RequestDeadline,
   requestDeadline,
@@ -30,11 +31,14 @@ export interface HttpRequest {
   readonly maxBodyBytes?: number;
   /** What the request is for, in errors: `tags of team/app`. */
   readonly what: string;
+  /** `refuse`: a redirect comes back as the answer, unfollowed (an API token must not follow it anywhere). */
+  readonly redirects?: 'follow' | 'refuse';
 }
 
 /** Response headers by name, case-insensitive (what the adapter reads of `Headers`). */
 export interface HeaderReader {
   get(name: string): string | null;
+  has(name: string): boolean;
 }
 
 export interface HttpResponse {
@@ -85,7 +89,10 @@ export function headersOf(rawHeaders: readonly string[]): HeaderReader {
     const before = values.get(name);
     values.set(name, before === undefined ? rawHeaders[i + 1]! : `${before}, ${rawHeaders[i + 1]}`);
   }
-  return { get: (name) => values.get(name.toLowerCase()) ?? null };
+  return {
+    get: (name) => values.get(name.toLowerCase()) ?? null,
+    has: (name) => values.has(name.toLowerCase()),
+  };
 }
 
 /**
@@ -107,13 +114,59 @@ function send(
   });
 }
 
+/** Why a request never got an answer: the network code (`ECONNREFUSED`), else the error's message. */
 function describeNetworkError(error: unknown): string {
-  // Node's socket errors carry the reason as `code` (ECONNREFUSED); undici's (fetch) wrap it as `cause`.
-  const cause = error instanceof Error ? error.cause : undefined;
-  const code =
-    (cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') return code;
-  return error instanceof Error ? error.message : String(error);
+  return networkFailure(error)?.code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** What a request that got no (whole) answer was, for `requestFailure`. */
+interface FailedRequest {
+  readonly identity: RegistryIdentity;
+  readonly request: { readonly what: string; readonly signal?: AbortSignal | undefined };
+  readonly deadline: RequestDeadline;
+  readonly timeoutMs: number;
+  readonly lifetime: AbortSignal;
+  /** `body`: the answer broke off after its head came. */
+  readonly phase: 'request' | 'body';
+}
+
+/**
+ * The `CoreError` of a request that got no whole answer, for the registry transport and the API
+ * client alike: caller abort `ABORTED`, dispose `UNAVAILABLE` (final), timeout `TIMEOUT`, an answer
+ * cut short `BAD_RESPONSE` (retryable), else a network failure `UNAVAILABLE` naming its code.
+ */
+function requestFailure(error: unknown, failed: FailedRequest): CoreError {
+  const { identity, request, deadline, timeoutMs } = failed;
+  const details = registryDetails(identity, { operation: request.what });
+  const where = `${identity.id} (${identity.url})`;
+  if (request.signal?.aborted) {
+    return new CoreError('ABORTED', `Request for ${request.what} to ${identity.id} was aborted`, {
+      details,
+      cause: request.signal.reason,
+    });
+  }
+  if (failed.lifetime.aborted) {
+    return new CoreError('UNAVAILABLE', `${identity.id} is disposed`, { details, retryable: false });
+  }
+  if (deadline.timedOut) {
+    return new CoreError(
+      'TIMEOUT',
+      `${where} did not answer the request for ${request.what} within ${timeoutMs} ms`,
+      { details: { ...details, timeoutMs } },
+    );
+  }
+  const reason = describeNetworkError(error);
+  if (failed.phase === 'body') {
+    return new CoreError('BAD_RESPONSE', `${where} broke off its answer for ${request.what} (${reason})`, {
+      details: { ...details, reason },
+      cause: error,
+      retryable: true,
+    });
+  }
+  return new CoreError('UNAVAILABLE', `${where} is unreachable for ${request.what} (${reason})`, {
+    details: { ...details, reason },
+    cause: error,
+  });
 }
 
 /**
@@ -123,44 +176,6 @@ function describeNetworkError(error: unknown): string {
  */
 export function createTransport(options: TransportOptions): Transport {
   const { identity, counters, logger } = options;
-
-  const failure = (
-    error: unknown,
-    request: HttpRequest,
-    deadline: RequestDeadline,
-    phase: 'request' | 'body',
-  ): CoreError => {
-    const details = registryDetails(identity, { operation: request.what });
-    if (request.signal?.aborted) {
-      return new CoreError('ABORTED', `Request for ${request.what} to ${identity.id} was aborted`, {
-        details,
-        cause: request.signal.reason,
-      });
-    }
-    if (options.lifetime.aborted) {
-      return new CoreError('UNAVAILABLE', `${identity.id} is disposed`, { details, retryable: false });
-    }
-    if (deadline.timedOut) {
-      return new CoreError(
-        'TIMEOUT',
-        `${identity.id} (${identity.url}) did not answer the request for ${request.what} within ${options.timeoutMs} ms`,
-        { details: { ...details, timeoutMs: options.timeoutMs } },
-      );
-    }
-    const reason = describeNetworkError(error);
-    if (phase === 'body') {
-      return new CoreError(
-        'BAD_RESPONSE',
-        `${identity.id} (${identity.url}) broke off its answer for ${request.what} (${reason})`,
-        { details: { ...details, reason }, cause: error, retryable: true },
-      );
-    }
-    return new CoreError(
-      'UNAVAILABLE',
-      `${identity.id} (${identity.url}) is unreachable for ${request.what} (${reason})`,
-      { details: { ...details, reason }, cause: error },
-    );
-  };
 
   const readBody = async (message: IncomingMessage, request: HttpRequest): Promise<Uint8Array> => {
     const limit = request.maxBodyBytes ?? defaultMaxBodyBytes;
@@ -209,11 +224,11 @@ export function createTransport(options: TransportOptions): Transport {
         try {
           message = await send(url, method, headers, signal);
         } catch (error) {
-          throw failure(error, request, deadline, 'request');
+          throw requestFailure(error, { ...options, request, deadline, phase: 'request' });
         }
         const response = { status: message.statusCode ?? 0, headers: headersOf(message.rawHeaders) };
         const location = response.headers.get('location');
-        if (redirectStatuses.has(response.status) && location) {
+        if (request.redirects !== 'refuse' && redirectStatuses.has(response.status) && location) {
           message.resume();
           if (hop >= maxRedirects) {
             throw new CoreError(
@@ -253,7 +268,7 @@ export function createTransport(options: TransportOptions): Transport {
           }
         } catch (error) {
           if (isCoreError(error)) throw error;
-          throw failure(error, request, deadline, 'body');
+          throw requestFailure(error, { ...options, request, deadline, phase: 'body' });
         }
         return { status: response.status, headers: response.headers, url, body };
       }

@@ -1,19 +1,14 @@
+import { CoreError, codeFromHttpStatus, type Logger, parseRetryAfter } from '@docker-watcher/core';
 import {
-  CoreError,
-  codeFromHttpStatus,
-  type Logger,
-  parseRetryAfter,
-  type RequestDeadline,
-  requestDeadline,
-} from '@docker-watcher/core';
+  createTransport,
+  type HeaderReader,
+  type HttpResponse,
+  type RegistryIdentity,
+  registryDetails,
+} from './_http.ts';
 
 /** Who the requests are attributed to in errors and logs: never credentials. */
-export interface ApiIdentity {
-  /** The adapter's id, e.g. `registry:gitea/main`. */
-  readonly id: string;
-  /** Origin (and path prefix) of the API, without credentials. */
-  readonly url: string;
-}
+export type ApiIdentity = RegistryIdentity;
 
 export interface ApiClientOptions {
   readonly identity: ApiIdentity;
@@ -30,7 +25,7 @@ export interface ApiClientOptions {
 
 export interface ApiResponse {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: HeaderReader;
   readonly url: URL;
   /** Parsed JSON for 2xx answers; `undefined` otherwise. */
   readonly body: unknown;
@@ -47,93 +42,20 @@ export type ApiClient = (request: ApiRequest) => Promise<ApiResponse>;
 
 const maxBodyBytes = 8 * 1024 * 1024;
 
-export function apiDetails(
-  identity: ApiIdentity,
-  more: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return { registry: identity.id, url: identity.url, ...more };
-}
-
-function networkReason(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  const code =
-    (cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') return code;
-  return error instanceof Error ? error.message : String(error);
-}
+/** The facts every error of the API client carries (the registry's own). */
+export const apiDetails: typeof registryDetails = registryDetails;
 
 /**
- * GET of a JSON document with a timeout, cancellation and a bounded body, mapped onto `CoreError`s.
- * A 404 comes back to the caller (who knows what is missing); other failures are thrown.
+ * GET of a JSON document with a timeout, cancellation and a bounded body, mapped onto `CoreError`s,
+ * over the registry's `node:http` transport (not fetch: see `send` in `_http.ts`); redirects are not
+ * followed. A 404 comes back to the caller (who knows what is missing); other failures are thrown.
  */
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  const { identity, counters, logger } = options;
+  const { identity, logger } = options;
   const where = `${identity.id} (${identity.url})`;
+  const transport = createTransport({ ...options, userAgent: 'docker-watcher' });
 
-  const failure = (
-    error: unknown,
-    request: ApiRequest,
-    deadline: RequestDeadline,
-    phase: 'request' | 'body',
-  ) => {
-    const details = apiDetails(identity, { operation: request.what });
-    if (request.signal?.aborted) {
-      return new CoreError('ABORTED', `Request for ${request.what} to ${identity.id} was aborted`, {
-        details,
-        cause: request.signal.reason,
-      });
-    }
-    if (options.lifetime.aborted) {
-      return new CoreError('UNAVAILABLE', `${identity.id} is disposed`, { details, retryable: false });
-    }
-    if (deadline.timedOut) {
-      return new CoreError(
-        'TIMEOUT',
-        `${where} did not answer the request for ${request.what} within ${options.timeoutMs} ms`,
-        { details: { ...details, timeoutMs: options.timeoutMs } },
-      );
-    }
-    const reason = networkReason(error);
-    if (phase === 'body') {
-      return new CoreError('BAD_RESPONSE', `${where} broke off its answer for ${request.what} (${reason})`, {
-        details: { ...details, reason },
-        cause: error,
-        retryable: true,
-      });
-    }
-    return new CoreError('UNAVAILABLE', `${where} is unreachable for ${request.what} (${reason})`, {
-      details: { ...details, reason },
-      cause: error,
-    });
-  };
-
-  const readBody = async (response: Response, request: ApiRequest): Promise<Uint8Array> => {
-    const tooLong = () =>
-      new CoreError(
-        'BAD_RESPONSE',
-        `${where} answered ${request.what} with a body over ${maxBodyBytes} bytes`,
-        {
-          details: apiDetails(identity, { operation: request.what, limit: maxBodyBytes }),
-        },
-      );
-    if (!response.body) return new Uint8Array(0);
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBodyBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLong();
-      }
-      chunks.push(value);
-    }
-    return Buffer.concat(chunks);
-  };
-
-  const statusError = (response: Response, request: ApiRequest): CoreError => {
+  const statusError = (response: HttpResponse, request: ApiRequest): CoreError => {
     const status = response.status;
     const details = apiDetails(identity, { operation: request.what, status });
     if (status === 401) {
@@ -167,62 +89,36 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   };
 
   return async (request) => {
-    if (options.lifetime.aborted) {
-      throw new CoreError('UNAVAILABLE', `${identity.id} is disposed`, {
-        details: apiDetails(identity, { operation: request.what }),
-        retryable: false,
-      });
+    const response = await transport({
+      method: 'GET',
+      url: request.url,
+      headers: { accept: 'application/json', ...options.headers },
+      ...(options.authorization === undefined ? {} : { authorization: options.authorization }),
+      authorizedOrigin: options.authorizedOrigin,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+      maxBodyBytes,
+      what: request.what,
+      // The token must never follow a redirect to another host: a redirect is an answer like any other.
+      redirects: 'refuse',
+    });
+    logger.debug('api request', { operation: request.what, status: response.status });
+    if (response.status === 404) {
+      return { status: 404, headers: response.headers, url: request.url, body: undefined };
     }
-    // Released when the request ends: per-request timers and signals otherwise outlive it (idle memory).
-    const deadline = requestDeadline(options.timeoutMs, [options.lifetime, request.signal]);
-    const { signal } = deadline;
+    if (response.status < 200 || response.status > 299) throw statusError(response, request);
     try {
-      const headers = new Headers({ accept: 'application/json', ...options.headers });
-      headers.set('user-agent', 'docker-watcher');
-      if (options.authorization && request.url.origin === options.authorizedOrigin) {
-        headers.set('authorization', options.authorization);
-      }
-      counters.requests++;
-      let response: Response;
-      try {
-        // Manual redirects: the token must never follow a redirect to another host.
-        response = await fetch(request.url, { headers, signal, redirect: 'manual' });
-      } catch (error) {
-        throw failure(error, request, deadline, 'request');
-      }
-      logger.debug('api request', { operation: request.what, status: response.status });
-      if (response.status === 404) {
-        await response.body?.cancel().catch(() => undefined);
-        return { status: 404, headers: response.headers, url: request.url, body: undefined };
-      }
-      if (response.status < 200 || response.status > 299) {
-        await response.body?.cancel().catch(() => undefined);
-        throw statusError(response, request);
-      }
-      let bytes: Uint8Array;
-      try {
-        bytes = await readBody(response, request);
-      } catch (error) {
-        if (error instanceof CoreError) throw error;
-        throw failure(error, request, deadline, 'body');
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-      } catch (cause) {
-        const contentType = response.headers.get('content-type')?.split(';')[0]?.trim() || 'none';
-        throw new CoreError(
-          'BAD_RESPONSE',
-          `${where} answered ${request.what} with a body that is not JSON (content-type ${contentType}, ${bytes.byteLength} bytes)`,
-          {
-            details: apiDetails(identity, { operation: request.what, status: response.status, contentType }),
-            cause,
-          },
-        );
-      }
+      const body: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(response.body));
       return { status: response.status, headers: response.headers, url: request.url, body };
-    } finally {
-      deadline.done();
+    } catch (cause) {
+      const contentType = response.headers.get('content-type')?.split(';')[0]?.trim() || 'none';
+      throw new CoreError(
+        'BAD_RESPONSE',
+        `${where} answered ${request.what} with a body that is not JSON (content-type ${contentType}, ${response.body.byteLength} bytes)`,
+        {
+          details: apiDetails(identity, { operation: request.what, status: response.status, contentType }),
+          cause,
+        },
+      );
     }
   };
 }

@@ -50,6 +50,9 @@ describe('toStoreError', () => {
     [new Error('timeout exceeded when trying to connect'), 'UNAVAILABLE'],
     [new Error('Client has encountered a connection error and is not queryable'), 'UNAVAILABLE'],
     [new Error('Query read timeout'), 'TIMEOUT'],
+    [new Error('connect failed', { cause: socketError('ECONNRESET', 'read ECONNRESET') }), 'UNAVAILABLE'],
+    [socketError('ENETDOWN', 'connect ENETDOWN 10.0.0.2:5432'), 'UNAVAILABLE'],
+    [socketError('EPROTO', 'write EPROTO wrong version number'), 'CONFIG_INVALID'],
     [new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'), 'UNAUTHORIZED'],
     [new Error('The server does not support SSL connections'), 'CONFIG_INVALID'],
   ] as const)('maps %s to %s', (error, code) => {

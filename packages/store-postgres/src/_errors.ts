@@ -1,4 +1,4 @@
-import { CoreError, type ErrorCode, isCoreError, toCoreError } from '@docker-watcher/core';
+import { CoreError, type ErrorCode, isCoreError, networkFailure, toCoreError } from '@docker-watcher/core';
 
 export interface ErrorFacts {
   /** The URL without its password, e.g. `postgres://app@db:5432/docker_watcher`. */
@@ -17,20 +17,6 @@ interface Mapping {
   readonly message: string;
 }
 
-/** Node's socket and DNS failures: the server is not there (yet). */
-const networkCodes: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-
 /** What node-postgres and its pool throw, without a code, when a connection breaks or never comes. */
 const brokenConnection =
   /Connection terminated|not queryable|Connection ended|Cannot use a pool after calling end/;
@@ -42,10 +28,17 @@ export function sqlStateOf(error: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+/** The socket, DNS or TLS code (`ECONNREFUSED`) behind a failure, never a SQLSTATE. */
 function errnoOf(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code } = error as { code?: unknown };
-  return typeof code === 'string' && /^E[A-Z_]+$/.test(code) ? code : undefined;
+  const failure = networkFailure(error);
+  if (failure === undefined) return undefined;
+  return failure.reason !== 'other' || /^E[A-Z_]+$/.test(failure.code) ? failure.code : undefined;
+}
+
+/** Whether the server is not there (yet): a socket or DNS failure, not a TLS one. */
+function unreachable(error: unknown): boolean {
+  const reason = networkFailure(error)?.reason;
+  return reason !== undefined && reason !== 'other' && reason !== 'tls';
 }
 
 function describeSqlState(state: string, facts: ErrorFacts): Mapping {
@@ -97,7 +90,6 @@ function describeSqlState(state: string, facts: ErrorFacts): Mapping {
 function describe(error: unknown, facts: ErrorFacts): Mapping & { readonly sqlState?: string } {
   const state = sqlStateOf(error);
   if (state !== undefined) return { ...describeSqlState(state, facts), sqlState: state };
-  const errno = errnoOf(error);
   const text = error instanceof Error ? error.message : String(error);
   if (/connection timeout|timeout exceeded when trying to connect/.test(text)) {
     return {
@@ -105,7 +97,7 @@ function describe(error: unknown, facts: ErrorFacts): Mapping & { readonly sqlSt
       message: `gave no connection within connectTimeoutMs (${facts.connectTimeoutMs} ms); try again`,
     };
   }
-  if ((errno !== undefined && networkCodes.has(errno)) || brokenConnection.test(text)) {
+  if (unreachable(error) || brokenConnection.test(text)) {
     return {
       code: 'UNAVAILABLE',
       message:
@@ -123,7 +115,10 @@ function describe(error: unknown, facts: ErrorFacts): Mapping & { readonly sqlSt
       message:
         "asks for a password that was not given or could not be used (the URL's, the password option or PGPASSWORD)",
     };
-  if (/does not support SSL|self[- ]signed|certificate|ERR_TLS/i.test(`${text} ${errno ?? ''}`))
+  if (
+    networkFailure(error)?.reason === 'tls' ||
+    /does not support SSL|self[- ]signed|certificate|ERR_TLS/i.test(text)
+  )
     return {
       code: 'CONFIG_INVALID',
       message: 'failed the TLS handshake: check sslmode and the certificates',

@@ -38,6 +38,16 @@ describe('toTargetError', () => {
     expect(reset.message).toMatch(/the daemon stopped or restarted during the call \(ECONNRESET\)$/);
   });
 
+  it("reads the socket code under a wrapping error, and codes only other adapters' copies knew", () => {
+    const socket = Object.assign(new Error('connect ECONNREFUSED 10.0.0.2:2376'), { code: 'ECONNREFUSED' });
+    const wrapped = toTargetError(new Error('request failed', { cause: socket }), context);
+    expect(wrapped.message).toMatch(/: it refused the connection, .* \(ECONNREFUSED\)$/);
+    const aborted = toTargetError(Object.assign(new Error('x'), { code: 'ECONNABORTED' }), context);
+    expect(aborted.message).toMatch(/the daemon stopped or restarted during the call \(ECONNABORTED\)$/);
+    const tls = toTargetError(Object.assign(new Error('cert'), { code: 'CERT_HAS_EXPIRED' }), context);
+    expect(tls.message).toBe('start of dw-x failed: cert');
+  });
+
   it('maps engine statuses with the engine message, not the modem prefix', () => {
     expect(toTargetError(engineError(404, 'No such container: abc'), context).message).toBe(
       'start of dw-x failed: No such container: abc',

@@ -1,4 +1,11 @@
-import { CoreError, codeFromHttpStatus, type ErrorCode, isCoreError } from '@docker-watcher/core';
+import {
+  CoreError,
+  codeFromHttpStatus,
+  type ErrorCode,
+  isCoreError,
+  type NetworkFailure,
+  networkFailure,
+} from '@docker-watcher/core';
 
 /** What dockerode (docker-modem) rejects with: an HTTP status and the engine's JSON body, or a socket error. */
 interface EngineFailure {
@@ -9,20 +16,25 @@ interface EngineFailure {
   readonly name?: string;
 }
 
-/** Socket errors that mean the engine could not be reached, in words a deploy record can show. */
-const socketReasons: Readonly<Record<string, string>> = {
-  ENOENT: 'its socket does not exist, so the daemon is stopped or restarting',
-  ECONNREFUSED: 'it refused the connection, so the daemon is stopped or restarting',
-  ECONNRESET: 'the connection broke off, so the daemon stopped or restarted during the call',
-  EPIPE: 'the connection broke off, so the daemon stopped or restarted during the call',
-  ETIMEDOUT: 'it did not answer in time',
-  ESOCKETTIMEDOUT: 'it did not answer in time',
-  EACCES: 'permission to its socket was denied',
-  EHOSTUNREACH: 'there is no route to its host',
-  ENETUNREACH: 'there is no route to its host',
-  ENOTFOUND: 'its host name does not resolve',
-  EAI_AGAIN: 'its host name does not resolve',
-};
+/** Why the engine could not be reached, in words a deploy record can show. */
+function unreachableReason({ code, reason }: NetworkFailure): string {
+  if (reason === 'refused') return 'it refused the connection, so the daemon is stopped or restarting';
+  if (reason === 'reset')
+    return 'the connection broke off, so the daemon stopped or restarted during the call';
+  if (reason === 'timeout') return 'it did not answer in time';
+  if (reason === 'unreachable') return 'there is no route to its host';
+  if (reason === 'dns') return 'its host name does not resolve';
+  if (code === 'EACCES') return 'permission to its socket was denied';
+  return 'its socket does not exist, so the daemon is stopped or restarting';
+}
+
+/** The socket failure that kept the engine from answering at all, if that is what happened. */
+function unreachableFailure(error: unknown): NetworkFailure | undefined {
+  if (statusOf(error) !== undefined) return undefined;
+  const failure = networkFailure(error);
+  // A TLS failure is a configuration to fix, not an engine that is down.
+  return failure?.reason === 'other' || failure?.reason === 'tls' ? undefined : failure;
+}
 
 export function statusOf(error: unknown): number | undefined {
   const status = (error as EngineFailure | null)?.statusCode;
@@ -40,8 +52,7 @@ export function engineMessage(error: unknown): string {
 
 /** Whether the engine could not be reached at all (socket missing, refused, reset). */
 export function isUnreachable(error: unknown): boolean {
-  const code = (error as EngineFailure | null)?.code;
-  return typeof code === 'string' && Object.hasOwn(socketReasons, code) && statusOf(error) === undefined;
+  return unreachableFailure(error) !== undefined;
 }
 
 const clip = (text: string, max = 300) => (text.length > max ? `${text.slice(0, max)}…` : text);
@@ -73,11 +84,12 @@ export function toTargetError(error: unknown, context: MapContext): CoreError {
   if (context.signal?.aborted || failure.name === 'AbortError') {
     return new CoreError('ABORTED', `${context.action} was aborted`, { details, cause: error });
   }
-  if (isUnreachable(error)) {
+  const unreachable = unreachableFailure(error);
+  if (unreachable) {
     return new CoreError(
       'UNAVAILABLE',
-      `The Docker Engine at ${context.engine} is unreachable during ${context.action}: ${socketReasons[failure.code ?? '']} (${failure.code})`,
-      { details: { ...details, errno: failure.code }, cause: error },
+      `The Docker Engine at ${context.engine} is unreachable during ${context.action}: ${unreachableReason(unreachable)} (${unreachable.code})`,
+      { details: { ...details, errno: unreachable.code }, cause: error },
     );
   }
   const status = statusOf(error);

@@ -1,13 +1,13 @@
 import { request } from 'node:http';
-import type { HealthReport } from '@docker-watcher/core';
+import { type HealthReport, type NetworkReason, networkFailure } from '@docker-watcher/core';
 import type Docker from 'dockerode';
 
 // docker-proxy accepts on the published port and resets when nothing listens in the container yet.
-const socketReasons: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EHOSTUNREACH: 'host unreachable',
-};
+const probeReasons: ReadonlyMap<NetworkReason, string> = new Map<NetworkReason, string>([
+  ['refused', 'connection refused'],
+  ['reset', 'connection reset'],
+  ['unreachable', 'host unreachable'],
+]);
 
 /**
  * One HTTP GET with its own time limit and no connection reuse (each probe is one short-lived
@@ -52,7 +52,8 @@ export function probeHttp(params: {
         reject(error);
         return;
       }
-      const reason = socketReasons[error.code ?? ''] ?? error.code ?? error.message;
+      const failure = networkFailure(error);
+      const reason = failure ? (probeReasons.get(failure.reason) ?? failure.code) : error.message;
       resolve({ status: 'unhealthy', detail: `${what}: ${reason}` });
     });
     req.end();

@@ -1,4 +1,4 @@
-import { CoreError, codeFromHttpStatus, type ErrorCode } from '@docker-watcher/core';
+import { CoreError, codeFromHttpStatus, type ErrorCode, networkFailure } from '@docker-watcher/core';
 
 /** Replaces every secret value in `text` with `[redacted]`. */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -53,13 +53,11 @@ export function nomadStatusError(context: NomadFailureContext, status: number, b
  * ofetch wraps undici's `TypeError: fetch failed`, which wraps the error that tells.
  */
 export function networkReason(error: unknown): string {
-  let current: unknown = error;
-  let message = error instanceof Error ? error.message : String(error);
-  for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    if (current instanceof Error) message = current.message;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return clip(message, 120);
+  const code = networkFailure(error)?.code;
+  if (code !== undefined) return code;
+  // Without a code, the innermost message is the most specific one.
+  let innermost: unknown = error;
+  for (let depth = 0; depth < 6 && innermost instanceof Error && innermost.cause instanceof Error; depth += 1)
+    innermost = innermost.cause;
+  return clip(innermost instanceof Error ? innermost.message : String(error), 120);
 }

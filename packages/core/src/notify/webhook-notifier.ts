@@ -9,6 +9,7 @@ import {
 } from '../contracts/notifier.ts';
 import { CoreError, codeFromHttpStatus, parseRetryAfter, throwIfAborted } from '../errors.ts';
 import { createRedactingLogger, silentLogger } from '../logger.ts';
+import { networkFailure } from '../network-errors.ts';
 import { type WebhookNotifierOptions, webhookNotifierOptions } from './webhook-notifier-options.ts';
 
 /** The headers of every webhook delivery, as sent. */
@@ -150,7 +151,8 @@ function buildWebhookNotifier(
           details: { ...details, delivery, timeoutMs: options.timeoutMs },
         });
       }
-      const reason = networkReason(error);
+      const code = networkFailure(error)?.code;
+      const reason = code === undefined ? 'unreachable' : `unreachable (${code})`;
       throw new CoreError('UNAVAILABLE', `${what}: ${reason}`, {
         details: { ...details, delivery, reason },
       });
@@ -193,13 +195,6 @@ function buildWebhookNotifier(
     notify,
     dispose: lifecycle.dispose,
   };
-}
-
-function networkReason(error: unknown): string {
-  // undici wraps the socket error: `TypeError: fetch failed`, cause `Error: connect ECONNREFUSED …`.
-  const cause = error instanceof Error ? error.cause : undefined;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? `unreachable (${code})` : 'unreachable';
 }
 
 export const webhookNotifier = defineNotifier({

@@ -1,4 +1,4 @@
-import { CoreError } from '@docker-watcher/core';
+import { CoreError, networkErrorCode, networkFailure } from '@docker-watcher/core';
 
 /** What nodemailer puts on its errors (docs/errors.md). */
 interface SmtpFailure {
@@ -27,10 +27,15 @@ export function smtpError(
   if (reply !== undefined && reply >= 400 && reply < 500)
     return new CoreError('UNAVAILABLE', message, { details });
   if (code === 'EAUTH') return new CoreError('UNAUTHORIZED', message, { details });
-  if (code === 'ETIMEDOUT') return new CoreError('TIMEOUT', message, { details });
-  if (code === 'ETLS' || certificateTrouble.test(detail))
+  const network = networkFailure(thrown);
+  if (code === 'ETLS' || certificateTrouble.test(detail) || network?.reason === 'tls')
     return new CoreError('UNAVAILABLE', message, { details, retryable: false });
-  if (code === 'ECONNECTION' || code === 'ESOCKET' || code === 'EDNS' || code === 'ECONNRESET')
+  if (network !== undefined && network.reason !== 'other') {
+    const { code: mapped, retryable } = networkErrorCode(network.reason);
+    return new CoreError(mapped, message, { details, retryable });
+  }
+  // nodemailer's own codes for a connection that failed or broke off, or a name that does not resolve.
+  if (code === 'ECONNECTION' || code === 'ESOCKET' || code === 'EDNS')
     return new CoreError('UNAVAILABLE', message, { details });
   return new CoreError('BAD_REQUEST', message, { details });
 }
