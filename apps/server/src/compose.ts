@@ -15,6 +15,7 @@ import {
   type StageTargets,
   type StateStore,
   silentLogger,
+  stageKey,
 } from '@docker-watcher/core';
 import type { ResolvedConfig } from './config/load.ts';
 import { createMetrics, type ServerMetrics } from './http/metrics.ts';
@@ -107,7 +108,7 @@ function stageTargets(
   listMain: boolean,
 ): StageTargets {
   const of = (ref: StageRef) => {
-    const name = config.stageTargets.get(`${ref.project}/${ref.stage}`);
+    const name = config.stageTargets.get(stageKey(ref));
     return (name === undefined ? undefined : named.get(name)) ?? main;
   };
   const used = new Set(
@@ -157,7 +158,7 @@ export function compose(config: ResolvedConfig, options: ComposeOptions = {}): C
     limitedRegistries[name] = limitRegistry(registry, limiters[name]);
   }
   // Each target reads the options its stages give it (`target: { name, ...options }`).
-  const stageOptions = (ref: StageRef) => config.stageOptions.get(`${ref.project}/${ref.stage}`);
+  const stageOptions = (ref: StageRef) => config.stageOptions.get(stageKey(ref));
   const targetOf = (spec: ResolvedConfig['target'], name?: string) => {
     const targetContext: DeployTargetContext & { path: string } = {
       ...context('target', name),

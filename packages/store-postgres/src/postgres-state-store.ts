@@ -20,6 +20,7 @@ import {
   type RepositoryMark,
   type StateStore,
   silentLogger,
+  stageKey,
   throwIfAborted,
 } from '@docker-watcher/core';
 import {
@@ -517,7 +518,7 @@ function buildPostgresStateStore(options: Options, context: AdapterContext): Pos
                 stage: state.stage,
               });
             }
-            tx.changed('stage', `${state.project}/${state.stage}`);
+            tx.changed('stage', stageKey(state));
             return toStage({
               project: state.project,
               stage: state.stage,

@@ -10,6 +10,7 @@ import {
   fromTagPattern,
   parseOptions,
   type StepDeadlines,
+  stageKey,
   type TagPolicyOptions,
   tagPolicyOptions,
 } from '@docker-watcher/core';
@@ -150,14 +151,14 @@ export function resolveProjects(ctx: ResolveContext, input: ProjectsInput): Reso
         valid = false;
         continue;
       }
-      if (targetName !== undefined) stageTargets.set(`${id}/${name}`, targetName);
+      if (targetName !== undefined) stageTargets.set(stageKey({ project: id, stage: name }), targetName);
       if (given) {
         const options = targetOptions(ctx, target, given, `${stagePath}.target`);
         if (!options) {
           valid = false;
           continue;
         }
-        stageOptions.set(`${id}/${name}`, options);
+        stageOptions.set(stageKey({ project: id, stage: name }), options);
         const alone = target.notSideBySide?.(options);
         if (alone && project.strategy === 'blue-green') {
           ctx.problem(

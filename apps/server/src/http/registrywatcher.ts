@@ -5,6 +5,7 @@ import {
   isCoreError,
   type Registry,
   type StateStore,
+  stageKey,
 } from '@docker-watcher/core';
 import type { intakeRoutes } from '../api/intake.ts';
 import { stageTags } from '../tags.ts';
@@ -125,7 +126,7 @@ export function registryWatcherHandlers(deps: RegistryWatcherDeps): Handlers<Reg
           };
         },
       );
-      await deps.audit(c, 'registrywatcher-set', `${ref.project}/${ref.stage}`, {
+      await deps.audit(c, 'registrywatcher-set', stageKey(ref), {
         ...body,
         ...(answer.deploy_id ? { deployId: answer.deploy_id } : {}),
       });
@@ -140,7 +141,7 @@ export function registryWatcherHandlers(deps: RegistryWatcherDeps): Handlers<Reg
         tag: undefined,
         by: c.get('caller').name,
       });
-      await deps.audit(c, 'unpin', `${repo.project}/${repo.stage}`);
+      await deps.audit(c, 'unpin', stageKey(repo));
       return { message: `${repo.name}: pinned_tag reset`, ...(await describe(repo)) };
     },
   };

@@ -1,4 +1,5 @@
 import type { EventBus, Logger, StageRef, StateStore } from '@docker-watcher/core';
+import { stageKey } from '@docker-watcher/core';
 import {
   type AdoptedTargetOptions,
   adoptedDeployId,
@@ -78,7 +79,7 @@ export async function startLabelMode(params: {
     onChange: (found) => {
       discovery = found;
       logger.info('labelled containers changed', {
-        stages: found.stages.map((s) => `${s.project}/${s.stage}`),
+        stages: found.stages.map((s) => stageKey(s)),
         invalid: found.invalid.map((i) => i.container.name),
       });
       if (ready) params.onChange();
@@ -98,10 +99,8 @@ export async function startLabelMode(params: {
       const merged = withLabelledStages(config, discovery, logger);
       refused = merged.refused;
       const projects = new Set(merged.stages.map((stage) => stage.project));
-      const containers = new Map(
-        merged.stages.map((stage) => [`${stage.project}/${stage.stage}`, stage.container.name]),
-      );
-      const containerOf = (ref: StageRef) => containers.get(`${ref.project}/${ref.stage}`);
+      const containers = new Map(merged.stages.map((stage) => [stageKey(stage), stage.container.name]));
+      const containerOf = (ref: StageRef) => containers.get(stageKey(ref));
       return {
         config: merged.config,
         option: { labelled: { target: adopted, projects, containerOf } },

@@ -8,7 +8,7 @@ import {
   type InstanceChange,
   type InstanceSpec,
 } from '../contracts/deploy-target.ts';
-import { imageReference } from '../contracts/release.ts';
+import { imageReference, stageKey } from '../contracts/release.ts';
 import { CoreError } from '../errors.ts';
 import { FaultInjector, type Faults } from './faults.ts';
 
@@ -131,7 +131,6 @@ function buildMemoryDeployTarget(
   const blueGreen = options.blueGreen && !inPlace;
   /** In-place: per stage, the instances each start replaced, newest last (what `revert` brings back). */
   const replaced = new Map<string, Instance[]>();
-  const stageKey = (ref: { project: string; stage: string }) => JSON.stringify([ref.project, ref.stage]);
   let started = 0;
   const watchers = new Set<(change: InstanceChange) => void>();
   const report = (instance: Instance) => {

@@ -7,6 +7,7 @@ import {
   type InstanceSpec,
   imageReference,
   type StageRef,
+  stageKey,
   throwIfAborted,
 } from '@docker-watcher/core';
 import type Docker from 'dockerode';
@@ -82,8 +83,7 @@ export function createAdoptedContainerTarget(
     }),
   );
   const groups = (signal?: AbortSignal) => stageContainers(docker, labelMode, signal);
-  const groupOf = async (ref: StageRef, signal?: AbortSignal) =>
-    (await groups(signal)).get(`${ref.project}/${ref.stage}`);
+  const groupOf = async (ref: StageRef, signal?: AbortSignal) => (await groups(signal)).get(stageKey(ref));
   const fail = (error: unknown, action: string, signal?: AbortSignal) =>
     toTargetError(error, { action, engine: 'the Docker Engine', target: id, signal });
   const orMissing = async <T>(call: () => Promise<T>): Promise<T | undefined> => {

@@ -1,4 +1,5 @@
 import type { Instance, StageRef } from '@docker-watcher/core';
+import { stageKey } from '@docker-watcher/core';
 import type Docker from 'dockerode';
 import { statusOf } from '../_errors.ts';
 import { type CandidateContainer, candidateContainers } from '../labels/container-facts.ts';
@@ -39,7 +40,7 @@ export async function stageContainers(
     const verdict = parseContainerLabels(facts, labelMode);
     if (verdict.kind !== 'stage') continue;
     const ref = { project: verdict.stage.project, stage: verdict.stage.stage };
-    const key = `${ref.project}/${ref.stage}`;
+    const key = stageKey(ref);
     const group = found.get(key) ?? { ref, name: facts.name, asides: [], nexts: [] };
     if (standIn?.role === 'aside')
       group.asides.push({ info, facts, replacement, standIn, deployId: standIn.deployId });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Logger, silentLogger } from '@docker-watcher/core';
+import { type Logger, silentLogger, stageKey } from '@docker-watcher/core';
 import type Docker from 'dockerode';
 import { followContainerEvents } from '../_events.ts';
 import { candidateContainers } from './container-facts.ts';
@@ -43,7 +43,7 @@ export async function discoverLabelledContainers(params: {
     if (verdict.kind === 'invalid')
       invalid.push({ container: verdict.container, problems: verdict.problems });
     if (verdict.kind !== 'stage') continue;
-    const key = `${verdict.stage.project}/${verdict.stage.stage}`;
+    const key = stageKey(verdict.stage);
     stages.set(key, [...(stages.get(key) ?? []), { ...verdict.stage, replacement }]);
   }
   const unique: LabelledStage[] = [];

@@ -4,6 +4,7 @@ import {
   type StageRef,
   type StageState,
   sameRelease,
+  stageKey,
 } from '@docker-watcher/core';
 import type { projectRoutes } from '../../api/projects.ts';
 import { stageTags } from '../../tags.ts';
@@ -111,7 +112,7 @@ export function projectHandlers(api: ApiContext): Handlers<typeof projectRoutes>
     refreshStage: async (c, { params }) => {
       const ref = api.refOf(params.id, params.stage);
       const refreshed = await engine.refresh(ref);
-      await api.audit(c, 'refresh', `${ref.project}/${ref.stage}`);
+      await api.audit(c, 'refresh', stageKey(ref));
       return { refreshed };
     },
   };

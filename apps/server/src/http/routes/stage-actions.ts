@@ -1,4 +1,5 @@
 import type { DeployRecord, StageRef } from '@docker-watcher/core';
+import { stageKey } from '@docker-watcher/core';
 import type { stageActionRoutes } from '../../api/stage-actions.ts';
 import { type ApiContext, deployView } from '../api-context.ts';
 import type { AppContext, Handlers } from '../register.ts';
@@ -19,7 +20,7 @@ export function stageActionHandlers(api: ApiContext): Handlers<typeof stageActio
     const deploy = await act();
     board.invalidate(ref);
     const reused = before.has(deploy.id);
-    await api.audit(c, action, `${ref.project}/${ref.stage}`, {
+    await api.audit(c, action, stageKey(ref), {
       deployId: deploy.id,
       ...details,
       ...(reused ? { reused } : {}),
@@ -57,19 +58,19 @@ export function stageActionHandlers(api: ApiContext): Handlers<typeof stageActio
     pinStage: async (c, { params, body }) => {
       const ref = api.refOf(params.id, params.stage);
       await engine.pin({ ...ref, tag: body.tag, by: by(c) });
-      await api.audit(c, 'pin', `${ref.project}/${ref.stage}`, { tag: body.tag });
+      await api.audit(c, 'pin', stageKey(ref), { tag: body.tag });
       return summary(ref);
     },
     unpinStage: async (c, { params }) => {
       const ref = api.refOf(params.id, params.stage);
       await engine.pin({ ...ref, tag: undefined, by: by(c) });
-      await api.audit(c, 'unpin', `${ref.project}/${ref.stage}`);
+      await api.audit(c, 'unpin', stageKey(ref));
       return summary(ref);
     },
     setAutoDeploy: async (c, { params, body }) => {
       const ref = api.refOf(params.id, params.stage);
       await engine.setAutoDeploy({ ...ref, enabled: body.enabled, by: by(c) });
-      await api.audit(c, 'auto-deploy', `${ref.project}/${ref.stage}`, { enabled: body.enabled });
+      await api.audit(c, 'auto-deploy', stageKey(ref), { enabled: body.enabled });
       return summary(ref);
     },
   };
