@@ -292,10 +292,7 @@ describe('the log of a running deploy, and its cancel', { timeout: 180_000 }, ()
     await view?.close();
   });
 
-  // Quarantined 2026-12-05: failed 4 of 10 runs that day (one fresh-clone run among them) with the page's
-  // line count stuck at 10 while the deploy kept probing; the cause (the page's live log stream, or the
-  // browser's connections) is not found yet. The session note says so; un-skip once it is.
-  it.skip('follows the log until scrolled up, and again from the Follow button or scrolling down', async () => {
+  it('follows the log until scrolled up, and again from the Follow button or scrolling down', async () => {
     // The gate writes a line a probe: wait until they overflow the box (the failure says how far it got).
     const progress = async () => ({
       overflows: (await belowViewWhenTop()) > 150,
