@@ -231,6 +231,24 @@ describe('stage controls', { timeout: 180_000 }, () => {
     await close();
   });
 
+  it('shows what its own action changed at once, while the event stream is down', async () => {
+    const { page, close } = await d.open({ path: '/' });
+    // Every event stream the page opens from now on fails (it keeps trying): it knows only what it reads.
+    await page.route('**/api/events**', (route) => route.abort());
+    await page.goto('/projects/ops');
+    const card = page.locator('section[data-stage=dev]');
+    const facts = () => card.locator('dl').textContent();
+    await expect.poll(facts, { timeout: 10_000 }).toMatch(/Auto-deploy\s*on/);
+    await card.getByRole('button', { name: 'Turn auto-deploy off' }).click();
+    await confirmAs(page, 'Turn off auto-deploy for ops / dev?');
+    await expect.poll(facts).toMatch(/Auto-deploy\s*off/);
+    await card.getByRole('button', { name: 'Turn auto-deploy on' }).click();
+    await confirmAs(page, 'Turn on auto-deploy for ops / dev?');
+    await expect.poll(facts).toMatch(/Auto-deploy\s*on/);
+    expect((await opsDev()).autoDeploy).toBe(true);
+    await close();
+  });
+
   it('deploys an earlier release from the stage history, then rolls back to the one before', async () => {
     const { page, close } = await d.open({ path: '/projects/ops/stages/dev' });
     const earlier = page
@@ -293,6 +311,14 @@ describe('the log of a running deploy, and its cancel', { timeout: 180_000 }, ()
   });
 
   it('follows the log until scrolled up, and again from the Follow button or scrolling down', async () => {
+    // The page keeps one log stream while the deploy's record is read again after each probe: a
+    // request for the log after its first opening (which may come before this listener) is the
+    // browser resuming it with Last-Event-ID, never the page starting it over.
+    const logRequests: (string | undefined)[] = [];
+    view.page.on('request', (request) => {
+      if (new URL(request.url()).pathname === `/api/deploys/${encodeURIComponent(id)}/logs`)
+        logRequests.push(request.headers()['last-event-id']);
+    });
     // The gate writes a line a probe: wait until they overflow the box (the failure says how far it got).
     const progress = async () => ({
       overflows: (await belowViewWhenTop()) > 150,
@@ -327,6 +353,7 @@ describe('the log of a running deploy, and its cancel', { timeout: 180_000 }, ()
     const again = await lineCount();
     await expect.poll(lineCount, { timeout: 30_000 }).toBeGreaterThan(again + 2);
     await expect.poll(belowView).toBeLessThan(24);
+    expect(logRequests.filter((lastSeen) => lastSeen === undefined).length).toBeLessThanOrEqual(1);
   });
 
   it('narrows the lines to a filter and to a level', async () => {
@@ -348,7 +375,8 @@ describe('the log of a running deploy, and its cancel', { timeout: 180_000 }, ()
     expect(levels.every((level) => level === 'warn' || level === 'error')).toBe(true);
     expect(levels.length).toBeLessThan(await lineCount());
     await view.page.getByRole('combobox', { name: 'Lowest level shown' }).selectOption('all');
-    await expect.poll(async () => (await shown()).length).toBe(await lineCount());
+    // Lines keep coming while the gate probes: both counts are read in each try.
+    await expect.poll(async () => (await shown()).length === (await lineCount())).toBe(true);
   });
 
   it('cancels a queued deploy and the running one from their pages', async () => {

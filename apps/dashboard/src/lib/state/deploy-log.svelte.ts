@@ -2,6 +2,7 @@
 // new one, until the deploy ends. EventSource resumes with Last-Event-ID by itself; lines a resumed
 // stream repeats are dropped by sequence number.
 import type { DeployState, LogLine } from '../api/types.ts';
+import { FrameBatch } from '../model/frame-batch.ts';
 import { appendLines } from '../model/log.ts';
 
 export class DeployLogStream {
@@ -11,8 +12,8 @@ export class DeployLogStream {
   ended = $state(false);
   connected = $state(false);
   #source: EventSource | undefined;
-  #pending: LogLine[] = [];
-  #frame = 0;
+  // Lines arrive in bursts: the view takes them once per frame.
+  #batch = new FrameBatch<LogLine>((lines) => (this.lines = appendLines(this.lines, lines)));
   #retry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -31,7 +32,7 @@ export class DeployLogStream {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retry);
-    cancelAnimationFrame(this.#frame);
+    this.#batch.flush();
     this.#source?.close();
     this.#source = undefined;
     this.connected = false;
@@ -43,19 +44,17 @@ export class DeployLogStream {
     source.addEventListener('open', () => (this.connected = true));
     source.addEventListener('log', (message) => {
       try {
-        this.#pending.push(JSON.parse((message as MessageEvent<string>).data) as LogLine);
+        this.#batch.push(JSON.parse((message as MessageEvent<string>).data) as LogLine);
       } catch {
-        return;
+        // Not a line: dropped.
       }
-      // Lines arrive in bursts: the view takes them once per frame.
-      this.#frame ||= requestAnimationFrame(() => this.#flush());
     });
     source.addEventListener('state', (message) => {
       this.state = (JSON.parse((message as MessageEvent<string>).data) as { state: DeployState }).state;
     });
     source.addEventListener('end', (message) => {
       this.state = (JSON.parse((message as MessageEvent<string>).data) as { state: DeployState }).state;
-      this.#flush();
+      this.#batch.flush();
       this.ended = true;
       this.close();
     });
@@ -65,12 +64,5 @@ export class DeployLogStream {
       // Given up (the server went away): open again; repeated lines are dropped by sequence.
       this.#retry = setTimeout(() => this.#open(), 2000);
     });
-  }
-
-  #flush(): void {
-    this.#frame = 0;
-    if (this.#pending.length === 0) return;
-    this.lines = appendLines(this.lines, this.#pending);
-    this.#pending = [];
   }
 }

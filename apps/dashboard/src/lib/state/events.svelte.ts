@@ -59,10 +59,21 @@ class EventStream {
     return this.#recent.filter(wanted);
   }
 
-  /** Calls `resync` after a reconnect: events may have been missed, so state is read again. */
+  /**
+   * Calls `resync` after a reconnect (events may have been missed, so state is read again) and
+   * after the user's own action.
+   */
   onResync(resync: () => void): () => void {
     this.#resyncs.add(resync);
     return () => this.#resyncs.delete(resync);
+  }
+
+  /**
+   * After the user's own action: everyone reads state again now, so that what it changed shows
+   * without waiting for its event (a stream that is reconnecting delivers it seconds later).
+   */
+  readAgain(): void {
+    this.#resync();
   }
 
   start(): void {
