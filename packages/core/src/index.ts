@@ -6,6 +6,7 @@ export * from './contracts/index.ts';
 export * from './engine/index.ts';
 export * from './errors.ts';
 export * from './events.ts';
+export * from './http/index.ts';
 export * from './logger.ts';
 export * from './memory/index.ts';
 export * from './network-errors.ts';

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { headersOf } from './_http.ts';
+import { headersOf } from './headers.ts';
 
 it('reads response headers by name in any case, joining a repeated one, with names kept as data', () => {
   const headers = headersOf([
