@@ -56,8 +56,11 @@
     new MutationObserver(show).observe(document.documentElement, { childList: true });
   };
 
-  /** @param {unknown} problem */
-  const recover = (problem) => {
+  /**
+   * @param {unknown} problem
+   * @param {string | null} [to] where a navigation that lost its code was going: recovered there
+   */
+  const recover = (problem, to = null) => {
     const reason = String(problem instanceof Error ? problem.message : problem);
     if (recovering || !missingCode.test(reason)) return false;
     const seen = recent();
@@ -78,23 +81,32 @@
     }
     // biome-ignore lint/suspicious/noConsole: the browser's console is where a page says why it reloads
     console.warn(`Docker Watcher: reloading, the dashboard's code did not load (${reason})`);
-    location.reload();
+    if (to && to !== location.href) location.assign(to);
+    else location.reload();
     return true;
   };
 
-  // The boot script's own imports and SvelteKit's route imports reject unhandled when they fail.
+  const started = () => document.documentElement.hasAttribute('data-dw-started');
+
+  // Until the app runs: the boot script's own imports and its first route's, which reject unhandled
+  // when they fail, and Vite's preloads of their chunks. Once it runs, SvelteKit catches what its
+  // navigations and preloads lose, and says so through the app's error hook (below).
   addEventListener('unhandledrejection', (event) => {
-    if (recover(event.reason)) event.preventDefault();
+    if (!started() && recover(event.reason)) event.preventDefault();
   });
   addEventListener('error', (event) => {
-    if (recover(event.error ?? event.message)) event.preventDefault();
+    if (!started() && recover(event.error ?? event.message)) event.preventDefault();
   });
-  // Vite's preloads of a route's chunks, and the app's own error hook for imports SvelteKit caught.
   addEventListener('vite:preloadError', (event) => {
+    if (started()) return;
     if (recover(/** @type {Event & { payload?: unknown }} */ (event).payload ?? 'Unable to preload'))
       event.preventDefault();
   });
+  // A route's code SvelteKit could not fetch (apps/dashboard/src/hooks.client.ts): during a navigation
+  // the page goes where the user was going; a hover preload's loss waits for that navigation.
   addEventListener('dw:code-missing', (event) => {
-    recover(/** @type {CustomEvent} */ (event).detail);
+    const { message, to } = /** @type {CustomEvent<{ message: string, to: string | null }>} */ (event).detail;
+    if (to === null && started()) return;
+    recover(message, to);
   });
 })();

@@ -238,7 +238,7 @@ describe('stage controls', { timeout: 180_000 }, () => {
     await page.goto('/projects/ops');
     const card = page.locator('section[data-stage=dev]');
     const facts = () => card.locator('dl').textContent();
-    await expect.poll(facts, { timeout: 10_000 }).toMatch(/Auto-deploy\s*on/);
+    await expect.poll(facts, { timeout: 30_000 }).toMatch(/Auto-deploy\s*on/);
     await card.getByRole('button', { name: 'Turn auto-deploy off' }).click();
     await confirmAs(page, 'Turn off auto-deploy for ops / dev?');
     await expect.poll(facts).toMatch(/Auto-deploy\s*off/);

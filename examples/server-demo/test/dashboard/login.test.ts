@@ -133,6 +133,21 @@ describe('a page whose code did not arrive', () => {
     });
   }
 
+  it("goes where the user was going when the next page's code is lost on the way", async () => {
+    const { page, problems, close } = await d.open({ path: '/' });
+    await page.locator('[data-project=shop]').waitFor();
+    // The project page's route code (the hover's preload fetches it first) is refused once.
+    const drop = dropCode(/^\/_app\/immutable\/nodes\//, 1);
+    await drop.beforeLoad(page);
+    await page.locator('[data-project=shop] h2 a').click();
+    await page.waitForURL(/\/projects\/shop$/);
+    await page.locator('section[data-stage=dev]').waitFor();
+    expect(drop.dropped).toHaveLength(1);
+    // Nothing was pushed to this stack's repository, so its stages' tag lists are 404s.
+    expect(problems.filter((problem) => !/status of 404/.test(problem))).toEqual([]);
+    await close();
+  });
+
   it('says so after two reloads that did not help, and its Reload button tries again', async () => {
     const drop = dropCode(/^\/_app\/immutable\/nodes\/0\./, 3);
     const { page, problems, close } = await d.open({
