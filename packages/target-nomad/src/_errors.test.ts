@@ -46,5 +46,4 @@ describe('messages', () => {
       'Nomad refused to w: HTTP 502',
     );
   });
-
 });
