@@ -99,6 +99,7 @@ export function createNomadClient(options: NomadClientOptions): NomadClient {
     timeoutMs: options.requestTimeoutMs,
     lifetime: options.lifetime,
     redirects: 'refuse',
+    userAgent: 'docker-watcher-target-nomad',
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   const headers: Record<string, string> = { accept: 'application/json' };

@@ -98,7 +98,7 @@ describe('start', () => {
 
   it('gives a blocking query its wait on top of requestTimeoutMs', async () => {
     const { target, logger } = await setup({
-      target: { requestTimeoutMs: 500, blockingQueryWaitMs: 2_000, deploymentTimeoutMs: 3_000 },
+      target: { requestTimeoutMs: 1_000, blockingQueryWaitMs: 2_500, deploymentTimeoutMs: 3_000 },
     });
     const error = await expectCoreError(target.start({ spec: spec(releases.stuck) }), 'TIMEOUT');
     expect(error.message).toMatch(/did not finish deploying within 3000 ms/);
