@@ -1,8 +1,14 @@
-import { CoreError } from '@docker-watcher/core';
-import { createFetch } from 'ofetch';
+import {
+  CoreError,
+  createHttpTransport,
+  type HeaderReader,
+  type HttpResponse,
+  type HttpTls,
+  isCoreError,
+  responseText,
+} from '@docker-watcher/core';
 import * as v from 'valibot';
-import { clip, type NomadFailureContext, networkReason, nomadStatusError, redact } from './_errors.ts';
-import { createTlsFetch, type TlsMaterial } from './_tls-fetch.ts';
+import { clip, nomadStatusError, redact } from './_errors.ts';
 
 export interface NomadClientOptions {
   /** `http(s)://host:port`, without a trailing slash. */
@@ -10,8 +16,8 @@ export interface NomadClientOptions {
   readonly token?: string | undefined;
   readonly namespace?: string | undefined;
   readonly region?: string | undefined;
-  /** PEM text (already read from files). */
-  readonly tls?: TlsMaterial | undefined;
+  /** PEM text (already read from files); used for an `https:` address only. */
+  readonly tls?: HttpTls | undefined;
   readonly requestTimeoutMs: number;
   /** The adapter id, for errors. */
   readonly target: string;
@@ -39,7 +45,7 @@ export interface NomadResponse<T> {
   readonly data: T;
   /** `X-Nomad-Index`: pass it as `index` to block until something changes. */
   readonly index: number;
-  readonly headers: Headers;
+  readonly headers: HeaderReader;
 }
 
 export interface NomadClient {
@@ -50,109 +56,111 @@ export interface NomadClient {
   close(): void;
 }
 
-/** Nomad's HTTP API through ofetch: token header, namespace and region on every call, errors as CoreErrors. */
+type Query = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/** `address` + `path`, with the query's defined values (a path prefix of the address stays). */
+function urlOf(address: string, path: string, queries: readonly Query[]): URL {
+  const url = new URL(`${address}${path}`);
+  for (const query of queries)
+    for (const [key, value] of Object.entries(query))
+      if (value !== undefined) url.searchParams.set(key, String(value));
+  return url;
+}
+
+/**
+ * Core's no-answer errors in the words the Nomad target's errors have always had:
+ * `Nomad at <address> is unreachable (ECONNREFUSED) to <what>`, `… did not answer within …`.
+ */
+function inNomadWords(error: unknown, address: string, what: string, secrets: readonly string[]): unknown {
+  if (!isCoreError(error)) return error;
+  const { reason, timeoutMs } = error.details;
+  const message =
+    error.code === 'UNAVAILABLE' && typeof reason === 'string'
+      ? `Nomad at ${address} is unreachable (${redact(reason, secrets)}) to ${what}`
+      : error.code === 'TIMEOUT'
+        ? `Nomad at ${address} did not answer within ${String(timeoutMs)} ms (${what})`
+        : undefined;
+  if (message === undefined) return error;
+  return new CoreError(error.code, message, {
+    details: error.details,
+    retryable: error.retryable,
+    cause: error.cause,
+  });
+}
+
+/**
+ * Nomad's HTTP API through core's transport: token header, namespace and region on every call,
+ * errors as CoreErrors. Redirects are not followed: the token header would go with them.
+ */
 export function createNomadClient(options: NomadClientOptions): NomadClient {
-  const useTls =
-    options.address.startsWith('https:') &&
-    options.tls !== undefined &&
-    Object.values(options.tls).some((value) => value !== undefined);
-  const tls = useTls ? createTlsFetch(options.tls ?? {}) : undefined;
-  const $fetch = createFetch({ fetch: tls?.fetch ?? ((input, init) => globalThis.fetch(input, init)) });
+  const { address, secrets, target } = options;
+  const http = createHttpTransport({
+    identity: { id: target, url: address, details: { target, address } },
+    timeoutMs: options.requestTimeoutMs,
+    lifetime: options.lifetime,
+    redirects: 'refuse',
+    userAgent: 'docker-watcher-target-nomad',
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+  });
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.token !== undefined) headers['x-nomad-token'] = options.token;
+  const scope = { namespace: options.namespace, region: options.region };
 
-  const context = (what: string): NomadFailureContext => ({
-    target: options.target,
-    address: options.address,
-    what: redact(what, options.secrets),
-    secrets: options.secrets,
-  });
-
-  const failure = (error: unknown, request: NomadRequest, timeout: AbortSignal, timeoutMs: number) => {
-    const details = { target: options.target, address: options.address };
-    const what = redact(request.what, options.secrets);
-    if (request.signal?.aborted) {
-      return new CoreError('ABORTED', `${what} was aborted`, { details });
-    }
-    if (options.lifetime.aborted) {
-      return new CoreError('UNAVAILABLE', `${options.target} is disposed`, { details, retryable: false });
-    }
-    if (timeout.aborted) {
-      return new CoreError(
-        'TIMEOUT',
-        `Nomad at ${options.address} did not answer within ${timeoutMs} ms (${what})`,
-        { details: { ...details, timeoutMs } },
+  /** The answer's JSON in `schema`'s shape, or `BAD_RESPONSE`. */
+  const parse = <S extends v.GenericSchema>(response: HttpResponse, what: string, schema: S) => {
+    const details = { target, status: response.status };
+    const text = responseText(response);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new CoreError(
+        'BAD_RESPONSE',
+        `Nomad answered ${what} with something that is not JSON: ${clip(redact(text, secrets), 80)}`,
+        { details },
       );
     }
-    // The cause is left out on purpose: ofetch's errors carry the request options, token header included.
-    const reason = redact(networkReason(error), options.secrets);
-    return new CoreError('UNAVAILABLE', `Nomad at ${options.address} is unreachable (${reason}) to ${what}`, {
-      details: { ...details, reason },
-    });
+    const parsed = v.safeParse(schema, json);
+    if (parsed.success) return parsed.output as v.InferOutput<S>;
+    const issue = parsed.issues[0];
+    const path = (issue.path ?? []).map((item) => String(item.key)).join('.');
+    throw new CoreError(
+      'BAD_RESPONSE',
+      `Nomad's answer to ${what} has an unexpected shape${path ? ` at ${path}` : ''}: ${issue.message}`,
+      { details },
+    );
   };
 
   return {
     async request(request, schema) {
+      const what = redact(request.what, secrets);
       const blocking = request.index !== undefined;
       const waitMs = request.waitMs ?? 0;
-      // Nomad adds up to wait/16 of jitter to a blocking query.
-      const timeoutMs = options.requestTimeoutMs + (blocking ? Math.ceil(waitMs * 1.07) : 0);
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = AbortSignal.any(
-        [options.lifetime, timeout, request.signal].filter((item) => item !== undefined),
-      );
-      const query: Record<string, string | number | boolean> = {};
-      const add = (entries: Readonly<Record<string, string | number | boolean | undefined>>) => {
-        for (const [key, value] of Object.entries(entries)) if (value !== undefined) query[key] = value;
-      };
-      add({ namespace: options.namespace, region: options.region });
-      add(request.query ?? {});
-      if (blocking) add({ index: request.index, wait: `${Math.max(1, Math.round(waitMs))}ms` });
-      let response: Awaited<ReturnType<typeof $fetch.raw<string, 'text'>>>;
+      const wait = blocking ? { index: request.index, wait: `${Math.max(1, Math.round(waitMs))}ms` } : {};
+      let response: HttpResponse;
       try {
-        response = await $fetch.raw(request.path, {
-          baseURL: options.address,
+        response = await http.request({
           method: request.method ?? 'GET',
-          query,
+          url: urlOf(address, request.path, [scope, request.query ?? {}, wait]),
           headers,
-          ...(request.body === undefined ? {} : { body: request.body as Record<string, unknown> }),
-          signal,
-          retry: false,
-          ignoreResponseError: true,
-          responseType: 'text',
+          ...(request.body === undefined ? {} : { json: request.body }),
+          ...(request.signal === undefined ? {} : { signal: request.signal }),
+          // Nomad adds up to wait/16 of jitter to a blocking query.
+          timeoutMs: options.requestTimeoutMs + (blocking ? Math.ceil(waitMs * 1.07) : 0),
+          what,
         });
       } catch (error) {
-        throw failure(error, request, timeout, timeoutMs);
+        throw inNomadWords(error, address, what, secrets);
       }
-      const text = typeof response._data === 'string' ? response._data : '';
-      if (response.status >= 400) throw nomadStatusError(context(request.what), response.status, text);
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new CoreError(
-          'BAD_RESPONSE',
-          `Nomad answered ${redact(request.what, options.secrets)} with something that is not JSON: ${clip(redact(text, options.secrets), 80)}`,
-          { details: { target: options.target, status: response.status } },
-        );
-      }
-      const parsed = v.safeParse(schema, json);
-      if (!parsed.success) {
-        const issue = parsed.issues[0];
-        const path = (issue.path ?? []).map((item) => String(item.key)).join('.');
-        throw new CoreError(
-          'BAD_RESPONSE',
-          `Nomad's answer to ${redact(request.what, options.secrets)} has an unexpected shape${path ? ` at ${path}` : ''}: ${issue.message}`,
-          { details: { target: options.target, status: response.status } },
-        );
-      }
+      if (response.status >= 300)
+        throw nomadStatusError({ target, address, what, secrets }, response.status, responseText(response));
       const index = Number(response.headers.get('x-nomad-index') ?? '0');
       return {
-        data: parsed.output,
+        data: parse(response, what, schema),
         index: Number.isSafeInteger(index) && index >= 0 ? index : 0,
         headers: response.headers,
       };
     },
-    close: () => tls?.close(),
+    close: () => http.close(),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyNomadError, clip, networkReason, nomadStatusError, redact } from './_errors.ts';
+import { classifyNomadError, clip, nomadStatusError, redact } from './_errors.ts';
 
 describe('classifyNomadError', () => {
   it.each([
@@ -45,14 +45,5 @@ describe('messages', () => {
     expect(nomadStatusError({ target: 't', address: 'a', what: 'w', secrets: [] }, 502, '').message).toBe(
       'Nomad refused to w: HTTP 502',
     );
-  });
-
-  it('networkReason digs the socket code out of the wrapped causes', () => {
-    const socket = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
-    const wrapped = new Error('[GET] "http://x": <no response> fetch failed', {
-      cause: new TypeError('fetch failed', { cause: socket }),
-    });
-    expect(networkReason(wrapped)).toBe('ECONNREFUSED');
-    expect(networkReason(new Error('outer', { cause: new Error('inner') }))).toBe('inner');
   });
 });

@@ -1,4 +1,4 @@
-import { CoreError, codeFromHttpStatus, type ErrorCode, networkFailure } from '@docker-watcher/core';
+import { CoreError, codeFromHttpStatus, type ErrorCode } from '@docker-watcher/core';
 
 /** Replaces every secret value in `text` with `[redacted]`. */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -46,18 +46,4 @@ export function nomadStatusError(context: NomadFailureContext, status: number, b
   return new CoreError(code, `Nomad refused to ${context.what}: ${text}`, {
     details: { target: context.target, address: context.address, status },
   });
-}
-
-/**
- * The socket or TLS error behind a failed fetch, e.g. `ECONNREFUSED` or `SELF_SIGNED_CERT_IN_CHAIN`:
- * ofetch wraps undici's `TypeError: fetch failed`, which wraps the error that tells.
- */
-export function networkReason(error: unknown): string {
-  const code = networkFailure(error)?.code;
-  if (code !== undefined) return code;
-  // Without a code, the innermost message is the most specific one.
-  let innermost: unknown = error;
-  for (let depth = 0; depth < 6 && innermost instanceof Error && innermost.cause instanceof Error; depth += 1)
-    innermost = innermost.cause;
-  return clip(innermost instanceof Error ? innermost.message : String(error), 120);
 }

@@ -235,7 +235,8 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: DeployTa
 
   /**
    * Repeats a blocking query until `done` accepts the answer or the deadline passes (`undefined`).
-   * Nomad being briefly unreachable (a leader election) is ridden out; for longer, the error stands.
+   * A retryable failure (Nomad briefly unreachable in a leader election, an answer cut short) is
+   * ridden out; for longer, the error stands.
    */
   const watch = async <S extends v.GenericSchema>(
     request: NomadRequest,
@@ -257,7 +258,7 @@ function buildNomadTarget(options: ResolvedNomadTargetOptions, context: DeployTa
         failures = 0;
       } catch (error) {
         const failure = toCoreError(error);
-        if (!['UNAVAILABLE', 'TIMEOUT'].includes(failure.code) || lifecycle.disposed()) throw failure;
+        if (!failure.retryable || lifecycle.disposed()) throw failure;
         failures += 1;
         if (failures >= maxConsecutiveFailures) throw failure;
         logger.warn(`${request.what}: ${failure.message}; trying again`, { attempt: failures });

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import {
@@ -33,6 +34,19 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A loopback HTTP server answering with `handle`. */
+async function listen(
+  handle: Parameters<typeof createHttpServer>[1] & {},
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createHttpServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Everything an error could show: message, JSON, and a deep inspect (cause, details). */
@@ -80,6 +94,15 @@ describe('start', () => {
     expect(new Set(polls.map((request) => request.query.wait))).toEqual(new Set(['1500ms']));
     // Each answer came when something changed, not on a timer: a handful of polls for a whole rollout.
     expect(polls.length).toBeLessThan(10);
+  });
+
+  it('gives a blocking query its wait on top of requestTimeoutMs', async () => {
+    const { target, logger } = await setup({
+      target: { requestTimeoutMs: 1_000, blockingQueryWaitMs: 2_500, deploymentTimeoutMs: 3_000 },
+    });
+    const error = await expectCoreError(target.start({ spec: spec(releases.stuck) }), 'TIMEOUT');
+    expect(error.message).toMatch(/did not finish deploying within 3000 ms/);
+    expect(logger.entries.filter((entry) => entry.level === 'warn')).toEqual([]);
   });
 
   it('sends the token, namespace and region with every request', async () => {
@@ -529,6 +552,35 @@ describe('errors', () => {
     const instance = await target.start({ spec: spec() });
     expect(instance.state).toBe('running');
     expect(logger.entries.filter((entry) => entry.level === 'warn')).toHaveLength(2);
+  });
+
+  it('rides out an answer cut short while following a deployment', async () => {
+    const { target, nomad, logger } = await setup();
+    nomad.fail({ path: /^\/v1\/deployment\/[0-9a-f-]+$/, cut: true });
+    const instance = await target.start({ spec: spec() });
+    expect(instance.state).toBe('running');
+    const warnings = logger.entries.filter((entry) => entry.level === 'warn');
+    expect(warnings.map((entry) => entry.message)).toEqual([
+      expect.stringMatching(/broke off its answer .*; trying again$/),
+    ]);
+  });
+
+  it('does not follow a redirect: the token stays with Nomad', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const elsewhere = await listen((request, response) => {
+      seen.push(request.headers);
+      response.end('[]');
+    });
+    const redirecting = await listen((_request, response) => {
+      response.writeHead(307, { location: `${elsewhere.url}/v1/jobs` });
+      response.end();
+    });
+    const target = createNomadTarget({ address: redirecting.url, token, jobs: { '*': { job: 'x' } } });
+    const error = await expectCoreError(target.list({}), 'BAD_RESPONSE');
+    expect(error.message).toBe('Nomad refused to list jobs: HTTP 307');
+    expect(seen).toEqual([]);
+    await target.dispose();
+    await Promise.all([elsewhere.close(), redirecting.close()]);
   });
 
   it('never shows the token: not in errors, logs or deploy log lines', async () => {

@@ -65,6 +65,8 @@ export interface Fault {
   readonly body?: string;
   /** Closes the connection without an answer. */
   readonly drop?: boolean;
+  /** Sends the head of an answer and the start of its body, then closes the connection. */
+  readonly cut?: boolean;
 }
 
 interface Task extends Json {
@@ -254,7 +256,7 @@ export class FakeNomad {
     this.behaviours.set(key, behaviour);
   }
 
-  /** The next `times` matching requests fail with this status and plain-text body, or drop. */
+  /** The next `times` matching requests fail with this status and plain-text body, or drop, or cut. */
   fail(fault: Fault): void {
     this.faults.push({ ...fault, left: fault.times ?? 1 });
   }
@@ -766,6 +768,11 @@ export class FakeNomad {
       fault.left -= 1;
       if (fault.drop) {
         request.socket.destroy();
+        return;
+      }
+      if (fault.cut) {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        response.write('{"ID":', () => request.socket.destroy());
         return;
       }
       this.text(response, fault.status ?? 500, fault.body ?? 'rpc error: No cluster leader');
