@@ -15,6 +15,7 @@ import {
 } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAdoptedContainerTarget } from '../src/index.ts';
+import { keepRepository } from '../src/labels/previous-images.ts';
 import { testRun } from './support/fixtures.ts';
 
 // The image a labelled container ran before an update is kept for a grace period, then removed:
@@ -23,11 +24,14 @@ import { testRun } from './support/fixtures.ts';
 const run = testRun('label-keep');
 const docker = dockerClient();
 const repository = `label-keep/${run.id}`;
-const name = `dw-label-${run.id}-web`;
+// A name too long to be spelled out in the mark's repository (255 characters): it is marked by its hash.
+const name = `dw-label-${run.id}-web-${'long'.repeat(30)}`;
+/** A project name may have 63 characters: this one is given by label. */
+const project = `keep-${run.id}`;
 const own = { [testkitLabel]: 'false', [run.label]: run.id, 'docker-watcher.scope': run.id };
 const options = { scope: run.id, runningGraceMs: 1_000, stopTimeoutSeconds: 1, keepPreviousImage: 3_000 };
 /** This container's marks; other runs' containers may mark the same fixture image. */
-const mark = `docker-watcher-keep/${Buffer.from(name, 'utf8').toString('hex')}:`;
+const mark = `${keepRepository(name)}:`;
 const ownV1 = {
   ref: `dw-test/label-keep:${run.id}`,
   dockerfile: `FROM ${appFixture('v1').ref}\nLABEL docker-watcher-test.keep="${run.id}"\n`,
@@ -61,7 +65,7 @@ beforeAll(async () => {
   const container = await docker.createContainer({
     name,
     Image: `${image}:latest`,
-    Labels: { ...own, 'docker-watcher.enable': 'true' },
+    Labels: { ...own, 'docker-watcher.enable': 'true', 'docker-watcher.project': project },
     HostConfig: { NetworkMode: run.network },
   });
   await container.start();
@@ -86,7 +90,7 @@ it('removes the previous image when its grace period ends after a restart', asyn
   await store.createDeploy({
     deploy: {
       id: 'keep-1',
-      project: name,
+      project,
       stage: 'live',
       release: v2,
       previous: v1,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Logger, silentLogger } from '@docker-watcher/core';
 import type Docker from 'dockerode';
 import { statusOf } from '../_errors.ts';
@@ -39,13 +40,46 @@ export interface PreviousImageKeeper {
 /**
  * The mark a waiting removal leaves on the image: `docker-watcher-keep/<the container name in hex>`
  * tagged with the second it is due, so that a restarted server finds it (and it keeps the image named).
+ * The engine refuses a repository name over 255 characters: a name too long for hex is marked by its
+ * hash (`h<40 hex>`), and found again among the containers.
  */
 const keepPrefix = 'docker-watcher-keep/';
-const keepRepository = (name: string) => `${keepPrefix}${Buffer.from(name, 'utf8').toString('hex')}`;
-function parseKeepMark(reference: string): { name: string; dueMs: number } | undefined {
-  const match = /^docker-watcher-keep\/((?:[0-9a-f]{2})+):(\d{1,12})$/.exec(reference);
+const maxRepositoryLength = 255;
+const nameHash = (name: string) => createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 40);
+
+export function keepRepository(name: string): string {
+  const hex = Buffer.from(name, 'utf8').toString('hex');
+  return keepPrefix.length + hex.length <= maxRepositoryLength
+    ? `${keepPrefix}${hex}`
+    : `${keepPrefix}h${nameHash(name)}`;
+}
+
+/** Whose removal a mark is (the container's name, or its hash) and when it is due. */
+export type KeepMark = ({ readonly name: string } | { readonly hash: string }) & { readonly dueMs: number };
+
+export function parseKeepMark(reference: string): KeepMark | undefined {
+  const match = /^docker-watcher-keep\/(?:((?:[0-9a-f]{2})+)|h([0-9a-f]{40})):(\d{1,12})$/.exec(reference);
   if (!match) return undefined;
-  return { name: Buffer.from(match[1]!, 'hex').toString('utf8'), dueMs: Number(match[2]) * 1000 };
+  const dueMs = Number(match[3]) * 1000;
+  return match[1]
+    ? { name: Buffer.from(match[1], 'hex').toString('utf8'), dueMs }
+    : { hash: match[2]!, dueMs };
+}
+
+/** The container a mark names: by hash, among the engine's containers (looked up once per resume). */
+function markedName(docker: Docker): (mark: KeepMark) => Promise<string | undefined> {
+  let byHash: Promise<Map<string, string>> | undefined;
+  return async (mark) => {
+    if ('name' in mark) return mark.name;
+    byHash ??= docker.listContainers({ all: true }).then((containers) => {
+      const names = new Map<string, string>();
+      for (const container of containers)
+        for (const name of container.Names ?? [])
+          names.set(nameHash(name.replace(/^\//, '')), name.replace(/^\//, ''));
+      return names;
+    });
+    return (await byHash).get(mark.hash);
+  };
 }
 
 /**
@@ -146,25 +180,27 @@ export function createPreviousImageKeeper(params: {
       schedule(previous, keep);
     },
     async resume(labelMode) {
+      const nameOf = markedName(docker);
       for (const image of await docker.listImages()) {
         for (const reference of image.RepoTags ?? []) {
           const mark = parseKeepMark(reference);
-          if (!mark) continue;
+          const name = mark && (await nameOf(mark));
+          if (!mark || !name) continue;
           const holder = await docker
-            .getContainer(mark.name)
+            .getContainer(name)
             .inspect()
             .catch(() => undefined);
           if (!holder) continue;
           const facts = {
             id: holder.Id,
-            name: mark.name,
+            name,
             image: holder.Config.Image,
             labels: holder.Config.Labels ?? {},
           };
           const verdict = parseContainerLabels(facts, labelMode);
           if (verdict.kind !== 'stage') continue;
           const { project, stage } = verdict.stage;
-          const previous = { name: mark.name, project, stage, imageId: image.Id, reference: facts.image };
+          const previous = { name, project, stage, imageId: image.Id, reference: facts.image };
           schedule(previous, Math.max(0, mark.dueMs - Date.now()));
         }
       }
