@@ -159,7 +159,7 @@ describe('createHttpTransport', () => {
     expect(put?.headers).toMatchObject({ 'content-type': 'text/plain', 'content-length': '11' });
   });
 
-  it('refuses a body over maxBodyBytes, declared or streamed, with BAD_RESPONSE', async () => {
+  it('refuses a body over maxBodyBytes, declared or streamed, with BAD_RESPONSE, or truncates it', async () => {
     const server = await serve((request, response) => {
       if (request.path === '/declared') {
         response.writeHead(200, { 'content-length': '100' });
@@ -177,6 +177,16 @@ describe('createHttpTransport', () => {
         http.request({ url: new URL(path, server.origin), maxBodyBytes: 64, what: 'a big thing' }),
       );
       expect(error).toMatchObject({ code: 'BAD_RESPONSE', details: { limit: 64 } });
+    }
+    // truncateBody keeps the first bytes instead, with the status.
+    for (const [path, kept] of [
+      ['/declared', 'x'.repeat(64)],
+      ['/streamed', `${'x'.repeat(60)}yyyy`],
+    ] as const) {
+      const url = new URL(path, server.origin);
+      const cut = await http.request({ url, maxBodyBytes: 64, truncateBody: true, what: 'a big thing' });
+      expect(cut.status).toBe(200);
+      expect(responseText(cut)).toBe(kept);
     }
     const fits = await http.request({
       url: new URL('/streamed', server.origin),

@@ -23,6 +23,8 @@ export interface HttpRequest {
   readonly timeoutMs?: number;
   /** Largest body read, in bytes (default 8 MiB); a longer one is `BAD_RESPONSE`. */
   readonly maxBodyBytes?: number;
+  /** Keep the first `maxBodyBytes` of a longer body instead (a service's answer quoted in a message). */
+  readonly truncateBody?: boolean;
   /** What the request is for, in errors: `tags of team/app`. */
   readonly what: string;
   /** `refuse`: a redirect comes back as the answer, unfollowed. Default: the transport's. */
@@ -158,13 +160,20 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       );
     };
     const declared = Number(message.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) throw tooLong();
+    if (!request.truncateBody && Number.isFinite(declared) && declared > limit) throw tooLong();
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of message as AsyncIterable<Buffer>) {
-      size += chunk.byteLength;
-      if (size > limit) throw tooLong();
+      const room = limit - size;
+      if (chunk.byteLength > room) {
+        if (!request.truncateBody) throw tooLong();
+        // Leaving the loop destroys the message: the rest of the body is never read.
+        chunks.push(chunk.subarray(0, room));
+        size = limit;
+        break;
+      }
       chunks.push(chunk);
+      size += chunk.byteLength;
     }
     return new Uint8Array(Buffer.concat(chunks, size));
   };
