@@ -48,9 +48,9 @@ export interface HttpClientOptions {
 export interface HttpClient {
   /**
    * Sends one request (redirects are not followed: the body and credentials go to the configured
-   * host only) and reads the answer. A request that gets no answer throws core's transport
-   * `CoreError`: `ABORTED` (the caller's signal), `TIMEOUT`, `UNAVAILABLE` (refused, reset,
-   * disposed) or `BAD_RESPONSE` (an answer cut short).
+   * host only) and reads the answer; an answer cut short still has its status. A request that gets
+   * no answer throws core's transport `CoreError`: `ABORTED` (the caller's signal), `TIMEOUT`, or
+   * `UNAVAILABLE` (refused, reset, disposed).
    */
   request(
     request: HttpRequest,
@@ -101,7 +101,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       ...(req.body === undefined ? {} : { body: req.body }),
       ...(call.signal ? { signal: call.signal } : {}),
       maxBodyBytes: maxAnswerBytes,
-      truncateBody: true,
+      partialBody: true,
       what: call.what,
     });
     const text = responseText(response);

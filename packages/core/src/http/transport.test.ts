@@ -178,13 +178,13 @@ describe('createHttpTransport', () => {
       );
       expect(error).toMatchObject({ code: 'BAD_RESPONSE', details: { limit: 64 } });
     }
-    // truncateBody keeps the first bytes instead, with the status.
+    // With partialBody the status stands, with the first bytes of the body.
     for (const [path, kept] of [
       ['/declared', 'x'.repeat(64)],
       ['/streamed', `${'x'.repeat(60)}yyyy`],
     ] as const) {
       const url = new URL(path, server.origin);
-      const cut = await http.request({ url, maxBodyBytes: 64, truncateBody: true, what: 'a big thing' });
+      const cut = await http.request({ url, maxBodyBytes: 64, partialBody: true, what: 'a big thing' });
       expect(cut.status).toBe(200);
       expect(responseText(cut)).toBe(kept);
     }
@@ -196,7 +196,7 @@ describe('createHttpTransport', () => {
     expect(fits.body.byteLength).toBe(120);
   });
 
-  it('maps an answer cut off mid-body to a retryable BAD_RESPONSE', async () => {
+  it('maps an answer cut off mid-body to a retryable BAD_RESPONSE, unless partialBody', async () => {
     const server = await serve((_request, response) => {
       response.writeHead(200, { 'content-length': '1000' });
       response.write('x'.repeat(10), () => response.socket?.destroy());
@@ -204,6 +204,15 @@ describe('createHttpTransport', () => {
     const { http } = transport(server.origin);
     const error = await failure(http.request({ url: new URL('/cut', server.origin), what: 'a thing' }));
     expect(error).toMatchObject({ code: 'BAD_RESPONSE', retryable: true });
+
+    // With partialBody the status stands, with what arrived of the body.
+    const kept = await http.request({
+      url: new URL('/cut', server.origin),
+      partialBody: true,
+      what: 'a thing',
+    });
+    expect(kept.status).toBe(200);
+    expect(responseText(kept)).toBe('x'.repeat(10));
   });
 
   it('gives up with TIMEOUT when the server never answers', async () => {

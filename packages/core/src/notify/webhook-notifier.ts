@@ -127,7 +127,7 @@ function buildWebhookNotifier(
       body,
       ...(signal ? { signal } : {}),
       maxBodyBytes: maxErrorBodyBytes,
-      truncateBody: true,
+      partialBody: true,
       what: `delivery ${delivery} of ${event.type}`,
     });
     const ms = Math.round(performance.now() - started);
