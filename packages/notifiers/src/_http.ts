@@ -1,9 +1,13 @@
 import {
   CoreError,
   codeFromHttpStatus,
+  createHttpTransport,
   type ErrorCode,
-  networkFailure,
+  type HeaderReader,
+  type HttpTransport,
   parseRetryAfter,
+  responseJson,
+  responseText,
 } from '@docker-watcher/core';
 
 /** Bytes of an answer read at most: services answer with a small JSON object or a word. */
@@ -24,7 +28,7 @@ export interface HttpAnswer {
   /** Host (and port) that answered, for messages: never the path or query, which may hold a token. */
   readonly host: string;
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: HeaderReader;
   /** The body as text, at most 64 KiB. */
   readonly text: string;
   /** The body parsed as JSON, or `undefined` when it is not JSON. */
@@ -44,8 +48,9 @@ export interface HttpClientOptions {
 export interface HttpClient {
   /**
    * Sends one request (redirects are not followed: the body and credentials go to the configured
-   * host only) and reads the answer. A request that gets no answer throws a `CoreError`: `ABORTED`
-   * (the caller's signal), `TIMEOUT`, or `UNAVAILABLE` (refused, reset, disposed).
+   * host only) and reads the answer; an answer cut short still has its status. A request that gets
+   * no answer throws core's transport `CoreError`: `ABORTED` (the caller's signal), `TIMEOUT`, or
+   * `UNAVAILABLE` (refused, reset, disposed).
    */
   request(
     request: HttpRequest,
@@ -53,34 +58,6 @@ export interface HttpClient {
   ): Promise<HttpAnswer>;
   /** The answer's text, flattened, truncated and with every secret masked: safe for a message. */
   detail(text: string): string;
-}
-
-async function readText(response: Response): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < maxAnswerBytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // An answer cut short still has its status.
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks).subarray(0, maxAnswerBytes));
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -97,46 +74,38 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return flat.length > detailLength ? `${flat.slice(0, detailLength)}…` : flat;
   };
 
+  // One transport per host (a channel talks to one service): its errors name the host, never the
+  // path or query, which may hold a token.
+  const transports = new Map<string, HttpTransport>();
+  const transportTo = (host: string): HttpTransport => {
+    const known = transports.get(host);
+    if (known) return known;
+    const transport = createHttpTransport({
+      identity: { id: options.id, url: host, details: { notifier: options.id, host } },
+      timeoutMs: options.timeoutMs,
+      lifetime: options.lifetime,
+      userAgent: 'docker-watcher',
+      redirects: 'refuse',
+    });
+    transports.set(host, transport);
+    return transport;
+  };
+
   const request: HttpClient['request'] = async (req, call) => {
-    const { id, timeoutMs, lifetime } = options;
-    const where = req.url.host;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = AbortSignal.any([timeout, lifetime, ...(call.signal ? [call.signal] : [])]);
-    const headers = new Headers(req.headers);
-    headers.set('user-agent', 'docker-watcher');
-    if (req.json !== undefined) headers.set('content-type', 'application/json');
-    const body = req.json !== undefined ? JSON.stringify(req.json) : req.body;
-    let response: Response;
-    try {
-      response = await fetch(req.url, {
-        method: req.method ?? 'POST',
-        headers,
-        ...(body === undefined ? {} : { body }),
-        signal,
-        redirect: 'manual',
-      });
-    } catch (error) {
-      if (call.signal?.aborted) {
-        throw new CoreError('ABORTED', `${id}: ${call.what} was aborted`, { cause: call.signal.reason });
-      }
-      if (lifetime.aborted) throw new CoreError('UNAVAILABLE', `${id} is disposed`, { retryable: false });
-      if (timeout.aborted) {
-        throw new CoreError(
-          'TIMEOUT',
-          `${id} could not ${call.what}: ${where} gave no answer within ${timeoutMs} ms`,
-          {
-            details: { notifier: id, host: where, timeoutMs },
-          },
-        );
-      }
-      const code = networkFailure(error)?.code;
-      const reason = code === undefined ? 'unreachable' : `unreachable (${code})`;
-      throw new CoreError('UNAVAILABLE', `${id} could not ${call.what}: ${where} is ${reason}`, {
-        details: { notifier: id, host: where, reason },
-      });
-    }
-    const text = await readText(response);
-    return { host: where, status: response.status, headers: response.headers, text, json: parseJson(text) };
+    const host = req.url.host;
+    const response = await transportTo(host).request({
+      url: req.url,
+      method: req.method ?? 'POST',
+      ...(req.headers ? { headers: req.headers } : {}),
+      ...(req.json === undefined ? {} : { json: req.json }),
+      ...(req.body === undefined ? {} : { body: req.body }),
+      ...(call.signal ? { signal: call.signal } : {}),
+      maxBodyBytes: maxAnswerBytes,
+      partialBody: true,
+      what: call.what,
+    });
+    const text = responseText(response);
+    return { host, status: response.status, headers: response.headers, text, json: responseJson(response) };
   };
 
   return { request, detail };

@@ -45,6 +45,24 @@ describe('generic', () => {
       .catch((thrown: unknown) => thrown);
     expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(25_000);
   });
+
+  it('follows no redirect, and reads a long answer only in part', async () => {
+    fake.script({ status: 307, headers: { location: '/elsewhere' } });
+    const redirected = await notifier.notify({ event: sample('deploy:failed') }).catch((thrown) => thrown);
+    expect(redirected).toMatchObject({ code: 'BAD_RESPONSE', retryable: false, details: { status: 307 } });
+    expect(fake.requests.map((request) => request.url.pathname)).toEqual(['/hook']);
+
+    // A success with a long answer is delivered; a failure's long answer is quoted in part.
+    fake.script({ status: 200, body: 'x'.repeat(200_000) });
+    await notifier.notify({ event: sample('deploy:failed') });
+    fake.script({ status: 400, body: `bad payload ${'y'.repeat(200_000)}` });
+    const refused = await notifier.notify({ event: sample('deploy:failed') }).catch((thrown) => thrown);
+    expect(refused).toMatchObject({
+      code: 'BAD_REQUEST',
+      details: { answer: expect.stringMatching(/^bad payload y+…$/) },
+    });
+    expect((refused as Error).message.length).toBeLessThan(400);
+  });
 });
 
 describe('generic service URLs', () => {

@@ -23,6 +23,11 @@ export interface HttpRequest {
   readonly timeoutMs?: number;
   /** Largest body read, in bytes (default 8 MiB); a longer one is `BAD_RESPONSE`. */
   readonly maxBodyBytes?: number;
+  /**
+   * The status is the answer, the body a courtesy (a service's words quoted in a message): keep what
+   * arrives of it, at most `maxBodyBytes`, instead of failing when it is longer or breaks off.
+   */
+  readonly partialBody?: boolean;
   /** What the request is for, in errors: `tags of team/app`. */
   readonly what: string;
   /** `refuse`: a redirect comes back as the answer, unfollowed. Default: the transport's. */
@@ -157,14 +162,26 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         { details: identityDetails(identity, { operation: request.what, limit }) },
       );
     };
+    const partial = request.partialBody === true;
     const declared = Number(message.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) throw tooLong();
+    if (!partial && Number.isFinite(declared) && declared > limit) throw tooLong();
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of message as AsyncIterable<Buffer>) {
-      size += chunk.byteLength;
-      if (size > limit) throw tooLong();
-      chunks.push(chunk);
+    try {
+      for await (const chunk of message as AsyncIterable<Buffer>) {
+        const room = limit - size;
+        if (chunk.byteLength > room) {
+          if (!partial) throw tooLong();
+          // Leaving the loop destroys the message: the rest of the body is never read.
+          chunks.push(chunk.subarray(0, room));
+          size = limit;
+          break;
+        }
+        chunks.push(chunk);
+        size += chunk.byteLength;
+      }
+    } catch (error) {
+      if (!partial) throw error;
     }
     return new Uint8Array(Buffer.concat(chunks, size));
   };

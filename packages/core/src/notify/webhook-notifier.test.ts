@@ -160,6 +160,18 @@ describe('createWebhookNotifier', () => {
     }
   });
 
+  it('reads a long answer only in part: a success is delivered, a failure quotes its start', async () => {
+    receiver.reply({ status: 200, body: 'x'.repeat(200_000) });
+    await webhook().notify({ event: failed });
+    receiver.reply({ status: 400, body: `bad payload ${'y'.repeat(200_000)}` });
+    const error = await failure(webhook().notify({ event: failed }));
+    expect(error).toMatchObject({
+      code: 'BAD_REQUEST',
+      details: { body: expect.stringMatching(/^bad payload y+…$/) },
+    });
+    expect(error.message.length).toBeLessThan(400);
+  });
+
   it('does not follow redirects', async () => {
     receiver.reply((request) =>
       request.path === '/elsewhere' ? { status: 204 } : { status: 307, headers: { location: '/elsewhere' } },

@@ -8,8 +8,8 @@ import {
   type Notifier,
 } from '../contracts/notifier.ts';
 import { CoreError, codeFromHttpStatus, parseRetryAfter, throwIfAborted } from '../errors.ts';
+import { createHttpTransport, responseText } from '../http/transport.ts';
 import { createRedactingLogger, silentLogger } from '../logger.ts';
-import { networkFailure } from '../network-errors.ts';
 import { type WebhookNotifierOptions, webhookNotifierOptions } from './webhook-notifier-options.ts';
 
 /** The headers of every webhook delivery, as sent. */
@@ -45,32 +45,13 @@ export function verifyWebhookSignature(params: {
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** Bytes of an error answer read for its message, of which at most `snippetLength` characters are kept. */
+/** Bytes of an answer read (for an error's message), of which at most `snippetLength` characters are kept. */
 const maxErrorBodyBytes = 4096;
 const snippetLength = 200;
 
 const userAgent = 'docker-watcher-webhook';
 
-async function readSnippet(response: Response, secrets: readonly string[]): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < maxErrorBodyBytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // A body cut short still has its status; the snippet is a courtesy.
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(
-    Buffer.concat(chunks).subarray(0, maxErrorBodyBytes),
-  );
+function snippetOf(text: string, secrets: readonly string[]): string {
   // Receivers may echo the request back: secrets go before truncation, so no half secret survives.
   const masked = secrets.reduce((result, secret) => result.replaceAll(secret, '[redacted]'), text);
   const flat = masked
@@ -102,7 +83,18 @@ function buildWebhookNotifier(
   const secrets = secretValues(options, url);
   const logger = createRedactingLogger(context.logger ?? silentLogger, { secrets }).child({ notifier: id });
   const lifetime = new AbortController();
-  const lifecycle = onceDisposer(async () => lifetime.abort());
+  // Redirects are not followed: the signed body and extra headers go to the configured URL only.
+  const http = createHttpTransport({
+    identity: { id, url: origin, details: { notifier: id, url: origin } },
+    timeoutMs: options.timeoutMs,
+    lifetime: lifetime.signal,
+    userAgent,
+    redirects: 'refuse',
+  });
+  const lifecycle = onceDisposer(async () => {
+    lifetime.abort();
+    http.close();
+  });
   const wanted: readonly NotifiableEventName[] | undefined = options.events
     ? [...new Set(options.events)]
     : undefined;
@@ -121,51 +113,31 @@ function buildWebhookNotifier(
     const body = new TextEncoder().encode(JSON.stringify({ type, at, ...payload, delivery }));
     const headers = new Headers(options.headers);
     headers.set('content-type', 'application/json');
-    headers.set('user-agent', userAgent);
     headers.set(webhookHeaders.event, event.type);
     headers.set(webhookHeaders.delivery, delivery);
     if (options.secret !== undefined) {
       headers.set(webhookHeaders.signature, signWebhookPayload(body, options.secret));
     }
 
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const combined = AbortSignal.any([timeout, lifetime.signal, ...(signal ? [signal] : [])]);
-    const what = `${id} could not deliver ${event.type} to ${origin}`;
     const started = performance.now();
-    let response: Response;
-    try {
-      // Redirects are not followed: the signed body and extra headers go to the configured URL only.
-      response = await fetch(url, { method: 'POST', headers, body, signal: combined, redirect: 'manual' });
-    } catch (error) {
-      if (signal?.aborted) {
-        throw new CoreError('ABORTED', `Delivery of ${event.type} by ${id} was aborted`, {
-          details: { ...details, delivery },
-          cause: signal.reason,
-        });
-      }
-      if (lifetime.signal.aborted) {
-        throw new CoreError('UNAVAILABLE', `${id} is disposed`, { details, retryable: false });
-      }
-      if (timeout.aborted) {
-        throw new CoreError('TIMEOUT', `${what}: no answer within ${options.timeoutMs} ms`, {
-          details: { ...details, delivery, timeoutMs: options.timeoutMs },
-        });
-      }
-      const code = networkFailure(error)?.code;
-      const reason = code === undefined ? 'unreachable' : `unreachable (${code})`;
-      throw new CoreError('UNAVAILABLE', `${what}: ${reason}`, {
-        details: { ...details, delivery, reason },
-      });
-    }
-
+    const response = await http.request({
+      method: 'POST',
+      url,
+      headers: Object.fromEntries(headers),
+      body,
+      ...(signal ? { signal } : {}),
+      maxBodyBytes: maxErrorBodyBytes,
+      partialBody: true,
+      what: `delivery ${delivery} of ${event.type}`,
+    });
     const ms = Math.round(performance.now() - started);
     if (response.status >= 200 && response.status < 300) {
-      await response.body?.cancel().catch(() => undefined);
       logger.debug(`delivered ${event.type}`, { event: event.type, delivery, status: response.status, ms });
       return;
     }
 
-    const snippet = await readSnippet(response, secrets);
+    const what = `${id} could not deliver ${event.type} to ${origin}`;
+    const snippet = snippetOf(responseText(response), secrets);
     const answer = `answered ${response.status}${snippet ? `: ${snippet}` : ''}`;
     const errorDetails = {
       ...details,
