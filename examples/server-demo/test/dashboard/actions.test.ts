@@ -249,6 +249,22 @@ describe('stage controls', { timeout: 180_000 }, () => {
     await close();
   });
 
+  it('reads again on its own what a dropped request did not bring', async () => {
+    const { page, close } = await d.open({ path: '/' });
+    // The first read of dev's tags loses its connection; nothing else happens to the stage.
+    const dropped: string[] = [];
+    await page.route('**/api/projects/ops/stages/dev/tags**', (route) => {
+      if (dropped.length > 0) return route.continue();
+      dropped.push(route.request().url());
+      return route.abort('connectionreset');
+    });
+    await page.goto('/projects/ops');
+    const tag = page.locator('section[data-stage=dev]').getByRole('combobox', { name: 'Tag' });
+    await expect.poll(() => tag.isEnabled(), { timeout: 30_000 }).toBe(true);
+    expect(dropped).toHaveLength(1);
+    await close();
+  });
+
   it('deploys an earlier release from the stage history, then rolls back to the one before', async () => {
     const { page, close } = await d.open({ path: '/projects/ops/stages/dev' });
     const earlier = page

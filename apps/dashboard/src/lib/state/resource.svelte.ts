@@ -1,9 +1,16 @@
 // One thing a page reads from the API, kept current: read again (merged within a short window) when
 // the event stream reports something that concerns it, and after a reconnect.
+import { isApiError } from '../api/errors.ts';
 import type { DwEvent } from '../api/events.ts';
 import { events } from './events.svelte.ts';
 
 const mergeMs = 80;
+/** A read that got no answer (or a 5xx) is tried again: after 1 s, then twice as long, up to 30 s. */
+const firstRetryMs = 1_000;
+const maxRetryMs = 30_000;
+
+/** No answer (a dropped connection, status 0) or a server error: worth reading again. */
+const transient = (error: unknown) => !isApiError(error) || error.status === 0 || error.status >= 500;
 
 export class Resource<T> {
   value = $state.raw<T | undefined>(undefined);
@@ -13,6 +20,8 @@ export class Resource<T> {
   #fetch: () => Promise<T>;
   #concerns: ((event: DwEvent) => boolean) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #retryMs = firstRetryMs;
   #generation = 0;
 
   constructor(fetch: () => Promise<T>, concerns?: (event: DwEvent) => boolean) {
@@ -32,6 +41,8 @@ export class Resource<T> {
     return () => {
       this.#generation++;
       clearTimeout(this.#timer);
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
       offEvents();
       offResync();
     };
@@ -46,6 +57,16 @@ export class Resource<T> {
     }, mergeMs);
   }
 
+  /** Reads again after a growing pause, unless stopped or read again meanwhile. */
+  #retryLater(generation: number): void {
+    clearTimeout(this.#retry);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (generation === this.#generation) void this.load();
+    }, this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, maxRetryMs);
+  }
+
   async load(): Promise<void> {
     const generation = this.#generation;
     try {
@@ -53,9 +74,11 @@ export class Resource<T> {
       if (generation !== this.#generation) return;
       this.value = value;
       this.error = undefined;
+      this.#retryMs = firstRetryMs;
     } catch (error) {
       if (generation !== this.#generation) return;
       this.error = error;
+      if (transient(error)) this.#retryLater(generation);
     } finally {
       if (generation === this.#generation) this.ready = true;
     }
