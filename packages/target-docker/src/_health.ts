@@ -1,5 +1,5 @@
 import {
-  CoreError,
+  type CoreError,
   createHttpTransport,
   type HealthReport,
   isCoreError,
