@@ -49,9 +49,7 @@ type Attempt =
 /** Why an attempt got no answer: the network code, else what the transport says. */
 function seenOf(error: unknown, timeoutMs: number): string {
   if (isCoreError(error, 'TIMEOUT')) return `no answer within ${timeoutMs} ms`;
-  return isCoreError(error) && error.cause !== undefined
-    ? describeNetworkError(error.cause)
-    : describeNetworkError(error);
+  return describeNetworkError(isCoreError(error) && error.cause !== undefined ? error.cause : error);
 }
 
 async function attempt(http: HttpTransport, options: VerifyOptions, timeoutMs: number): Promise<Attempt> {

@@ -143,6 +143,7 @@ export function createNpmClient(options: NpmClientOptions): NpmClient {
     const response = await http.request({
       method,
       url: new URL(`${apiUrl}${path}`),
+      headers: { accept: 'application/json' },
       ...(body === undefined ? {} : { json: body }),
       ...(token ? { authorization: `Bearer ${token}` } : {}),
       ...(signal ? { signal } : {}),
