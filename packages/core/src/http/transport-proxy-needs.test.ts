@@ -145,3 +145,26 @@ it('names the network code right after "unreachable", then what the request was 
     `proxy:test (${url.origin}) is unreachable (ECONNREFUSED) for GET /config/`,
   );
 });
+
+it('sends a Host the caller gives as given, an empty one too, over a Unix socket', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dw-transport-socket-'));
+  const socketPath = join(dir, 'admin.sock');
+  const hosts: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    hosts.push(req.headers.host);
+    res.end('{}');
+  });
+  servers.push(server);
+  try {
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const url = new URL('http://127.0.0.1/config/');
+    const http = transport(url, { socketPath, keepAlive: false });
+    expect((await http.request({ url, what: 'GET /config/', headers: { host: '' } })).status).toBe(200);
+    expect((await http.request({ url, what: 'GET /config/', headers: { Host: 'a.test' } })).status).toBe(200);
+    expect((await http.request({ url, what: 'GET /config/' })).status).toBe(200);
+    expect(hosts).toEqual(['', 'a.test', '127.0.0.1']);
+    http.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -10,6 +10,7 @@ export interface HttpRequest {
   /** Default `GET`. */
   readonly method?: string;
   readonly url: URL;
+  /** A `host` among them is sent as given, even empty (what a local admin API over a Unix socket expects). */
   readonly headers?: Readonly<Record<string, string>>;
   /** Sent as it is, with `headers` saying what it is. */
   readonly body?: string | Uint8Array;
@@ -156,6 +157,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           method: outgoing.method,
           headers,
           signal,
+          // A Host the caller gives is sent as given, an empty one too (a Unix socket has no host name).
+          ...(Object.keys(headers).some((name) => name.toLowerCase() === 'host') ? { setHost: false } : {}),
           ...(options.socketPath ? { socketPath: options.socketPath } : {}),
           ...(https ? (agent ? { agent } : {}) : plainAgent ? { agent: plainAgent } : {}),
         },
