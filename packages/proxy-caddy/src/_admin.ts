@@ -36,24 +36,31 @@ function caddyErrorText(text: string): string {
 
 export function createCaddyAdmin(options: {
   adminUrl: string;
+  adminSocket?: string | undefined;
   timeoutMs: number;
   proxy: string;
 }): CaddyAdmin {
-  const base = new URL(options.adminUrl);
-  const details = { proxy: options.proxy, adminUrl: base.origin };
+  const socket = options.adminSocket;
+  const base = new URL(socket ? 'http://127.0.0.1' : options.adminUrl);
+  const where = socket ? `unix:${socket}` : base.origin;
+  const details = { proxy: options.proxy, adminUrl: where };
+  // Over a Unix socket Caddy accepts an empty Host (2.7 and later also 127.0.0.1 and ::1).
+  const headers = socket ? { host: '' } : {};
   const http = createHttpTransport({
-    identity: { id: options.proxy, url: base.origin, details },
+    identity: { id: options.proxy, url: where, details },
     timeoutMs: options.timeoutMs,
     lifetime: adminLifetime,
     // A fresh connection per call: Caddy restarts its admin server on every config load.
     keepAlive: false,
     redirects: 'refuse',
+    ...(socket ? { socketPath: socket } : {}),
   });
 
   const raw = (method: string, path: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> =>
     http.request({
       method,
       url: new URL(path, base),
+      headers,
       ...(body === undefined ? {} : { json: body }),
       ...(signal ? { signal } : {}),
       what: `${method} ${path}`,
