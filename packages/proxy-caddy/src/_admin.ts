@@ -45,7 +45,7 @@ export function createCaddyAdmin(options: {
   const where = socket ? `unix:${socket}` : base.origin;
   const details = { proxy: options.proxy, adminUrl: where };
   // Over a Unix socket Caddy accepts an empty Host (2.7 and later also 127.0.0.1 and ::1).
-  const headers = socket ? { host: '' } : {};
+  const headers: Record<string, string> = socket ? { host: '' } : {};
   const http = createHttpTransport({
     identity: { id: options.proxy, url: where, details },
     timeoutMs: options.timeoutMs,
