@@ -1,6 +1,10 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { CoreError, codeFromHttpStatus, networkFailure } from '@docker-watcher/core';
+import {
+  CoreError,
+  codeFromHttpStatus,
+  createHttpTransport,
+  type HttpResponse,
+  responseText,
+} from '@docker-watcher/core';
 
 /** Caddy's answers are short, but a whole config could be large: only this much goes into a message. */
 const maxErrorText = 300;
@@ -12,10 +16,8 @@ export interface CaddyAdmin {
   send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<void>;
 }
 
-interface RawResponse {
-  readonly status: number;
-  readonly text: string;
-}
+/** Requests in flight when the adapter is disposed finish (a rollback among them): never aborted. */
+const adminLifetime = new AbortController().signal;
 
 export function truncate(text: string, max = maxErrorText): string {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -34,66 +36,38 @@ function caddyErrorText(text: string): string {
 
 export function createCaddyAdmin(options: {
   adminUrl: string;
+  adminSocket?: string | undefined;
   timeoutMs: number;
   proxy: string;
 }): CaddyAdmin {
-  const base = new URL(options.adminUrl);
-  const request = base.protocol === 'https:' ? httpsRequest : httpRequest;
-  const details = { proxy: options.proxy, adminUrl: base.origin };
+  const socket = options.adminSocket;
+  const base = new URL(socket ? 'http://127.0.0.1' : options.adminUrl);
+  const where = socket ? `unix:${socket}` : base.origin;
+  const details = { proxy: options.proxy, adminUrl: where };
+  // Over a Unix socket Caddy accepts an empty Host (2.7 and later also 127.0.0.1 and ::1).
+  const headers: Record<string, string> = socket ? { host: '' } : {};
+  const http = createHttpTransport({
+    identity: { id: options.proxy, url: where, details },
+    timeoutMs: options.timeoutMs,
+    lifetime: adminLifetime,
+    // A fresh connection per call: Caddy restarts its admin server on every config load.
+    keepAlive: false,
+    redirects: 'refuse',
+    ...(socket ? { socketPath: socket } : {}),
+  });
 
-  const raw = (method: string, path: string, body: unknown, signal?: AbortSignal): Promise<RawResponse> => {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      // A fresh connection per call: Caddy restarts its admin server on every config load.
-      const req = request(
-        new URL(path, base),
-        {
-          method,
-          agent: false,
-          signal: combined,
-          headers: payload === undefined ? {} : { 'content-type': 'application/json' },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            text += chunk;
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-          res.on('error', (error) => reject(error));
-        },
-      );
-      req.on('error', (error: Error) => {
-        if (signal?.aborted) {
-          reject(new CoreError('ABORTED', 'The operation was aborted', { cause: signal.reason, details }));
-        } else if (timeout.aborted) {
-          reject(
-            new CoreError(
-              'TIMEOUT',
-              `Caddy's admin API did not answer ${method} ${path} within ${options.timeoutMs} ms`,
-              {
-                details,
-              },
-            ),
-          );
-        } else {
-          reject(
-            new CoreError(
-              'UNAVAILABLE',
-              `Caddy's admin API at ${base.origin} is unreachable (${networkFailure(error)?.code ?? error.message})`,
-              { cause: error, details },
-            ),
-          );
-        }
-      });
-      req.end(payload);
+  const raw = (method: string, path: string, body: unknown, signal?: AbortSignal): Promise<HttpResponse> =>
+    http.request({
+      method,
+      url: new URL(path, base),
+      headers,
+      ...(body === undefined ? {} : { json: body }),
+      ...(signal ? { signal } : {}),
+      what: `${method} ${path}`,
     });
-  };
 
-  const fail = (method: string, path: string, response: RawResponse): CoreError => {
-    const text = caddyErrorText(response.text);
+  const fail = (method: string, path: string, response: HttpResponse): CoreError => {
+    const text = caddyErrorText(responseText(response));
     const status = response.status;
     const at = { ...details, status, method, path };
     // Caddy 2.6 answers a config it cannot load with 500 "loading new config: …", and keeps running the old one.
@@ -117,7 +91,7 @@ export function createCaddyAdmin(options: {
       if (response.status === 404 && path.startsWith('/id/')) return undefined;
       if (response.status !== 200) throw fail('GET', path, response);
       try {
-        return JSON.parse(response.text) ?? undefined;
+        return JSON.parse(responseText(response)) ?? undefined;
       } catch (error) {
         throw new CoreError(
           'BAD_RESPONSE',

@@ -1,6 +1,10 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { CoreError, networkFailure } from '@docker-watcher/core';
+import {
+  CoreError,
+  createHttpTransport,
+  describeNetworkError,
+  type HttpTransport,
+  isCoreError,
+} from '@docker-watcher/core';
 import { upstreamHeader } from './_route.ts';
 
 const wildcardHosts = new Set(['', '0.0.0.0', '::', '[::]']);
@@ -42,34 +46,47 @@ type Attempt =
       readonly answered?: true;
     };
 
-function attempt(options: VerifyOptions, timeoutMs: number): Promise<Attempt> {
-  const https = options.url.protocol === 'https:';
-  const request = https ? httpsRequest : httpRequest;
-  return new Promise((resolve) => {
-    const req = request(
-      new URL(options.path, options.url),
-      {
-        method: 'GET',
-        agent: false,
-        timeout: timeoutMs,
-        headers: { host: options.host, 'user-agent': 'docker-watcher-verify' },
-        // What is verified is the routing, not the certificate, which may come from an internal CA.
-        ...(https ? { servername: options.host, rejectUnauthorized: false } : {}),
-      },
-      (res) => {
-        res.resume();
-        const value = res.headers[upstreamHeader.toLowerCase()];
-        if (value === options.expected) resolve({ ok: true });
-        else if (value === undefined)
-          resolve({ ok: false, answered: true, seen: `status ${res.statusCode} without ${upstreamHeader}` });
-        else resolve({ ok: false, answered: true, seen: `status ${res.statusCode} from another upstream` });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (error: Error) =>
-      resolve({ ok: false, seen: networkFailure(error)?.code ?? error.message }),
-    );
-    req.end();
+/** Why an attempt got no answer: the network code, else what the transport says. */
+function seenOf(error: unknown, timeoutMs: number): string {
+  if (isCoreError(error, 'TIMEOUT')) return `no answer within ${timeoutMs} ms`;
+  return describeNetworkError(isCoreError(error) && error.cause !== undefined ? error.cause : error);
+}
+
+async function attempt(http: HttpTransport, options: VerifyOptions, timeoutMs: number): Promise<Attempt> {
+  try {
+    const response = await http.request({
+      url: new URL(options.path, options.url),
+      headers: { host: options.host },
+      timeoutMs,
+      headOnly: true,
+      what: `verification of ${options.host}`,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const value = response.headers.get(upstreamHeader);
+    if (value === options.expected) return { ok: true };
+    const from = value === null ? `without ${upstreamHeader}` : 'from another upstream';
+    return { ok: false, answered: true, seen: `status ${response.status} ${from}` };
+  } catch (error) {
+    return { ok: false, seen: seenOf(error, timeoutMs) };
+  }
+}
+
+/**
+ * Core's transport to Caddy's listener: the host's name in the TLS handshake, whatever certificate
+ * (what is verified is the routing, not the certificate, which may come from an internal CA), no
+ * redirect followed, a fresh connection per attempt.
+ */
+function listenerTransport(options: VerifyOptions): HttpTransport {
+  return createHttpTransport({
+    identity: { id: 'caddy listener', url: options.url.origin },
+    timeoutMs: options.timeoutMs,
+    lifetime: new AbortController().signal,
+    userAgent: 'docker-watcher-verify',
+    keepAlive: false,
+    redirects: 'refuse',
+    ...(options.url.protocol === 'https:'
+      ? { tls: { serverName: options.host, rejectUnauthorized: false } }
+      : {}),
   });
 }
 
@@ -78,13 +95,22 @@ function attempt(options: VerifyOptions, timeoutMs: number): Promise<Attempt> {
  * fingerprint, with growing pauses, for at most `timeoutMs`. Returns what it saw last on failure.
  */
 export async function verifyThroughListener(options: VerifyOptions): Promise<Attempt> {
+  const http = listenerTransport(options);
+  try {
+    return await verifyWith(http, options);
+  } finally {
+    http.close();
+  }
+}
+
+async function verifyWith(http: HttpTransport, options: VerifyOptions): Promise<Attempt> {
   const deadline = Date.now() + options.timeoutMs;
   let pause = 25;
   let last: Attempt = { ok: false, seen: 'no request made' };
   do {
     if (options.signal?.aborted) return last;
     const remaining = Math.max(1, deadline - Date.now());
-    const next = await attempt(options, Math.min(2_000, remaining));
+    const next = await attempt(http, options, Math.min(2_000, remaining));
     if (next.ok) return next;
     // An attempt the deadline cut short says less than an answer Caddy gave before it.
     if (next.answered || !('answered' in last)) last = next;

@@ -20,7 +20,7 @@ import { type CaddyProxyOptions, caddyProxyOptions, caddyProxySecrets } from './
 
 /** The ReverseProxy contract on Caddy's admin API. */
 export interface CaddyProxy extends ReverseProxy {
-  /** The admin API this adapter talks to. */
+  /** The admin API this adapter talks to: `unix:<path>` with `adminSocket`. */
   readonly adminUrl: string;
   /** The server in `apps.http.servers` that holds the routes. */
   readonly server: string;
@@ -65,6 +65,7 @@ function buildCaddyProxy(
   const logger = (context.logger ?? silentLogger).child({ proxy: id });
   const admin: CaddyAdmin = createCaddyAdmin({
     adminUrl: options.adminUrl,
+    adminSocket: options.adminSocket,
     timeoutMs: options.timeoutMs,
     proxy: id,
   });
@@ -274,7 +275,7 @@ function buildCaddyProxy(
   return {
     id,
     capabilities: { verifiedSwitch: options.verify },
-    adminUrl: options.adminUrl,
+    adminUrl: options.adminSocket ? `unix:${options.adminSocket}` : options.adminUrl,
     server: options.server,
 
     ensureRoute: async ({ route, signal }) => {

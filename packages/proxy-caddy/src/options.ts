@@ -18,6 +18,16 @@ export const caddyProxyOptions = v.strictObject({
     ),
     'http://127.0.0.1:2019',
   ),
+  adminSocket: v.optional(
+    v.pipe(
+      v.string(),
+      v.startsWith('/', 'Expected an absolute path'),
+      v.examples(['/run/caddy/admin.sock']),
+      v.description(
+        'Unix socket of Caddy\'s admin API (`admin.listen: "unix//run/caddy/admin.sock"`), instead of `adminUrl`: file permissions guard it, not an origin check.',
+      ),
+    ),
+  ),
   server: v.optional(
     v.pipe(
       v.string(),

@@ -1,11 +1,19 @@
-import { CoreError, type ErrorCode, type Logger, networkFailure } from '@docker-watcher/core';
-import { FetchError, ofetch } from 'ofetch';
+import {
+  CoreError,
+  createHttpTransport,
+  type ErrorCode,
+  type Logger,
+  responseJson,
+  responseText,
+} from '@docker-watcher/core';
 
 /** NPM's error text goes into messages, cut to this length. */
 const maxErrorText = 200;
 /** A token is refreshed when less than this share of its lifetime is left (at most 5 minutes before expiry). */
 const refreshShare = 0.25;
 const maxRefreshMarginMs = 5 * 60_000;
+/** Requests in flight when the adapter is disposed finish (a write among them): never aborted. */
+const clientLifetime = new AbortController().signal;
 
 export interface NpmClientOptions {
   /** Admin address; `/api` is added when missing. */
@@ -114,6 +122,17 @@ export function createNpmClient(options: NpmClientOptions): NpmClient {
   let session: Session | undefined;
   let pendingSession: Promise<Session> | undefined;
 
+  const http = createHttpTransport({
+    identity: { id: options.proxy, url: origin, details },
+    timeoutMs: options.timeoutMs,
+    lifetime: clientLifetime,
+    logger: options.logger,
+  });
+
+  /**
+   * One exchange; NPM's answer as JSON when it is JSON, else as text. The token goes only to NPM's
+   * origin, and the transport's errors name the call, never the token or the password.
+   */
   const raw = async (
     method: string,
     path: string,
@@ -121,41 +140,17 @@ export function createNpmClient(options: NpmClientOptions): NpmClient {
     token: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<RawAnswer> => {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    try {
-      const response = await ofetch.raw(`${apiUrl}${path}`, {
-        method: method as 'GET',
-        ...(body === undefined ? {} : { body: body as Record<string, unknown> }),
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-        signal: combined,
-        retry: false,
-        ignoreResponseError: true,
-      });
-      return { status: response.status, data: response._data };
-    } catch (error) {
-      // ofetch's error holds the request options (body and headers): only its low-level cause is kept.
-      const cause = error instanceof FetchError ? error.cause : error;
-      if (signal?.aborted) {
-        throw new CoreError('ABORTED', 'The operation was aborted', { cause: signal.reason, details });
-      }
-      if (timeout.aborted) {
-        throw new CoreError(
-          'TIMEOUT',
-          `Nginx Proxy Manager did not answer ${method} /api${path} within ${options.timeoutMs} ms`,
-          { details },
-        );
-      }
-      const code = networkFailure(cause)?.code;
-      throw new CoreError(
-        'UNAVAILABLE',
-        `Nginx Proxy Manager at ${origin} is unreachable (${code ?? 'network error'})`,
-        {
-          details,
-          ...(cause instanceof Error ? { cause: new Error(clean(cause.message)) } : {}),
-        },
-      );
-    }
+    const response = await http.request({
+      method,
+      url: new URL(`${apiUrl}${path}`),
+      headers: { accept: 'application/json' },
+      ...(body === undefined ? {} : { json: body }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(signal ? { signal } : {}),
+      what: `${method} /api${path}`,
+    });
+    const json = responseJson(response);
+    return { status: response.status, data: json === undefined ? responseText(response) : json };
   };
 
   const fail = (method: string, path: string, answer: RawAnswer): CoreError => {

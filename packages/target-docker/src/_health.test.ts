@@ -105,6 +105,9 @@ describe('HTTP probe', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       if (req.url === '/slow') return void setTimeout(() => res.end('late'), 2_000);
+      if (req.url === '/elsewhere') return void res.writeHead(307, { location: '/broken' }).end();
+      // A head, then a body that never ends: a probe that read it would get no answer.
+      if (req.url === '/endless') return void res.writeHead(200).write(Buffer.alloc(64 * 1024));
       res.statusCode = req.url === '/health' ? 200 : req.url === '/moved' ? 302 : 503;
       res.end();
     });
@@ -133,6 +136,19 @@ describe('HTTP probe', () => {
       status: 'unhealthy',
       detail: 'GET /broken -> 503',
       httpStatus: 503,
+    });
+  });
+
+  it('follows no redirect and reads no body', async () => {
+    expect(await probe('/elsewhere')).toEqual({
+      status: 'healthy',
+      detail: 'GET /elsewhere -> 307',
+      httpStatus: 307,
+    });
+    expect(await probe('/endless', 10_000)).toEqual({
+      status: 'healthy',
+      detail: 'GET /endless -> 200',
+      httpStatus: 200,
     });
   });
 

@@ -1,5 +1,11 @@
-import { request } from 'node:http';
-import { type HealthReport, type NetworkReason, networkFailure } from '@docker-watcher/core';
+import {
+  type CoreError,
+  createHttpTransport,
+  type HealthReport,
+  isCoreError,
+  type NetworkReason,
+  networkFailure,
+} from '@docker-watcher/core';
 import type Docker from 'dockerode';
 
 // docker-proxy accepts on the published port and resets when nothing listens in the container yet.
@@ -9,11 +15,23 @@ const probeReasons: ReadonlyMap<NetworkReason, string> = new Map<NetworkReason, 
   ['unreachable', 'host unreachable'],
 ]);
 
+/** A probe's transport lives as long as its one request: nothing to dispose. */
+const probeLifetime = new AbortController().signal;
+
+/** Why a probe got no answer, in a few words: the network reason, else the cause's message. */
+function probeFailure(error: CoreError, what: string, timeoutMs: number): string {
+  if (error.code === 'TIMEOUT') return `${what}: no answer within ${timeoutMs} ms`;
+  const failure = networkFailure(error.cause);
+  if (failure) return `${what}: ${probeReasons.get(failure.reason) ?? failure.code}`;
+  return `${what}: ${error.cause instanceof Error ? error.cause.message : error.message}`;
+}
+
 /**
- * One HTTP GET with its own time limit and no connection reuse (each probe is one short-lived
- * socket, and a container that is gone leaves no pooled socket behind).
+ * One HTTP GET through core's transport with its own time limit, no redirect followed, the answer's
+ * head only (its body is never read) and no connection reuse (each probe is one short-lived socket,
+ * and a container that is gone leaves no pooled socket behind). 2xx and 3xx are healthy.
  */
-export function probeHttp(params: {
+export async function probeHttp(params: {
   readonly host: string;
   readonly port: number;
   readonly path: string;
@@ -22,42 +40,34 @@ export function probeHttp(params: {
 }): Promise<HealthReport> {
   const { host, port, path, timeoutMs, signal } = params;
   const what = `GET ${path}`;
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host,
-      port,
-      path,
-      method: 'GET',
-      agent: false,
-      headers: { connection: 'close', 'user-agent': 'docker-watcher-health' },
+  const url = new URL(`http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const http = createHttpTransport({
+    identity: { id: 'health probe', url: url.origin },
+    timeoutMs,
+    lifetime: probeLifetime,
+    userAgent: 'docker-watcher-health',
+    keepAlive: false,
+    redirects: 'refuse',
+  });
+  try {
+    const { status } = await http.request({
+      // Appended to the origin, never resolved against it: a path like `//other/` stays on this host.
+      url: new URL(`${url.origin}${path.startsWith('/') ? '' : '/'}${path}`),
+      what,
+      headOnly: true,
       ...(signal ? { signal } : {}),
     });
-    const timer = setTimeout(() => {
-      req.destroy();
-      resolve({ status: 'unhealthy', detail: `${what}: no answer within ${timeoutMs} ms` });
-    }, timeoutMs);
-    req.on('response', (res) => {
-      res.resume();
-      clearTimeout(timer);
-      const status = res.statusCode ?? 0;
-      resolve({
-        status: status >= 200 && status < 400 ? 'healthy' : 'unhealthy',
-        detail: `${what} -> ${status}`,
-        httpStatus: status,
-      });
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (signal?.aborted) {
-        reject(error);
-        return;
-      }
-      const failure = networkFailure(error);
-      const reason = failure ? (probeReasons.get(failure.reason) ?? failure.code) : error.message;
-      resolve({ status: 'unhealthy', detail: `${what}: ${reason}` });
-    });
-    req.end();
-  });
+    return {
+      status: status >= 200 && status < 400 ? 'healthy' : 'unhealthy',
+      detail: `${what} -> ${status}`,
+      httpStatus: status,
+    };
+  } catch (error) {
+    if (!isCoreError(error) || error.code === 'ABORTED') throw error;
+    return { status: 'unhealthy', detail: probeFailure(error, what, timeoutMs) };
+  } finally {
+    http.close();
+  }
 }
 
 /** Where to probe a container: its published port when it has one, else its address on the network. */

@@ -78,7 +78,7 @@ export function requestFailure(error: unknown, failed: FailedRequest): CoreError
       retryable: true,
     });
   }
-  return new CoreError('UNAVAILABLE', `${where} is unreachable for ${what} (${reason})`, {
+  return new CoreError('UNAVAILABLE', `${where} is unreachable (${reason}) for ${what}`, {
     details: { ...details, reason },
     cause: error,
   });

@@ -10,6 +10,7 @@ export interface HttpRequest {
   /** Default `GET`. */
   readonly method?: string;
   readonly url: URL;
+  /** A `host` among them is sent as given, even empty (what a local admin API over a Unix socket expects). */
   readonly headers?: Readonly<Record<string, string>>;
   /** Sent as it is, with `headers` saying what it is. */
   readonly body?: string | Uint8Array;
@@ -32,6 +33,11 @@ export interface HttpRequest {
   readonly what: string;
   /** `refuse`: a redirect comes back as the answer, unfollowed. Default: the transport's. */
   readonly redirects?: 'follow' | 'refuse';
+  /**
+   * The answer's head only (a probe that needs the status or a header): the body is never read, its
+   * connection is closed, and `body` is empty.
+   */
+  readonly headOnly?: boolean;
 }
 
 export interface HttpResponse {
@@ -49,6 +55,8 @@ export interface HttpTls {
   readonly cert?: string | undefined;
   readonly key?: string | undefined;
   readonly serverName?: string | undefined;
+  /** `false`: any certificate is accepted, for a check that is about routing, not the certificate. */
+  readonly rejectUnauthorized?: false | undefined;
 }
 
 export interface HttpTransportOptions {
@@ -65,6 +73,8 @@ export interface HttpTransportOptions {
   readonly socketPath?: string;
   /** Default `follow`. */
   readonly redirects?: 'follow' | 'refuse';
+  /** `false`: a fresh connection per request (a service that restarts its listener on a config load). */
+  readonly keepAlive?: boolean;
 }
 
 export interface HttpTransport {
@@ -90,14 +100,17 @@ interface Outgoing {
   readonly body: Uint8Array | undefined;
 }
 
-function tlsAgent(tls: HttpTls | undefined): HttpsAgent | undefined {
-  if (!tls || (tls.ca ?? tls.cert ?? tls.key ?? tls.serverName) === undefined) return undefined;
+/** An agent for HTTPS when the defaults do not do: private TLS material, or no keep-alive. */
+function tlsAgent(tls: HttpTls | undefined, keepAlive: boolean): HttpsAgent | undefined {
+  const { ca, cert, key, serverName, rejectUnauthorized } = tls ?? {};
+  if (keepAlive && (ca ?? cert ?? key ?? serverName ?? rejectUnauthorized) === undefined) return undefined;
   return new HttpsAgent({
-    keepAlive: true,
-    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-    ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-    ...(tls.key === undefined ? {} : { key: tls.key }),
-    ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+    keepAlive,
+    ...(rejectUnauthorized === false ? { rejectUnauthorized } : {}),
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(serverName === undefined ? {} : { servername: serverName }),
   });
 }
 
@@ -128,8 +141,9 @@ function redirected(outgoing: Outgoing, status: number, to: URL): Outgoing {
  */
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const { identity } = options;
-  const agent = tlsAgent(options.tls);
-  const socketAgent = options.socketPath ? new HttpAgent({ keepAlive: true }) : undefined;
+  const keepAlive = options.keepAlive ?? true;
+  const agent = tlsAgent(options.tls, keepAlive);
+  const plainAgent = options.socketPath || !keepAlive ? new HttpAgent({ keepAlive }) : undefined;
 
   const send = (outgoing: Outgoing, signal: AbortSignal): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
@@ -143,8 +157,10 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           method: outgoing.method,
           headers,
           signal,
-          ...(options.socketPath ? { socketPath: options.socketPath, agent: socketAgent } : {}),
-          ...(https && agent ? { agent } : {}),
+          // A Host the caller gives is sent as given, an empty one too (a Unix socket has no host name).
+          ...(Object.keys(headers).some((name) => name.toLowerCase() === 'host') ? { setHost: false } : {}),
+          ...(options.socketPath ? { socketPath: options.socketPath } : {}),
+          ...(https ? (agent ? { agent } : {}) : plainAgent ? { agent: plainAgent } : {}),
         },
         resolve,
       );
@@ -251,7 +267,10 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         }
         let answer: Uint8Array;
         try {
-          if (outgoing.method === 'HEAD') {
+          if (request.headOnly) {
+            message.destroy();
+            answer = new Uint8Array(0);
+          } else if (outgoing.method === 'HEAD') {
             message.resume();
             answer = new Uint8Array(0);
           } else answer = await readBody(message, request);
@@ -271,7 +290,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       options.lifetime.aborted ? Promise.reject(disposedError(identity, request.what)) : exchange(request),
     close: () => {
       agent?.destroy();
-      socketAgent?.destroy();
+      plainAgent?.destroy();
     },
   };
 }
