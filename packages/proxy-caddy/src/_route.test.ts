@@ -1,6 +1,5 @@
-import { isCoreError } from '@docker-watcher/core';
+import { checkRoute, isCoreError } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
-import { checkRoute } from './_hosts.ts';
 import { buildRoute, parseRoute, routeId, sameJson, upstreamFingerprint } from './_route.ts';
 
 const route = checkRoute({ host: 'stage-dev.example.com', upstream: { host: '10.0.0.5', port: 3000 } }, 'p');

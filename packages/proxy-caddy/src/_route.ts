@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { CoreError, type Route } from '@docker-watcher/core';
-import { type CheckedRoute, dialAddress } from './_hosts.ts';
+import { type CheckedRoute, CoreError, type Route } from '@docker-watcher/core';
+import { dialAddress } from './_dial.ts';
 
 /** Response header the route's handler sets on every answer from its upstream. */
 export const upstreamHeader = 'X-Docker-Watcher-Upstream';

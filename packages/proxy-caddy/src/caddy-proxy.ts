@@ -1,7 +1,10 @@
 import {
   type AdapterContext,
   adapterId,
+  type CheckedRoute,
   CoreError,
+  checkHost,
+  checkRoute,
   defineReverseProxy,
   instantiate,
   isCoreError,
@@ -13,7 +16,7 @@ import {
 } from '@docker-watcher/core';
 import type * as v from 'valibot';
 import { type CaddyAdmin, createCaddyAdmin } from './_admin.ts';
-import { type CheckedRoute, checkHost, checkRoute, dialAddress } from './_hosts.ts';
+import { dialAddress } from './_dial.ts';
 import { buildRoute, type CaddyRoute, parseRoute, routeId, sameJson, upstreamFingerprint } from './_route.ts';
 import { listenerUrl, verifyThroughListener } from './_verify.ts';
 import { type CaddyProxyOptions, caddyProxyOptions, caddyProxySecrets } from './options.ts';

@@ -1,6 +1,5 @@
-import { parseOptions } from '@docker-watcher/core';
+import { checkRoute, parseOptions } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
-import { checkRoute } from './_hosts.ts';
 import {
   type Certificate,
   expiryOf,

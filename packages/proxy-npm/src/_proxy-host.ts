@@ -1,6 +1,5 @@
-import type { Route } from '@docker-watcher/core';
+import type { CheckedRoute, Route } from '@docker-watcher/core';
 import type * as v from 'valibot';
-import type { CheckedRoute } from './_hosts.ts';
 import type { npmProxyOptions } from './options.ts';
 
 type Options = v.InferOutput<typeof npmProxyOptions>;

@@ -1,7 +1,6 @@
-import { CoreError, isCoreError, type Logger } from '@docker-watcher/core';
+import { type CheckedRoute, CoreError, isCoreError, type Logger } from '@docker-watcher/core';
 import type * as v from 'valibot';
 import type { NpmClient } from './_client.ts';
-import type { CheckedRoute } from './_hosts.ts';
 import {
   type Certificate,
   createBody,

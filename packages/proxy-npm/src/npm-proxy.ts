@@ -1,7 +1,10 @@
 import {
   type AdapterContext,
   adapterId,
+  type CheckedRoute,
   CoreError,
+  checkHost,
+  checkRoute,
   defineReverseProxy,
   instantiate,
   isCoreError,
@@ -13,7 +16,6 @@ import {
 } from '@docker-watcher/core';
 import type * as v from 'valibot';
 import { createNpmClient, type NpmClient } from './_client.ts';
-import { type CheckedRoute, checkHost, checkRoute } from './_hosts.ts';
 import { isManaged, type ProxyHost, routeOf, servesDomain } from './_proxy-host.ts';
 import { createHostWriter, hostsPath } from './_writes.ts';
 import { type NpmProxyOptions, npmProxyOptions, npmProxySecrets } from './options.ts';

@@ -4,4 +4,5 @@ export * from './notifier.ts';
 export * from './registry.ts';
 export * from './release.ts';
 export * from './reverse-proxy.ts';
+export * from './route-check.ts';
 export * from './state-store.ts';

@@ -1,5 +1,9 @@
 import { isIP } from 'node:net';
-import { CoreError, type Route, type Upstream } from '@docker-watcher/core';
+import { CoreError } from '../errors.ts';
+import type { Route, Upstream } from './reverse-proxy.ts';
+
+// What every reverse-proxy adapter checks of a route before it touches its proxy: one definition of
+// a valid host and upstream, the same errors from every adapter.
 
 /** A route after validation: lower-case host, explicit scheme. */
 export interface CheckedRoute {
@@ -11,7 +15,8 @@ const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
  * The route's host in lower case, or `BAD_REQUEST`: an RFC 1123 name (letters, digits, hyphens;
- * labels of at most 63 characters; at most 253 in all), checked before anything is sent to Caddy.
+ * labels of at most 63 characters; at most 253 in all), checked by a proxy adapter before it
+ * sends anything to its proxy.
  */
 export function checkHost(host: string, proxy: string): string {
   const name = host.trim().toLowerCase();
@@ -27,7 +32,7 @@ export function checkHost(host: string, proxy: string): string {
 // Container names may hold underscores; DNS names, IPv4 and IPv6 addresses are all fine.
 const upstreamName = /^[a-z0-9_]([a-z0-9_.-]{0,252})$/i;
 
-export function checkUpstream(upstream: Upstream, host: string, proxy: string): Required<Upstream> {
+function checkUpstream(upstream: Upstream, host: string, proxy: string): Required<Upstream> {
   const address = upstream.host.trim().replace(/^\[(.*)\]$/, '$1');
   const { port } = upstream;
   const scheme = upstream.scheme ?? 'http';
@@ -41,14 +46,8 @@ export function checkUpstream(upstream: Upstream, host: string, proxy: string): 
   return { host: address, port, scheme };
 }
 
+/** The route with its host and upstream checked (`BAD_REQUEST` naming `proxy` otherwise). */
 export function checkRoute(route: Route, proxy: string): CheckedRoute {
   const host = checkHost(route.host, proxy);
   return { host, upstream: checkUpstream(route.upstream, host, proxy) };
-}
-
-/** `host:port`, with brackets around an IPv6 address. */
-export function dialAddress(upstream: Upstream): string {
-  return isIP(upstream.host) === 6
-    ? `[${upstream.host}]:${upstream.port}`
-    : `${upstream.host}:${upstream.port}`;
 }

@@ -1,6 +1,6 @@
-import { isCoreError } from '@docker-watcher/core';
 import { describe, expect, it } from 'vitest';
-import { checkHost, checkRoute, dialAddress } from './_hosts.ts';
+import { isCoreError } from '../errors.ts';
+import { checkHost, checkRoute } from './route-check.ts';
 
 function code(run: () => unknown): string | undefined {
   try {
@@ -73,13 +73,5 @@ describe('checkRoute', () => {
   it('rejects an unknown scheme', () => {
     const upstream = { host: 'a', port: 80, scheme: 'ftp' as 'http' };
     expect(code(() => checkRoute({ host: 'a.test', upstream }, 'p'))).toBe('BAD_REQUEST');
-  });
-});
-
-describe('dialAddress', () => {
-  it('brackets IPv6 addresses', () => {
-    expect(dialAddress({ host: '::1', port: 8080 })).toBe('[::1]:8080');
-    expect(dialAddress({ host: '10.0.0.1', port: 8080 })).toBe('10.0.0.1:8080');
-    expect(dialAddress({ host: 'web', port: 8080 })).toBe('web:8080');
   });
 });
