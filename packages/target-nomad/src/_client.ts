@@ -10,6 +10,9 @@ import {
 import * as v from 'valibot';
 import { clip, nomadStatusError, redact } from './_errors.ts';
 
+/** The largest answer read from Nomad. */
+const maxAnswerBytes = 64 * 1024 * 1024;
+
 export interface NomadClientOptions {
   /** `http(s)://host:port`, without a trailing slash. */
   readonly address: string;
@@ -147,6 +150,8 @@ export function createNomadClient(options: NomadClientOptions): NomadClient {
           ...(request.signal === undefined ? {} : { signal: request.signal }),
           // Nomad adds up to wait/16 of jitter to a blocking query.
           timeoutMs: options.requestTimeoutMs + (blocking ? Math.ceil(waitMs * 1.07) : 0),
+          // A large cluster's job and allocation lists run to megabytes: bounded, but well above 8 MiB.
+          maxBodyBytes: maxAnswerBytes,
           what,
         });
       } catch (error) {

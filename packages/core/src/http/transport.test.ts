@@ -215,6 +215,23 @@ describe('createHttpTransport', () => {
     expect(responseText(kept)).toBe('x'.repeat(10));
   });
 
+  it('gives up with TIMEOUT when the body stops coming, also with partialBody', async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, { 'content-length': '1000' });
+      response.write('x'.repeat(10));
+    });
+    const { http } = transport(server.origin);
+    const error = await failure(
+      http.request({
+        url: new URL('/stalls', server.origin),
+        timeoutMs: 300,
+        partialBody: true,
+        what: 'a thing',
+      }),
+    );
+    expect(error).toMatchObject({ code: 'TIMEOUT' });
+  });
+
   it('gives up with TIMEOUT when the server never answers', async () => {
     const server = await serve(hang);
     const { http } = transport(server.origin);
@@ -324,6 +341,36 @@ describe('redirects', () => {
     expect(server.seen.at(-1)?.headers.authorization).toBe(token);
     expect(other.seen).toHaveLength(1);
     expect(other.seen[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it('takes neither a body nor caller headers to another origin', async () => {
+    const other = await serve(answer(200, 'elsewhere'));
+    const server = await serve((request, response) => {
+      const status = request.path === '/login' ? 307 : 302;
+      response.writeHead(status, { location: `${other.origin}/taken` });
+      response.end();
+    });
+    const { http } = transport(server.origin);
+
+    // A 307 keeps the method and body: a login's password would go along. It is not sent there.
+    const login = http.request({
+      url: new URL('/login', server.origin),
+      method: 'POST',
+      json: { identity: 'admin', secret: 'password-do-not-leak' },
+      what: 'a login',
+    });
+    expect(await failure(login)).toMatchObject({ code: 'BAD_RESPONSE', details: { status: 307 } });
+    expect(other.seen).toHaveLength(0);
+
+    await http.request({
+      url: new URL('/read', server.origin),
+      headers: { accept: 'application/json', 'x-api-token': 'header-do-not-leak' },
+      what: 'a thing',
+    });
+    expect(other.seen).toHaveLength(1);
+    expect(other.seen[0]?.headers.accept).toBe('application/json');
+    expect(other.seen[0]?.headers['x-api-token']).toBeUndefined();
+    expect(server.seen.at(-1)?.headers['x-api-token']).toBe('header-do-not-leak');
   });
 
   it('gives up after 5 hops with BAD_RESPONSE', async () => {

@@ -134,6 +134,21 @@ function redirected(outgoing: Outgoing, status: number, to: URL): Outgoing {
   return { url: to, method: outgoing.method === 'HEAD' ? 'HEAD' : 'GET', headers, body: undefined };
 }
 
+/** The only caller headers a request takes to another origin: the rest may be credentials. */
+const headersForOtherOrigins: ReadonlySet<string> = new Set(['accept', 'user-agent']);
+
+/**
+ * A hop to another origin than the request's: it carries no body (a login's password would go with a
+ * 307) and only the headers that say what the answer should be.
+ */
+function toOtherOrigin(outgoing: Outgoing): Outgoing | undefined {
+  if (outgoing.body) return undefined;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(outgoing.headers))
+    if (headersForOtherOrigins.has(name.toLowerCase())) headers[name] = value;
+  return { ...outgoing, headers };
+}
+
 /**
  * Sends `options`' requests with `node:http(s)` (keep-alive agents) and reads each answer whole.
  * Not `fetch`: loading undici and its WebAssembly parser costs an idle server about 7 MB
@@ -168,7 +183,11 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       request.end(outgoing.body);
     });
 
-  const readBody = async (message: IncomingMessage, request: HttpRequest): Promise<Uint8Array> => {
+  const readBody = async (
+    message: IncomingMessage,
+    request: HttpRequest,
+    signal: AbortSignal,
+  ): Promise<Uint8Array> => {
     const limit = request.maxBodyBytes ?? defaultMaxBodyBytes;
     const tooLong = () => {
       message.destroy();
@@ -197,7 +216,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         size += chunk.byteLength;
       }
     } catch (error) {
-      if (!partial) throw error;
+      // A cut-off answer is kept with `partialBody`; a deadline, a cancel or a dispose never is.
+      if (!partial || signal.aborted) throw error;
     }
     return new Uint8Array(Buffer.concat(chunks, size));
   };
@@ -263,6 +283,22 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         if (follow && redirectStatuses.has(status) && location) {
           message.resume();
           outgoing = redirected(outgoing, status, nextHop(request, outgoing.url, location, status, hop));
+          if (outgoing.url.origin !== request.url.origin) {
+            const leaving = toOtherOrigin(outgoing);
+            if (!leaving)
+              throw new CoreError(
+                'BAD_RESPONSE',
+                `${identity.id} redirected the request for ${request.what} with its body to another origin; it was not sent there`,
+                {
+                  details: identityDetails(identity, {
+                    operation: request.what,
+                    status,
+                    to: outgoing.url.origin,
+                  }),
+                },
+              );
+            outgoing = leaving;
+          }
           continue;
         }
         let answer: Uint8Array;
@@ -273,7 +309,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           } else if (outgoing.method === 'HEAD') {
             message.resume();
             answer = new Uint8Array(0);
-          } else answer = await readBody(message, request);
+          } else answer = await readBody(message, request, deadline.signal);
         } catch (error) {
           if (isCoreError(error)) throw error;
           throw failed(error, 'body');

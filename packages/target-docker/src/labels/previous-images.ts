@@ -67,17 +67,26 @@ export function parseKeepMark(reference: string): KeepMark | undefined {
 }
 
 /** The container a mark names: by hash, among the engine's containers (looked up once per resume). */
-function markedName(docker: Docker): (mark: KeepMark) => Promise<string | undefined> {
+function markedName(docker: Docker, logger: Logger): (mark: KeepMark) => Promise<string | undefined> {
   let byHash: Promise<Map<string, string>> | undefined;
   return async (mark) => {
     if ('name' in mark) return mark.name;
-    byHash ??= docker.listContainers({ all: true }).then((containers) => {
-      const names = new Map<string, string>();
-      for (const container of containers)
-        for (const name of container.Names ?? [])
-          names.set(nameHash(name.replace(/^\//, '')), name.replace(/^\//, ''));
-      return names;
-    });
+    byHash ??= docker.listContainers({ all: true }).then(
+      (containers) => {
+        const names = new Map<string, string>();
+        for (const container of containers)
+          for (const name of container.Names ?? [])
+            names.set(nameHash(name.replace(/^\//, '')), name.replace(/^\//, ''));
+        return names;
+      },
+      (error: unknown) => {
+        // The marks by hash wait for the next start; those by name are taken up now.
+        logger.warn('could not list the containers to find the long names of waiting removals', {
+          error: String(error),
+        });
+        return new Map<string, string>();
+      },
+    );
     return (await byHash).get(mark.hash);
   };
 }
@@ -180,7 +189,7 @@ export function createPreviousImageKeeper(params: {
       schedule(previous, keep);
     },
     async resume(labelMode) {
-      const nameOf = markedName(docker);
+      const nameOf = markedName(docker, logger);
       for (const image of await docker.listImages()) {
         for (const reference of image.RepoTags ?? []) {
           const mark = parseKeepMark(reference);

@@ -31,6 +31,7 @@ export class Resource<T> {
 
   /** Reads now and follows events until the returned function is called (an `$effect` cleanup). */
   start(): () => void {
+    this.#retryMs = firstRetryMs;
     void this.load();
     const offEvents = this.#concerns
       ? events.subscribe((event) => {
@@ -75,6 +76,8 @@ export class Resource<T> {
       this.value = value;
       this.error = undefined;
       this.#retryMs = firstRetryMs;
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
     } catch (error) {
       if (generation !== this.#generation) return;
       this.error = error;
