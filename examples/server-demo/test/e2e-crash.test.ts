@@ -49,7 +49,10 @@ async function killAt(tag: string, state: string): Promise<string> {
     async () => {
       const deploy = (await deploysOf(stack, project, 'dev')).find((d) => d.release.tag === tag);
       if (!deploy) return undefined;
-      if (deploy.finished) throw new Error(`the deploy of ${tag} finished (${deploy.state}) before ${state}`);
+      if (deploy.finished)
+        throw new Error(
+          `the deploy of ${tag} finished (${deploy.state}: ${deploy.error?.code ?? '-'} ${deploy.error?.message ?? ''}) before ${state}`,
+        );
       return order.indexOf(deploy.state) >= order.indexOf(state) ? deploy.state : undefined;
     },
     { intervalMs: 10 },
