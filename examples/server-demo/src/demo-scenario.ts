@@ -16,6 +16,13 @@ export async function finishedDeploy(stack: Stack, stage: string, tag?: string):
   });
 }
 
+/** Stops the story at a deploy that did not succeed, saying how it ended and why. */
+function mustSucceed(deploy: DeployRecord): void {
+  if (deploy.state === 'succeeded') return;
+  const why = deploy.error ? `: ${deploy.error.code}: ${deploy.error.message}` : '';
+  throw new Error(`the ${deploy.stage} deploy of ${deploy.release.tag} ended ${deploy.state}${why}`);
+}
+
 /** The pending approval of a stage, once the server asked for one. */
 export function pendingApproval(stack: Stack, stage: string): Promise<Approval> {
   return waitFor(`a confirmation request in ${project}/${stage}`, async () => {
@@ -46,7 +53,7 @@ export async function runDemoScenario(
   say('\n1. CI pushes dev-1: the registry notifies the server, which deploys it to dev.');
   await stack.push('v1', repository, 'dev-1');
   const dev1 = await finishedDeploy(stack, 'dev', 'dev-1');
-  if (dev1.state !== 'succeeded') throw new Error(`the dev deploy ended ${dev1.state}`);
+  mustSucceed(dev1);
   say(`   dev: dev-1 deployed automatically (${dev1.trigger}), ${await serves(stack, 'dev', 'v1')}`);
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   say(`   time from the command to the first automatic deploy: ${seconds} s`);
@@ -57,7 +64,7 @@ export async function runDemoScenario(
   say(`   rel: v1.0.0 (${short(pushed.digest)}) waits for confirmation (approval ${relApproval.id})`);
   await stack.api(`/api/approvals/${relApproval.id}/approve`, { body: {} });
   const rel = await finishedDeploy(stack, 'rel', 'v1.0.0');
-  if (rel.state !== 'succeeded') throw new Error(`the rel deploy ended ${rel.state}`);
+  mustSucceed(rel);
   say(`   confirmed through the API: rel deployed v1.0.0, ${await serves(stack, 'rel', 'v2')}`);
 
   say('\n3. prod is promoted from rel: the exact digest rel proved, after a confirmation.');
@@ -67,7 +74,7 @@ export async function runDemoScenario(
   );
   await stack.api(`/api/approvals/${prodApproval.id}/approve`, { body: {} });
   const prod = await finishedDeploy(stack, 'prod');
-  if (prod.state !== 'succeeded') throw new Error(`the prod deploy ended ${prod.state}`);
+  mustSucceed(prod);
   const same = prod.release.digest === rel.release.digest ? 'the same digest as rel' : 'ANOTHER digest';
   say(`   confirmed: prod runs ${short(prod.release.digest)}, ${same}, ${await serves(stack, 'prod', 'v2')}`);
 

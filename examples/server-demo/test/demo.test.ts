@@ -30,6 +30,33 @@ async function served(line: string): Promise<string> {
   });
 }
 
+/**
+ * A failed `--once` run as one error whose first line says why (the summary of the test command
+ * shows only that line): the demo's own "the demo failed" line, or the signal that ended it.
+ */
+function demoFailure(error: unknown): Error {
+  const {
+    stdout = '',
+    stderr = '',
+    signal,
+    killed,
+  } = error as {
+    stdout?: string;
+    stderr?: string;
+    signal?: string;
+    killed?: boolean;
+  };
+  const reason =
+    /the demo failed: .*/.exec(stderr)?.[0] ??
+    (killed
+      ? `ended by ${signal} after the 240 s limit`
+      : `exited without saying why (${signal ?? 'no signal'})`);
+  const lastLines = stdout.trim().split('\n').slice(-6).join('\n');
+  return new Error(`demo --once: ${reason}\nlast lines it printed:\n${lastLines}\nstderr:\n${stderr}`, {
+    cause: error,
+  });
+}
+
 it('tells the story: automatic dev deploy, rel confirmed, prod promoted by digest, broken dev rolled back', async () => {
   // Pointed at a channel by one line: DW_DEMO_NOTIFY.
   const ntfy = await startNtfyFake();
@@ -38,7 +65,11 @@ it('tells the story: automatic dev deploy, rel confirmed, prod promoted by diges
   const { stdout } = await promisify(execFile)(command, args, {
     timeout: 240_000,
     env: { ...process.env, DW_DEMO_NOTIFY: notifyUrl },
-  }).finally(() => ntfy.close());
+  })
+    .catch((error: unknown) => {
+      throw demoFailure(error);
+    })
+    .finally(() => ntfy.close());
   expect(stdout).toMatch(/dev: dev-1 deployed automatically \(auto\), curl .* -> v1/);
   expect(stdout).toMatch(/time from the command to the first automatic deploy: \d+\.\d s/);
   expect(stdout).toMatch(/rel: v1\.0\.0 \(sha256:[0-9a-f]{12}…\) waits for confirmation \(approval [\w-]+\)/);

@@ -356,6 +356,31 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Deploy
     }
   };
 
+  /**
+   * Runs `create`, and once more after `ensure` brought back what it needed and lost since it was
+   * ensured: the network (a `docker network prune`) or the image (an image prune, or another tool's
+   * cleanup, between the pull and the create).
+   */
+  const createOnceMore = async <T>(
+    create: () => Promise<T>,
+    ensure: (missing: 'network' | 'image') => Promise<unknown>,
+  ): Promise<T> => {
+    try {
+      return await create();
+    } catch (error) {
+      const message = statusOf(error) === 404 ? engineMessage(error) : '';
+      const missing = /no such image/i.test(message)
+        ? 'image'
+        : /network/i.test(message)
+          ? 'network'
+          : undefined;
+      if (!missing) throw error;
+      logger.warn(`the ${missing} went away before the container was created: once more`, { message });
+      await ensure(missing);
+      return create();
+    }
+  };
+
   const start = async (
     spec: InstanceSpec,
     onLog: OnLog,
@@ -401,15 +426,10 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Deploy
       const create = async () =>
         (await createNamed(name, body, spec.deployId)) ??
         (await createNamed(alternateContainerName(spec), body, spec.deployId));
-      let made: Awaited<ReturnType<typeof create>>;
-      try {
-        made = await create();
-      } catch (error) {
-        // The network went away since it was ensured (a `docker network prune`): once more.
-        if (statusOf(error) !== 404 || !/network/i.test(engineMessage(error))) throw error;
-        await ensureNetwork(signal, onLog);
-        made = await create();
-      }
+      const made = await createOnceMore(create, async (missing) => {
+        if (missing === 'network') await ensureNetwork(signal, onLog);
+        else await ensureImage(spec, onLog, signal);
+      });
       if (!made) {
         throw new CoreError(
           'CONFLICT',

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { freePort } from '@docker-watcher/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deployHarness, fastHealth, statesOf } from './support/deploys.ts';
+import { startEngineInterposer } from './support/engine-interposer.ts';
 import {
   type FixtureRegistry,
   fetchText,
@@ -29,6 +30,16 @@ afterAll(async () => {
   await run.removeImages(fixtures.image);
   await fixtures?.registry.stop();
 });
+
+/** `action` on the first call only; later calls do nothing. */
+function once(action: () => Promise<void>): () => Promise<void> {
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    await action();
+  };
+}
 
 function spec(project: string) {
   return {
@@ -141,6 +152,32 @@ describe('faults during a blue-green deploy', () => {
     const network = await docker.getNetwork(run.network).inspect();
     expect(network.Labels).toMatchObject({ 'docker-watcher.managed': 'true', [run.label]: run.id });
     expect(await fetchText((await h.route())!, '/version')).toBe('v2');
+  });
+
+  it('an image removed between the pull and the create is pulled again, and the deploy succeeds', async () => {
+    const { h, target } = await withV1('image-gone');
+    const reference = `${fixtures.image}@${fixtures.releases.v2.digest}`;
+    // Another tool's cleanup (`docker image prune -a`, a cron) acts right before the create arrives.
+    const engine = await startEngineInterposer({
+      matches: (method, path) => method === 'POST' && path === '/containers/create',
+      before: once(() =>
+        target.docker
+          .getImage(reference)
+          .remove()
+          .then(() => undefined),
+      ),
+    });
+    try {
+      const done = await h.deploy(fixtures.releases.v2, {
+        target: run.target({ socketPath: engine.socketPath }),
+      });
+      expect(done.record.state, done.log.join('\n')).toBe('succeeded');
+      expect(engine.actedBefore).toEqual(['POST /containers/create', 'POST /containers/create']);
+      expect(done.log.filter((line) => line.startsWith('pulling '))).toHaveLength(1);
+      expect(await fetchText((await h.route())!, '/version')).toBe('v2');
+    } finally {
+      await engine.stop();
+    }
   });
 
   it('a digest the registry does not have: NOT_FOUND at pull, nothing started', async () => {
