@@ -12,6 +12,7 @@ import {
   ensureDockerEngine,
   type FaultProxy,
   freePort,
+  imageReferences,
   type LocalRegistry,
   type PushedTag,
   pushImage,
@@ -134,6 +135,17 @@ function get(port: number, host: string, path: string): Promise<Served> {
   });
 }
 
+/** Removes the image references named after a registry of the stack (never by force). */
+async function removeImagesOf(docker: Docker, registryHost: string): Promise<void> {
+  for (const reference of await imageReferences(docker)) {
+    if (!reference.startsWith(`${registryHost}/`)) continue;
+    await docker
+      .getImage(reference)
+      .remove()
+      .catch(() => undefined);
+  }
+}
+
 /**
  * Starts the whole product on loopback: a Docker Engine (when none answers), a local registry whose
  * push notifications go to the server's `/api/webhook/registry`, Caddy, and the reference server on
@@ -185,6 +197,8 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
       startCaddy(),
     ]);
     cleanups.push(() => registry.stop());
+    // Runs after the containers went: what the server pulled from this registry is the stack's too.
+    cleanups.push(() => removeImagesOf(docker, registry.host));
     cleanups.push(() => caddy.stop());
     step(`registry: ${registry.url} (push notifications to the server)`);
     const registryFaults = options.registryFaults

@@ -156,6 +156,14 @@ it('keeps serving until Ctrl-C, prints what to try, then removes what it started
   await expect(served(devLine ?? '')).rejects.toThrow();
   await expect(fetch(`${server}/healthz`)).rejects.toThrow();
   expect(await containersOf(child.pid)).toEqual([]);
+  // Nor image references named after its registry: what it pushed and what the server pulled.
+  const registry = /registry: http:\/\/(127\.0\.0\.1:\d+)/.exec(output)?.[1];
+  expect(registry).toBeDefined();
+  const references = (await dockerClient().listImages()).flatMap((image) => [
+    ...(image.RepoTags ?? []),
+    ...(image.RepoDigests ?? []),
+  ]);
+  expect(references.filter((reference) => reference.startsWith(`${registry}/`))).toEqual([]);
 }, 300_000);
 
 it('stops cleanly on Ctrl-C in the middle of the story', async () => {
