@@ -22,6 +22,7 @@ import type Docker from 'dockerode';
 import type * as v from 'valibot';
 import { connect } from './_connection.ts';
 import { containerPort, createOptions, type ImageFacts, imageFacts } from './_container-spec.ts';
+import { createOnceMore } from './_create-once-more.ts';
 import { demultiplex, lastLines } from './_demux.ts';
 import { readEnvFiles } from './_env-file.ts';
 import {
@@ -356,31 +357,6 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Deploy
     }
   };
 
-  /**
-   * Runs `create`, and once more after `ensure` brought back what it needed and lost since it was
-   * ensured: the network (a `docker network prune`) or the image (an image prune, or another tool's
-   * cleanup, between the pull and the create).
-   */
-  const createOnceMore = async <T>(
-    create: () => Promise<T>,
-    ensure: (missing: 'network' | 'image') => Promise<unknown>,
-  ): Promise<T> => {
-    try {
-      return await create();
-    } catch (error) {
-      const message = statusOf(error) === 404 ? engineMessage(error) : '';
-      const missing = /no such image/i.test(message)
-        ? 'image'
-        : /network/i.test(message)
-          ? 'network'
-          : undefined;
-      if (!missing) throw error;
-      logger.warn(`the ${missing} went away before the container was created: once more`, { message });
-      await ensure(missing);
-      return create();
-    }
-  };
-
   const start = async (
     spec: InstanceSpec,
     onLog: OnLog,
@@ -426,9 +402,15 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Deploy
       const create = async () =>
         (await createNamed(name, body, spec.deployId)) ??
         (await createNamed(alternateContainerName(spec), body, spec.deployId));
-      const made = await createOnceMore(create, async (missing) => {
-        if (missing === 'network') await ensureNetwork(signal, onLog);
-        else await ensureImage(spec, onLog, signal);
+      const made = await createOnceMore({
+        create,
+        ensure: async (missing) => {
+          if (missing === 'network') await ensureNetwork(signal, onLog);
+          else await ensureImage(spec, onLog, signal);
+          return true;
+        },
+        onLog,
+        signal,
       });
       if (!made) {
         throw new CoreError(

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { freePort } from '@docker-watcher/testkit';
+import { dockerClient, freePort } from '@docker-watcher/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deployHarness, fastHealth, statesOf } from './support/deploys.ts';
 import { startEngineInterposer } from './support/engine-interposer.ts';
@@ -155,13 +155,14 @@ describe('faults during a blue-green deploy', () => {
   });
 
   it('an image removed between the pull and the create is pulled again, and the deploy succeeds', async () => {
-    const { h, target } = await withV1('image-gone');
+    const { h } = await withV1('image-gone');
     const reference = `${fixtures.image}@${fixtures.releases.v2.digest}`;
-    // Another tool's cleanup (`docker image prune -a`, a cron) acts right before the create arrives.
+    // Right before the create arrives, the digest reference goes, as when a CI job on the same
+    // engine removes its tag after the push (`docker rmi repo:tag` drops `repo@sha256:…` too).
     const engine = await startEngineInterposer({
       matches: (method, path) => method === 'POST' && path === '/containers/create',
       before: once(() =>
-        target.docker
+        dockerClient()
           .getImage(reference)
           .remove()
           .then(() => undefined),
@@ -172,7 +173,9 @@ describe('faults during a blue-green deploy', () => {
         target: run.target({ socketPath: engine.socketPath }),
       });
       expect(done.record.state, done.log.join('\n')).toBe('succeeded');
+      expect(engine.hookFailures).toEqual([]);
       expect(engine.actedBefore).toEqual(['POST /containers/create', 'POST /containers/create']);
+      expect(done.log).toContain('the image went away before the container was created: ensuring it again');
       expect(done.log.filter((line) => line.startsWith('pulling '))).toHaveLength(1);
       expect(await fetchText((await h.route())!, '/version')).toBe('v2');
     } finally {

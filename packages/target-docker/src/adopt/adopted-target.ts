@@ -11,6 +11,7 @@ import {
   throwIfAborted,
 } from '@docker-watcher/core';
 import type Docker from 'dockerode';
+import { createOnceMore } from '../_create-once-more.ts';
 import { isUnreachable, statusOf, toTargetError } from '../_errors.ts';
 import { dockerHealthReport, probeAddress, probeHttp, stateReport } from '../_health.ts';
 import { createDockerTarget, type DockerTarget } from '../docker-target.ts';
@@ -141,6 +142,29 @@ export function createAdoptedContainerTarget(
     };
   };
 
+  /**
+   * Creates with `create`; an image that went away between the pull and the create is pulled (and
+   * the user's tag moved onto it) again, and the create tried once more (`_create-once-more.ts`).
+   */
+  const createPulled = <T>(
+    create: () => Promise<T>,
+    spec: InstanceSpec,
+    old: Docker.ContainerInspectInfo,
+    onLog: ((line: string) => void) | undefined,
+    signal?: AbortSignal,
+  ) =>
+    createOnceMore({
+      create,
+      ensure: async (missing) => {
+        if (missing !== 'image') return false;
+        const { pulled } = await pullFor(spec, old, onLog, signal);
+        await retag(old.Config.Image, pulled.Id);
+        return true;
+      },
+      onLog,
+      signal,
+    });
+
   /** Starts the new container beside the old one (`side-by-side.ts`); the old one serves on. */
   const besides = async (
     spec: InstanceSpec,
@@ -152,12 +176,14 @@ export function createAdoptedContainerTarget(
     const oldImage = await docker.getImage(old.Image).inspect();
     const { pulled, image } = await pullFor(spec, old, onLog, signal);
     await retag(old.Config.Image, pulled.Id);
-    const info = await startBeside(docker, {
+    const name = nextName(group.name, spec.deployId);
+    const info = await createPulled(
+      () => startBeside(docker, { old, oldImage, image, name }),
+      spec,
       old,
-      oldImage,
-      image,
-      name: nextName(group.name, spec.deployId),
-    });
+      onLog,
+      signal,
+    );
     onLog?.(
       `started ${group.name}'s new container (${info.Id.slice(0, 12)}) on ${spec.release.tag} beside the old one, which serves until the new one passed its gate`,
     );
@@ -220,7 +246,13 @@ export function createAdoptedContainerTarget(
     onLog?.(`stopped ${group.name}'s old container`);
     await retag(old.Config.Image, pulled.Id);
     const plan = recreatePlan({ old, oldImage });
-    const created = await docker.createContainer({ ...plan.body, Image: image, name: group.name });
+    const created = await createPulled(
+      () => docker.createContainer({ ...plan.body, Image: image, name: group.name }),
+      spec,
+      old,
+      onLog,
+      signal,
+    );
     for (const { network, endpoint } of plan.more)
       await docker.getNetwork(network).connect({ Container: created.id, EndpointConfig: endpoint });
     await startQuietly(created);

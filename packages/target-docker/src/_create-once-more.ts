@@ -1,0 +1,37 @@
+import { throwIfAborted } from '@docker-watcher/core';
+import { engineMessage, statusOf } from './_errors.ts';
+
+/** What a container create found missing on the engine, though it was ensured just before. */
+export type MissingForCreate = 'image' | 'network';
+
+/** Which ensured thing a failed create says is missing (the engine's 404), if any. */
+export function missingForCreate(error: unknown): MissingForCreate | undefined {
+  if (statusOf(error) !== 404) return undefined;
+  const message = engineMessage(error);
+  if (/no such image/i.test(message)) return 'image';
+  return /network/i.test(message) ? 'network' : undefined;
+}
+
+/**
+ * Runs `create`, and once more after `ensure` brought back what the engine says it lost since it
+ * was ensured: the image (a CI job on the same engine removing its tag after the push, which drops
+ * the digest reference too; an image prune) or the network (a `docker network prune`). `ensure`
+ * returns false for what it cannot bring back; then the create's own error stands.
+ */
+export async function createOnceMore<T>(params: {
+  readonly create: () => Promise<T>;
+  readonly ensure: (missing: MissingForCreate) => Promise<boolean>;
+  readonly onLog?: ((line: string) => void) | undefined;
+  readonly signal?: AbortSignal | undefined;
+}): Promise<T> {
+  try {
+    return await params.create();
+  } catch (error) {
+    const missing = missingForCreate(error);
+    if (!missing) throw error;
+    params.onLog?.(`the ${missing} went away before the container was created: ensuring it again`);
+    if (!(await params.ensure(missing))) throw error;
+    throwIfAborted(params.signal);
+    return params.create();
+  }
+}
