@@ -135,10 +135,20 @@ function get(port: number, host: string, path: string): Promise<Served> {
   });
 }
 
-/** Removes the image references named after a registry of the stack (never by force). */
-async function removeImagesOf(docker: Docker, registryHost: string): Promise<void> {
-  for (const reference of await imageReferences(docker)) {
-    if (!reference.startsWith(`${registryHost}/`)) continue;
+/**
+ * Removes the image references that start with one of `prefixes` (the stack's registry, the Docker
+ * target's pull marks of its projects), never by force, except those the engine had already when the
+ * stack started (`before`). Best effort: an engine that does not answer keeps them, and the rest of
+ * the cleanup goes on.
+ */
+async function removeImagesOf(
+  docker: Docker,
+  prefixes: readonly string[],
+  before: ReadonlySet<string>,
+): Promise<void> {
+  const references = await imageReferences(docker).catch(() => []);
+  for (const reference of references) {
+    if (!prefixes.some((prefix) => reference.startsWith(prefix)) || before.has(reference)) continue;
     await docker
       .getImage(reference)
       .remove()
@@ -198,7 +208,12 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
     ]);
     cleanups.push(() => registry.stop());
     // Runs after the containers went: what the server pulled from this registry is the stack's too.
-    cleanups.push(() => removeImagesOf(docker, registry.host));
+    const imagesBefore = new Set(await imageReferences(docker));
+    const ours = [
+      `${registry.host}/`,
+      ...Object.keys(options.projects).map((project) => `docker-watcher-pulled/${project}/`),
+    ];
+    cleanups.push(() => removeImagesOf(docker, ours, imagesBefore));
     cleanups.push(() => caddy.stop());
     step(`registry: ${registry.url} (push notifications to the server)`);
     const registryFaults = options.registryFaults

@@ -30,28 +30,28 @@ async function served(line: string): Promise<string> {
   });
 }
 
+/** How long the story may take before the test stops it. */
+const onceLimitMs = 240_000;
+
 /**
  * A failed `--once` run as one error whose first line says why (the summary of the test command
- * shows only that line): the demo's own "the demo failed" line, or the signal that ended it.
+ * shows only that line): the demo's own "the demo failed" line, else how the process ended.
  */
 function demoFailure(error: unknown): Error {
-  const {
-    stdout = '',
-    stderr = '',
-    signal,
-    killed,
-  } = error as {
+  const failure = error as {
     stdout?: string;
     stderr?: string;
-    signal?: string;
+    signal?: string | null;
     killed?: boolean;
+    code?: number | string;
+    message?: string;
   };
-  const reason =
-    /the demo failed: .*/.exec(stderr)?.[0] ??
-    (killed
-      ? `ended by ${signal} after the 240 s limit`
-      : `exited without saying why (${signal ?? 'no signal'})`);
-  const lastLines = stdout.trim().split('\n').slice(-6).join('\n');
+  const stderr = failure.stderr ?? '';
+  const ended = failure.killed
+    ? `killed by ${failure.signal} (the ${onceLimitMs / 1000} s limit, or its output limit)`
+    : `ended with ${failure.code ?? failure.signal ?? 'no code'} without saying why: ${failure.message?.split('\n')[0]}`;
+  const reason = /the demo failed: .*/.exec(stderr)?.[0] ?? ended;
+  const lastLines = (failure.stdout ?? '').trim().split('\n').slice(-6).join('\n');
   return new Error(`demo --once: ${reason}\nlast lines it printed:\n${lastLines}\nstderr:\n${stderr}`, {
     cause: error,
   });
@@ -63,7 +63,7 @@ it('tells the story: automatic dev deploy, rel confirmed, prod promoted by diges
   const notifyUrl = `ntfy://${ntfy.username}:${ntfy.password}@${new URL(ntfy.origin).host}/${ntfy.topic}?scheme=http`;
   const [command, args] = node(['--once']);
   const { stdout } = await promisify(execFile)(command, args, {
-    timeout: 240_000,
+    timeout: onceLimitMs,
     env: { ...process.env, DW_DEMO_NOTIFY: notifyUrl },
   })
     .catch((error: unknown) => {
