@@ -7,6 +7,7 @@ import { createDockerTarget } from '@docker-watcher/target-docker';
 import {
   appFixture,
   type CaddyInstance,
+  dockerClient,
   type LocalRegistry,
   pushImage,
   startCaddy,
@@ -17,9 +18,10 @@ import { watchAndDeploy } from '../src/watch-and-deploy.ts';
 
 let registry: LocalRegistry;
 let caddy: CaddyInstance;
+const network = `dw-example-${process.pid}`;
 const target = createDockerTarget({
   publish: true,
-  network: `dw-example-${process.pid}`,
+  network,
   stopTimeoutSeconds: 1,
 });
 
@@ -30,6 +32,11 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const instance of await target.list({ project: 'web-app' })) await target.retire({ instance });
   await target.dispose();
+  // The target made the network when it first deployed; nothing of this test stays on the engine.
+  await dockerClient()
+    .getNetwork(network)
+    .remove()
+    .catch(() => undefined);
   await Promise.all([registry?.stop(), caddy?.stop()]);
 });
 
