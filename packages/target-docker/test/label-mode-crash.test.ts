@@ -1,15 +1,9 @@
-import {
-  createEventBus,
-  createMemoryStateStore,
-  type DeployState,
-  defaultHealthCheck,
-  type Release,
-} from '@docker-watcher/core';
-import { runDeploy } from '@docker-watcher/core/testing';
-import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
+import type { DeployState, Release } from '@docker-watcher/core';
+import { dockerClient, type LocalRegistry, testkitLabel } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asideName, createAdoptedContainerTarget } from '../src/index.ts';
 import { testRun } from './support/fixtures.ts';
+import { pullImage, runLabelDeploy, startLabelRegistry } from './support/label-deploys.ts';
 
 // A server killed in the middle of an in-place update: its journal says where the deploy was; the
 // next start rolls it back, and exactly one container of that name runs, the old one, on its image.
@@ -19,30 +13,15 @@ const repository = `label-crash/${run.id}`;
 const name = `dw-label-${run.id}-web`;
 const own = { [testkitLabel]: 'false', [run.label]: run.id, 'docker-watcher.scope': run.id };
 const target = createAdoptedContainerTarget({ scope: run.id, runningGraceMs: 1_000, stopTimeoutSeconds: 1 });
-let registry: Awaited<ReturnType<typeof startRegistry>>;
+let registry: LocalRegistry;
 let image: string;
 let v1: Release;
 let v2: Release;
 let original: { id: string; image: string };
 
-const settings = () => ({ image, strategy: 'blue-green' as const, health: defaultHealthCheck });
-
 beforeAll(async () => {
-  registry = await startRegistry();
-  image = `${registry.host}/${repository}`;
-  v2 = {
-    tag: 'latest',
-    digest: (await pushImage(registry, { source: appFixture('v2').ref, repository, tag: 'v2' })).digest,
-  };
-  v1 = {
-    tag: 'latest',
-    digest: (await pushImage(registry, { source: appFixture('v1').ref, repository, tag: 'latest' })).digest,
-  };
-  await new Promise<void>((resolve, reject) =>
-    docker.pull(`${image}:latest`, (error: unknown, stream: NodeJS.ReadableStream) =>
-      error ? reject(error) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
-    ),
-  );
+  ({ registry, image, v1, v2 } = await startLabelRegistry(repository));
+  await pullImage(docker, `${image}:latest`);
   await docker.createNetwork({ Name: run.network, Labels: own });
 }, 120_000);
 
@@ -72,20 +51,17 @@ afterAll(async () => {
 
 /** A deploy record as the killed server left it, then what the next start does with it. */
 async function resume(deployId: string, state: DeployState, data: Record<string, unknown> = {}) {
-  const store = createMemoryStateStore();
-  await store.createDeploy({
-    deploy: {
-      id: deployId,
-      project: name,
-      stage: 'live',
-      release: v2,
-      previous: v1,
-      trigger: 'auto',
-      state,
-      data,
-    },
+  const { record } = await runLabelDeploy({
+    target,
+    project: name,
+    image,
+    deployId,
+    release: v2,
+    previous: v1,
+    state,
+    data,
   });
-  return runDeploy({ store, target, bus: createEventBus() }, { deployId, settings: settings() });
+  return record;
 }
 
 async function expectOldOneBack() {

@@ -1,10 +1,4 @@
-import {
-  createEventBus,
-  createMemoryStateStore,
-  defaultHealthCheck,
-  type Release,
-} from '@docker-watcher/core';
-import { runDeploy } from '@docker-watcher/core/testing';
+import { defaultHealthCheck, type Release } from '@docker-watcher/core';
 import {
   appFixture,
   appPort,
@@ -19,6 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdoptedContainerTarget } from '../src/index.ts';
 import { testRun } from './support/fixtures.ts';
+import { runLabelDeploy } from './support/label-deploys.ts';
 
 // What users of a labelled container see during an in-place update, on the real engine: with a
 // fixed host port, requests fail only between the old container's stop and the new one's start,
@@ -81,27 +76,15 @@ async function updateUnderLoad(name: string, url: string, timeoutMs: number) {
   // The load is answered by the old container before the update starts.
   await expect.poll(() => traffic.answers.some((a) => a.version === 'v1'), { timeout: 30_000 }).toBe(true);
   const since = Math.floor(Date.now() / 1000) - 1;
-  const store = createMemoryStateStore();
-  const deployId = `update-${name}`;
-  await store.createDeploy({
-    deploy: {
-      id: deployId,
-      project: name,
-      stage: 'live',
-      release: v2,
-      previous: v1,
-      trigger: 'auto',
-      state: 'pending',
-      data: {},
-    },
+  const { record } = await runLabelDeploy({
+    target,
+    project: name,
+    image,
+    deployId: `update-${name}`,
+    release: v2,
+    previous: v1,
+    health: { ...defaultHealthCheck, intervalMs: 500 },
   });
-  const record = await runDeploy(
-    { store, target, bus: createEventBus() },
-    {
-      deployId,
-      settings: { image, strategy: 'blue-green', health: { ...defaultHealthCheck, intervalMs: 500 } },
-    },
-  );
   expect(record.state).toBe('succeeded');
   const after = await docker.getContainer(name).inspect();
   expect(after.Id).not.toBe(before.Id);

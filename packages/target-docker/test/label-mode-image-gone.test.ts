@@ -1,15 +1,10 @@
-import {
-  createEventBus,
-  createMemoryStateStore,
-  defaultHealthCheck,
-  type Release,
-} from '@docker-watcher/core';
-import { runDeploy } from '@docker-watcher/core/testing';
-import { appFixture, dockerClient, pushImage, startRegistry, testkitLabel } from '@docker-watcher/testkit';
+import type { Release } from '@docker-watcher/core';
+import { dockerClient, type LocalRegistry, testkitLabel } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdoptedContainerTarget } from '../src/index.ts';
-import { type EngineInterposer, startEngineInterposer } from './support/engine-interposer.ts';
+import { startEngineInterposer } from './support/engine-interposer.ts';
 import { testRun } from './support/fixtures.ts';
+import { pullImage, runLabelDeploy, startLabelRegistry } from './support/label-deploys.ts';
 
 // A CI job on the same engine removes its tag right after the push, while label mode updates a
 // container from that tag: the create finds no image, so the image is pulled and tagged again and
@@ -19,22 +14,13 @@ const run = testRun('label-gone');
 const docker = dockerClient();
 const repository = `label-gone/${run.id}`;
 const own = { [testkitLabel]: 'false', [run.label]: run.id, 'docker-watcher.scope': run.id };
-let registry: Awaited<ReturnType<typeof startRegistry>>;
+let registry: LocalRegistry;
 let image: string;
 let v1: Release;
 let v2: Release;
 
 beforeAll(async () => {
-  registry = await startRegistry();
-  image = `${registry.host}/${repository}`;
-  v2 = {
-    tag: 'latest',
-    digest: (await pushImage(registry, { source: appFixture('v2').ref, repository, tag: 'v2' })).digest,
-  };
-  v1 = {
-    tag: 'latest',
-    digest: (await pushImage(registry, { source: appFixture('v1').ref, repository, tag: 'latest' })).digest,
-  };
+  ({ registry, image, v1, v2 } = await startLabelRegistry(repository));
   await docker.createNetwork({ Name: run.network, Labels: own });
 }, 120_000);
 
@@ -44,16 +30,9 @@ afterAll(async () => {
   await registry?.stop();
 });
 
-const pull = (reference: string) =>
-  new Promise<void>((resolve, reject) =>
-    docker.pull(reference, (error: unknown, stream: NodeJS.ReadableStream) =>
-      error ? reject(error) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
-    ),
-  );
-
 /** A user's container on v1 (`image:latest`), opted in, replaced `update`-wise. */
 async function userContainer(name: string, update: 'in-place' | 'side-by-side') {
-  await pull(`${image}:latest`);
+  await pullImage(docker, `${image}:latest`);
   const container = await docker.createContainer({
     name,
     Image: `${image}:latest`,
@@ -66,7 +45,7 @@ async function userContainer(name: string, update: 'in-place' | 'side-by-side') 
 /** Updates `name` to v2 while the interposer removes `image:latest` before the first create. */
 async function updateWhileTheTagGoes(name: string) {
   let removed = false;
-  const engine: EngineInterposer = await startEngineInterposer({
+  const engine = await startEngineInterposer({
     matches: (method, path) => method === 'POST' && path === '/containers/create' && !removed,
     before: async () => {
       removed = true;
@@ -80,26 +59,15 @@ async function updateWhileTheTagGoes(name: string) {
     docker: { socketPath: engine.socketPath },
   });
   try {
-    const store = createMemoryStateStore();
-    const deployId = `${name}-v2`;
-    await store.createDeploy({
-      deploy: {
-        id: deployId,
-        project: name,
-        stage: 'live',
-        release: v2,
-        previous: v1,
-        trigger: 'auto',
-        state: 'pending',
-        data: {},
-      },
+    const deploy = await runLabelDeploy({
+      target,
+      project: name,
+      image,
+      deployId: `${name}-v2`,
+      release: v2,
+      previous: v1,
     });
-    const record = await runDeploy(
-      { store, target, bus: createEventBus() },
-      { deployId, settings: { image, strategy: 'blue-green', health: defaultHealthCheck } },
-    );
-    const log = (await store.readLog({ deployId })).map((line) => line.line);
-    return { record, log, engine };
+    return { ...deploy, engine };
   } finally {
     await target.dispose();
     await engine.stop();

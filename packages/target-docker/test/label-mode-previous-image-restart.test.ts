@@ -1,22 +1,16 @@
-import {
-  createEventBus,
-  createMemoryStateStore,
-  defaultHealthCheck,
-  type Release,
-} from '@docker-watcher/core';
-import { runDeploy } from '@docker-watcher/core/testing';
+import type { Release } from '@docker-watcher/core';
 import {
   appFixture,
   buildFixtureImage,
   dockerClient,
-  pushImage,
-  startRegistry,
+  type LocalRegistry,
   testkitLabel,
 } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAdoptedContainerTarget } from '../src/index.ts';
 import { keepRepository } from '../src/labels/previous-images.ts';
 import { testRun } from './support/fixtures.ts';
+import { pullImage, runLabelDeploy, startLabelRegistry } from './support/label-deploys.ts';
 
 // The image a labelled container ran before an update is kept for a grace period, then removed:
 // also when the server stopped within that period. Its waiting removal is marked on the engine, so
@@ -38,29 +32,16 @@ const ownV1 = {
   files: {},
 };
 const targets: Array<ReturnType<typeof createAdoptedContainerTarget>> = [];
-let registry: Awaited<ReturnType<typeof startRegistry>>;
+let registry: LocalRegistry;
 let image: string;
 let v1: Release;
 let v2: Release;
 
 beforeAll(async () => {
-  registry = await startRegistry();
-  image = `${registry.host}/${repository}`;
-  v2 = {
-    tag: 'latest',
-    digest: (await pushImage(registry, { source: appFixture('v2').ref, repository, tag: 'v2' })).digest,
-  };
   // v1 as an image of this run's own: the fixture's is used by other runs' containers, which keeps it.
   await buildFixtureImage(docker, ownV1);
-  v1 = {
-    tag: 'latest',
-    digest: (await pushImage(registry, { source: ownV1.ref, repository, tag: 'latest' })).digest,
-  };
-  await new Promise<void>((resolve, reject) =>
-    docker.pull(`${image}:latest`, (error: unknown, stream: NodeJS.ReadableStream) =>
-      error ? reject(error) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
-    ),
-  );
+  ({ registry, image, v1, v2 } = await startLabelRegistry(repository, { v1Source: ownV1.ref }));
+  await pullImage(docker, `${image}:latest`);
   await docker.createNetwork({ Name: run.network, Labels: own });
   const container = await docker.createContainer({
     name,
@@ -86,23 +67,14 @@ it('removes the previous image when its grace period ends after a restart', asyn
   const before = await docker.getContainer(name).inspect();
   const first = createAdoptedContainerTarget(options);
   targets.push(first);
-  const store = createMemoryStateStore();
-  await store.createDeploy({
-    deploy: {
-      id: 'keep-1',
-      project,
-      stage: 'live',
-      release: v2,
-      previous: v1,
-      trigger: 'auto',
-      state: 'pending',
-      data: {},
-    },
+  const { record } = await runLabelDeploy({
+    target: first,
+    project,
+    image,
+    deployId: 'keep-1',
+    release: v2,
+    previous: v1,
   });
-  const record = await runDeploy(
-    { store, target: first, bus: createEventBus() },
-    { deployId: 'keep-1', settings: { image, strategy: 'blue-green', health: defaultHealthCheck } },
-  );
   expect(record.state, record.error?.message).toBe('succeeded');
   // Marked on the engine, then the server stops within the grace period: its timer goes with it.
   const references = async () => {

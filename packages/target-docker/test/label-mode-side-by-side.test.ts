@@ -1,24 +1,10 @@
-import {
-  createEventBus,
-  createMemoryStateStore,
-  type DeployState,
-  type DeployTarget,
-  defaultHealthCheck,
-  type Release,
-} from '@docker-watcher/core';
-import { runDeploy } from '@docker-watcher/core/testing';
-import {
-  appFixture,
-  appPort,
-  dockerClient,
-  pushImage,
-  startRegistry,
-  testkitLabel,
-} from '@docker-watcher/testkit';
+import type { DeployState, DeployTarget, Release } from '@docker-watcher/core';
+import { appFixture, appPort, dockerClient, type LocalRegistry, testkitLabel } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { takeOver } from '../src/adopt/side-by-side.ts';
 import { asideName, createAdoptedContainerTarget, nextName } from '../src/index.ts';
 import { testRun } from './support/fixtures.ts';
+import { pullImage, pushAsLatest, runLabelDeploy, startLabelRegistry } from './support/label-deploys.ts';
 
 // A labelled container reached by an alias on a user-defined network, with no fixed host port, is
 // updated side by side on the real engine: the new container runs its gate beside the old one,
@@ -33,34 +19,22 @@ const alias = `web-${run.id}`;
 const own = { [testkitLabel]: 'false', [run.label]: run.id, 'docker-watcher.scope': run.id };
 const composeLabels = { 'com.docker.compose.project': `p-${run.id}`, 'com.docker.compose.service': 'web' };
 const target = createAdoptedContainerTarget({ scope: run.id, runningGraceMs: 1_000, stopTimeoutSeconds: 1 });
-let registry: Awaited<ReturnType<typeof startRegistry>>;
+let registry: LocalRegistry;
 let image: string;
 let v1: Release;
 let v2: Release;
 let unhealthy: Release;
 let original: Awaited<ReturnType<ReturnType<typeof docker.getContainer>['inspect']>>;
 
-const settings = () => ({ image, strategy: 'blue-green' as const, health: defaultHealthCheck });
-const pull = (reference: string) =>
-  new Promise<void>((resolve, reject) =>
-    docker.pull(reference, (error: unknown, stream: NodeJS.ReadableStream) =>
-      error ? reject(error) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
-    ),
-  );
+const pull = (reference: string) => pullImage(docker, reference);
 
 beforeAll(async () => {
-  registry = await startRegistry();
-  image = `${registry.host}/${repository}`;
-  const push = async (release: 'v2' | 'unhealthy') => ({
-    tag: 'latest',
-    digest: (await pushImage(registry, { source: appFixture(release).ref, repository, tag: release })).digest,
+  ({ registry, image, v1, v2 } = await startLabelRegistry(repository));
+  unhealthy = await pushAsLatest(registry, {
+    source: appFixture('unhealthy').ref,
+    repository,
+    tag: 'unhealthy',
   });
-  v2 = await push('v2');
-  unhealthy = await push('unhealthy');
-  v1 = {
-    tag: 'latest',
-    digest: (await pushImage(registry, { source: appFixture('v1').ref, repository, tag: 'latest' })).digest,
-  };
   await pull(`${image}:latest`);
   await docker.createNetwork({ Name: run.network, Labels: own });
 }, 120_000);
@@ -104,20 +78,17 @@ async function deploy(
   data = {},
   using: DeployTarget = target,
 ) {
-  const store = createMemoryStateStore();
-  await store.createDeploy({
-    deploy: {
-      id: deployId,
-      project: name,
-      stage: 'live',
-      release,
-      previous: v1,
-      trigger: 'auto',
-      state,
-      data,
-    },
+  const { record } = await runLabelDeploy({
+    target: using,
+    project: name,
+    image,
+    deployId,
+    release,
+    previous: v1,
+    state,
+    data,
   });
-  return runDeploy({ store, target: using, bus: createEventBus() }, { deployId, settings: settings() });
+  return record;
 }
 
 /** This run's containers, by name, with their state. */
