@@ -7,7 +7,8 @@
 //   stops at once on SIGTERM, for contrast;
 // - side by side: the app (the one that stops at once) with no host port, reached by its alias on the
 //   network through Caddy running as a container there, as in a compose file: the new container starts
-//   beside the old one and takes its alias once healthy; failed requests, target 0;
+//   beside the old one and takes its alias once healthy; failed requests, target 0; and once more with
+//   Caddy's dial_timeout at 250 ms, which shortens the wait for an address in transition;
 // - on a fixed host port, asked directly: the downtime of each update (last answer of the old release to
 //   first answer of the new one), beside its floor measured in the same run: the same container replaced
 //   by hand with the Engine API calls of `docker stop` + `docker rm` + `docker run` (no pull, no gate).
@@ -65,6 +66,9 @@ const runId = `label-updates-${process.pid}`;
 const network = `dw-bench-lu-${process.pid}`;
 const repository = 'bench/label-updates';
 const health = { ...defaultHealthCheck, intervalMs: 200 };
+/** Caddy's `dial_timeout` in the second side-by-side row. */
+const shortDial = '250ms';
+const sideBySideShortDial = `side by side, behind Caddy with dial_timeout ${shortDial}, app cut at stop`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Waits (bounded) until `done()`. */
 async function until(done: () => boolean, what = 'first answer') {
@@ -221,8 +225,8 @@ const create = (
  * binary and the libraries it links, in a scratch image; it dials the app by its alias, so each new
  * connection goes to whichever container holds the alias, and retries a GET as the host's Caddy does.
  */
-const caddyImage: FixtureImage = {
-  ref: `dw-bench/caddy:${runId}`,
+const caddyImage = (dialTimeout?: string): FixtureImage => ({
+  ref: `dw-bench/caddy:${runId}${dialTimeout ? `-dial-${dialTimeout}` : ''}`,
   dockerfile: [
     'FROM scratch',
     'COPY caddy /usr/bin/caddy',
@@ -252,6 +256,8 @@ const caddyImage: FixtureImage = {
                     {
                       handler: 'reverse_proxy',
                       upstreams: [{ dial: `${alias}:${appPort}` }],
+                      // Gives up on a dial that gets no answer, and tries again, after this long.
+                      ...(dialTimeout ? { transport: { protocol: 'http', dial_timeout: dialTimeout } } : {}),
                       load_balancing: {
                         try_duration: '30s',
                         try_interval: '100ms',
@@ -267,12 +273,14 @@ const caddyImage: FixtureImage = {
       },
     }),
   },
-};
-async function startCaddyContainer(port: number) {
-  await buildFixtureImage(docker, caddyImage);
+});
+const caddyContainer = (dialTimeout?: string) => `${runId}-caddy${dialTimeout ? '-dial' : ''}`;
+async function startCaddyContainer(port: number, dialTimeout?: string) {
+  const built = caddyImage(dialTimeout);
+  await buildFixtureImage(docker, built);
   const container = await docker.createContainer({
-    name: `${runId}-caddy`,
-    Image: caddyImage.ref,
+    name: caddyContainer(dialTimeout),
+    Image: built.ref,
     Labels: labels,
     ExposedPorts: { '80/tcp': {} },
     HostConfig: {
@@ -359,6 +367,14 @@ try {
   const frontPort = await freePort();
   await startCaddyContainer(frontPort);
   await updates('side by side, behind Caddy, app cut at stop', `${runId}-sbs`, undefined, frontPort, 60_000);
+  // The same with Caddy's dial_timeout short: a dial into an address that is not (or no longer)
+  // serving is given up and tried again instead of waiting for TCP's one-second SYN retransmission.
+  for (const name of [`${runId}-sbs`, caddyContainer()])
+    await docker.getContainer(name).remove({ force: true });
+  const dialPort = await freePort();
+  await startCaddyContainer(dialPort, shortDial);
+  await updates(sideBySideShortDial, `${runId}-sbs-dial`, undefined, dialPort, 60_000);
+  await docker.getContainer(caddyContainer(shortDial)).remove({ force: true });
   const directPort = await freePort();
   await updates('fixed port', `${runId}-direct`, directPort, directPort, 5_000);
 
@@ -392,7 +408,7 @@ try {
     images: releases.map((release) => `${image}@${release.digest}`),
     markerPrefix: runId,
   });
-  for (const reference of [`${image}:latest`, caddyImage.ref])
+  for (const reference of [`${image}:latest`, caddyImage().ref, caddyImage(shortDial).ref])
     await docker
       .getImage(reference)
       .remove()
@@ -444,7 +460,7 @@ process.stdout.write(`${lines.join('\n')}\n`);
 
 if (args.check) {
   let failing = false;
-  for (const mode of ['behind Caddy', 'side by side, behind Caddy, app cut at stop']) {
+  for (const mode of ['behind Caddy', 'side by side, behind Caddy, app cut at stop', sideBySideShortDial]) {
     const proxied = results.find((r) => r.mode === mode);
     const failed = proxied?.answers.filter((a) => a.version === undefined).length ?? Number.NaN;
     if (!proxied || failed !== 0 || proxied.updatesMs.length !== updateCount) {

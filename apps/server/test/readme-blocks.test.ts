@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { defaultCaddyBinary, ensureDebianPackage } from '@docker-watcher/testkit';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { isTypeScript, type ReadmeBlock, readmeBlocks, whereIn } from '../../../scripts/readme-blocks.ts';
@@ -14,7 +15,8 @@ import { parseYaml } from '../src/config/yaml.ts';
  * - `yaml` blocks are Docker Watcher configs and pass `check` (a fragment without `registries` or
  *   `projects` gets a memory registry and a project added; every `*_env` variable is set);
  *   `yaml external` blocks are another program's config: only their YAML is checked;
- * - `json` blocks parse. Shell, HCL and SQL blocks are not checked.
+ * - `json` blocks parse; `caddyfile` blocks are adapted by the real Caddy (`caddy adapt`).
+ *   Shell, HCL and SQL blocks are not checked.
  * The release rehearsal (scripts/release-rehearsal.ts) type-checks and runs the TypeScript blocks
  * again against the packed packages, outside the workspace.
  */
@@ -79,6 +81,21 @@ describe('README code blocks', () => {
     '%s: JSON parses',
     (_at, block) => {
       expect(() => JSON.parse(block.code), where(block)).not.toThrow();
+    },
+  );
+
+  it.each(all.filter((b) => b.lang === 'caddyfile').map((b) => [where(b), b] as const))(
+    '%s: Caddy adapts the Caddyfile',
+    async (_at, block) => {
+      const caddy = await ensureDebianPackage('caddy', defaultCaddyBinary);
+      const dir = join(root, '.cache/readme-blocks/caddyfile');
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `${block.file.replaceAll('/', '_')}-${block.line}.Caddyfile`);
+      writeFileSync(file, `${block.code}\n`);
+      const adapted = spawnSync(caddy, ['adapt', '--config', file, '--adapter', 'caddyfile'], {
+        encoding: 'utf8',
+      });
+      expect(adapted.status, `${where(block)}: ${adapted.stderr}`).toBe(0);
     },
   );
 
