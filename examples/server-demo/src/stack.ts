@@ -136,10 +136,10 @@ function get(port: number, host: string, path: string): Promise<Served> {
 }
 
 /**
- * Removes the image references that start with one of `prefixes` (the stack's registry, the Docker
- * target's pull marks of its projects), never by force, except those the engine had already when the
- * stack started (`before`). Best effort: an engine that does not answer keeps them, and the rest of
- * the cleanup goes on.
+ * Removes the image references that start with one of `prefixes` (the stack's registry), never by
+ * force, except those the engine had already when the stack started (`before`). Best effort: an
+ * engine that does not answer keeps them, and the rest of the cleanup goes on. The Docker target's
+ * pull marks stay: they are named by project, and other stacks may run the same project names.
  */
 async function removeImagesOf(
   docker: Docker,
@@ -209,11 +209,7 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
     cleanups.push(() => registry.stop());
     // Runs after the containers went: what the server pulled from this registry is the stack's too.
     const imagesBefore = new Set(await imageReferences(docker));
-    const ours = [
-      `${registry.host}/`,
-      ...Object.keys(options.projects).map((project) => `docker-watcher-pulled/${project}/`),
-    ];
-    cleanups.push(() => removeImagesOf(docker, ours, imagesBefore));
+    cleanups.push(() => removeImagesOf(docker, [`${registry.host}/`], imagesBefore));
     cleanups.push(() => caddy.stop());
     step(`registry: ${registry.url} (push notifications to the server)`);
     const registryFaults = options.registryFaults

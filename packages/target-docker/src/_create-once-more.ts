@@ -1,4 +1,4 @@
-import { throwIfAborted } from '@docker-watcher/core';
+import { type Logger, throwIfAborted } from '@docker-watcher/core';
 import { engineMessage, statusOf } from './_errors.ts';
 
 /** What a container create found missing on the engine, though it was ensured just before. */
@@ -22,6 +22,8 @@ export async function createOnceMore<T>(params: {
   readonly create: () => Promise<T>;
   readonly ensure: (missing: MissingForCreate) => Promise<boolean>;
   readonly onLog?: ((line: string) => void) | undefined;
+  /** Gets the engine's own message, which the deploy log does not. */
+  readonly logger?: Pick<Logger, 'warn'> | undefined;
   readonly signal?: AbortSignal | undefined;
 }): Promise<T> {
   try {
@@ -29,7 +31,9 @@ export async function createOnceMore<T>(params: {
   } catch (error) {
     const missing = missingForCreate(error);
     if (!missing) throw error;
-    params.onLog?.(`the ${missing} went away before the container was created: ensuring it again`);
+    const line = `the ${missing} went away before the container was created: ensuring it again`;
+    params.onLog?.(line);
+    params.logger?.warn(line, { engine: engineMessage(error) });
     if (!(await params.ensure(missing))) throw error;
     throwIfAborted(params.signal);
     return params.create();

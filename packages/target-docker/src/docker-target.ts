@@ -410,6 +410,7 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Deploy
           return true;
         },
         onLog,
+        logger,
         signal,
       });
       if (!made) {

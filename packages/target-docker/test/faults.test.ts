@@ -172,8 +172,8 @@ describe('faults during a blue-green deploy', () => {
       const done = await h.deploy(fixtures.releases.v2, {
         target: run.target({ socketPath: engine.socketPath }),
       });
-      expect(done.record.state, done.log.join('\n')).toBe('succeeded');
       expect(engine.hookFailures).toEqual([]);
+      expect(done.record.state, done.log.join('\n')).toBe('succeeded');
       expect(engine.actedBefore).toEqual(['POST /containers/create', 'POST /containers/create']);
       expect(done.log).toContain('the image went away before the container was created: ensuring it again');
       expect(done.log.filter((line) => line.startsWith('pulling '))).toHaveLength(1);

@@ -18,6 +18,7 @@ import {
   seedLabelledStage,
 } from '../src/index.ts';
 import { testRun } from './support/fixtures.ts';
+import { pullImage } from './support/label-deploys.ts';
 
 // Containers that depend on a labelled one follow it when it is replaced, on the real engine: a
 // sidecar in its network namespace (`--network container:<it>`) and one with a legacy link to it
@@ -98,11 +99,7 @@ beforeAll(async () => {
   registry = await startRegistry();
   image = `${registry.host}/${repository}`;
   await push('v1');
-  await new Promise<void>((resolve, reject) =>
-    docker.pull(`${image}:latest`, (error: unknown, stream: NodeJS.ReadableStream) =>
-      error ? reject(error) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
-    ),
-  );
+  await pullImage(docker, `${image}:latest`);
   // Legacy links work on the default bridge network only: the labelled container is on it.
   const web = await docker.createContainer({
     name,

@@ -1,19 +1,17 @@
 import { defaultHealthCheck, type Release } from '@docker-watcher/core';
 import {
-  appFixture,
   appPort,
   type CaddyInstance,
   dockerClient,
   freePort,
-  pushImage,
   startCaddy,
-  startRegistry,
+  type startRegistry,
   testkitLabel,
 } from '@docker-watcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdoptedContainerTarget } from '../src/index.ts';
 import { testRun } from './support/fixtures.ts';
-import { runLabelDeploy } from './support/label-deploys.ts';
+import { pullImage, runLabelDeploy, startLabelRegistry } from './support/label-deploys.ts';
 
 // What users of a labelled container see during an in-place update, on the real engine: with a
 // fixed host port, requests fail only between the old container's stop and the new one's start,
@@ -148,17 +146,8 @@ async function runLabelled(name: string, port: number, drains = false) {
 }
 
 beforeAll(async () => {
-  registry = await startRegistry();
-  image = `${registry.host}/${repository}`;
-  const pushed2 = await pushImage(registry, { source: appFixture('v2').ref, repository, tag: 'v2' });
-  const pushed1 = await pushImage(registry, { source: appFixture('v1').ref, repository, tag: 'latest' });
-  v1 = { tag: 'latest', digest: pushed1.digest };
-  v2 = { tag: 'latest', digest: pushed2.digest };
-  await new Promise<void>((resolve, reject) =>
-    docker.pull(`${image}:latest`, (error: unknown, stream: NodeJS.ReadableStream) =>
-      error ? reject(error) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
-    ),
-  );
+  ({ registry, image, v1, v2 } = await startLabelRegistry(repository));
+  await pullImage(docker, `${image}:latest`);
   await docker.createNetwork({ Name: run.network, Labels: own });
   direct.port = await freePort();
   proxied.port = await freePort();

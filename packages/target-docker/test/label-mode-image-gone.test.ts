@@ -26,7 +26,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await run.cleanup();
-  await run.removeImages(image, () => true);
+  await run.removeImages(image);
   await registry?.stop();
 });
 
@@ -88,6 +88,8 @@ describe('label mode, the tag removed between the pull and the create', () => {
       expect(after.State.Running).toBe(true);
       expect(after.Config.Image).toBe(`${image}:latest`);
       expect(after.Config.Labels['docker-watcher.fixture.release']).toBe('v2');
-    });
+      const beside = log.some((line) => line.includes('beside the old one'));
+      expect(beside, log.join('\n')).toBe(update === 'side-by-side');
+    }, 120_000);
   }
 });

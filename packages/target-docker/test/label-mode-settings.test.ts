@@ -10,6 +10,7 @@ import {
   seedLabelledStage,
 } from '../src/index.ts';
 import { testRun } from './support/fixtures.ts';
+import { pullImage } from './support/label-deploys.ts';
 
 // What the engine shows of label mode's stage settings: the old container is stopped with
 // `docker-watcher.stop-timeout`, over the container's own stop timeout; the image it ran stays for
@@ -61,12 +62,7 @@ async function pushOwnImage(to: string) {
   await docker.getImage(`${local}:v1`).remove();
 }
 
-const pull = (reference: string) =>
-  new Promise<void>((resolve, reject) =>
-    docker.pull(reference, (error: unknown, stream: NodeJS.ReadableStream) =>
-      error ? reject(error) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
-    ),
-  );
+const pull = (reference: string) => pullImage(docker, reference);
 
 /** An engine over the labelled stages of one scope, each seeded with what its container runs. */
 async function engineFor(

@@ -25,6 +25,7 @@ import {
   watchLabelledContainers,
 } from '../src/index.ts';
 import { fetchText, testRun } from './support/fixtures.ts';
+import { pullImage } from './support/label-deploys.ts';
 
 // Label mode end to end on the real engine and a real registry: a container started by hand with
 // `docker-watcher.enable=true` is discovered, updated in place when its tag is re-pushed, and
@@ -96,11 +97,7 @@ beforeAll(async () => {
   registry = await startRegistry();
   image = `${registry.host}/${repository}`;
   await push('v1');
-  await new Promise<void>((resolve, reject) =>
-    docker.pull(`${image}:latest`, (error: unknown, stream: NodeJS.ReadableStream) =>
-      error ? reject(error) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
-    ),
-  );
+  await pullImage(docker, `${image}:latest`);
   await docker.createNetwork({ Name: run.network, Labels: own });
   await runContainer(name, userLabels, {
     Env: ['GREETING=hello from the user'],

@@ -146,14 +146,15 @@ export function createAdoptedContainerTarget(
    * Creates with `create`; an image that went away between the pull and the create is pulled (and
    * the user's tag moved onto it) again, and the create tried once more (`_create-once-more.ts`).
    */
-  const createPulled = <T>(
-    create: () => Promise<T>,
-    spec: InstanceSpec,
-    old: Docker.ContainerInspectInfo,
-    onLog: ((line: string) => void) | undefined,
-    signal?: AbortSignal,
-  ) =>
-    createOnceMore({
+  const createPulled = <T>(params: {
+    readonly create: () => Promise<T>;
+    readonly spec: InstanceSpec;
+    readonly old: Docker.ContainerInspectInfo;
+    readonly onLog: ((line: string) => void) | undefined;
+    readonly signal?: AbortSignal | undefined;
+  }) => {
+    const { create, spec, old, onLog, signal } = params;
+    return createOnceMore({
       create,
       ensure: async (missing) => {
         if (missing !== 'image') return false;
@@ -162,8 +163,10 @@ export function createAdoptedContainerTarget(
         return true;
       },
       onLog,
+      logger: context.logger,
       signal,
     });
+  };
 
   /** Starts the new container beside the old one (`side-by-side.ts`); the old one serves on. */
   const besides = async (
@@ -177,13 +180,13 @@ export function createAdoptedContainerTarget(
     const { pulled, image } = await pullFor(spec, old, onLog, signal);
     await retag(old.Config.Image, pulled.Id);
     const name = nextName(group.name, spec.deployId);
-    const info = await createPulled(
-      () => startBeside(docker, { old, oldImage, image, name }),
+    const info = await createPulled({
+      create: () => startBeside(docker, { old, oldImage, image, name }),
       spec,
       old,
       onLog,
       signal,
-    );
+    });
     onLog?.(
       `started ${group.name}'s new container (${info.Id.slice(0, 12)}) on ${spec.release.tag} beside the old one, which serves until the new one passed its gate`,
     );
@@ -246,13 +249,13 @@ export function createAdoptedContainerTarget(
     onLog?.(`stopped ${group.name}'s old container`);
     await retag(old.Config.Image, pulled.Id);
     const plan = recreatePlan({ old, oldImage });
-    const created = await createPulled(
-      () => docker.createContainer({ ...plan.body, Image: image, name: group.name }),
+    const created = await createPulled({
+      create: () => docker.createContainer({ ...plan.body, Image: image, name: group.name }),
       spec,
       old,
       onLog,
       signal,
-    );
+    });
     for (const { network, endpoint } of plan.more)
       await docker.getNetwork(network).connect({ Container: created.id, EndpointConfig: endpoint });
     await startQuietly(created);

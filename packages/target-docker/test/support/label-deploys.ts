@@ -31,10 +31,16 @@ export async function startLabelRegistry(
   options: { readonly v1Source?: string } = {},
 ): Promise<{ registry: LocalRegistry; image: string; v1: Release; v2: Release }> {
   const registry = await startRegistry();
-  const v2 = await pushAsLatest(registry, { source: appFixture('v2').ref, repository, tag: 'v2' });
-  const v1Source = options.v1Source ?? appFixture('v1').ref;
-  const v1 = await pushAsLatest(registry, { source: v1Source, repository, tag: 'latest' });
-  return { registry, image: `${registry.host}/${repository}`, v1, v2 };
+  try {
+    const v2 = await pushAsLatest(registry, { source: appFixture('v2').ref, repository, tag: 'v2' });
+    const v1Source = options.v1Source ?? appFixture('v1').ref;
+    const v1 = await pushAsLatest(registry, { source: v1Source, repository, tag: 'latest' });
+    return { registry, image: `${registry.host}/${repository}`, v1, v2 };
+  } catch (error) {
+    // The caller never gets the registry to stop: it goes here.
+    await registry.stop();
+    throw error;
+  }
 }
 
 /** Pulls `reference` into the engine, as `docker pull` would. */
