@@ -136,19 +136,19 @@ function get(port: number, host: string, path: string): Promise<Served> {
 }
 
 /**
- * Removes the image references that start with one of `prefixes` (the stack's registry), never by
- * force, except those the engine had already when the stack started (`before`). Best effort: an
- * engine that does not answer keeps them, and the rest of the cleanup goes on. The Docker target's
- * pull marks stay: they are named by project, and other stacks may run the same project names.
+ * Removes the image references named after the stack's registry, never by force, except those the
+ * engine had already when the stack started (`before`). Best effort: an engine that does not answer
+ * keeps them, and the rest of the cleanup goes on. The Docker target's pull marks stay: they are
+ * named by project, and other stacks may run the same project names.
  */
 async function removeImagesOf(
   docker: Docker,
-  prefixes: readonly string[],
+  registryHost: string,
   before: ReadonlySet<string>,
 ): Promise<void> {
   const references = await imageReferences(docker).catch(() => []);
   for (const reference of references) {
-    if (!prefixes.some((prefix) => reference.startsWith(prefix)) || before.has(reference)) continue;
+    if (!reference.startsWith(`${registryHost}/`) || before.has(reference)) continue;
     await docker
       .getImage(reference)
       .remove()
@@ -209,7 +209,7 @@ export async function startStack(options: StartStackOptions): Promise<Stack> {
     cleanups.push(() => registry.stop());
     // Runs after the containers went: what the server pulled from this registry is the stack's too.
     const imagesBefore = new Set(await imageReferences(docker));
-    cleanups.push(() => removeImagesOf(docker, [`${registry.host}/`], imagesBefore));
+    cleanups.push(() => removeImagesOf(docker, registry.host, imagesBefore));
     cleanups.push(() => caddy.stop());
     step(`registry: ${registry.url} (push notifications to the server)`);
     const registryFaults = options.registryFaults

@@ -13,7 +13,6 @@ function script(answers: Array<Error | string>) {
   /** Notes what it was asked to ensure, and brings it back. */
   const ensure = async (missing: string) => {
     calls.push(`ensure ${missing}`);
-    return true;
   };
   const create = async () => {
     calls.push('create');
@@ -47,21 +46,24 @@ describe('createOnceMore', () => {
   it('tries once more only once: a second failure stands', async () => {
     const second = engineError(404, 'No such image: again');
     const { calls, create } = script([noImage, second]);
-    await expect(createOnceMore({ create, ensure: async () => true })).rejects.toBe(second);
+    await expect(createOnceMore({ create, ensure: async () => undefined })).rejects.toBe(second);
     expect(calls).toEqual(['create', 'create']);
   });
 
-  it('rethrows other failures, and what ensure cannot bring back, without a second create', async () => {
+  it('rethrows other failures, and what it does not restore, without a second create', async () => {
     const conflict = engineError(409, 'Conflict. The container name is already in use');
     const other404 = engineError(404, 'No such container: x');
     for (const failure of [conflict, other404, new Error('socket hang up')]) {
       const { calls, create } = script([failure]);
-      await expect(createOnceMore({ create, ensure: async () => true })).rejects.toBe(failure);
+      await expect(createOnceMore({ create, ensure: async () => undefined })).rejects.toBe(failure);
       expect(calls).toEqual(['create']);
     }
-    const { calls, create } = script([noNetwork]);
-    await expect(createOnceMore({ create, ensure: async () => false })).rejects.toBe(noNetwork);
+    const { calls, create, ensure } = script([noNetwork]);
+    const lines: string[] = [];
+    const onLog = (line: string) => lines.push(line);
+    await expect(createOnceMore({ create, ensure, restores: ['image'], onLog })).rejects.toBe(noNetwork);
     expect(calls).toEqual(['create']);
+    expect(lines).toEqual([]);
   });
 
   it('creates nothing more once the call was cancelled while ensuring', async () => {
@@ -69,7 +71,6 @@ describe('createOnceMore', () => {
     const { calls, create } = script([noImage, 'container']);
     const ensure = async () => {
       cancel.abort();
-      return true;
     };
     await expect(createOnceMore({ create, ensure, signal: cancel.signal })).rejects.toMatchObject({
       code: 'ABORTED',

@@ -15,12 +15,13 @@ export function missingForCreate(error: unknown): MissingForCreate | undefined {
 /**
  * Runs `create`, and once more after `ensure` brought back what the engine says it lost since it
  * was ensured: the image (a CI job on the same engine removing its tag after the push, which drops
- * the digest reference too; an image prune) or the network (a `docker network prune`). `ensure`
- * returns false for what it cannot bring back; then the create's own error stands.
+ * the digest reference too; an image prune) or the network (a `docker network prune`). Only what
+ * `restores` names (default: both) is brought back; for anything else the create's own error stands.
  */
 export async function createOnceMore<T>(params: {
   readonly create: () => Promise<T>;
-  readonly ensure: (missing: MissingForCreate) => Promise<boolean>;
+  readonly ensure: (missing: MissingForCreate) => Promise<unknown>;
+  readonly restores?: readonly MissingForCreate[];
   readonly onLog?: ((line: string) => void) | undefined;
   /** Gets the engine's own message, which the deploy log does not. */
   readonly logger?: Pick<Logger, 'warn'> | undefined;
@@ -30,11 +31,11 @@ export async function createOnceMore<T>(params: {
     return await params.create();
   } catch (error) {
     const missing = missingForCreate(error);
-    if (!missing) throw error;
+    if (!missing || !(params.restores ?? ['image', 'network']).includes(missing)) throw error;
     const line = `the ${missing} went away before the container was created: ensuring it again`;
     params.onLog?.(line);
     params.logger?.warn(line, { engine: engineMessage(error) });
-    if (!(await params.ensure(missing))) throw error;
+    await params.ensure(missing);
     throwIfAborted(params.signal);
     return params.create();
   }

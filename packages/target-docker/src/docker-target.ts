@@ -407,7 +407,6 @@ function buildDockerTarget(options: ResolvedDockerTargetOptions, context: Deploy
         ensure: async (missing) => {
           if (missing === 'network') await ensureNetwork(signal, onLog);
           else await ensureImage(spec, onLog, signal);
-          return true;
         },
         onLog,
         logger,

@@ -156,11 +156,11 @@ export function createAdoptedContainerTarget(
     const { create, spec, old, onLog, signal } = params;
     return createOnceMore({
       create,
-      ensure: async (missing) => {
-        if (missing !== 'image') return false;
+      // The user's networks are not label mode's to create: only the image is brought back.
+      restores: ['image'],
+      ensure: async () => {
         const { pulled } = await pullFor(spec, old, onLog, signal);
         await retag(old.Config.Image, pulled.Id);
-        return true;
       },
       onLog,
       logger: context.logger,
